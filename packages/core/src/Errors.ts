@@ -1,0 +1,112 @@
+/**
+ * The IDGEN error codes of the contract, one class per row of its error table.
+ * Each class knows its code and HTTP status; interfaces map them to their wire form.
+ */
+import { Schema } from "effect"
+
+/** Free-form, JSON-safe context attached to an error (ids as strings, never bigint). */
+export const ErrorDetails = Schema.Record(Schema.String, Schema.Unknown)
+export type ErrorDetails = typeof ErrorDetails.Type
+
+const fields = {
+  message: Schema.String,
+  details: Schema.optional(ErrorDetails)
+}
+
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", fields) {
+  static readonly code = "IDGEN-COMMON-0001"
+  static readonly status = 400
+}
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", fields) {
+  static readonly code = "IDGEN-COMMON-0002"
+  static readonly status = 401
+}
+export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
+  ...fields,
+  retryAfterSeconds: Schema.Number
+}) {
+  static readonly code = "IDGEN-COMMON-0003"
+  static readonly status = 429
+}
+export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", fields) {
+  static readonly code = "IDGEN-COMMON-0004"
+  static readonly status = 500
+}
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields) {
+  static readonly code = "IDGEN-COMMON-0005"
+  static readonly status = 503
+}
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", fields) {
+  static readonly code = "IDGEN-COMMON-0006"
+  static readonly status = 403
+}
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", fields) {
+  static readonly code = "IDGEN-COMMON-0007"
+  static readonly status = 404
+}
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", fields) {
+  static readonly code = "IDGEN-COMMON-0008"
+  static readonly status = 409
+}
+export class SegmentExhausted extends Schema.TaggedError<SegmentExhausted>()("SegmentExhausted", fields) {
+  static readonly code = "IDGEN-SEG-1001"
+  static readonly status = 500
+}
+export class SegmentAllocateFailed extends Schema.TaggedError<SegmentAllocateFailed>()(
+  "SegmentAllocateFailed",
+  fields
+) {
+  static readonly code = "IDGEN-SEG-1002"
+  static readonly status = 500
+}
+export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>()("DatabaseUnavailable", fields) {
+  static readonly code = "IDGEN-SEG-1003"
+  static readonly status = 503
+}
+export class ClockBackward extends Schema.TaggedError<ClockBackward>()("ClockBackward", fields) {
+  static readonly code = "IDGEN-SNOW-2001"
+  static readonly status = 500
+}
+export class SequenceOverflow extends Schema.TaggedError<SequenceOverflow>()("SequenceOverflow", fields) {
+  static readonly code = "IDGEN-SNOW-2002"
+  static readonly status = 500
+}
+export class NoAvailableWorkerId extends Schema.TaggedError<NoAvailableWorkerId>()("NoAvailableWorkerId", fields) {
+  static readonly code = "IDGEN-SNOW-2003"
+  static readonly status = 503
+}
+export class UuidGenerateFailed extends Schema.TaggedError<UuidGenerateFailed>()("UuidGenerateFailed", fields) {
+  static readonly code = "IDGEN-UUID-3001"
+  static readonly status = 500
+}
+
+/** Every IDGEN error class, in the contract's table order. */
+export const errorClasses = [
+  InvalidRequest,
+  Unauthorized,
+  RateLimitExceeded,
+  InternalError,
+  ServiceUnavailable,
+  Forbidden,
+  NotFound,
+  Conflict,
+  SegmentExhausted,
+  SegmentAllocateFailed,
+  DatabaseUnavailable,
+  ClockBackward,
+  SequenceOverflow,
+  NoAvailableWorkerId,
+  UuidGenerateFailed
+] as const
+
+export type IdgenError = InstanceType<(typeof errorClasses)[number]>
+
+export const IdgenError = Schema.Union(errorClasses)
+
+const byTag = new Map<string, (typeof errorClasses)[number]>(errorClasses.map((c) => [c.name, c]))
+
+/** The contract's code (e.g. `IDGEN-SEG-1001`) of an error. */
+export const codeOf = (error: IdgenError): string => byTag.get(error._tag)!.code
+
+/** The HTTP status of an error. */
+export const statusOf = (error: IdgenError): number => byTag.get(error._tag)!.status
