@@ -1,0 +1,22 @@
+/**
+ * API keys, stored as SHA-256 hashes only.
+ */
+import type { Errors, Names } from "@idgen/core"
+import { Context, type Effect, type Option } from "effect"
+import type { ApiKeyRecord } from "./Records.ts"
+
+export interface NewApiKey {
+  readonly workspace: Names.WorkspaceName
+  readonly name: string | null
+  readonly prefix: string
+  readonly keyHash: string
+  readonly expiresAt: Date | null
+}
+
+export class ApiKeyRepo extends Context.Service<ApiKeyRepo, {
+  /** NotFound when the workspace does not exist. */
+  insert(key: NewApiKey): Effect.Effect<ApiKeyRecord, Errors.NotFound | Errors.DatabaseUnavailable>
+  findByPrefix(prefix: string): Effect.Effect<Option.Option<ApiKeyRecord>, Errors.DatabaseUnavailable>
+  /** Disables the key. NotFound when no such key exists in the workspace. */
+  revoke(workspace: Names.WorkspaceName, id: string): Effect.Effect<void, Errors.NotFound | Errors.DatabaseUnavailable>
+}>()("@idgen/server/storage/ApiKeyRepo") {}

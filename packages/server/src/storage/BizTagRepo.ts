@@ -1,0 +1,34 @@
+/**
+ * Groups and biz_tags: one ID sequence per (workspace, group, biz_tag).
+ */
+import type { Errors, Names } from "@idgen/core"
+import { Context, type Effect, type Option } from "effect"
+import type { BizTagRecord } from "./Records.ts"
+
+export interface BizTagSettings {
+  readonly algorithm: Names.Algorithm
+  readonly fallback: ReadonlyArray<Names.Algorithm>
+  readonly step: number
+  readonly formatTemplate: string | null
+}
+
+export type BizTagPatch = Partial<BizTagSettings>
+
+export class BizTagRepo extends Context.Service<BizTagRepo, {
+  /** Creates the group if needed. Conflict when the biz_tag exists; NotFound when the workspace does not. */
+  create(
+    key: Names.SequenceKey,
+    settings: BizTagSettings
+  ): Effect.Effect<BizTagRecord, Errors.Conflict | Errors.NotFound | Errors.DatabaseUnavailable>
+  /** Returns the existing biz_tag or creates it with `settings`; safe under concurrent callers. */
+  ensure(
+    key: Names.SequenceKey,
+    settings: BizTagSettings
+  ): Effect.Effect<BizTagRecord, Errors.NotFound | Errors.DatabaseUnavailable>
+  find(key: Names.SequenceKey): Effect.Effect<Option.Option<BizTagRecord>, Errors.DatabaseUnavailable>
+  list(workspace: Names.WorkspaceName): Effect.Effect<ReadonlyArray<BizTagRecord>, Errors.DatabaseUnavailable>
+  update(
+    key: Names.SequenceKey,
+    patch: BizTagPatch
+  ): Effect.Effect<BizTagRecord, Errors.NotFound | Errors.DatabaseUnavailable>
+}>()("@idgen/server/storage/BizTagRepo") {}

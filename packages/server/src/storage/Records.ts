@@ -1,0 +1,51 @@
+/**
+ * Rows of the tenancy tables as the rest of the server sees them.
+ */
+import type { Names } from "@idgen/core"
+
+export interface RateLimit {
+  readonly perSecond: number
+  readonly burst: number
+}
+
+export interface WorkspaceRecord {
+  readonly id: string
+  readonly name: Names.WorkspaceName
+  readonly defaultAlgorithm: Names.Algorithm
+  readonly autoCreateBizTags: boolean
+  readonly rateLimit: RateLimit | null
+  readonly createdAt: Date
+}
+
+export interface BizTagRecord {
+  readonly id: string
+  readonly workspace: Names.WorkspaceName
+  readonly group: Names.GroupName
+  readonly name: Names.BizTagName
+  readonly algorithm: Names.Algorithm
+  /** Algorithms tried in order when the primary one fails. */
+  readonly fallback: ReadonlyArray<Names.Algorithm>
+  /** Base step of segment allocation. */
+  readonly step: number
+  readonly formatTemplate: string | null
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+export interface ApiKeyRecord {
+  readonly id: string
+  readonly workspace: Names.WorkspaceName
+  readonly name: string | null
+  /** The public part of the key, indexed for lookup: `idgen_<workspace>_<first 8 hex>`. */
+  readonly prefix: string
+  /** Lowercase hex SHA-256 of the whole key. */
+  readonly keyHash: string
+  readonly enabled: boolean
+  readonly expiresAt: Date | null
+}
+
+/** A number range handed to one node: `start..end`, both inclusive. */
+export interface AllocatedSegment {
+  readonly start: number
+  readonly end: number
+}

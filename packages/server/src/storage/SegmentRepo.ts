@@ -1,0 +1,28 @@
+/**
+ * The segment distributor: hands out disjoint number ranges per (biz_tag, datacenter).
+ * PostgreSQL is the authority; one allocation is one transaction.
+ */
+import type { Errors } from "@idgen/core"
+import { Context, type Effect } from "effect"
+import type { AllocatedSegment } from "./Records.ts"
+
+export interface AllocateInput {
+  readonly bizTagId: string
+  readonly datacenterId: number
+  readonly step: number
+  /** Recorded in the audit row. */
+  readonly node: string
+}
+
+export class SegmentRepo extends Context.Service<SegmentRepo, {
+  /**
+   * Advances the (biz_tag, datacenter) row by `step` and returns the new range.
+   * Creates the row at the datacenter's range start on first use. Returns a shorter range
+   * when fewer than `step` numbers remain; fails with SegmentExhausted when none remain.
+   */
+  allocate(
+    input: AllocateInput
+  ): Effect.Effect<AllocatedSegment, Errors.SegmentExhausted | Errors.DatabaseUnavailable | Errors.SegmentAllocateFailed>
+  /** Numbers not yet handed out in the datacenter's range. */
+  remaining(bizTagId: string, datacenterId: number): Effect.Effect<number, Errors.DatabaseUnavailable>
+}>()("@idgen/server/storage/SegmentRepo") {}
