@@ -14,8 +14,12 @@ export interface NewApiKey {
 }
 
 export class ApiKeyRepo extends Context.Service<ApiKeyRepo, {
-  /** NotFound when the workspace does not exist. */
-  insert(key: NewApiKey): Effect.Effect<ApiKeyRecord, Errors.NotFound | Errors.DatabaseUnavailable>
+  /**
+   * NotFound when the workspace does not exist; Conflict when the prefix is already taken
+   * (a random-part collision: generate a new key and try again).
+   */
+  insert(key: NewApiKey): Effect.Effect<ApiKeyRecord, Errors.NotFound | Errors.Conflict | Errors.DatabaseUnavailable>
+  /** The key with this prefix, whatever its state (check `enabled` and `expiresAt`). */
   findByPrefix(prefix: string): Effect.Effect<Option.Option<ApiKeyRecord>, Errors.DatabaseUnavailable>
   /** Disables the key. NotFound when no such key exists in the workspace. */
   revoke(workspace: Names.WorkspaceName, id: string): Effect.Effect<void, Errors.NotFound | Errors.DatabaseUnavailable>

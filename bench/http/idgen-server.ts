@@ -1,0 +1,108 @@
+/**
+ * The idgen server under test, as a child process: a fresh store (throw-away PostgreSQL
+ * database or temp data dir), an admin token from the environment, a workspace and an API
+ * key created through the operator API.
+ */
+import { randomBytes } from "node:crypto"
+import * as Path from "node:path"
+import { freePort, sleep, startNode, type Started } from "../lib/children.ts"
+
+export interface IdgenServer {
+  readonly baseUrl: string
+  readonly apiKey: string
+  readonly workspace: string
+  readonly stop: () => Promise<void>
+}
+
+export interface StartOptions {
+  readonly repoRoot: string
+  readonly databaseUrl: string | undefined
+  readonly dataDir: string
+  readonly logFile: string
+  readonly readyTimeoutMs: number
+}
+
+const WORKSPACE = "bench"
+
+const describe = async (response: Response) => `${response.status} ${(await response.text()).slice(0, 300)}`
+
+const waitReady = async (baseUrl: string, started: Started, timeoutMs: number, logFile: string) => {
+  const deadline = Date.now() + timeoutMs
+  let exitCode: number | null | undefined
+  void started.exited.then((code) => (exitCode = code))
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`idgen server exited (code ${exitCode}) before serving; see ${logFile}`)
+    for (const path of ["/ready", "/health"]) {
+      try {
+        const response = await fetch(baseUrl + path, { signal: AbortSignal.timeout(1000) })
+        if (response.status === 200) return
+      } catch {
+        // not listening yet
+      }
+    }
+    await sleep(250)
+  }
+  throw new Error(`idgen server not ready after ${timeoutMs} ms; see ${logFile}`)
+}
+
+export const startIdgen = async (options: StartOptions): Promise<IdgenServer> => {
+  const port = await freePort()
+  const grpcPort = await freePort()
+  const adminToken = randomBytes(24).toString("hex")
+  const baseUrl = `http://127.0.0.1:${port}`
+  const env: NodeJS.ProcessEnv = {
+    IDGEN_HTTP_HOST: "127.0.0.1",
+    IDGEN_HTTP_PORT: String(port),
+    IDGEN_GRPC_PORT: String(grpcPort),
+    IDGEN_ADMIN_TOKEN: adminToken,
+    IDGEN_DATA_DIR: options.dataDir,
+    IDGEN_NODE_NAME: "bench",
+    IDGEN_CONFIG: ""
+  }
+  if (options.databaseUrl !== undefined) env.IDGEN_DATABASE_URL = options.databaseUrl
+  else env.IDGEN_DATABASE_URL = ""
+  const started = startNode(Path.join(options.repoRoot, "packages/server/src/main.ts"), [], {
+    env,
+    logFile: options.logFile,
+    cwd: options.repoRoot
+  })
+  try {
+    await waitReady(baseUrl, started, options.readyTimeoutMs, options.logFile)
+    const admin = (path: string, body: unknown) =>
+      fetch(baseUrl + path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body)
+      })
+    const ws = await admin("/api/v1/admin/workspaces", { name: WORKSPACE })
+    if (ws.status !== 201) throw new Error(`create workspace: ${await describe(ws)}`)
+    const key = await admin(`/api/v1/admin/workspaces/${WORKSPACE}/api-keys`, { name: "bench" })
+    if (key.status !== 201) throw new Error(`create api key: ${await describe(key)}`)
+    const { key: apiKey } = (await key.json()) as { key: string }
+    return { baseUrl, apiKey, workspace: WORKSPACE, stop: () => started.stop() }
+  } catch (error) {
+    await started.stop()
+    throw error
+  }
+}
+
+/** One request, checked against the contract's response shape; returns the parsed body. */
+export const checkResponse = async (
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  idsPerRequest: number
+): Promise<void> => {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body
+  })
+  const text = await response.text()
+  if (response.status !== 200) throw new Error(`${url}: ${response.status} ${text.slice(0, 300)}`)
+  const json = JSON.parse(text) as { id?: unknown; ids?: unknown; timestamp?: unknown; count?: unknown }
+  const ok = idsPerRequest === 1
+    ? typeof json.id === "string" && typeof json.timestamp === "string"
+    : Array.isArray(json.ids) && json.ids.length === idsPerRequest && json.count === idsPerRequest
+  if (!ok) throw new Error(`${url}: unexpected response ${text.slice(0, 300)}`)
+}

@@ -1,0 +1,120 @@
+/**
+ * Segment take rate through a real SegmentActor (via SegmentGenerator, as the server
+ * runs it) fed by real storage — the throw-away PostgreSQL database in
+ * IDGEN_DATABASE_URL, or the embedded store under IDGEN_DATA_DIR — so refills are part
+ * of the measurement. Numeric `takeOneNow()` against a `++n` counter and
+ * `String(takeOneNow())` against `String(++n)`. A take that finds the buffer dry goes
+ * through `actor.take(1)`, as the server's router does. Prints one BENCH_RESULT line.
+ */
+import type { Names } from "@idgen/core"
+import { load } from "@idgen/server/config/ConfigLoader"
+import { ServerConfig } from "@idgen/server/config/ServerConfig"
+import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
+import { BizTagRepo, StorageLive, WorkspaceRepo } from "@idgen/server/storage/index"
+import { Effect, Layer } from "effect"
+import { type Body, type Candidate, compare, envNumber } from "../lib/measure.ts"
+import { emit } from "../lib/protocol.ts"
+
+const roundMs = envNumber("BENCH_ROUND_MS", 1000)
+const rounds = envNumber("BENCH_ROUNDS", 3)
+
+const program = Effect.gen(function*() {
+  const config = yield* ServerConfig
+  const workspaces = yield* WorkspaceRepo
+  const tags = yield* BizTagRepo
+  const segments = yield* SegmentGenerator
+
+  const workspace = "bench" as Names.WorkspaceName
+  yield* workspaces.create({ name: workspace, defaultAlgorithm: "segment", autoCreateBizTags: true, rateLimit: null })
+  const tagOf = (name: string) =>
+    tags.ensure(
+      { workspace, group: "inprocess" as Names.GroupName, bizTag: name as Names.BizTagName },
+      { algorithm: "segment", fallback: [], step: config.segment.defaultStep, formatTemplate: null }
+    )
+  // One biz_tag per candidate, so each measures its own refills.
+  const numeric = yield* segments.actorFor(yield* tagOf("numeric"))
+  const string = yield* segments.actorFor(yield* tagOf("string"))
+
+  // The slow path of a take that found the buffer dry (first take, or a late refill).
+  const slowTake = (actor: typeof numeric) => () =>
+    Effect.runPromise(actor.take(1).pipe(Effect.orDie)).then(() => 1)
+  const slow = { numeric: 0, string: 0 }
+
+  const n1: Array<number> = new Array(1024).fill(0)
+  const segmentNumber: Body = (k) => {
+    for (let i = 0; i < k; i++) {
+      const v = numeric.takeOneNow()
+      if (v < 0) return i
+      n1[i & 1023] = v
+    }
+    return k
+  }
+  let m = 0
+  const n2: Array<number> = new Array(1024).fill(0)
+  const counterNumber: Body = (k) => {
+    for (let i = 0; i < k; i++) n2[i & 1023] = ++m
+    return k
+  }
+  const s1: Array<string> = new Array(1024).fill("")
+  const segmentString: Body = (k) => {
+    for (let i = 0; i < k; i++) {
+      const v = string.takeOneNow()
+      if (v < 0) return i
+      s1[i & 1023] = String(v)
+    }
+    return k
+  }
+  let n = 0
+  const s2: Array<string> = new Array(1024).fill("")
+  const counterString: Body = (k) => {
+    for (let i = 0; i < k; i++) s2[i & 1023] = String(++n)
+    return k
+  }
+  // Informational: the same counter in datacenter 1's range (values above 2^31 are not Smis).
+  let big = 10_000_000_000
+  const s3: Array<string> = new Array(1024).fill("")
+  const counterStringDc1: Body = (k) => {
+    for (let i = 0; i < k; i++) s3[i & 1023] = String(++big)
+    return k
+  }
+
+  const chunk = 65_536
+  const candidates: Array<Candidate> = [
+    { name: "++n", body: counterNumber, chunk },
+    {
+      name: "segment takeOneNow()",
+      body: segmentNumber,
+      chunk,
+      onStall: () => (slow.numeric++, slowTake(numeric)())
+    },
+    { name: "String(++n)", body: counterString, chunk },
+    {
+      name: "String(segment takeOneNow())",
+      body: segmentString,
+      chunk,
+      onStall: () => (slow.string++, slowTake(string)())
+    },
+    { name: "String(++n) from 1e10", body: counterStringDc1, chunk }
+  ]
+  const series = yield* Effect.promise(() => compare(candidates, { warmupMs: Math.min(1000, roundMs), roundMs, rounds }))
+  return {
+    store: config.database.url === undefined ? "embedded" : "postgresql",
+    series,
+    slowTakes: slow,
+    finalStep: { numeric: numeric.currentStep(), string: string.currentStep() },
+    buffered: { numeric: numeric.buffered(), string: string.buffered() }
+  }
+})
+
+const config = await Effect.runPromise(load(process.env))
+const result = await Effect.runPromise(
+  program.pipe(
+    Effect.provide(
+      SegmentGenerator.layer.pipe(Layer.provideMerge(StorageLive), Layer.provideMerge(Layer.succeed(ServerConfig, config)))
+    ),
+    Effect.scoped
+  )
+)
+emit(result)
+// The refill fibers keep the loop alive; the scope is closed, leave now.
+process.exit(0)

@@ -1,0 +1,121 @@
+/**
+ * Snowflake: the server's SnowflakeGenerator (next(1000) repeatedly, waits included)
+ * against its 1,024,000/s cap, and @sapphire/snowflake generate() over the same duration.
+ * Duplicates are counted exactly (all IDs of a round as int64, sorted); the idgen stream
+ * is also checked to be strictly increasing across the whole run. Prints one BENCH_RESULT.
+ */
+import { Snowflake as Sapphire } from "@sapphire/snowflake"
+import { load } from "@idgen/server/config/ConfigLoader"
+import { ServerConfig } from "@idgen/server/config/ServerConfig"
+import { SnowflakeGenerator } from "@idgen/server/snowflake/SnowflakeGenerator"
+import { WorkerIdentity } from "@idgen/server/snowflake/WorkerIdentity"
+import { Effect, Layer } from "effect"
+import { envNumber, type Run, summarize } from "../lib/measure.ts"
+import { emit } from "../lib/protocol.ts"
+
+const roundMs = envNumber("BENCH_SNOWFLAKE_ROUND_MS", 2000)
+const rounds = envNumber("BENCH_ROUNDS", 3)
+const warmupMs = 500
+
+const config = await Effect.runPromise(load({}))
+const generator = await Effect.runPromise(
+  Effect.provide(
+    SnowflakeGenerator.useSync((s) => s),
+    SnowflakeGenerator.layer.pipe(
+      Layer.provide(WorkerIdentity.layerStatic),
+      Layer.provide(Layer.succeed(ServerConfig, config))
+    )
+  )
+)
+
+/** Sorted copy → number of values that equal their predecessor. */
+const duplicatesOf = (values: BigInt64Array): number => {
+  values.sort()
+  let dups = 0
+  for (let i = 1; i < values.length; i++) if (values[i] === values[i - 1]) dups++
+  return dups
+}
+
+/** Decimal strings compare as numbers when the shorter one is smaller or, equally long, sorts first. */
+const less = (a: string, b: string) => a.length < b.length || (a.length === b.length && a < b)
+
+let last = ""
+let orderViolations = 0
+let idgenDuplicates = 0
+
+const idgenRound = (ms: number, record: boolean) =>
+  Effect.gen(function*() {
+    const batches: Array<ReadonlyArray<string>> = []
+    const start = performance.now()
+    const end = start + ms
+    let ops = 0
+    let now = start
+    while (now < end) {
+      const ids = yield* generator.next(1000)
+      batches.push(ids)
+      ops += ids.length
+      now = performance.now()
+    }
+    const elapsed = now - start
+    // Verification, outside the timed window.
+    const all = new BigInt64Array(ops)
+    let j = 0
+    for (const batch of batches) {
+      for (const id of batch) {
+        if (!less(last, id) && last !== "") orderViolations++
+        last = id
+        all[j++] = BigInt(id)
+      }
+    }
+    const dups = duplicatesOf(all)
+    if (record) idgenDuplicates += dups
+    const run: Run = { ops, ms: elapsed, rate: (ops * 1000) / elapsed, stalls: 0, stallMs: 0 }
+    return run
+  })
+
+const sapphire = new Sapphire(config.snowflake.epochMs)
+const CAPACITY = 32 * 1024 * 1024
+const sapphireIds = new BigInt64Array(CAPACITY)
+let sapphireDuplicates = 0
+let sapphireFull = false
+
+const sapphireRound = (ms: number, record: boolean): Run => {
+  const start = performance.now()
+  const end = start + ms
+  let n = 0
+  let now = start
+  while (now < end && n + 4096 <= CAPACITY) {
+    for (let i = 0; i < 4096; i++) sapphireIds[n++] = sapphire.generate()
+    now = performance.now()
+  }
+  if (now < end) sapphireFull = true
+  const elapsed = now - start
+  const dups = duplicatesOf(sapphireIds.subarray(0, n))
+  if (record) sapphireDuplicates += dups
+  return { ops: n, ms: elapsed, rate: (n * 1000) / elapsed, stalls: 0, stallMs: 0 }
+}
+
+const idgenRuns: Array<Run> = []
+const sapphireRuns: Array<Run> = []
+await Effect.runPromise(idgenRound(warmupMs, false))
+sapphireRound(warmupMs, false)
+for (let round = 0; round < rounds; round++) {
+  // Alternate which one runs first.
+  if (round % 2 === 0) {
+    idgenRuns.push(await Effect.runPromise(idgenRound(roundMs, true)))
+    sapphireRuns.push(sapphireRound(roundMs, true))
+  } else {
+    sapphireRuns.push(sapphireRound(roundMs, true))
+    idgenRuns.push(await Effect.runPromise(idgenRound(roundMs, true)))
+  }
+}
+
+emit({
+  cap: 1_024_000,
+  idgen: { ...summarize("SnowflakeGenerator.next(1000)", idgenRuns), duplicates: idgenDuplicates, orderViolations },
+  sapphire: {
+    ...summarize("@sapphire/snowflake generate()", sapphireRuns),
+    duplicates: sapphireDuplicates,
+    capacityReached: sapphireFull
+  }
+})

@@ -1,0 +1,419 @@
+/**
+ * `npm run bench`: in-process take rates and HTTP throughput of idgen side by side with
+ * their baselines, as one table plus `bench/results/latest.json`. Reports only; asserts
+ * nothing (the exit code is 0 unless the bench itself breaks).
+ *
+ * Every measurement runs in its own process: in-process benches one at a time, and for
+ * HTTP the server under test, the bare node:http baseline and the autocannon load
+ * generator each in a separate process. Environment knobs (defaults in brackets):
+ * BENCH_ONLY=inprocess|http, BENCH_STORE=postgres|embedded [postgres when reachable],
+ * BENCH_ROUNDS [3], BENCH_ROUND_MS [1000], BENCH_SNOWFLAKE_ROUND_MS [2000],
+ * BENCH_HTTP_ROUNDS [2], BENCH_HTTP_CONNECTIONS [32], BENCH_HTTP_PIPELINING [1],
+ * BENCH_HTTP_WARMUP_S [2], BENCH_HTTP_DURATION_S [5], BENCH_READY_TIMEOUT_MS [90000].
+ */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { checkResponse, type IdgenServer, startIdgen } from "./http/idgen-server.ts"
+import type { LoadResult, LoadSpec } from "./http/load.ts"
+import { runNode, startNode, type Started, freePort, sleep, NODE } from "./lib/children.ts"
+import { envNumber, type Series } from "./lib/measure.ts"
+import { createDatabase, type ThrowawayDb } from "./lib/postgres.ts"
+import { type Check, table, writeJson } from "./report.ts"
+
+const BENCH = import.meta.dirname
+const ROOT = Path.resolve(BENCH, "..")
+const RESULTS = Path.join(BENCH, "results")
+Fs.mkdirSync(RESULTS, { recursive: true })
+const only = process.env.BENCH_ONLY
+const started = new Date()
+const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "idgen-bench-"))
+const databases: Array<ThrowawayDb> = []
+
+const cleanup = () => {
+  for (const db of databases) db.drop()
+  databases.length = 0
+  Fs.rmSync(tmp, { recursive: true, force: true })
+}
+process.on("exit", cleanup)
+
+/** A fresh store for one consumer: a throw-away database, or a temp data dir. */
+const store = (name: string): { databaseUrl: string | undefined; dataDir: string; kind: string } => {
+  const dataDir = Path.join(tmp, name)
+  Fs.mkdirSync(dataDir, { recursive: true })
+  if (process.env.BENCH_STORE !== "embedded") {
+    const db = createDatabase()
+    if (db !== undefined) {
+      databases.push(db)
+      return { databaseUrl: db.url, dataDir, kind: `postgresql (${db.name})` }
+    }
+    if (process.env.BENCH_STORE === "postgres") throw new Error("BENCH_STORE=postgres but no PostgreSQL answers")
+  }
+  return { databaseUrl: undefined, dataDir, kind: "embedded (PGlite)" }
+}
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`)
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+// ---------------------------------------------------------------------------------------
+// In-process
+
+interface SegmentRaw {
+  readonly store: string
+  readonly series: Record<string, Series>
+  readonly slowTakes: { numeric: number; string: number }
+  readonly finalStep: { numeric: number; string: number }
+}
+interface SnowflakeRaw {
+  readonly cap: number
+  readonly idgen: Series & { duplicates: number; orderViolations: number }
+  readonly sapphire: Series & { duplicates: number; capacityReached: boolean }
+}
+interface UuidRaw {
+  readonly series: Record<string, Series>
+}
+
+const checks: Array<Check> = []
+const raw: Record<string, unknown> = {}
+const stores: Record<string, string> = {}
+
+const spread = (s: Series): readonly [number, number] => [s.min, s.best]
+const stalls = (s: Series) => s.runs.reduce((n, r) => n + r.stalls, 0)
+
+const failed = (id: string, section: Check["section"], metric: string, target: string, error: unknown): Check => ({
+  id,
+  section,
+  metric,
+  value: null,
+  unit: "ops/s",
+  baseline: null,
+  ratio: null,
+  target,
+  verdict: "n/a",
+  notes: [`not measured: ${errorText(error)}`]
+})
+
+const segmentBench = async () => {
+  const s = store("segment")
+  stores.segment = s.kind
+  log(`segment (store: ${s.kind})`)
+  try {
+    const r = await runNode<SegmentRaw>(Path.join(BENCH, "inprocess/segment.ts"), [], {
+      env: { IDGEN_DATABASE_URL: s.databaseUrl ?? "", IDGEN_DATA_DIR: s.dataDir, IDGEN_NODE_NAME: "bench" },
+      logFile: Path.join(RESULTS, "segment.log")
+    })
+    raw.segment = r
+    const num = r.series["segment takeOneNow()"]!
+    const numBase = r.series["++n"]!
+    const str = r.series["String(segment takeOneNow())"]!
+    const strBase = r.series["String(++n)"]!
+    const big = r.series["String(++n) from 1e10"]!
+    checks.push({
+      id: "segment.number",
+      section: "in-process",
+      metric: "segment takeOneNow() (number)",
+      value: num.best,
+      unit: "ops/s",
+      runs: spread(num),
+      baseline: { name: "++n", value: numBase.best },
+      ratio: num.best / numBase.best,
+      target: "(info)",
+      verdict: "info",
+      notes: []
+    })
+    const ratio = str.best / strBase.best
+    checks.push({
+      id: "segment.string",
+      section: "in-process",
+      metric: "segment String(takeOneNow())",
+      value: str.best,
+      unit: "ops/s",
+      runs: spread(str),
+      baseline: { name: "String(++n)", value: strBase.best },
+      ratio,
+      target: "≥ 0.90× base",
+      verdict: ratio >= 0.9 ? "PASS" : "MISS",
+      notes: [
+        `store ${s.kind}; refills measured: dry takes via actor.take(1): numeric ${r.slowTakes.numeric}, ` +
+        `string ${r.slowTakes.string}; short chunks ${stalls(num) + stalls(str)}; ` +
+        `final step ${r.finalStep.numeric} / ${r.finalStep.string}`,
+        `String(++n) above 1e10 (datacenters 1–7 ranges): ${(big.best / 1e6).toFixed(1)} M/s = ` +
+        `${(big.best / strBase.best).toFixed(2)}× String(++n) from 0`
+      ]
+    })
+  } catch (error) {
+    checks.push(failed("segment.string", "in-process", "segment String(takeOneNow())", "≥ 0.90× base", error))
+  }
+}
+
+const snowflakeBench = async () => {
+  log("snowflake")
+  try {
+    const r = await runNode<SnowflakeRaw>(Path.join(BENCH, "inprocess/snowflake.ts"), [], {
+      logFile: Path.join(RESULTS, "snowflake.log")
+    })
+    raw.snowflake = r
+    const ratio = r.idgen.min / r.cap
+    const ok = ratio >= 0.97 && r.idgen.duplicates === 0 && r.idgen.orderViolations === 0
+    checks.push({
+      id: "snowflake.sustained",
+      section: "in-process",
+      metric: "snowflake next(1000), worst window",
+      value: r.idgen.min,
+      unit: "ids/s",
+      runs: spread(r.idgen),
+      baseline: { name: "cap 1024/ms", value: r.cap },
+      ratio,
+      target: "≥ 0.97× cap, 0 dup",
+      verdict: ok ? "PASS" : "MISS",
+      notes: [
+        `${r.idgen.duplicates} duplicates, ${r.idgen.orderViolations} order violations over ` +
+        `${r.idgen.runs.reduce((n, x) => n + x.ops, 0)} IDs`
+      ]
+    })
+    checks.push({
+      id: "snowflake.vs-sapphire",
+      section: "in-process",
+      metric: `snowflake vs @sapphire generate()`,
+      value: r.idgen.best,
+      unit: "ids/s",
+      runs: spread(r.sapphire),
+      baseline: { name: `sapphire (${r.sapphire.duplicates} dup)`, value: r.sapphire.best },
+      ratio: r.idgen.best / r.sapphire.best,
+      target: "(info)",
+      verdict: "info",
+      notes: [
+        `@sapphire/snowflake: ${r.sapphire.duplicates} duplicates among ` +
+        `${r.sapphire.runs.reduce((n, x) => n + x.ops, 0)} IDs (12-bit increment wraps, no wait); ` +
+        `runs column = sapphire` + (r.sapphire.capacityReached ? "; buffer full, rounds cut short" : "")
+      ]
+    })
+  } catch (error) {
+    checks.push(failed("snowflake.sustained", "in-process", "snowflake next(1000)", "≥ 0.97× cap, 0 dup", error))
+  }
+}
+
+const uuidBench = async () => {
+  log("uuid v7")
+  try {
+    const r = await runNode<UuidRaw>(Path.join(BENCH, "inprocess/uuid.ts"), [], {
+      logFile: Path.join(RESULTS, "uuid.log")
+    })
+    raw.uuid = r
+    const base = r.series["uuid.v7()"]!
+    const rows: Array<[string, string, string]> = [
+      ["uuid.core", "uuid v7 core next()", "core UuidV7Generator.next"],
+      ["uuid.server-single", "uuid v7 server v7(1)", "server UuidGenerator.v7(1)"],
+      ["uuid.server-batch", "uuid v7 server v7(1000)", "server UuidGenerator.v7(1000)"]
+    ]
+    for (const [id, metric, name] of rows) {
+      const s = r.series[name]!
+      checks.push({
+        id,
+        section: "in-process",
+        metric,
+        value: s.best,
+        unit: "ids/s",
+        runs: spread(s),
+        baseline: { name: "uuid.v7()", value: base.best },
+        ratio: s.best / base.best,
+        target: "≥ 2 M/s",
+        verdict: s.best >= 2e6 ? "PASS" : "MISS",
+        notes: []
+      })
+    }
+  } catch (error) {
+    checks.push(failed("uuid.core", "in-process", "uuid v7", "≥ 2 M/s", error))
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP
+
+const http = {
+  rounds: envNumber("BENCH_HTTP_ROUNDS", 2),
+  connections: envNumber("BENCH_HTTP_CONNECTIONS", 32),
+  pipelining: envNumber("BENCH_HTTP_PIPELINING", 1),
+  warmupSeconds: envNumber("BENCH_HTTP_WARMUP_S", 2),
+  durationSeconds: envNumber("BENCH_HTTP_DURATION_S", 5)
+}
+
+interface Target {
+  readonly name: "idgen" | "bare"
+  readonly baseUrl: string
+  readonly headers: Record<string, string>
+}
+
+const scenarios = [
+  { id: "single", path: "/api/v1/generate", bizTag: "http-single", idsPerRequest: 1 },
+  { id: "batch", path: "/api/v1/generate/batch", bizTag: "http-batch", idsPerRequest: 1000 }
+] as const
+
+const bodyOf = (scenario: (typeof scenarios)[number]) =>
+  JSON.stringify({
+    workspace: "bench",
+    group: "bench",
+    biz_tag: scenario.bizTag,
+    ...(scenario.idsPerRequest > 1 ? { size: scenario.idsPerRequest } : {})
+  })
+
+const load = (target: Target, scenario: (typeof scenarios)[number]) => {
+  const spec: LoadSpec = {
+    url: target.baseUrl + scenario.path,
+    headers: target.headers,
+    body: bodyOf(scenario),
+    connections: http.connections,
+    pipelining: http.pipelining,
+    warmupSeconds: http.warmupSeconds,
+    durationSeconds: http.durationSeconds
+  }
+  return runNode<LoadResult>(Path.join(BENCH, "http/load.ts"), [JSON.stringify(spec)], {
+    logFile: Path.join(RESULTS, "load.log"),
+    timeoutMs: (http.warmupSeconds + http.durationSeconds) * 1000 + 60_000
+  })
+}
+
+const startBare = async (): Promise<{ target: Target; process: Started }> => {
+  const port = await freePort()
+  const child = startNode(Path.join(BENCH, "http/bare-server.ts"), [String(port)], {
+    logFile: Path.join(RESULTS, "bare-server.log")
+  })
+  for (let i = 0; i < 200 && !child.stdout().includes("LISTENING"); i++) await sleep(50)
+  if (!child.stdout().includes("LISTENING")) throw new Error("bare server did not start")
+  return { target: { name: "bare", baseUrl: `http://127.0.0.1:${port}`, headers: {} }, process: child }
+}
+
+const best = (runs: ReadonlyArray<LoadResult>) => runs.reduce((a, b) => (b.rps > a.rps ? b : a))
+
+const httpBench = async () => {
+  let bare: Awaited<ReturnType<typeof startBare>> | undefined
+  let idgen: IdgenServer | undefined
+  let idgenError: unknown
+  try {
+    bare = await startBare()
+    const s = store("http")
+    stores.http = s.kind
+    log(`http: starting idgen server (store: ${s.kind})`)
+    try {
+      idgen = await startIdgen({
+        repoRoot: ROOT,
+        databaseUrl: s.databaseUrl,
+        dataDir: s.dataDir,
+        logFile: Path.join(RESULTS, "idgen-server.log"),
+        readyTimeoutMs: envNumber("BENCH_READY_TIMEOUT_MS", 90_000)
+      })
+    } catch (error) {
+      idgenError = error
+      log(`http: idgen server unavailable: ${errorText(error)}`)
+    }
+    const targets: Array<Target> = [bare.target]
+    if (idgen) targets.unshift({ name: "idgen", baseUrl: idgen.baseUrl, headers: { "x-api-key": idgen.apiKey } })
+    // Shape check (and biz_tag auto-creation) before any load.
+    for (const target of [...targets]) {
+      for (const scenario of scenarios) {
+        try {
+          await checkResponse(target.baseUrl + scenario.path, target.headers, bodyOf(scenario), scenario.idsPerRequest)
+        } catch (error) {
+          if (target.name === "bare") throw error
+          idgenError = error
+          targets.splice(targets.indexOf(target), 1)
+          log(`http: idgen answers wrongly: ${errorText(error)}`)
+          break
+        }
+      }
+    }
+    const results: Record<string, Record<string, Array<LoadResult>>> = {}
+    for (const scenario of scenarios) {
+      results[scenario.id] = Object.fromEntries(targets.map((t) => [t.name, []]))
+      for (let round = 0; round < http.rounds; round++) {
+        const order = round % 2 === 0 ? targets : [...targets].reverse()
+        for (const target of order) {
+          log(`http: ${scenario.id} → ${target.name} (round ${round + 1}/${http.rounds})`)
+          results[scenario.id]![target.name]!.push(await load(target, scenario))
+        }
+      }
+    }
+    raw.http = { settings: http, results }
+
+    for (const scenario of scenarios) {
+      const r = results[scenario.id]!
+      const b = best(r.bare!)
+      const i = r.idgen && r.idgen.length > 0 ? best(r.idgen) : undefined
+      const single = scenario.id === "single"
+      const k = scenario.idsPerRequest
+      const value = i ? i.rps * k : null
+      const ratio = i ? i.rps / b.rps : null
+      const errors = i ? r.idgen!.reduce((n, x) => n + x.non2xx + x.errors + x.timeouts, 0) : 0
+      const bareErrors = r.bare!.reduce((n, x) => n + x.non2xx + x.errors + x.timeouts, 0)
+      const pass = i !== undefined && errors === 0 && (single ? ratio! >= 0.7 : value! >= 2e6)
+      const notes: Array<string> = []
+      if (!i) notes.push(`idgen not measured: ${errorText(idgenError)}`)
+      if (errors > 0) notes.push(`idgen: ${errors} non-2xx/errors/timeouts — measurement invalid`)
+      if (bareErrors > 0) notes.push(`bare: ${bareErrors} non-2xx/errors/timeouts`)
+      if (i && !single) notes.push(`${i.rps.toFixed(0)} req/s vs bare ${b.rps.toFixed(0)} req/s`)
+      checks.push({
+        id: `http.${scenario.id}`,
+        section: "http",
+        metric: single ? "HTTP generate (single)" : "HTTP batch-1000",
+        value,
+        unit: single ? "req/s" : "ids/s",
+        ...(i && r.idgen!.length > 1
+          ? { runs: [Math.min(...r.idgen!.map((x) => x.rps * k)), Math.max(...r.idgen!.map((x) => x.rps * k))] as const }
+          : {}),
+        baseline: { name: "bare node:http", value: b.rps * k },
+        ratio,
+        target: single ? "≥ 0.70× bare" : "≥ 2 M IDs/s",
+        verdict: i ? (pass ? "PASS" : "MISS") : "n/a",
+        latency: { p50: i?.p50 ?? Number.NaN, p99: i?.p99 ?? Number.NaN, baselineP50: b.p50, baselineP99: b.p99 },
+        notes
+      })
+    }
+  } catch (error) {
+    checks.push(failed("http.single", "http", "HTTP generate", "≥ 0.70× bare", error))
+  } finally {
+    await idgen?.stop()
+    await bare?.process.stop()
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+try {
+  if (only !== "http") {
+    await segmentBench()
+    await snowflakeBench()
+    await uuidBench()
+  }
+  if (only !== "inprocess") await httpBench()
+} finally {
+  cleanup()
+}
+
+const finished = new Date()
+const header = [
+  `idgen bench — ${finished.toISOString()} — node ${process.version} (${NODE}), ${Os.cpus().length} CPUs ` +
+  `(${Os.cpus()[0]?.model ?? "?"}), load avg at start ${Os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+  `in-process: best of ${envNumber("BENCH_ROUNDS", 3)} rounds × ${envNumber("BENCH_ROUND_MS", 1000)} ms ` +
+  `(snowflake ${envNumber("BENCH_SNOWFLAKE_ROUND_MS", 2000)} ms windows); http: autocannon ${http.connections} ` +
+  `connections, pipelining ${http.pipelining}, ${http.warmupSeconds} s warm-up + ${http.durationSeconds} s, ` +
+  `best of ${http.rounds} alternating rounds; stores: ${Object.entries(stores).map(([k, v]) => `${k} ${v}`).join(", ")}`
+]
+console.log(`${header.join("\n")}\n\n${table(checks)}`)
+const jsonFile = Path.join(RESULTS, "latest.json")
+writeJson(jsonFile, {
+  version: 1,
+  startedAt: started.toISOString(),
+  finishedAt: finished.toISOString(),
+  environment: { node: process.version, cpus: Os.cpus().length, cpuModel: Os.cpus()[0]?.model, stores },
+  settings: {
+    inProcess: {
+      rounds: envNumber("BENCH_ROUNDS", 3),
+      roundMs: envNumber("BENCH_ROUND_MS", 1000),
+      snowflakeRoundMs: envNumber("BENCH_SNOWFLAKE_ROUND_MS", 2000)
+    },
+    http
+  },
+  checks,
+  raw
+})
+console.log(`\nJSON summary: ${Path.relative(process.cwd(), jsonFile)}`)

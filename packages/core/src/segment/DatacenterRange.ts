@@ -1,0 +1,70 @@
+/**
+ * The per-datacenter number ranges of segment mode. Datacenter `d` owns
+ * `[d*R + 1, (d+1)*R]`, so datacenters never need to coordinate to stay unique.
+ *
+ * All values stay JS numbers: with 8 datacenters the largest value is 8R, and an R is
+ * accepted only when 8R ≤ Number.MAX_SAFE_INTEGER, so every ID is an exact integer.
+ */
+import { Result, Schema } from "effect"
+import { InvalidRequest } from "../Errors.ts"
+
+export const DATACENTER_COUNT = 8
+export const MAX_DATACENTER_ID = DATACENTER_COUNT - 1
+
+/** The contract's default R. */
+export const DEFAULT_RANGE_SIZE = 10_000_000_000
+
+/** The largest R whose eight ranges all stay exact JS integers. */
+export const MAX_RANGE_SIZE = Math.floor(Number.MAX_SAFE_INTEGER / DATACENTER_COUNT)
+
+export const DatacenterId = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: MAX_DATACENTER_ID }))
+export const RangeSize = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_RANGE_SIZE }))
+
+/** An inclusive range `[start, end]`. */
+export interface Range {
+  readonly start: number
+  readonly end: number
+}
+
+const isDatacenterId = Schema.is(DatacenterId)
+const isRangeSize = Schema.is(RangeSize)
+
+export const validateDatacenterId = (datacenterId: number): Result.Result<number, InvalidRequest> =>
+  isDatacenterId(datacenterId)
+    ? Result.succeed(datacenterId)
+    : Result.fail(
+      new InvalidRequest({
+        message: `datacenter id must be an integer in 0..${MAX_DATACENTER_ID}`,
+        details: { datacenter_id: datacenterId }
+      })
+    )
+
+export const validateRangeSize = (rangeSize: number): Result.Result<number, InvalidRequest> =>
+  isRangeSize(rangeSize)
+    ? Result.succeed(rangeSize)
+    : Result.fail(
+      new InvalidRequest({
+        message: `range size must be an integer in 1..${MAX_RANGE_SIZE} (8 ranges must stay below 2^53)`,
+        details: { range_size: rangeSize }
+      })
+    )
+
+/** The range datacenter `datacenterId` owns. */
+export const rangeOf = (
+  datacenterId: number,
+  rangeSize: number = DEFAULT_RANGE_SIZE
+): Result.Result<Range, InvalidRequest> =>
+  Result.flatMap(validateDatacenterId(datacenterId), (dc) =>
+    Result.map(validateRangeSize(rangeSize), (r) => ({ start: dc * r + 1, end: (dc + 1) * r })))
+
+/**
+ * The datacenter whose range holds `value`, or `undefined` when no range holds it
+ * (not a positive integer, or above 8R). `rangeSize` is assumed valid.
+ */
+export const datacenterOf = (value: number, rangeSize: number = DEFAULT_RANGE_SIZE): number | undefined =>
+  Number.isSafeInteger(value) && value >= 1 && value <= DATACENTER_COUNT * rangeSize
+    ? Math.floor((value - 1) / rangeSize)
+    : undefined
+
+/** Whether `value` lies in `range`. */
+export const contains = (range: Range, value: number): boolean => value >= range.start && value <= range.end

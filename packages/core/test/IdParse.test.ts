@@ -1,0 +1,80 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Errors, IdParse, Snowflake, UuidV4, UuidV7 } from "@idgen/core"
+import { Result, Schema } from "effect"
+import { getRandomValues } from "node:crypto"
+
+const ok = (r: Result.Result<IdParse.IdInfo, Errors.InvalidRequest>) => {
+  const info = Result.getOrThrow(r)
+  assert.isTrue(Schema.is(IdParse.IdInfo)(info), "matches the response schema")
+  // JSON-ready: survives a round trip unchanged.
+  assert.deepStrictEqual(JSON.parse(JSON.stringify(info)), info)
+  return info
+}
+const invalid = (r: Result.Result<unknown, Errors.InvalidRequest>, why: string) => {
+  assert.isTrue(Result.isFailure(r), why)
+  if (Result.isFailure(r)) assert.strictEqual(Errors.codeOf(r.failure), "IDGEN-COMMON-0001")
+}
+const random = (b: Uint8Array) => void getRandomValues(b)
+
+describe("IdParse", () => {
+  it("decodes a numeric id without context as snowflake", () => {
+    const ts = Date.UTC(2026, 10, 25, 12, 0, 0, 123)
+    const id = Snowflake.compose({ timestampMs: ts, datacenterId: 5, workerId: 201, sequence: 1000 }).toString()
+    assert.deepStrictEqual(ok(IdParse.parseId(id)), {
+      id,
+      algorithm: "snowflake",
+      timestamp: "2026-11-25T12:00:00.123Z",
+      timestamp_ms: ts,
+      datacenter_id: 5,
+      worker_id: 201,
+      sequence: 1000
+    })
+  })
+
+  it("uses the configured epoch", () => {
+    const epochMs = Date.UTC(2020, 0, 1)
+    const ts = Date.UTC(2025, 5, 1)
+    const id = Snowflake.compose({ timestampMs: ts, datacenterId: 0, workerId: 1, sequence: 2 }, epochMs).toString()
+    const info = ok(IdParse.parseId(id, { epochMs }))
+    assert.strictEqual(info.algorithm === "snowflake" && info.timestamp_ms, ts)
+  })
+
+  it("decodes UUIDs: v7 with its timestamp, v4 without", () => {
+    const now = Date.UTC(2026, 0, 2, 3, 4, 5, 6)
+    const v7 = UuidV7.make(random).next(now)
+    assert.deepStrictEqual(ok(IdParse.parseId(v7)), { id: v7, algorithm: "uuid_v7", version: 7, timestamp: "2026-01-02T03:04:05.006Z" })
+    const v4 = UuidV4.make(random).next()
+    const info = ok(IdParse.parseId(v4))
+    assert.deepStrictEqual(info, { id: v4, algorithm: "uuid_v4", version: 4 })
+    assert.isFalse("timestamp" in info)
+    // The hint does not turn a UUID into something else.
+    assert.strictEqual(ok(IdParse.parseId(v4, { algorithm: "segment" })).algorithm, "uuid_v4")
+    invalid(IdParse.parseId("c232ab00-9414-11ec-b3c8-9f6bdeced846"), "UUID v1 is not ours")
+  })
+
+  it("decodes segment ids to their datacenter when the biz_tag is segment", () => {
+    const seg = { algorithm: "segment" as const }
+    assert.deepStrictEqual(ok(IdParse.parseId("1", seg)), { id: "1", algorithm: "segment", datacenter_id: 0 })
+    assert.deepStrictEqual(ok(IdParse.parseId("10000000000", seg)), { id: "10000000000", algorithm: "segment", datacenter_id: 0 })
+    assert.deepStrictEqual(ok(IdParse.parseId("10000000001", seg)), { id: "10000000001", algorithm: "segment", datacenter_id: 1 })
+    assert.deepStrictEqual(ok(IdParse.parseId("80000000000", seg)), { id: "80000000000", algorithm: "segment", datacenter_id: 7 })
+    assert.deepStrictEqual(ok(IdParse.parseId("250", { ...seg, rangeSize: 100 })), { id: "250", algorithm: "segment", datacenter_id: 2 })
+    // Above every range: it came from the snowflake fallback.
+    const sf = Snowflake.compose({ timestampMs: Date.UTC(2026, 0, 1), datacenterId: 1, workerId: 2, sequence: 3 }).toString()
+    assert.strictEqual(ok(IdParse.parseId(sf, seg)).algorithm, "snowflake")
+    invalid(IdParse.parseId("007", seg), "leading zeros")
+  })
+
+  it("accepts any id of a formatted biz_tag", () => {
+    assert.deepStrictEqual(ok(IdParse.parseId("WB2026112500000042", { algorithm: "formatted" })), {
+      id: "WB2026112500000042",
+      algorithm: "formatted"
+    })
+  })
+
+  it("rejects what is not an id", () => {
+    for (const bad of ["", "abc", "-1", "+5", "01", "1.5", "1e9", " 12", "9223372036854775808", "x".repeat(600), "WB2026112500000042"]) {
+      invalid(IdParse.parseId(bad), JSON.stringify(bad.slice(0, 20)))
+    }
+  })
+})

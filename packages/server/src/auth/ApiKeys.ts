@@ -1,0 +1,204 @@
+/**
+ * API keys: `idgen_<workspace>_<32 lowercase hex>`. Only the SHA-256 hash is stored; the
+ * key itself is shown once, at creation. Verification looks the key up by its public
+ * prefix, compares hashes in constant time and checks enabled/expiry; verified keys are
+ * trusted locally for `auth.cacheTtlMillis`, which bounds how long a revoked key keeps
+ * working on this node.
+ */
+import { Errors, Names } from "@idgen/core"
+import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { ServerConfig } from "../config/ServerConfig.ts"
+import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
+import type { ApiKeyRecord } from "../storage/Records.ts"
+
+/** What the operator gets back once, at creation. */
+export interface CreatedApiKey {
+  readonly id: string
+  readonly key: string
+  readonly prefix: string
+  /** RFC 3339, or null for a key that never expires. */
+  readonly expires_at: string | null
+}
+
+export interface CreateOptions {
+  readonly name: string | null
+  readonly expiresAt: Date | null
+}
+
+export class ApiKeys extends Context.Service<ApiKeys, {
+  /** NotFound when the workspace does not exist; InvalidRequest for an expiry in the past. */
+  create(
+    workspace: Names.WorkspaceName,
+    options: CreateOptions
+  ): Effect.Effect<CreatedApiKey, Errors.InvalidRequest | Errors.NotFound | Errors.DatabaseUnavailable>
+  /** The workspace the key belongs to; Unauthorized when missing, unknown, disabled or expired. */
+  verify(rawKey: string): Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable>
+  /** Disables the key and forgets it locally. NotFound when the workspace has no such key. */
+  revoke(workspace: Names.WorkspaceName, id: string): Effect.Effect<void, Errors.NotFound | Errors.DatabaseUnavailable>
+}>()("@idgen/server/auth/ApiKeys") {
+  static readonly layer: Layer.Layer<ApiKeys, never, ApiKeyRepo | ServerConfig> = Layer.effect(
+    ApiKeys,
+    Effect.gen(function*() {
+      const repo = yield* ApiKeyRepo
+      const config = yield* ServerConfig
+      const cache = new VerifiedKeyCache(config.auth.cacheTtlMillis, maxCachedKeys)
+
+      const create = Effect.fn("ApiKeys.create")(function*(workspace: Names.WorkspaceName, options: CreateOptions) {
+        const now = yield* Clock.currentTimeMillis
+        if (options.expiresAt !== null && options.expiresAt.getTime() <= now) {
+          return yield* new Errors.InvalidRequest({
+            message: "expires_at must be in the future",
+            details: { field: "expires_at", value: options.expiresAt.toISOString() }
+          })
+        }
+        // A prefix collision (8 hex of the secret) is astronomically rare: draw again.
+        const { key, record } = yield* Effect.suspend(() => {
+          const secret = randomBytes(16).toString("hex")
+          const key = `${keyPrefix}${workspace}_${secret}`
+          return Effect.map(
+            repo.insert({
+              workspace,
+              name: options.name,
+              prefix: prefixOf(workspace, secret),
+              keyHash: sha256Hex(key),
+              expiresAt: options.expiresAt
+            }),
+            (record) => ({ key, record })
+          )
+        }).pipe(
+          Effect.retry({ while: (error) => error._tag === "Conflict", times: 3 }),
+          Effect.catchTag("Conflict", Effect.die)
+        )
+        return {
+          id: record.id,
+          key,
+          prefix: record.prefix,
+          expires_at: record.expiresAt === null ? null : record.expiresAt.toISOString()
+        } satisfies CreatedApiKey
+      })
+
+      const lookup = Effect.fnUntraced(function*(parsed: ParsedKey, hash: string) {
+        const found = yield* repo.findByPrefix(prefixOf(parsed.workspace, parsed.secret))
+        if (Option.isNone(found) || !matches(found.value, hash, parsed.workspace)) {
+          return yield* unauthorized("Unknown API key")
+        }
+        const record = found.value
+        if (!record.enabled) return yield* unauthorized("API key is disabled")
+        const now = yield* Clock.currentTimeMillis
+        const expiresAtMs = record.expiresAt === null ? Infinity : record.expiresAt.getTime()
+        if (expiresAtMs <= now) return yield* unauthorized("API key has expired")
+        cache.put(hash, record, expiresAtMs, now)
+        return record.workspace
+      })
+
+      const verify = (rawKey: string): Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable> => {
+        const parsed = parseKey(rawKey)
+        if (parsed === undefined) {
+          return Effect.fail(rawKey === "" ? missingKey : malformedKey)
+        }
+        const hash = sha256Hex(rawKey)
+        return Clock.clockWith((clock) => {
+          const workspace = cache.get(hash, clock.currentTimeMillisUnsafe())
+          return workspace !== undefined ? Effect.succeed(workspace) : lookup(parsed, hash)
+        })
+      }
+
+      const revoke = Effect.fn("ApiKeys.revoke")(function*(workspace: Names.WorkspaceName, id: string) {
+        yield* repo.revoke(workspace, id)
+        cache.forget(id)
+      })
+
+      return ApiKeys.of({ create, verify, revoke })
+    })
+  )
+}
+
+const keyPrefix = "idgen_"
+const maxCachedKeys = 10_000
+const keyPattern = /^idgen_([a-z0-9][a-z0-9_-]{0,63})_([0-9a-f]{32})$/
+
+interface ParsedKey {
+  readonly workspace: Names.WorkspaceName
+  readonly secret: string
+}
+
+const isWorkspaceName = Schema.is(Names.WorkspaceName)
+
+/** Splits a well-formed key; the workspace may itself contain `_`, the secret never does. */
+export const parseKey = (rawKey: string): ParsedKey | undefined => {
+  const match = keyPattern.exec(rawKey)
+  if (match === null || !isWorkspaceName(match[1])) return undefined
+  return { workspace: match[1], secret: match[2]! }
+}
+
+/** The public, indexed part of a key: `idgen_<workspace>_<first 8 hex>`. */
+export const prefixOf = (workspace: string, secret: string): string => `${keyPrefix}${workspace}_${secret.slice(0, 8)}`
+
+/** Lowercase hex SHA-256, the form stored in `api_keys.key_hash`. */
+export const sha256Hex = (s: string): string => createHash("sha256").update(s).digest("hex")
+
+/** Constant-time comparison of the stored hash with the presented key's hash. */
+const matches = (record: ApiKeyRecord, hash: string, workspace: string): boolean => {
+  const stored = Buffer.from(record.keyHash, "hex")
+  const presented = Buffer.from(hash, "hex")
+  return stored.length === presented.length && timingSafeEqual(stored, presented) && record.workspace === workspace
+}
+
+const unauthorized = (message: string) => new Errors.Unauthorized({ message, details: {} })
+const missingKey = new Errors.Unauthorized({ message: "Missing X-API-Key header", details: { header: "X-API-Key" } })
+const malformedKey = new Errors.Unauthorized({
+  message: "Malformed API key; expected idgen_<workspace>_<32 lowercase hex>",
+  details: { header: "X-API-Key" }
+})
+
+interface CachedKey {
+  readonly id: string
+  readonly workspace: Names.WorkspaceName
+  /** When this node stops trusting the entry (Unix ms). */
+  readonly trustedUntil: number
+}
+
+/**
+ * Verified keys by hash, trusted for `ttlMillis` (never past the key's own expiry).
+ * Bounded: when full, the oldest entry goes (Map keeps insertion order).
+ */
+class VerifiedKeyCache {
+  readonly entries = new Map<string, CachedKey>()
+  readonly ttlMillis: number
+  readonly maxEntries: number
+  constructor(ttlMillis: number, maxEntries: number) {
+    this.ttlMillis = ttlMillis
+    this.maxEntries = maxEntries
+  }
+
+  get(hash: string, now: number): Names.WorkspaceName | undefined {
+    const entry = this.entries.get(hash)
+    if (entry === undefined) return undefined
+    if (entry.trustedUntil <= now) {
+      this.entries.delete(hash)
+      return undefined
+    }
+    return entry.workspace
+  }
+
+  put(hash: string, record: ApiKeyRecord, keyExpiresAt: number, now: number): void {
+    if (this.ttlMillis <= 0) return
+    this.entries.delete(hash)
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next()
+      if (oldest.done !== true) this.entries.delete(oldest.value)
+    }
+    this.entries.set(hash, {
+      id: record.id,
+      workspace: record.workspace,
+      trustedUntil: Math.min(now + this.ttlMillis, keyExpiresAt)
+    })
+  }
+
+  forget(id: string): void {
+    for (const [hash, entry] of this.entries) {
+      if (entry.id === id) this.entries.delete(hash)
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Picks the generator for an algorithm and issues `n` IDs with it.
+ */
+import type { Errors, Names } from "@idgen/core"
+import { Context, Effect, Layer } from "effect"
+import { FormattedGenerator } from "../formatted/FormattedGenerator.ts"
+import { SegmentGenerator } from "../segment/SegmentGenerator.ts"
+import { SnowflakeGenerator } from "../snowflake/SnowflakeGenerator.ts"
+import type { BizTagRecord } from "../storage/Records.ts"
+import { UuidGenerator } from "../uuid/UuidGenerator.ts"
+
+export class AlgorithmRouter extends Context.Service<AlgorithmRouter, {
+  issue(tag: BizTagRecord, algorithm: Names.Algorithm, n: number): Effect.Effect<ReadonlyArray<string>, Errors.IdgenError>
+}>()("@idgen/server/generate/AlgorithmRouter") {
+  static readonly layer = Layer.effect(
+    AlgorithmRouter,
+    Effect.gen(function*() {
+      const segments = yield* SegmentGenerator
+      const snowflake = yield* SnowflakeGenerator
+      const uuid = yield* UuidGenerator
+      const formatted = yield* FormattedGenerator
+
+      const segment = (tag: BizTagRecord, n: number) => {
+        // Fast path: a running actor with numbers buffered answers synchronously.
+        const actor = segments.runningActor(tag.id)
+        if (actor !== undefined && n === 1) {
+          const value = actor.takeOneNow()
+          if (value >= 0) return Effect.succeed([String(value)])
+        }
+        return Effect.flatMap(actor ? Effect.succeed(actor) : segments.actorFor(tag), (a) =>
+          Effect.map(a.take(n), (values) => values.map(String)))
+      }
+
+      const issue = (tag: BizTagRecord, algorithm: Names.Algorithm, n: number) => {
+        switch (algorithm) {
+          case "segment":
+            return segment(tag, n)
+          case "snowflake":
+            return snowflake.next(n)
+          case "uuid_v7":
+            return Effect.sync(() => uuid.v7(n))
+          case "uuid_v4":
+            return Effect.sync(() => uuid.v4(n))
+          case "formatted":
+            return formatted.next(tag, n)
+        }
+      }
+
+      return AlgorithmRouter.of({ issue })
+    })
+  )
+}

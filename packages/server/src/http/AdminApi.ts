@@ -1,0 +1,139 @@
+/**
+ * The operator API (`Authorization: Bearer <admin token>`): workspaces, biz_tags, API keys.
+ * Bodies use the contract's snake_case names; timestamps are RFC 3339 strings.
+ */
+import { Names } from "@idgen/core"
+import { Schema } from "effect"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { AdminAuth } from "./AdminMiddleware.ts"
+import { RequestValidation } from "./RequestValidation.ts"
+import * as WireError from "./WireError.ts"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const Timestamp = Schema.String.annotate({ description: "RFC 3339" })
+const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
+
+export const RateLimit = Schema.Struct({
+  per_second: PositiveInt,
+  burst: PositiveInt
+}).annotate({ identifier: "RateLimit" })
+
+export const CreateWorkspaceRequest = Schema.Struct({
+  name: Names.WorkspaceName,
+  default_algorithm: Schema.optional(Names.Algorithm).annotate({ description: "Defaults to segment" }),
+  auto_create_biz_tags: Schema.optional(Schema.Boolean).annotate({ description: "Defaults to true" }),
+  rate_limit: Schema.optional(Schema.NullOr(RateLimit))
+}).annotate({ identifier: "CreateWorkspaceRequest" })
+
+export const Workspace = Schema.Struct({
+  name: Schema.String,
+  default_algorithm: Names.Algorithm,
+  auto_create_biz_tags: Schema.Boolean,
+  rate_limit: Schema.NullOr(RateLimit),
+  created_at: Timestamp
+}).annotate({ identifier: "Workspace" })
+
+const Fallback = Schema.Array(Names.Algorithm).check(Schema.isMaxLength(4)).annotate({
+  description: "Algorithms tried in order when the primary one fails; must not contain the primary"
+})
+const FormatTemplate = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)).annotate({
+  description: "e.g. WB{YYYYMMDD}{SEQ:8}; required for algorithm formatted"
+})
+
+export const CreateBizTagRequest = Schema.Struct({
+  group: Names.GroupName,
+  name: Names.BizTagName,
+  algorithm: Names.Algorithm,
+  fallback: Schema.optional(Fallback),
+  step: Schema.optional(PositiveInt).annotate({ description: "Base step of segment allocation" }),
+  format_template: Schema.optional(Schema.NullOr(FormatTemplate))
+}).annotate({ identifier: "CreateBizTagRequest" })
+
+export const UpdateBizTagRequest = Schema.Struct({
+  algorithm: Schema.optional(Names.Algorithm),
+  fallback: Schema.optional(Fallback),
+  step: Schema.optional(PositiveInt),
+  format_template: Schema.optional(Schema.NullOr(FormatTemplate))
+}).annotate({ identifier: "UpdateBizTagRequest" })
+
+export const BizTag = Schema.Struct({
+  workspace: Schema.String,
+  group: Schema.String,
+  name: Schema.String,
+  algorithm: Names.Algorithm,
+  fallback: Schema.Array(Names.Algorithm),
+  step: Schema.Int,
+  format_template: Schema.NullOr(Schema.String),
+  created_at: Timestamp,
+  updated_at: Timestamp
+}).annotate({ identifier: "BizTag" })
+
+export const BizTagWithCapacity = Schema.Struct({
+  ...BizTag.fields,
+  remaining: Schema.NullOr(Schema.Number).annotate({
+    description: "Numbers left in this datacenter's range (segment and formatted tags), else null"
+  })
+}).annotate({ identifier: "BizTagWithCapacity" })
+
+export const CreateApiKeyRequest = Schema.Struct({
+  name: Schema.optional(Schema.NullOr(Schema.String.check(Schema.isMaxLength(200)))),
+  expires_at: Schema.optional(Schema.NullOr(
+    Schema.String.check(Schema.isPattern(rfc3339, { message: "must be an RFC 3339 date-time" }))
+  ))
+}).annotate({ identifier: "CreateApiKeyRequest" })
+
+export const CreatedApiKey = Schema.Struct({
+  id: Schema.String,
+  key: Schema.String.annotate({ description: "Shown only in this response" }),
+  prefix: Schema.String,
+  expires_at: Schema.NullOr(Timestamp)
+}).annotate({ identifier: "CreatedApiKey" })
+
+const workspaceParams = { ws: Names.WorkspaceName }
+
+export class AdminApi extends HttpApiGroup.make("admin")
+  .add(
+    HttpApiEndpoint.post("createWorkspace", "/workspaces", {
+      payload: CreateWorkspaceRequest,
+      success: Workspace.pipe(HttpApiSchema.status(201)),
+      error: [WireError.Conflict, ...WireError.common]
+    }),
+    HttpApiEndpoint.get("listWorkspaces", "/workspaces", {
+      success: Schema.Array(Workspace),
+      error: WireError.common
+    }),
+    HttpApiEndpoint.post("createBizTag", "/workspaces/:ws/biz-tags", {
+      params: workspaceParams,
+      payload: CreateBizTagRequest,
+      success: BizTag.pipe(HttpApiSchema.status(201)),
+      error: [WireError.BadRequest, WireError.NotFound, WireError.Conflict, ...WireError.common]
+    }),
+    HttpApiEndpoint.get("listBizTags", "/workspaces/:ws/biz-tags", {
+      params: workspaceParams,
+      success: Schema.Array(BizTagWithCapacity),
+      error: [WireError.NotFound, ...WireError.common]
+    }),
+    HttpApiEndpoint.patch("updateBizTag", "/workspaces/:ws/biz-tags/:group/:name", {
+      params: { ...workspaceParams, group: Names.GroupName, name: Names.BizTagName },
+      payload: UpdateBizTagRequest,
+      success: BizTag,
+      error: [WireError.BadRequest, WireError.NotFound, ...WireError.common]
+    }),
+    HttpApiEndpoint.post("createApiKey", "/workspaces/:ws/api-keys", {
+      params: workspaceParams,
+      // The body is optional: an empty one means "no name, never expires".
+      payload: [CreateApiKeyRequest, Schema.Null],
+      success: CreatedApiKey.pipe(HttpApiSchema.status(201)),
+      error: [WireError.BadRequest, WireError.NotFound, ...WireError.common]
+    }),
+    HttpApiEndpoint.delete("revokeApiKey", "/workspaces/:ws/api-keys/:id", {
+      params: { ...workspaceParams, id: Schema.NonEmptyString },
+      success: HttpApiSchema.NoContent,
+      error: [WireError.NotFound, ...WireError.common]
+    })
+  )
+  .middleware(RequestValidation)
+  .middleware(AdminAuth)
+  .prefix("/api/v1/admin")
+  .annotateMerge(OpenApi.annotations({ title: "Operator", description: "Workspaces, biz_tags, API keys (admin token)" }))
+{}

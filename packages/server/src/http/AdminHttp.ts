@@ -1,0 +1,180 @@
+/**
+ * Handlers of the operator API. Requests are already authenticated and shape-checked;
+ * here live the cross-field rules (fallback chains, format templates) and the mapping
+ * between storage records and the snake_case wire bodies.
+ */
+import { Errors, type Names } from "@idgen/core"
+import * as Template from "@idgen/core/formatted/Template"
+import { Effect, Layer, Result } from "effect"
+import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
+import type { AdminToken } from "../auth/AdminToken.ts"
+import { ApiKeys } from "../auth/ApiKeys.ts"
+import { ServerConfig } from "../config/ServerConfig.ts"
+import { BizTagRepo, type BizTagSettings } from "../storage/BizTagRepo.ts"
+import type { BizTagRecord, WorkspaceRecord } from "../storage/Records.ts"
+import { SegmentRepo } from "../storage/SegmentRepo.ts"
+import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
+import { AdminAuthLive } from "./AdminMiddleware.ts"
+import { Api } from "./Api.ts"
+import { RequestValidationLive } from "./RequestValidation.ts"
+
+const toWorkspace = (record: WorkspaceRecord) => ({
+  name: record.name,
+  default_algorithm: record.defaultAlgorithm,
+  auto_create_biz_tags: record.autoCreateBizTags,
+  rate_limit: record.rateLimit === null ? null : { per_second: record.rateLimit.perSecond, burst: record.rateLimit.burst },
+  created_at: record.createdAt.toISOString()
+})
+
+const toBizTag = (record: BizTagRecord) => ({
+  workspace: record.workspace,
+  group: record.group,
+  name: record.name,
+  algorithm: record.algorithm,
+  fallback: record.fallback,
+  step: record.step,
+  format_template: record.formatTemplate,
+  created_at: record.createdAt.toISOString(),
+  updated_at: record.updatedAt.toISOString()
+})
+
+/** Algorithms whose IDs come from the biz_tag's segment counter. */
+const usesSegments = (algorithm: Names.Algorithm) => algorithm === "segment" || algorithm === "formatted"
+
+const invalid = (field: string, message: string, extra: Record<string, unknown> = {}) =>
+  new Errors.InvalidRequest({
+    message: `Invalid request body: ${field}: ${message}`,
+    details: { location: "body", errors: [{ field, message }], ...extra }
+  })
+
+/** The rules a biz_tag's settings must satisfy as a whole (create, and after a patch). */
+const validateSettings = (settings: BizTagSettings): Result.Result<BizTagSettings, Errors.InvalidRequest> => {
+  const { algorithm, fallback, formatTemplate } = settings
+  if (fallback.includes(algorithm)) {
+    return Result.fail(invalid("fallback", `must not contain the primary algorithm ${algorithm}`))
+  }
+  if (new Set(fallback).size !== fallback.length) {
+    return Result.fail(invalid("fallback", "must not repeat an algorithm"))
+  }
+  const needsTemplate = algorithm === "formatted" || fallback.includes("formatted")
+  if (formatTemplate === null) {
+    return needsTemplate
+      ? Result.fail(invalid("format_template", "is required for the formatted algorithm"))
+      : Result.succeed(settings)
+  }
+  const compiled = Template.compile(formatTemplate)
+  return Result.isFailure(compiled)
+    ? Result.fail(invalid("format_template", compiled.failure.message, { template: formatTemplate }))
+    : Result.succeed(settings)
+}
+
+const AdminHandlers = HttpApiBuilder.group(
+  Api,
+  "admin",
+  Effect.fnUntraced(function*(handlers) {
+    const workspaces = yield* WorkspaceRepo
+    const bizTags = yield* BizTagRepo
+    const segments = yield* SegmentRepo
+    const apiKeys = yield* ApiKeys
+    const config = yield* ServerConfig
+
+    const requireWorkspace = (name: Names.WorkspaceName) =>
+      Effect.flatMap(workspaces.findByName(name), (found) =>
+        found._tag === "Some"
+          ? Effect.succeed(found.value)
+          : Effect.fail(
+            new Errors.NotFound({ message: `Workspace ${name} does not exist`, details: { workspace: name } })
+          ))
+
+    const withCapacity = (
+      record: BizTagRecord
+    ): Effect.Effect<ReturnType<typeof toBizTag> & { remaining: number | null }, Errors.DatabaseUnavailable> =>
+      usesSegments(record.algorithm)
+        ? Effect.map(segments.remaining(record.id, config.node.datacenterId), (remaining) => ({
+          ...toBizTag(record),
+          remaining
+        }))
+        : Effect.succeed({ ...toBizTag(record), remaining: null })
+
+    return handlers
+      .handle("createWorkspace", ({ payload }) =>
+        Effect.map(
+          workspaces.create({
+            name: payload.name,
+            defaultAlgorithm: payload.default_algorithm ?? "segment",
+            autoCreateBizTags: payload.auto_create_biz_tags ?? true,
+            rateLimit: payload.rate_limit == null
+              ? null
+              : { perSecond: payload.rate_limit.per_second, burst: payload.rate_limit.burst }
+          }),
+          toWorkspace
+        ))
+      .handle("listWorkspaces", () => Effect.map(workspaces.list(), (all) => all.map(toWorkspace)))
+      .handle("createBizTag", ({ params, payload }) =>
+        Effect.flatMap(
+          Effect.fromResult(validateSettings({
+            algorithm: payload.algorithm,
+            fallback: payload.fallback ?? [],
+            step: payload.step ?? config.segment.defaultStep,
+            formatTemplate: payload.format_template ?? null
+          })),
+          (settings) =>
+            Effect.map(
+              bizTags.create({ workspace: params.ws, group: payload.group, bizTag: payload.name }, settings),
+              toBizTag
+            )
+        ))
+      .handle("listBizTags", ({ params }) =>
+        requireWorkspace(params.ws).pipe(
+          Effect.andThen(bizTags.list(params.ws)),
+          Effect.flatMap((all) => Effect.forEach(all, withCapacity, { concurrency: 4 }))
+        ))
+      .handle("updateBizTag", ({ params, payload }) => {
+        const key = { workspace: params.ws, group: params.group, bizTag: params.name }
+        return bizTags.find(key).pipe(
+          Effect.flatMap((found) =>
+            found._tag === "Some"
+              ? Effect.succeed(found.value)
+              : Effect.fail(
+                new Errors.NotFound({
+                  message: `Biz tag ${params.group}/${params.name} does not exist in workspace ${params.ws}`,
+                  details: { workspace: params.ws, group: params.group, biz_tag: params.name }
+                })
+              )
+          ),
+          Effect.flatMap((current) =>
+            Effect.fromResult(validateSettings({
+              algorithm: payload.algorithm ?? current.algorithm,
+              fallback: payload.fallback ?? current.fallback,
+              step: payload.step ?? current.step,
+              formatTemplate: payload.format_template === undefined ? current.formatTemplate : payload.format_template
+            }))
+          ),
+          Effect.andThen(
+            bizTags.update(key, {
+              ...(payload.algorithm === undefined ? {} : { algorithm: payload.algorithm }),
+              ...(payload.fallback === undefined ? {} : { fallback: payload.fallback }),
+              ...(payload.step === undefined ? {} : { step: payload.step }),
+              ...(payload.format_template === undefined ? {} : { formatTemplate: payload.format_template })
+            })
+          ),
+          Effect.map(toBizTag)
+        )
+      })
+      .handle("createApiKey", ({ params, payload }) => {
+        const expiresAt = payload?.expires_at == null ? null : new Date(payload.expires_at)
+        if (expiresAt !== null && Number.isNaN(expiresAt.getTime())) {
+          return Effect.fail(invalid("expires_at", "is not a valid date-time"))
+        }
+        return apiKeys.create(params.ws, { name: payload?.name ?? null, expiresAt })
+      })
+      .handle("revokeApiKey", ({ params }) => apiKeys.revoke(params.ws, params.id))
+  })
+)
+
+/** The operator endpoints with their middleware (admin token, request validation). */
+export const AdminHttpLive: Layer.Layer<
+  HttpApiGroup.Service<"idgen", "admin">,
+  never,
+  WorkspaceRepo | BizTagRepo | SegmentRepo | ApiKeys | AdminToken | ServerConfig
+> = AdminHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))

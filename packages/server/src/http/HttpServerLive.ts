@@ -1,0 +1,59 @@
+/**
+ * The served HTTP stack: the HttpApi routes, `/openapi.json`, `/docs` (Scalar),
+ * `/metrics` (Prometheus text), all behind one global middleware that assigns the request
+ * id and turns anything unanswered into an IDGEN error body. Node's `http` server listens
+ * on `ServerConfig.http`; the per-request logger is off (hot path).
+ */
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { HttpRouter } from "effect/http"
+import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { PrometheusMetrics } from "effect/observability"
+import { createServer } from "node:http"
+import { AdminToken } from "../auth/AdminToken.ts"
+import { ApiKeys } from "../auth/ApiKeys.ts"
+import { ServerConfig } from "../config/ServerConfig.ts"
+import { AdminHttpLive } from "./AdminHttp.ts"
+import { Api } from "./Api.ts"
+import { recover } from "./ErrorBoundary.ts"
+import { IdsHttpLive } from "./IdsHttp.ts"
+import { withRequestId } from "./RequestId.ts"
+import { SystemHttpLive } from "./SystemHttp.ts"
+
+/** Request id on every response; error bodies for whatever no route answered. */
+export const RequestBoundaryLive = HttpRouter.middleware((app) => withRequestId(recover(app)), { global: true })
+
+/** The HttpApi endpoints and `/openapi.json`. */
+export const ApiRoutesLive = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
+  Layer.provide([IdsHttpLive, AdminHttpLive, SystemHttpLive])
+)
+
+/** Every route of the HTTP port, to be served by `HttpRouter.serve` (add RPC routes next to it). */
+export const HttpRoutesLive = Layer.mergeAll(
+  ApiRoutesLive,
+  HttpApiScalar.layer(Api, { path: "/docs" }),
+  PrometheusMetrics.layerHttp({ path: "/metrics" }),
+  RequestBoundaryLive
+)
+
+/** Node's `http` server on `ServerConfig.http.host:port`. */
+export const NodeServerLive = Layer.unwrap(
+  Effect.map(ServerConfig, (config) =>
+    NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), {
+      host: config.http.host,
+      port: config.http.port
+    }))
+)
+
+/**
+ * Serves `routes` (default: `HttpRoutesLive`) on `ServerConfig.http`. `ApiKeys` and
+ * `AdminToken` are provided outside `serve` so their layers are shared with siblings
+ * (gRPC, RPC) that use the same layer values: one verified-key cache per node.
+ */
+export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
+  HttpRouter.serve(routes, { disableLogger: true }).pipe(
+    Layer.provide(NodeServerLive),
+    Layer.provide([ApiKeys.layer, AdminToken.layer])
+  )
+
+export const HttpServerLive = serve(HttpRoutesLive)

@@ -1,0 +1,86 @@
+/**
+ * Handlers of the ID endpoints. Generation is the hot path: no logging, no spans, and the
+ * JSON body is written directly (the shapes are fixed by construction, so re-validating
+ * them through the response schema would only cost time).
+ */
+import { Errors, type Names } from "@idgen/core"
+import { Effect, Layer } from "effect"
+import { HttpServerResponse } from "effect/http"
+import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
+import { IdService } from "../generate/IdService.ts"
+import { Api } from "./Api.ts"
+import { ApiKeys } from "../auth/ApiKeys.ts"
+import type { ServerConfig } from "../config/ServerConfig.ts"
+import { ApiKeyAuthLive, CurrentWorkspace } from "./ApiKeyMiddleware.ts"
+import { RequestValidationLive } from "./RequestValidation.ts"
+
+const json = (body: unknown): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(JSON.stringify(body), { contentType: "application/json" })
+
+const forbidden = (keyWorkspace: string, requested: string) =>
+  new Errors.Forbidden({
+    message: `The API key belongs to workspace ${keyWorkspace}, not ${requested}`,
+    details: { workspace: requested }
+  })
+
+/** Runs `use` when the request's workspace is the key's one, else 403. */
+const inWorkspace = <A, E, R>(
+  workspace: Names.WorkspaceName,
+  use: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | Errors.Forbidden, R | CurrentWorkspace> =>
+  Effect.flatMap(
+    CurrentWorkspace,
+    (own): Effect.Effect<A, E | Errors.Forbidden, R> => own === workspace ? use : Effect.fail(forbidden(own, workspace))
+  )
+
+const IdsHandlers = HttpApiBuilder.group(
+  Api,
+  "ids",
+  Effect.fnUntraced(function*(handlers) {
+    const ids = yield* IdService
+    return handlers
+      .handle("generate", ({ payload }) =>
+        inWorkspace(
+          payload.workspace,
+          Effect.map(
+            ids.generate({ workspace: payload.workspace, group: payload.group, bizTag: payload.biz_tag }, 1),
+            (result) =>
+              json({
+                id: result.ids[0],
+                algorithm: result.algorithm,
+                timestamp: new Date(result.timestampMs).toISOString()
+              })
+          )
+        ))
+      .handle("generateBatch", ({ payload }) =>
+        inWorkspace(
+          payload.workspace,
+          Effect.map(
+            ids.generate({ workspace: payload.workspace, group: payload.group, bizTag: payload.biz_tag }, payload.size),
+            (result) => json({ ids: result.ids, algorithm: result.algorithm, count: result.ids.length })
+          )
+        ))
+      .handle("parse", ({ payload }) => {
+        const { id, workspace, group, biz_tag } = payload
+        if (workspace === undefined && group === undefined && biz_tag === undefined) {
+          return Effect.map(ids.parse({ id }), json)
+        }
+        if (workspace === undefined || group === undefined || biz_tag === undefined) {
+          return Effect.fail(
+            new Errors.InvalidRequest({
+              message: "Invalid request body: workspace, group and biz_tag must be given together",
+              details: {
+                location: "body",
+                errors: [{ field: "", message: "workspace, group and biz_tag must be given together" }]
+              }
+            })
+          )
+        }
+        return inWorkspace(workspace, Effect.map(ids.parse({ id, key: { workspace, group, bizTag: biz_tag } }), json))
+      })
+  })
+)
+
+/** The ID endpoints with their middleware (API key, request validation). */
+export const IdsHttpLive: Layer.Layer<HttpApiGroup.Service<"idgen", "ids">, never, IdService | ApiKeys | ServerConfig> =
+  IdsHandlers.pipe(Layer.provide([ApiKeyAuthLive, RequestValidationLive]))

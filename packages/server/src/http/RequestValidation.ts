@@ -1,0 +1,127 @@
+/**
+ * The request-shape rules of the contract, as HttpApi middleware: a request body must be
+ * `application/json` and at most `http.maxBodyBytes`; anything the endpoint schemas reject
+ * (bad JSON, wrong types, bad names, out-of-range sizes, bad path parameters) becomes
+ * 400 IDGEN-COMMON-0001 naming the offending field and why.
+ */
+import { Errors } from "@idgen/core"
+import { ByteSize, Context, Effect, Layer, SchemaIssue, type Types } from "effect"
+import { HttpIncomingMessage, HttpMethod, HttpServerError, HttpServerRequest } from "effect/http"
+import { HttpApiError, HttpApiMiddleware } from "effect/http-api"
+import { ServerConfig } from "../config/ServerConfig.ts"
+import * as WireError from "./WireError.ts"
+
+export class RequestValidation extends HttpApiMiddleware.Service<RequestValidation>()(
+  "@idgen/server/http/RequestValidation",
+  { error: WireError.BadRequest }
+) {}
+
+export const RequestValidationLive: Layer.Layer<RequestValidation, never, ServerConfig> = Layer.effect(
+  RequestValidation,
+  Effect.map(ServerConfig, (config) => {
+    const maxBytes = config.http.maxBodyBytes
+    const maxBodySize = ByteSize.bytes(maxBytes)
+
+    /** A chunked body has no announced length: read it here, under the limit. */
+    const readBounded = (request: HttpServerRequest.HttpServerRequest) =>
+      request.text.pipe(
+        Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
+        Effect.catch((error) =>
+          Effect.fail(
+            HttpServerError.isHttpServerError(error) && error.reason._tag === "RequestParseError" &&
+              error.reason.reason === "BodyTooLarge"
+              ? tooLarge(maxBytes, undefined)
+              : new Errors.InvalidRequest({ message: "Unreadable request body", details: { location: "body" } })
+          )
+        )
+      )
+
+    return RequestValidation.of((httpEffect, { endpoint }) => {
+      const decoded = Effect.catch(
+        httpEffect,
+        (error): Effect.Effect<never, Errors.InvalidRequest | Types.unhandled> =>
+          HttpApiError.HttpApiSchemaError.is(error) ? fromSchemaError(error) : Effect.fail(error)
+      )
+      if (endpoint.payload.size === 0 || !HttpMethod.hasBody(endpoint.method)) return decoded
+      return Effect.withFiber((fiber) => {
+        const request = Context.getUnsafe(fiber.context, HttpServerRequest.HttpServerRequest)
+        const headers = request.headers
+        const length = headers["content-length"]
+        const chunked = headers["transfer-encoding"] !== undefined
+        // No body at all: there is no media type to check; the payload schema decides.
+        if (!chunked && (length === undefined || length === "0")) return decoded
+        if (length !== undefined && Number(length) > maxBytes) return Effect.fail(tooLarge(maxBytes, Number(length)))
+        const contentType = headers["content-type"]
+        if (!isJson(contentType)) return Effect.fail(notJson(contentType))
+        return chunked ? Effect.andThen(readBounded(request), decoded) : decoded
+      })
+    })
+  })
+)
+
+const isJson = (contentType: string | undefined): boolean => {
+  if (contentType === undefined) return false
+  if (contentType === "application/json") return true
+  const semi = contentType.indexOf(";")
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === "application/json"
+}
+
+const notJson = (contentType: string | undefined) =>
+  new Errors.InvalidRequest({
+    message: contentType === undefined
+      ? "Missing Content-Type; request bodies must be application/json"
+      : `Unsupported Content-Type ${JSON.stringify(contentType)}; request bodies must be application/json`,
+    details: { location: "headers", field: "content-type", expected: "application/json", actual: contentType ?? null }
+  })
+
+const tooLarge = (maxBytes: number, actual: number | undefined) =>
+  new Errors.InvalidRequest({
+    message: `Request body too large; the limit is ${maxBytes} bytes`,
+    details: { location: "body", max_bytes: maxBytes, ...(actual === undefined ? {} : { actual_bytes: actual }) }
+  })
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const locationOf = {
+  Params: "path",
+  Query: "query",
+  Headers: "headers",
+  Payload: "body",
+  Body: "response",
+  ResponseHeaders: "response"
+} as const
+
+/** `["rate_limit", "burst"]` → `rate_limit.burst`; `["fallback", 1]` → `fallback[1]`. */
+const fieldOf = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined): string => {
+  let out = ""
+  for (const segment of path ?? []) {
+    const key = typeof segment === "object" ? segment.key : segment
+    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`
+  }
+  return out
+}
+
+/**
+ * A request that does not decode is the caller's fault (400); a response that does not
+ * encode is ours, so it stays a defect (500, logged by the error boundary).
+ */
+const fromSchemaError = (error: HttpApiError.HttpApiSchemaError) => {
+  if (error.kind === "Body" || error.kind === "ResponseHeaders") return Effect.die(error)
+  const location = locationOf[error.kind]
+  const errors = formatIssues(error.cause.issue).issues.map((issue) => ({
+    field: fieldOf(issue.path),
+    message: issue.path === undefined || issue.path.length === 0 ? describeRoot(issue.message) : issue.message
+  }))
+  const first = errors[0]
+  const summary = first === undefined
+    ? "invalid"
+    : (first.field === "" ? first.message : `${first.field}: ${first.message}`) +
+      (errors.length > 1 ? ` (and ${errors.length - 1} more)` : "")
+  return Effect.fail(
+    new Errors.InvalidRequest({ message: `Invalid request ${location}: ${summary}`, details: { location, errors } })
+  )
+}
+
+/** Errors about the whole body: say plainly that a JSON object was expected. */
+const describeRoot = (message: string): string =>
+  message === "Expected a valid JSON body" ? "malformed JSON" : message.replace(/^Expected .*, got undefined$/, "a JSON object is required")

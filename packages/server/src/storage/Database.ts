@@ -1,0 +1,154 @@
+/**
+ * The database of a node: a `PgClient`/`SqlClient` with the schema migrated.
+ *
+ * - `database.url` set → an external PostgreSQL (15+) through a pool of `maxConnections`.
+ * - unset → the embedded store under `database.dataDir` (see `EmbeddedStore`), guarded by a
+ *   lock file against a second process, reached over its unix socket with one connection.
+ *
+ * On start the migrations run (concurrent starters are serialised by the migrator's table
+ * lock) and the audit table's monthly partitions for this and the next months are created.
+ */
+import { Errors } from "@idgen/core"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Redacted, Schema } from "effect"
+import { Migrator, SqlClient } from "effect/sql"
+import type { SqlError } from "effect/sql/SqlError"
+import { ServerConfig } from "../config/ServerConfig.ts"
+import * as DataDirLock from "./DataDirLock.ts"
+import * as EmbeddedStore from "./EmbeddedStore.ts"
+import * as Migrations from "./migrations/index.ts"
+
+export { DataDirLocked, DataDirLockError } from "./DataDirLock.ts"
+export { EmbeddedStoreError } from "./EmbeddedStore.ts"
+
+export interface DatabaseOptions {
+  /** Unset → the embedded store under `dataDir`. */
+  readonly url: Redacted.Redacted<string> | undefined
+  readonly dataDir: string
+  /** Pool size for an external database; the embedded store always uses one connection. */
+  readonly maxConnections: number
+}
+
+/** The schema could not be brought up to date. */
+export class MigrationFailed extends Schema.TaggedError<MigrationFailed>()("MigrationFailed", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/** Everything that can stop the database layer from starting. */
+export type DatabaseStartupError =
+  | Errors.DatabaseUnavailable
+  | DataDirLock.DataDirLocked
+  | DataDirLock.DataDirLockError
+  | EmbeddedStore.EmbeddedStoreError
+  | MigrationFailed
+
+/** How many months of audit partitions beyond the current one are kept ready. */
+export const PARTITION_MONTHS_AHEAD = 2
+
+const unavailable = (operation: string) => (error: SqlError) =>
+  new Errors.DatabaseUnavailable({
+    message: `the database is unavailable: ${error.message}`,
+    details: { operation, reason: error.reason._tag }
+  })
+
+const runMigrator = Migrator.make({})
+
+/** Applies the pending migrations. Idempotent. */
+export const migrate: Effect.Effect<
+  ReadonlyArray<readonly [id: number, name: string]>,
+  Errors.DatabaseUnavailable | MigrationFailed,
+  SqlClient.SqlClient
+> = runMigrator({ loader: Migrations.loader, table: Migrations.table }).pipe(
+  Effect.catchTags({
+    SqlError: (error) => Effect.fail(unavailable("migrate")(error)),
+    MigrationError: (error) =>
+      Effect.fail(new MigrationFailed({ message: `database migration failed: ${error.message}`, cause: error.cause }))
+  }),
+  Effect.withSpan("Database.migrate")
+)
+
+/**
+ * Creates the monthly partitions of `segment_allocations` for the current month (UTC) and
+ * the next `monthsAhead` ones when missing; returns how many it created. Safe to call
+ * concurrently and repeatedly (say, daily); rows that meanwhile fell into the DEFAULT
+ * partition are moved into the new month.
+ */
+export const ensureAllocationPartitions = (
+  monthsAhead: number = PARTITION_MONTHS_AHEAD
+): Effect.Effect<number, Errors.DatabaseUnavailable, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ readonly created: number }>`
+      SELECT idgen_ensure_allocation_partitions(${monthsAhead}::integer) AS created`
+    return rows[0]?.created ?? 0
+  }).pipe(
+    Effect.mapError(unavailable("ensureAllocationPartitions")),
+    Effect.withSpan("Database.ensureAllocationPartitions")
+  )
+
+/** The client of an external PostgreSQL, without migrations. */
+export const layerExternalClient = (url: Redacted.Redacted<string>, maxConnections: number) =>
+  PgClient.layerFrom(
+    PgClient.make({ url, maxConnections, applicationName: "idgen" }).pipe(Effect.mapError(unavailable("connect")))
+  )
+
+/** The client of the embedded store under `dataDir` (locked for the layer's lifetime), without migrations. */
+export const layerEmbeddedClient = (dataDir: string) =>
+  PgClient.layerFrom(
+    Effect.gen(function*() {
+      yield* DataDirLock.acquire(dataDir)
+      const store = yield* EmbeddedStore.open(dataDir)
+      const endpoint = store.endpoint._tag === "Unix"
+        ? { path: store.endpoint.path }
+        : { host: store.endpoint.host, port: store.endpoint.port }
+      return yield* PgClient.make({
+        ...endpoint,
+        database: "postgres",
+        username: "postgres",
+        applicationName: "idgen",
+        // PGlite is one session: one connection, kept open (never recycled while idle).
+        maxConnections: 1,
+        minConnections: 1,
+        idleTimeout: "3650 days"
+      }).pipe(Effect.mapError(unavailable("connect")))
+    })
+  )
+
+const startup = Effect.gen(function*() {
+  const applied = yield* migrate
+  if (applied.length > 0) {
+    yield* Effect.logInfo("database migrated").pipe(
+      Effect.annotateLogs({ migrations: applied.map(([id, name]) => `${id}_${name}`).join(",") })
+    )
+  }
+  yield* ensureAllocationPartitions()
+})
+
+/** The migrated database described by `options`. */
+export const layerWith = (
+  options: DatabaseOptions
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, DatabaseStartupError> =>
+  Layer.effectDiscard(startup).pipe(
+    Layer.provideMerge(
+      options.url === undefined
+        ? layerEmbeddedClient(options.dataDir)
+        : layerExternalClient(options.url, options.maxConnections)
+    )
+  )
+
+/** The migrated database of this node's configuration (`database.url`, `dataDir`, `maxConnections`). */
+export const layer: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, DatabaseStartupError, ServerConfig> = Layer
+  .unwrap(
+    Effect.gen(function*() {
+      const config = yield* ServerConfig
+      return layerWith(config.database)
+    })
+  )
+
+/** The migrated external database at `url` (tests, tools). */
+export const layerUrl = (url: string, maxConnections = 4) =>
+  layerWith({ url: Redacted.make(url), dataDir: "", maxConnections })
+
+/** The migrated embedded store under `dataDir` (tests, tools). */
+export const layerEmbedded = (dataDir: string) => layerWith({ url: undefined, dataDir, maxConnections: 1 })

@@ -1,0 +1,138 @@
+/**
+ * `SegmentRepo` on PostgreSQL (or the embedded store).
+ *
+ * One allocation is one transaction:
+ * 1. make sure the (biz_tag, datacenter) row exists — `INSERT … ON CONFLICT DO NOTHING` at
+ *    `max_id = range_start - 1`, datacenter d owning `[d*R + 1, (d+1)*R]`;
+ * 2. advance it: `UPDATE … SET max_id = LEAST(max_id + step, range_end) … WHERE max_id < range_end`,
+ *    reading the old bound from the same row locked `FOR UPDATE`, and write the audit row in
+ *    the same statement;
+ * 3. no row advanced → `SegmentExhausted`.
+ * The row lock serialises concurrent allocators (fibers, pools, processes, nodes), and the
+ * commit makes the range durable before anyone can hand out a number from it.
+ *
+ * A row keeps the range it was created with: changing `segment.rangeSize` later does not move
+ * existing rows (and could make new datacenters' ranges overlap old ones — do not).
+ */
+import { Errors } from "@idgen/core"
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { ServerConfig } from "../config/ServerConfig.ts"
+import type { AllocatedSegment } from "./Records.ts"
+import { type AllocateInput, SegmentRepo } from "./SegmentRepo.ts"
+import { isForeignKeyViolation, orDatabaseUnavailable } from "./SqlFailure.ts"
+
+export interface PgSegmentRepoOptions {
+  /** R: datacenter d owns [d*R + 1, (d+1)*R]. */
+  readonly rangeSize: number
+}
+
+export const MAX_DATACENTER_ID = 7
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const invalid = (message: string, details: Record<string, unknown>) =>
+  new Errors.SegmentAllocateFailed({ message, details })
+
+export const make = Effect.fnUntraced(function*(options: PgSegmentRepoOptions) {
+  const R = options.rangeSize
+  if (!Number.isSafeInteger(R) || R < 1 || !Number.isSafeInteger((MAX_DATACENTER_ID + 1) * R)) {
+    return yield* Effect.die(new Error(`segment.rangeSize must be an integer in 1..${Math.floor(Number.MAX_SAFE_INTEGER / 8)}, got ${R}`))
+  }
+  const sql = yield* SqlClient.SqlClient
+
+  const rangeOf = (datacenterId: number) => ({ start: datacenterId * R + 1, end: (datacenterId + 1) * R })
+
+  const validate = (bizTagId: string, datacenterId: number) => {
+    if (!UUID.test(bizTagId)) {
+      return Effect.fail(invalid("invalid biz_tag id", { biz_tag_id: bizTagId }))
+    }
+    if (!Number.isInteger(datacenterId) || datacenterId < 0 || datacenterId > MAX_DATACENTER_ID) {
+      return Effect.fail(invalid(`datacenter_id must be 0..${MAX_DATACENTER_ID}`, { datacenter_id: datacenterId }))
+    }
+    return Effect.void
+  }
+
+  const allocate = Effect.fn("SegmentRepo.allocate")(
+    function*(input: AllocateInput) {
+      const { bizTagId, datacenterId, node, step } = input
+      yield* validate(bizTagId, datacenterId)
+      if (!Number.isSafeInteger(step) || step < 1) {
+        return yield* invalid("step must be a positive integer", { biz_tag_id: bizTagId, step })
+      }
+      const range = rangeOf(datacenterId)
+
+      const transaction = Effect.gen(function*() {
+        yield* sql`
+          INSERT INTO segments (biz_tag_id, datacenter_id, range_start, range_end, max_id, step)
+          VALUES (${bizTagId}::uuid, ${datacenterId}, ${BigInt(range.start)}, ${BigInt(range.end)},
+                  ${BigInt(range.start - 1)}, ${BigInt(step)})
+          ON CONFLICT (biz_tag_id, datacenter_id) DO NOTHING`.pipe(
+          Effect.catchIf(isForeignKeyViolation, () =>
+            Effect.fail(invalid("unknown biz_tag", { biz_tag_id: bizTagId, datacenter_id: datacenterId })))
+        )
+        const rows = yield* sql<{ readonly start_id: bigint; readonly end_id: bigint }>`
+          WITH old AS (
+            SELECT max_id FROM segments
+            WHERE biz_tag_id = ${bizTagId}::uuid AND datacenter_id = ${datacenterId}
+            FOR UPDATE
+          ), advanced AS (
+            UPDATE segments AS s
+            SET max_id = LEAST(s.max_id + ${BigInt(step)}, s.range_end), step = ${BigInt(step)}, updated_at = now()
+            FROM old
+            WHERE s.biz_tag_id = ${bizTagId}::uuid AND s.datacenter_id = ${datacenterId} AND s.max_id < s.range_end
+            RETURNING old.max_id + 1 AS start_id, s.max_id AS end_id
+          ), audit AS (
+            INSERT INTO segment_allocations (biz_tag_id, datacenter_id, start_id, end_id, step, node)
+            SELECT ${bizTagId}::uuid, ${datacenterId}, start_id, end_id, ${BigInt(step)}, ${node} FROM advanced
+          )
+          SELECT start_id, end_id FROM advanced`
+        const row = rows[0]
+        if (row === undefined) {
+          const current = yield* sql<{ readonly max_id: bigint }>`
+            SELECT max_id FROM segments WHERE biz_tag_id = ${bizTagId}::uuid AND datacenter_id = ${datacenterId}`
+          return yield* new Errors.SegmentExhausted({
+            message: `datacenter ${datacenterId} has no numbers left for this biz_tag`,
+            details: {
+              biz_tag: bizTagId,
+              datacenter_id: datacenterId,
+              max_id: String(current[0]?.max_id ?? range.end),
+              range_end: String(range.end)
+            }
+          })
+        }
+        return { start: Number(row.start_id), end: Number(row.end_id) } satisfies AllocatedSegment
+      })
+      return yield* sql.withTransaction(transaction)
+    },
+    orDatabaseUnavailable("SegmentRepo.allocate")
+  )
+
+  const remaining = Effect.fn("SegmentRepo.remaining")(
+    function*(bizTagId: string, datacenterId: number) {
+      const range = rangeOf(datacenterId)
+      if (!UUID.test(bizTagId)) return range.end - range.start + 1
+      const rows = yield* sql<{ readonly remaining: bigint }>`
+        SELECT range_end - max_id AS remaining FROM segments
+        WHERE biz_tag_id = ${bizTagId}::uuid AND datacenter_id = ${datacenterId}`
+      const row = rows[0]
+      return row === undefined ? range.end - range.start + 1 : Number(row.remaining)
+    },
+    orDatabaseUnavailable("SegmentRepo.remaining")
+  )
+
+  return SegmentRepo.of({ allocate, remaining })
+})
+
+/** `SegmentRepo` with an explicit range size (tests, tools). Requires `SqlClient`. */
+export const layerWith = (options: PgSegmentRepoOptions): Layer.Layer<SegmentRepo, never, SqlClient.SqlClient> =>
+  Layer.effect(SegmentRepo, make(options))
+
+/** `SegmentRepo` with `segment.rangeSize` from the configuration. Requires `SqlClient` and `ServerConfig`. */
+export const layer: Layer.Layer<SegmentRepo, never, SqlClient.SqlClient | ServerConfig> = Layer.effect(
+  SegmentRepo,
+  Effect.gen(function*() {
+    const config = yield* ServerConfig
+    return yield* make({ rangeSize: config.segment.rangeSize })
+  })
+)

@@ -1,0 +1,82 @@
+/**
+ * `WorkspaceRepo` on PostgreSQL (or the embedded store).
+ */
+import { Errors, type Names } from "@idgen/core"
+import { Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import type { WorkspaceRecord } from "./Records.ts"
+import { orDatabaseUnavailable, uniqueViolation } from "./SqlFailure.ts"
+import { type CreateWorkspace, WorkspaceRepo } from "./WorkspaceRepo.ts"
+
+/** A `workspaces` row as selected by `COLUMNS`. */
+export interface WorkspaceRow {
+  readonly id: string
+  readonly name: string
+  readonly default_algorithm: string
+  readonly auto_create_biz_tags: boolean
+  readonly rate_limit_per_second: number | null
+  readonly rate_limit_burst: number | null
+  readonly created_at: Date
+}
+
+export const toWorkspaceRecord = (row: WorkspaceRow): WorkspaceRecord => ({
+  id: row.id,
+  name: row.name as Names.WorkspaceName,
+  defaultAlgorithm: row.default_algorithm as Names.Algorithm,
+  autoCreateBizTags: row.auto_create_biz_tags,
+  rateLimit: row.rate_limit_per_second === null || row.rate_limit_burst === null
+    ? null
+    : { perSecond: row.rate_limit_per_second, burst: row.rate_limit_burst },
+  createdAt: row.created_at
+})
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const columns = sql.literal(
+    "id, name, default_algorithm, auto_create_biz_tags, rate_limit_per_second, rate_limit_burst, created_at"
+  )
+
+  const create = Effect.fn("WorkspaceRepo.create")(
+    function*(input: CreateWorkspace) {
+      const rows = yield* sql<WorkspaceRow>`
+        INSERT INTO workspaces (name, default_algorithm, auto_create_biz_tags, rate_limit_per_second, rate_limit_burst)
+        VALUES (${input.name}, ${input.defaultAlgorithm}, ${input.autoCreateBizTags},
+                ${input.rateLimit?.perSecond ?? null}::integer, ${input.rateLimit?.burst ?? null}::integer)
+        RETURNING ${columns}`.pipe(
+        Effect.catchIf(
+          (error) => uniqueViolation(error) !== undefined,
+          () =>
+            Effect.fail(
+              new Errors.Conflict({
+                message: `workspace ${input.name} already exists`,
+                details: { workspace: input.name }
+              })
+            )
+        )
+      )
+      return toWorkspaceRecord(rows[0]!)
+    },
+    orDatabaseUnavailable("WorkspaceRepo.create")
+  )
+
+  const list = Effect.fn("WorkspaceRepo.list")(
+    function*() {
+      const rows = yield* sql<WorkspaceRow>`SELECT ${columns} FROM workspaces ORDER BY name`
+      return rows.map(toWorkspaceRecord)
+    },
+    orDatabaseUnavailable("WorkspaceRepo.list")
+  )
+
+  const findByName = Effect.fn("WorkspaceRepo.findByName")(
+    function*(name: Names.WorkspaceName) {
+      const rows = yield* sql<WorkspaceRow>`SELECT ${columns} FROM workspaces WHERE name = ${name}`
+      return Option.map(Option.fromNullishOr(rows[0]), toWorkspaceRecord)
+    },
+    orDatabaseUnavailable("WorkspaceRepo.findByName")
+  )
+
+  return WorkspaceRepo.of({ create, list, findByName })
+})
+
+/** `WorkspaceRepo`. Requires `SqlClient`. */
+export const layer: Layer.Layer<WorkspaceRepo, never, SqlClient.SqlClient> = Layer.effect(WorkspaceRepo, make)

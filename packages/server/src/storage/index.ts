@@ -1,0 +1,42 @@
+/**
+ * The storage of a node in one layer: the migrated database (external PostgreSQL or the
+ * embedded store, per `database.*`) and every repository on top of it.
+ *
+ *   Layer.provideMerge(StorageLive)   // needs ServerConfig
+ *
+ * Provides `SegmentRepo`, `WorkspaceRepo`, `BizTagRepo`, `ApiKeyRepo`, and the underlying
+ * `SqlClient` / `PgClient` (health checks, maintenance such as
+ * `Database.ensureAllocationPartitions`).
+ */
+import { Layer } from "effect"
+import * as Database from "./Database.ts"
+import * as PgSegmentRepo from "./PgSegmentRepo.ts"
+import * as SqlApiKeyRepo from "./SqlApiKeyRepo.ts"
+import * as SqlBizTagRepo from "./SqlBizTagRepo.ts"
+import * as SqlWorkspaceRepo from "./SqlWorkspaceRepo.ts"
+
+export { ApiKeyRepo } from "./ApiKeyRepo.ts"
+export { BizTagRepo } from "./BizTagRepo.ts"
+export { SegmentRepo } from "./SegmentRepo.ts"
+export { WorkspaceRepo } from "./WorkspaceRepo.ts"
+export { Database }
+
+/** The four repositories over an existing `SqlClient` (plus `ServerConfig` for the range size). */
+export const RepositoriesLive = Layer.mergeAll(
+  PgSegmentRepo.layer,
+  SqlWorkspaceRepo.layer,
+  SqlBizTagRepo.layer,
+  SqlApiKeyRepo.layer
+)
+
+/** Database + repositories, from `ServerConfig`. */
+export const StorageLive = RepositoriesLive.pipe(Layer.provideMerge(Database.layer))
+
+/** Repositories over an explicit database, for tests and tools: no `ServerConfig` needed. */
+export const layerWith = (options: Database.DatabaseOptions & { readonly rangeSize: number }) =>
+  Layer.mergeAll(
+    PgSegmentRepo.layerWith({ rangeSize: options.rangeSize }),
+    SqlWorkspaceRepo.layer,
+    SqlBizTagRepo.layer,
+    SqlApiKeyRepo.layer
+  ).pipe(Layer.provideMerge(Database.layerWith(options)))

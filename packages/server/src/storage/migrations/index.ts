@@ -1,0 +1,15 @@
+/**
+ * The schema migrations, in order. Loaded from this record (no filesystem glob), so they
+ * run the same from any working directory and from a bundle.
+ */
+import { Migrator } from "effect/sql"
+import tenancy from "./0001_tenancy.ts"
+import segments from "./0002_segments.ts"
+
+export const loader = Migrator.fromRecord({
+  "0001_tenancy": tenancy,
+  "0002_segments": segments
+})
+
+/** The table recording applied migrations. */
+export const table = "idgen_migrations"
