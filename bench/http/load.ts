@@ -5,6 +5,7 @@
  *   node bench/http/load.ts '<json LoadSpec>'   → BENCH_RESULT LoadResult
  */
 import { createRequire } from "node:module"
+import { cpuMeter } from "../lib/measure.ts"
 import { emit } from "../lib/protocol.ts"
 
 export interface LoadSpec {
@@ -30,6 +31,8 @@ export interface LoadResult {
   readonly timeouts: number
   readonly bytesPerSecond: number
   readonly seconds: number
+  /** CPU share of the load generator during the measured run (1 = a whole core). */
+  readonly loadCpuShare: number
 }
 
 interface AutocannonResult {
@@ -58,7 +61,9 @@ const options = (duration: number) => ({
 })
 
 if (spec.warmupSeconds > 0) await autocannon(options(spec.warmupSeconds))
+const cpu = cpuMeter()
 const r = await autocannon(options(spec.durationSeconds))
+const loadCpuShare = cpu()
 const result: LoadResult = {
   rps: r.requests.total / r.duration,
   requests: r.requests.total,
@@ -70,6 +75,7 @@ const result: LoadResult = {
   errors: r.errors,
   timeouts: r.timeouts,
   bytesPerSecond: r.throughput.average,
-  seconds: r.duration
+  seconds: r.duration,
+  loadCpuShare
 }
 emit(result)

@@ -12,11 +12,11 @@ import { ServerConfig } from "@idgen/server/config/ServerConfig"
 import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
 import { BizTagRepo, StorageLive, WorkspaceRepo } from "@idgen/server/storage/index"
 import { Effect, Layer } from "effect"
-import { type Body, type Candidate, compare, envNumber } from "../lib/measure.ts"
+import { type Body, type Candidate, compare, envNumber, ring } from "../lib/measure.ts"
 import { emit } from "../lib/protocol.ts"
 
-const roundMs = envNumber("BENCH_ROUND_MS", 1000)
-const rounds = envNumber("BENCH_ROUNDS", 3)
+const roundMs = envNumber("BENCH_ROUND_MS", 600)
+const rounds = envNumber("BENCH_ROUNDS", 5)
 
 const program = Effect.gen(function*() {
   const config = yield* ServerConfig
@@ -40,7 +40,7 @@ const program = Effect.gen(function*() {
     Effect.runPromise(actor.take(1).pipe(Effect.orDie)).then(() => 1)
   const slow = { numeric: 0, string: 0 }
 
-  const n1: Array<number> = new Array(1024).fill(0)
+  const n1: Array<number> = ring(0)
   const segmentNumber: Body = (k) => {
     for (let i = 0; i < k; i++) {
       const v = numeric.takeOneNow()
@@ -50,12 +50,12 @@ const program = Effect.gen(function*() {
     return k
   }
   let m = 0
-  const n2: Array<number> = new Array(1024).fill(0)
+  const n2: Array<number> = ring(0)
   const counterNumber: Body = (k) => {
     for (let i = 0; i < k; i++) n2[i & 1023] = ++m
     return k
   }
-  const s1: Array<string> = new Array(1024).fill("")
+  const s1: Array<string> = ring("")
   const segmentString: Body = (k) => {
     for (let i = 0; i < k; i++) {
       const v = string.takeOneNow()
@@ -65,14 +65,14 @@ const program = Effect.gen(function*() {
     return k
   }
   let n = 0
-  const s2: Array<string> = new Array(1024).fill("")
+  const s2: Array<string> = ring("")
   const counterString: Body = (k) => {
     for (let i = 0; i < k; i++) s2[i & 1023] = String(++n)
     return k
   }
   // Informational: the same counter in datacenter 1's range (values above 2^31 are not Smis).
   let big = 10_000_000_000
-  const s3: Array<string> = new Array(1024).fill("")
+  const s3: Array<string> = ring("")
   const counterStringDc1: Body = (k) => {
     for (let i = 0; i < k; i++) s3[i & 1023] = String(++big)
     return k

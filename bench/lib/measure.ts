@@ -13,8 +13,11 @@
 /** Performs up to `k` operations; returns how many were performed. */
 export type Body = (k: number) => number
 
-/** Results are written here so that no loop can be optimised away. */
-export const sink: Array<unknown> = new Array(1024).fill(0)
+/**
+ * A ring a measured loop writes its results into (`ring[i & (size - 1)] = result`), so the
+ * loop cannot be optimised away and its results are materialised like a consumer's.
+ */
+export const ring = <A>(fill: A, size = 1024): Array<A> => Array.from({ length: size }, () => fill)
 
 export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
@@ -27,6 +30,21 @@ export interface Run {
   readonly stalls: number
   /** Time spent yielding after short chunks, ms. */
   readonly stallMs: number
+  /**
+   * CPU time of this process over wall time (1 = a whole core). Well below 1 for a busy
+   * loop means the machine was busy and the process was descheduled: noise, not the code.
+   */
+  readonly cpuShare: number
+}
+
+/** Starts a CPU-share measurement; call the result at the end of the window. */
+export const cpuMeter = () => {
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  return () => {
+    const used = process.cpuUsage(cpu)
+    return (used.user + used.system) / 1000 / (performance.now() - start)
+  }
 }
 
 /**
@@ -39,6 +57,7 @@ export const runFor = async (
   chunk: number,
   onStall?: () => Promise<number>
 ): Promise<Run> => {
+  const cpu = cpuMeter()
   const start = performance.now()
   const end = start + durationMs
   let ops = 0
@@ -60,7 +79,7 @@ export const runFor = async (
     now = performance.now()
   }
   const ms = now - start
-  return { ops, ms, rate: (ops * 1000) / ms, stalls, stallMs }
+  return { ops, ms, rate: (ops * 1000) / ms, stalls, stallMs, cpuShare: cpu() }
 }
 
 export interface Candidate {

@@ -6,8 +6,8 @@
  * Classification, first match wins:
  * 1. UUID text form → `uuid_v7` (with its timestamp) or `uuid_v4`; other versions are
  *    not IDs of this service.
- * 2. With the biz_tag's algorithm known to be `formatted` → `formatted` (the template
- *    is not needed to accept it; nothing more can be decoded).
+ * 2. With the biz_tag's algorithm known to be `formatted` → `formatted` for any other
+ *    non-empty string (nothing more can be decoded without the template).
  * 3. A decimal string (no sign, no leading zeros):
  *    - the biz_tag is `segment` and the value lies in one of the eight datacenter
  *      ranges (1 … 8R) → `segment` with its datacenter. A larger value is decoded as
@@ -82,8 +82,13 @@ const rfc3339 = (ms: number): string => new Date(ms).toISOString()
 /** The parse response for `id`. */
 export const parseId = (id: string, context: ParseContext = {}): Result.Result<IdInfo, InvalidRequest> => {
   if (id.length === 0 || id.length > MAX_ID_LENGTH) return notAnId(id.slice(0, 64), "not an id")
-  if (id.length === 36 && uuidShape.test(id)) return parseUuidId(id)
-  if (context.algorithm === "formatted") return Result.succeed({ id, algorithm: "formatted" })
+  const formatted = context.algorithm === "formatted"
+  if (id.length === 36 && uuidShape.test(id)) {
+    const uuid = parseUuidId(id)
+    // A formatted template may happen to produce something UUID-shaped.
+    if (Result.isSuccess(uuid) || !formatted) return uuid
+  }
+  if (formatted) return Result.succeed({ id, algorithm: "formatted" })
   if (!digits.test(id)) return notAnId(id, "not an id: expected a UUID or a decimal number")
   if (context.algorithm === "segment") {
     const rangeSize = context.rangeSize ?? DEFAULT_RANGE_SIZE

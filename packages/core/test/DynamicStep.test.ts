@@ -51,6 +51,14 @@ describe("segment DynamicStep", () => {
     assert.strictEqual(lowCeiling, 300)
   })
 
+  it("takes per-call overrides of the tunables in the input", () => {
+    const input = { baseStep: 1000, currentStep: 1000, observedQps: 10_000, pressure: 0 }
+    assert.strictEqual(DynamicStep.nextStep({ ...input, targetSeconds: 60 }), 600_000)
+    assert.strictEqual(DynamicStep.nextStep({ ...input, maxStep: 50_000 }), 50_000)
+    // An override beats the config argument.
+    assert.strictEqual(DynamicStep.nextStep({ ...input, targetSeconds: 10 }, { ...DynamicStep.defaultConfig, targetSeconds: 999 }), 100_000)
+  })
+
   it("sanitises live measurements", () => {
     const base = { baseStep: 1000, currentStep: 1000, pressure: 0 }
     assert.strictEqual(DynamicStep.nextStep({ ...base, observedQps: Number.NaN }), 1000)

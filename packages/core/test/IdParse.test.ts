@@ -70,6 +70,10 @@ describe("IdParse", () => {
       id: "WB2026112500000042",
       algorithm: "formatted"
     })
+    // UUID-shaped but not a UUID (variant 0): still a formatted id of that tag, not without the hint.
+    const lookalike = "20261125-0000-0000-0000-000000000042"
+    assert.strictEqual(ok(IdParse.parseId(lookalike, { algorithm: "formatted" })).algorithm, "formatted")
+    invalid(IdParse.parseId(lookalike), "UUID-shaped without context")
   })
 
   it("rejects what is not an id", () => {

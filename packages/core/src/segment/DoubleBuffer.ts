@@ -46,15 +46,16 @@ export const DEFAULT_PRELOAD_THRESHOLD = 0.1
 const noop = () => {}
 
 export class DoubleBuffer {
+  // The two fields of the fast path come first (adjacent in the object layout).
   /** The next value `current` hands out; `current` is used up when `cursor > end`. */
   private cursor = 0
-  private start = 0
-  private end = -1
   /**
    * The fast path may hand out values up to here without further checks: `end`, or the
    * value just before the preload trigger while the trigger is armed.
    */
   private limit = -1
+  private start = 0
+  private end = -1
   /** The value whose hand-out fires the preload callback. */
   private trigger = 0
   private armed = false

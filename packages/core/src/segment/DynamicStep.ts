@@ -59,8 +59,11 @@ export const defaultConfig: Config = {
   maxStep: 10_000_000
 }
 
-/** Live measurements for one biz_tag on one node. */
-export interface Input {
+/**
+ * Live measurements for one biz_tag on one node. Any tunable given here overrides the
+ * `config` argument for this call (so callers can pass per-tag settings inline).
+ */
+export interface Input extends Partial<Config> {
   /** The configured step of the biz_tag. */
   readonly baseStep: number
   /** The step of the segment being consumed now. */
@@ -74,7 +77,15 @@ export interface Input {
 const finiteOr = (x: number | undefined, fallback: number): number =>
   x !== undefined && Number.isFinite(x) ? x : fallback
 
-export const nextStep = (input: Input, config: Config = defaultConfig): number => {
+export const nextStep = (input: Input, defaults: Config = defaultConfig): number => {
+  const config = {
+    alpha: input.alpha ?? defaults.alpha,
+    beta: input.beta ?? defaults.beta,
+    minFactor: input.minFactor ?? defaults.minFactor,
+    maxFactor: input.maxFactor ?? defaults.maxFactor,
+    targetSeconds: Math.max(0, finiteOr(input.targetSeconds, defaults.targetSeconds)),
+    maxStep: Math.max(1, finiteOr(input.maxStep, defaults.maxStep))
+  }
   const base = Math.max(1, finiteOr(input.baseStep, 1))
   const current = Math.max(1, finiteOr(input.currentStep, base))
   const qps = Math.max(0, finiteOr(input.observedQps, 0))

@@ -16,6 +16,7 @@ import { ServerConfig } from "../config/ServerConfig.ts"
 import { AdminHttpLive } from "./AdminHttp.ts"
 import { Api } from "./Api.ts"
 import { recover } from "./ErrorBoundary.ts"
+import * as IdsFastPath from "./IdsFastPath.ts"
 import { IdsHttpLive } from "./IdsHttp.ts"
 import { withRequestId } from "./RequestId.ts"
 import { SystemHttpLive } from "./SystemHttp.ts"
@@ -36,23 +37,30 @@ export const HttpRoutesLive = Layer.mergeAll(
   RequestBoundaryLive
 )
 
-/** Node's `http` server on `ServerConfig.http.host:port`. */
-export const NodeServerLive = Layer.unwrap(
-  Effect.map(ServerConfig, (config) =>
-    NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), {
-      host: config.http.host,
-      port: config.http.port
-    }))
-)
+/**
+ * Node's `http` server on `ServerConfig.http.host:port`, with the generate fast path
+ * (`IdsFastPath`) in front of the router unless `fastPath` is false.
+ */
+export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
+  Layer.unwrap(
+    Effect.gen(function*() {
+      const config = yield* ServerConfig
+      const fastPath = options.fastPath ? yield* IdsFastPath.make : undefined
+      return NodeHttpServer.layer(() => {
+        const server = createServer({ keepAliveTimeout: 65_000 })
+        return fastPath === undefined ? server : IdsFastPath.install(server, fastPath)
+      }, { host: config.http.host, port: config.http.port })
+    })
+  )
 
 /**
  * Serves `routes` (default: `HttpRoutesLive`) on `ServerConfig.http`. `ApiKeys` and
  * `AdminToken` are provided outside `serve` so their layers are shared with siblings
  * (gRPC, RPC) that use the same layer values: one verified-key cache per node.
  */
-export const serve = <E, R>(routes: Layer.Layer<never, E, R>) =>
+export const serve = <E, R>(routes: Layer.Layer<never, E, R>, options: { readonly fastPath: boolean } = { fastPath: true }) =>
   HttpRouter.serve(routes, { disableLogger: true }).pipe(
-    Layer.provide(NodeServerLive),
+    Layer.provide(makeNodeServer(options)),
     Layer.provide([ApiKeys.layer, AdminToken.layer])
   )
 

@@ -7,17 +7,37 @@ import { Errors, type Names } from "@idgen/core"
 import { Effect, Layer } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
-import { IdService } from "../generate/IdService.ts"
+import { type GenerateResult, IdService } from "../generate/IdService.ts"
 import { Api } from "./Api.ts"
-import { ApiKeys } from "../auth/ApiKeys.ts"
+import type { ApiKeys } from "../auth/ApiKeys.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
 import { ApiKeyAuthLive, CurrentWorkspace } from "./ApiKeyMiddleware.ts"
+import type { GenerateRequest } from "./IdsApi.ts"
 import { RequestValidationLive } from "./RequestValidation.ts"
 
 const json = (body: unknown): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.text(JSON.stringify(body), { contentType: "application/json" })
 
-const forbidden = (keyWorkspace: string, requested: string) =>
+const jsonText = (text: string): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(text, { contentType: "application/json" })
+
+/** The body of `POST /api/v1/generate`. */
+export const generateBody = (result: GenerateResult): string =>
+  JSON.stringify({ id: result.ids[0], algorithm: result.algorithm, timestamp: new Date(result.timestampMs).toISOString() })
+
+/** The body of `POST /api/v1/generate/batch`. */
+export const batchBody = (result: GenerateResult): string =>
+  JSON.stringify({ ids: result.ids, algorithm: result.algorithm, count: result.ids.length })
+
+/** The sequence a generate request names. */
+export const sequenceKeyOf = (payload: typeof GenerateRequest.Type): Names.SequenceKey => ({
+  workspace: payload.workspace,
+  group: payload.group,
+  bizTag: payload.biz_tag
+})
+
+/** 403: the API key is valid, but for another workspace than the request names. */
+export const forbidden = (keyWorkspace: string, requested: string) =>
   new Errors.Forbidden({
     message: `The API key belongs to workspace ${keyWorkspace}, not ${requested}`,
     details: { workspace: requested }
@@ -42,23 +62,12 @@ const IdsHandlers = HttpApiBuilder.group(
       .handle("generate", ({ payload }) =>
         inWorkspace(
           payload.workspace,
-          Effect.map(
-            ids.generate({ workspace: payload.workspace, group: payload.group, bizTag: payload.biz_tag }, 1),
-            (result) =>
-              json({
-                id: result.ids[0],
-                algorithm: result.algorithm,
-                timestamp: new Date(result.timestampMs).toISOString()
-              })
-          )
+          Effect.map(ids.generate(sequenceKeyOf(payload), 1), (result) => jsonText(generateBody(result)))
         ))
       .handle("generateBatch", ({ payload }) =>
         inWorkspace(
           payload.workspace,
-          Effect.map(
-            ids.generate({ workspace: payload.workspace, group: payload.group, bizTag: payload.biz_tag }, payload.size),
-            (result) => json({ ids: result.ids, algorithm: result.algorithm, count: result.ids.length })
-          )
+          Effect.map(ids.generate(sequenceKeyOf(payload), payload.size), (result) => jsonText(batchBody(result)))
         ))
       .handle("parse", ({ payload }) => {
         const { id, workspace, group, biz_tag } = payload

@@ -59,14 +59,15 @@ export const RequestValidationLive: Layer.Layer<RequestValidation, never, Server
   })
 )
 
-const isJson = (contentType: string | undefined): boolean => {
+/** Whether a Content-Type header names JSON (parameters such as charset allowed). */
+export const isJson = (contentType: string | undefined): boolean => {
   if (contentType === undefined) return false
   if (contentType === "application/json") return true
   const semi = contentType.indexOf(";")
   return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === "application/json"
 }
 
-const notJson = (contentType: string | undefined) =>
+export const notJson = (contentType: string | undefined) =>
   new Errors.InvalidRequest({
     message: contentType === undefined
       ? "Missing Content-Type; request bodies must be application/json"
@@ -74,7 +75,7 @@ const notJson = (contentType: string | undefined) =>
     details: { location: "headers", field: "content-type", expected: "application/json", actual: contentType ?? null }
   })
 
-const tooLarge = (maxBytes: number, actual: number | undefined) =>
+export const tooLarge = (maxBytes: number, actual: number | undefined) =>
   new Errors.InvalidRequest({
     message: `Request body too large; the limit is ${maxBytes} bytes`,
     details: { location: "body", max_bytes: maxBytes, ...(actual === undefined ? {} : { actual_bytes: actual }) }
@@ -101,27 +102,39 @@ const fieldOf = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }
   return out
 }
 
-/**
- * A request that does not decode is the caller's fault (400); a response that does not
- * encode is ours, so it stays a defect (500, logged by the error boundary).
- */
-const fromSchemaError = (error: HttpApiError.HttpApiSchemaError) => {
-  if (error.kind === "Body" || error.kind === "ResponseHeaders") return Effect.die(error)
-  const location = locationOf[error.kind]
-  const errors = formatIssues(error.cause.issue).issues.map((issue) => ({
-    field: fieldOf(issue.path),
-    message: issue.path === undefined || issue.path.length === 0 ? describeRoot(issue.message) : issue.message
+/** The 400 for a request part (`path`, `query`, `headers`, `body`) its schema rejected. */
+export const invalidRequestFrom = (location: string, issue: SchemaIssue.Issue): Errors.InvalidRequest => {
+  const errors = formatIssues(issue).issues.map((item) => ({
+    field: fieldOf(item.path),
+    message: item.path === undefined || item.path.length === 0 ? describeRoot(item.message) : describeField(item.message)
   }))
   const first = errors[0]
   const summary = first === undefined
     ? "invalid"
     : (first.field === "" ? first.message : `${first.field}: ${first.message}`) +
       (errors.length > 1 ? ` (and ${errors.length - 1} more)` : "")
-  return Effect.fail(
-    new Errors.InvalidRequest({ message: `Invalid request ${location}: ${summary}`, details: { location, errors } })
-  )
+  return new Errors.InvalidRequest({ message: `Invalid request ${location}: ${summary}`, details: { location, errors } })
 }
 
+/**
+ * A request that does not decode is the caller's fault (400); a response that does not
+ * encode is ours, so it stays a defect (500, logged by the error boundary).
+ */
+const fromSchemaError = (error: HttpApiError.HttpApiSchemaError) =>
+  error.kind === "Body" || error.kind === "ResponseHeaders"
+    ? Effect.die(error)
+    : Effect.fail(invalidRequestFrom(locationOf[error.kind], error.cause.issue))
+
 /** Errors about the whole body: say plainly that a JSON object was expected. */
-const describeRoot = (message: string): string =>
-  message === "Expected a valid JSON body" ? "malformed JSON" : message.replace(/^Expected .*, got undefined$/, "a JSON object is required")
+const describeRoot = (message: string): string => {
+  if (message === malformedJson) return "malformed JSON"
+  const expected = /^Expected ([A-Za-z]+)/.exec(message)
+  return expected === null ? message : `expected a JSON object (${expected[1]})`
+}
+
+/** Per-field messages in plain words. */
+const describeField = (message: string): string => (message === "Missing key" ? "is required" : message)
+
+/** The message HttpApi gives a body that is not JSON at all. */
+export const malformedJson = "Expected a valid JSON body"
+

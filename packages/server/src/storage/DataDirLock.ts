@@ -15,7 +15,7 @@ import * as Path from "node:path"
 export class DataDirLocked extends Schema.TaggedError<DataDirLocked>()("DataDirLocked", {
   message: Schema.String,
   lockFile: Schema.String,
-  pid: Schema.Number
+  pid: Schema.Int
 }) {}
 
 /** The lock file could not be read or written. */

@@ -6,11 +6,12 @@
  *   lock file against a second process, reached over its unix socket with one connection.
  *
  * On start the migrations run (concurrent starters are serialised by the migrator's table
- * lock) and the audit table's monthly partitions for this and the next months are created.
+ * lock) and the audit table's monthly partitions for this and the next months are created;
+ * a background fiber repeats the latter every 12 hours for as long as the layer lives.
  */
 import { Errors } from "@idgen/core"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Redacted, Schema } from "effect"
+import { Effect, Layer, Redacted, Schedule, Schema } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -123,6 +124,13 @@ const startup = Effect.gen(function*() {
     )
   }
   yield* ensureAllocationPartitions()
+  // Keep the coming months' partitions ready on a long-running node, too.
+  yield* ensureAllocationPartitions().pipe(
+    Effect.catch((error) => Effect.logWarning("could not create audit partitions", error)),
+    Effect.repeat(Schedule.spaced("12 hours")),
+    Effect.delay("12 hours"),
+    Effect.forkScoped
+  )
 })
 
 /** The migrated database described by `options`. */

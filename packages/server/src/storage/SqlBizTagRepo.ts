@@ -102,7 +102,8 @@ export const make = Effect.gen(function*() {
         )
         return yield* findRow(key)
       }))
-      return yield* Option.match(created, { onNone: () => Effect.die("created biz_tag not found"), onSome: Effect.succeed })
+      if (Option.isNone(created)) return yield* Effect.die("created biz_tag not found")
+      return created.value
     },
     orDatabaseUnavailable("BizTagRepo.create")
   )
@@ -114,7 +115,8 @@ export const make = Effect.gen(function*() {
       const groupId = yield* ensureGroup(key)
       yield* sql`${insertValues(groupId, key, settings)} ON CONFLICT (group_id, name) DO NOTHING`
       const row = yield* findRow(key)
-      return yield* Option.match(row, { onNone: () => Effect.die("ensured biz_tag not found"), onSome: Effect.succeed })
+      if (Option.isNone(row)) return yield* Effect.die("ensured biz_tag not found")
+      return row.value
     },
     orDatabaseUnavailable("BizTagRepo.ensure")
   )
@@ -148,7 +150,8 @@ export const make = Effect.gen(function*() {
         RETURNING t.id`
       if (updated.length === 0) return yield* bizTagNotFound(key)
       const row = yield* findRow(key)
-      return yield* Option.match(row, { onNone: () => Effect.fail(bizTagNotFound(key)), onSome: Effect.succeed })
+      if (Option.isNone(row)) return yield* bizTagNotFound(key)
+      return row.value
     },
     orDatabaseUnavailable("BizTagRepo.update")
   )

@@ -1,0 +1,245 @@
+/**
+ * The real server as a child process, for black-box tests: `node packages/server/src/main.ts`
+ * on free ports, with a throw-away PostgreSQL database, its own data directory and a known
+ * admin token. `make` waits until `/ready` answers 200 (bounded), keeps the process output
+ * for failure messages, and kills the process when the scope closes.
+ *
+ *   layer(ServerProcess.layer())("...", (it) => {
+ *     it.effect("...", () => Effect.gen(function*() {
+ *       const server = yield* ServerProcess
+ *       const res = yield* server.request("POST", "/api/v1/generate", { json: {...}, apiKey })
+ *     }))
+ *   })
+ */
+import { assert } from "@effect/vitest"
+import { Context, Data, Effect, Layer, type Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import * as TestDatabase from "./TestDatabase.ts"
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+
+const repoRoot = resolve(import.meta.dirname, "../..")
+const mainPath = join(repoRoot, "packages/server/src/main.ts")
+
+export class ServerStartError extends Data.TaggedError("ServerStartError")<{
+  readonly message: string
+  readonly output: string
+}> {}
+
+export interface Response {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  /** The body parsed as JSON (undefined when it is not JSON). */
+  readonly json: any
+}
+
+export interface RequestOptions {
+  /** Sent as JSON with `Content-Type: application/json`. */
+  readonly json?: unknown
+  /** Sent as is (set the content type yourself through `headers`). */
+  readonly body?: string | Uint8Array
+  readonly headers?: Record<string, string>
+  /** `X-API-Key`. */
+  readonly apiKey?: string
+  /** `Authorization: Bearer <admin token>`; true for the suite's token. */
+  readonly admin?: boolean | string
+}
+
+export interface Options {
+  /** Extra environment, e.g. `{ IDGEN_SEGMENT_RANGE_SIZE: "5" }`. */
+  readonly env?: Record<string, string>
+  /** How long to wait for `/ready` (default 60 s). */
+  readonly readyTimeoutMillis?: number
+}
+
+export interface ServerProcessShape {
+  readonly baseUrl: string
+  readonly port: number
+  readonly adminToken: string
+  readonly databaseUrl: string
+  /** Everything the process wrote to stdout and stderr so far (all incarnations). */
+  readonly output: () => string
+  /** The current process id. */
+  readonly pid: () => number | undefined
+  /** An HTTP request against the server; never fails on HTTP error statuses. */
+  readonly request: (method: string, path: string, options?: RequestOptions) => Effect.Effect<Response>
+  /** Sends `signal` (default SIGTERM) and waits for the exit; yields the exit code or signal. */
+  readonly kill: (signal?: NodeJS.Signals) => Effect.Effect<number | string | null>
+  /** Kills (SIGTERM) and starts the process again with the same database, ports and data dir. */
+  readonly restart: Effect.Effect<void, ServerStartError>
+}
+
+export class ServerProcess extends Context.Service<ServerProcess, ServerProcessShape>()("test/support/ServerProcess") {
+  /** A server on a fresh database for the lifetime of the layer. */
+  static readonly layer = (options: Options = {}): Layer.Layer<ServerProcess, ServerStartError> =>
+    Layer.effect(
+      ServerProcess,
+      Effect.flatMap(TestDatabase.make, (databaseUrl) => make(databaseUrl, options)).pipe(
+        Effect.catchTag("SqlError", (error) => Effect.fail(new ServerStartError({ message: String(error), output: "" })))
+      )
+    )
+}
+
+/** Real time, whatever clock the test runs with. */
+export const wait = (millis: number): Effect.Effect<void> =>
+  Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
+
+/**
+ * Asserts the contract's error shape: `status`, `{"error":{"code","message","details",
+ * "timestamp","request_id"}}`, and the same id in `X-Request-Id`. Returns the error object.
+ */
+export const assertError = (response: Response, status: number, code: string) => {
+  assert.strictEqual(response.status, status, `expected ${status} ${code}, got ${response.status}: ${response.text}`)
+  const error = response.json?.error
+  assert.isObject(error, `not an error body: ${response.text}`)
+  assert.deepStrictEqual(Object.keys(error).sort(), ["code", "details", "message", "request_id", "timestamp"])
+  assert.strictEqual(error.code, code, response.text)
+  assert.isString(error.message)
+  assert.isAbove(error.message.length, 0)
+  assert.isObject(error.details)
+  assert.match(error.timestamp, rfc3339)
+  assert.isString(error.request_id)
+  assert.strictEqual(response.headers.get("x-request-id"), error.request_id)
+  assert.notInclude(response.text, "    at ", "a stack trace leaked")
+  return error as { code: string; message: string; details: Record<string, any>; timestamp: string; request_id: string }
+}
+
+export const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
+
+/** A port nobody listens on right now (the kernel's choice). */
+export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) => {
+  const server = createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+/** Starts the server on `databaseUrl`; the process is killed and its data dir removed with the scope. */
+export const make = (
+  databaseUrl: string,
+  options: Options = {}
+): Effect.Effect<ServerProcessShape, ServerStartError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    const grpcPort = yield* freePort
+    const dataDir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-http-test-"))),
+      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+    )
+    const baseUrl = `http://127.0.0.1:${port}`
+    const env = {
+      ...process.env,
+      IDGEN_HTTP_HOST: "127.0.0.1",
+      IDGEN_HTTP_PORT: String(port),
+      IDGEN_GRPC_PORT: String(grpcPort),
+      IDGEN_DATABASE_URL: databaseUrl,
+      IDGEN_DATA_DIR: dataDir,
+      IDGEN_ADMIN_TOKEN: ADMIN_TOKEN,
+      ...options.env
+    }
+    let output = ""
+    let child: ChildProcess | undefined
+
+    const exited = (proc: ChildProcess) => proc.exitCode !== null || proc.signalCode !== null
+
+    const kill = (signal: NodeJS.Signals = "SIGTERM") =>
+      Effect.callback<number | string | null>((resume) => {
+        const proc = child
+        if (proc === undefined || exited(proc)) return resume(Effect.succeed(proc?.exitCode ?? proc?.signalCode ?? null))
+        const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000)
+        proc.once("exit", (code, sig) => {
+          clearTimeout(timer)
+          resume(Effect.succeed(code ?? sig))
+        })
+        proc.kill(signal)
+      })
+
+    const request = (method: string, path: string, req: RequestOptions = {}): Effect.Effect<Response> =>
+      Effect.promise(async () => {
+        const headers: Record<string, string> = { ...req.headers }
+        if (req.json !== undefined) headers["content-type"] ??= "application/json"
+        if (req.apiKey !== undefined) headers["x-api-key"] = req.apiKey
+        if (req.admin !== undefined && req.admin !== false) {
+          headers["authorization"] = `Bearer ${req.admin === true ? ADMIN_TOKEN : req.admin}`
+        }
+        const body = req.json !== undefined ? JSON.stringify(req.json) : req.body
+        const response = await fetch(baseUrl + path, { method, headers, ...(body === undefined ? {} : { body }) })
+        const text = await response.text()
+        let json: unknown = undefined
+        try {
+          json = text === "" ? undefined : JSON.parse(text)
+        } catch {
+          json = undefined
+        }
+        return { status: response.status, headers: response.headers, text, json }
+      })
+
+    const start: Effect.Effect<void, ServerStartError> = Effect.gen(function*() {
+      const proc = spawn(process.execPath, [mainPath], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] })
+      child = proc
+      proc.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      proc.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      const deadline = Date.now() + (options.readyTimeoutMillis ?? 60_000)
+      while (true) {
+        if (exited(proc)) {
+          return yield* new ServerStartError({
+            message: `server exited (${proc.exitCode ?? proc.signalCode}) before becoming ready`,
+            output
+          })
+        }
+        const ready = yield* Effect.promise(() =>
+          fetch(`${baseUrl}/ready`).then((r) => r.status === 200, () => false)
+        )
+        if (ready) return
+        if (Date.now() > deadline) {
+          return yield* new ServerStartError({ message: `server not ready within the deadline on ${baseUrl}`, output })
+        }
+        yield* wait(100)
+      }
+    })
+
+    yield* Effect.addFinalizer(() => kill("SIGTERM"))
+    yield* start.pipe(Effect.onError(() => kill("SIGKILL")))
+
+    return {
+      baseUrl,
+      port,
+      adminToken: ADMIN_TOKEN,
+      databaseUrl,
+      output: () => output,
+      pid: () => child?.pid,
+      request,
+      kill,
+      restart: Effect.andThen(kill("SIGTERM"), start)
+    } satisfies ServerProcessShape
+  })
+
+/** Creates a workspace through the operator API (asserting 201) and an API key for it. */
+export const workspaceWithKey = (
+  server: ServerProcessShape,
+  workspace: Record<string, unknown> & { readonly name: string }
+) =>
+  Effect.gen(function*() {
+    const created = yield* server.request("POST", "/api/v1/admin/workspaces", { admin: true, json: workspace })
+    assert.strictEqual(created.status, 201, created.text)
+    const key = yield* server.request("POST", `/api/v1/admin/workspaces/${workspace.name}/api-keys`, { admin: true })
+    assert.strictEqual(key.status, 201, key.text)
+    return key.json.key as string
+  })
+
+/** Creates a biz_tag through the operator API, asserting 201. */
+export const createBizTag = (server: ServerProcessShape, workspace: string, body: Record<string, unknown>) =>
+  Effect.map(
+    server.request("POST", `/api/v1/admin/workspaces/${workspace}/biz-tags`, { admin: true, json: body }),
+    (response) => {
+      assert.strictEqual(response.status, 201, response.text)
+      return response
+    }
+  )
