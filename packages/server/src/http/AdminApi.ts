@@ -70,7 +70,7 @@ export const BizTag = Schema.Struct({
 
 export const BizTagWithCapacity = Schema.Struct({
   ...BizTag.fields,
-  remaining: Schema.NullOr(Schema.Number).annotate({
+  remaining: Schema.NullOr(Schema.Finite).annotate({
     description: "Numbers left in this datacenter's range (segment and formatted tags), else null"
   })
 }).annotate({ identifier: "BizTagWithCapacity" })

@@ -53,7 +53,7 @@ export const ParseResponse = Schema.Struct({
   id: IdString,
   algorithm: Names.Algorithm,
   timestamp: Schema.optional(Schema.String),
-  timestamp_ms: Schema.optional(Schema.Number),
+  timestamp_ms: Schema.optional(Schema.Finite),
   datacenter_id: Schema.optional(Schema.Int),
   worker_id: Schema.optional(Schema.Int),
   sequence: Schema.optional(Schema.Int),

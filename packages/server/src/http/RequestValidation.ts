@@ -26,17 +26,17 @@ export const RequestValidationLive: Layer.Layer<RequestValidation, never, Server
     const readBounded = (request: HttpServerRequest.HttpServerRequest) =>
       request.text.pipe(
         Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
-        Effect.catch((error) =>
-          Effect.fail(
-            HttpServerError.isHttpServerError(error) && error.reason._tag === "RequestParseError" &&
-              error.reason.reason === "BodyTooLarge"
-              ? tooLarge(maxBytes, undefined)
-              : new Errors.InvalidRequest({ message: "Unreadable request body", details: { location: "body" } })
-          )
+        Effect.mapError((error) =>
+          HttpServerError.isHttpServerError(error) && error.reason._tag === "RequestParseError" &&
+            error.reason.reason === "BodyTooLarge"
+            ? tooLarge(maxBytes, undefined)
+            : new Errors.InvalidRequest({ message: "Unreadable request body", details: { location: "body" } })
         )
       )
 
     return RequestValidation.of((httpEffect, { endpoint }) => {
+      // `catchIf` cannot narrow HttpApi's opaque `unhandled` error type, hence the explicit re-fail.
+      // @effect-diagnostics-next-line catchConditionalRefailToCatchIf:off
       const decoded = Effect.catch(
         httpEffect,
         (error): Effect.Effect<never, Errors.InvalidRequest | Types.unhandled> =>
