@@ -5,7 +5,11 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 
-export type Verdict = "PASS" | "MISS" | "info" | "n/a"
+/**
+ * `MISS?`: missed, but the deciding run(s) got less than 90 % of a core (a busy machine),
+ * so the miss says little about the code; rerun on an idle machine.
+ */
+export type Verdict = "PASS" | "MISS" | "MISS?" | "info" | "n/a"
 
 export interface Check {
   readonly id: string
@@ -74,6 +78,9 @@ export const table = (checks: ReadonlyArray<Check>): string => {
   })
   const notes = checks.flatMap((c) => c.notes.map((n) => `  * ${c.metric}: ${n}`))
   if (notes.length > 0) out.push("", "notes:", ...notes)
+  if (checks.some((c) => c.verdict === "MISS?")) {
+    out.push("  MISS? = missed while the deciding run got < 90% of a core (busy machine): inconclusive, rerun idle")
+  }
   return out.join("\n")
 }
 

@@ -15,8 +15,8 @@ import { Effect, Layer } from "effect"
 import { type Body, type Candidate, compare, envNumber, ring } from "../lib/measure.ts"
 import { emit } from "../lib/protocol.ts"
 
-const roundMs = envNumber("BENCH_ROUND_MS", 600)
-const rounds = envNumber("BENCH_ROUNDS", 5)
+const roundMs = envNumber("BENCH_ROUND_MS", 300)
+const rounds = envNumber("BENCH_ROUNDS", 10)
 
 const program = Effect.gen(function*() {
   const config = yield* ServerConfig
@@ -36,8 +36,8 @@ const program = Effect.gen(function*() {
   const string = yield* segments.actorFor(yield* tagOf("string"))
 
   // The slow path of a take that found the buffer dry (first take, or a late refill).
-  const slowTake = (actor: typeof numeric) => () =>
-    Effect.runPromise(actor.take(1).pipe(Effect.orDie)).then(() => 1)
+  const runPromise = Effect.runPromiseWith(yield* Effect.context<never>())
+  const slowTake = (actor: typeof numeric) => () => runPromise(actor.take(1).pipe(Effect.orDie)).then(() => 1)
   const slow = { numeric: 0, string: 0 }
 
   const n1: Array<number> = ring(0)
@@ -96,7 +96,7 @@ const program = Effect.gen(function*() {
     },
     { name: "String(++n) from 1e10", body: counterStringDc1, chunk }
   ]
-  const series = yield* Effect.promise(() => compare(candidates, { warmupMs: Math.min(1000, roundMs), roundMs, rounds }))
+  const series = yield* Effect.promise(() => compare(candidates, { warmupMs: 1000, roundMs, rounds }))
   return {
     store: config.database.url === undefined ? "embedded" : "postgresql",
     series,

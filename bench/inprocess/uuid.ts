@@ -11,8 +11,8 @@ import { v7 as uuidV7 } from "uuid"
 import { type Body, compare, envNumber, ring } from "../lib/measure.ts"
 import { emit } from "../lib/protocol.ts"
 
-const roundMs = envNumber("BENCH_ROUND_MS", 600)
-const rounds = envNumber("BENCH_ROUNDS", 5)
+const roundMs = envNumber("BENCH_ROUND_MS", 300)
+const rounds = envNumber("BENCH_ROUNDS", 10)
 
 const core = new UuidV7Generator((bytes) => void getRandomValues(bytes))
 const service = Effect.runSync(Effect.provide(UuidGenerator.useSync((s) => s), UuidGenerator.layer))
@@ -51,6 +51,6 @@ const series = await compare(
     { name: "server UuidGenerator.v7(1)", body: serviceOne },
     { name: "server UuidGenerator.v7(1000)", body: serviceBatch, chunk: 16_000 }
   ],
-  { warmupMs: Math.min(500, roundMs), roundMs, rounds }
+  { warmupMs: 500, roundMs, rounds }
 )
 emit({ series })

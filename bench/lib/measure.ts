@@ -120,6 +120,7 @@ export const summarize = (name: string, runs: ReadonlyArray<Run>): Series => {
 /**
  * Warms every candidate up, then runs `rounds` rounds of every candidate, rotating the
  * order each round so that no candidate always runs first (or right after the same one).
+ * `runs[i]` of every series belongs to round `i` (see `pairedRatio`).
  */
 export const compare = async (
   candidates: ReadonlyArray<Candidate>,
@@ -142,3 +143,11 @@ export const envNumber = (name: string, fallback: number): number => {
   const value = raw === undefined || raw === "" ? Number.NaN : Number(raw)
   return Number.isFinite(value) && value > 0 ? value : fallback
 }
+
+/**
+ * The median over rounds of `candidate`'s rate divided by `baseline`'s rate in the same
+ * round. Rounds are short and adjacent, so a neighbour that slows the machine for a while
+ * slows both sides of a pair: the ratio is much steadier than a ratio of two bests.
+ */
+export const pairedRatio = (candidate: Series, baseline: Series): number =>
+  median(candidate.runs.map((run, i) => run.rate / baseline.runs[i]!.rate))

@@ -48,8 +48,8 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         const now = yield* Clock.currentTimeMillis
         if (options.expiresAt !== null && options.expiresAt.getTime() <= now) {
           return yield* new Errors.InvalidRequest({
-            message: "expires_at must be in the future",
-            details: { field: "expires_at", value: options.expiresAt.toISOString() }
+            message: "Invalid request body: expires_at: must be in the future",
+            details: { location: "body", errors: [{ field: "expires_at", message: "must be in the future" }] }
           })
         }
         // A prefix collision (8 hex of the secret) is astronomically rare: draw again.

@@ -1,7 +1,7 @@
 /**
  * Picks the generator for an algorithm and issues `n` IDs with it.
  */
-import type { Errors, Names } from "@idgen/core"
+import { DecimalText, type Errors, type Names } from "@idgen/core"
 import { Context, Effect, Layer } from "effect"
 import { FormattedGenerator } from "../formatted/FormattedGenerator.ts"
 import { SegmentGenerator } from "../segment/SegmentGenerator.ts"
@@ -25,10 +25,10 @@ export class AlgorithmRouter extends Context.Service<AlgorithmRouter, {
         const actor = segments.runningActor(tag.id)
         if (actor !== undefined && n === 1) {
           const value = actor.takeOneNow()
-          if (value >= 0) return Effect.succeed([String(value)])
+          if (value >= 0) return Effect.succeed([DecimalText.toDecimal(value)])
         }
         return Effect.flatMap(actor ? Effect.succeed(actor) : segments.actorFor(tag), (a) =>
-          Effect.map(a.take(n), (values) => values.map(String)))
+          Effect.map(a.take(n), (values) => values.map(DecimalText.toDecimal)))
       }
 
       const issue = (tag: BizTagRecord, algorithm: Names.Algorithm, n: number) => {

@@ -6,8 +6,9 @@
  * payload schemas, the 403 check, the response bodies and the error bodies — so a client
  * cannot tell the two paths apart; only the cost differs.
  *
- * Requests it does not take (other routes, chunked bodies, `Expect: 100-continue`, which
- * Node reports as a separate event) go to the HttpApi endpoints as usual.
+ * Requests it does not take (other routes, chunked or oversized bodies, a Content-Type
+ * other than JSON, `Expect: 100-continue`, which Node reports as a separate event) go to
+ * the HttpApi endpoints as usual, which answer them the same way.
  */
 import { Errors } from "@idgen/core"
 import { Cause, Clock, Context, Effect, Exit, Schema, SchemaIssue } from "effect"
@@ -18,7 +19,7 @@ import { IdService } from "../generate/IdService.ts"
 import { BatchGenerateRequest, GenerateRequest } from "./IdsApi.ts"
 import { batchBody, forbidden, generateBody, sequenceKeyOf } from "./IdsHttp.ts"
 import { fromHeader, headerName } from "./RequestId.ts"
-import { invalidRequestFrom, isJson, malformedJson, notJson, tooLarge } from "./RequestValidation.ts"
+import { invalidRequestFrom, isJson, malformedJson, tooLarge } from "./RequestValidation.ts"
 import * as WireError from "./WireError.ts"
 
 const generatePath = "/api/v1/generate"
@@ -113,33 +114,28 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
     const batch = url === batchPath
     if (!batch && url !== generatePath) return false
     const headers = req.headers
+    // Bodies this path would refuse before reading them (too large, not JSON) and chunked
+    // ones go to the router, which answers the same 400s and knows how to discard them.
     if (headers["transfer-encoding"] !== undefined) return false
+    const length = headers["content-length"]
+    if (length !== undefined && length !== "0" && (Number(length) > maxBytes || !isJson(headers["content-type"]))) {
+      return false
+    }
+    req.on("error", ignore)
     const requestId = fromHeader(headers[headerName] as string | undefined)
     const rawKey = headers["x-api-key"]
     run(apiKeys.verify(typeof rawKey === "string" ? rawKey : ""), {
       onExit: (exit) => {
-        if (Exit.isFailure(exit)) {
-          req.resume()
-          return sendFailure(res, requestId, exit.cause)
-        }
-        const length = headers["content-length"]
-        if (length !== undefined && length !== "0") {
-          if (Number(length) > maxBytes) {
-            res.shouldKeepAlive = false
-            req.resume()
-            return sendError(res, requestId, tooLarge(maxBytes, Number(length)))
-          }
-          if (!isJson(headers["content-type"])) {
-            req.resume()
-            return sendError(res, requestId, notJson(headers["content-type"]))
-          }
-        }
-        serve(req, res, requestId, exit.value, batch)
+        if (Exit.isSuccess(exit)) return serve(req, res, requestId, exit.value, batch)
+        req.resume()
+        sendFailure(res, requestId, exit.cause)
       }
     })
     return true
   }
 })
+
+const ignore = () => {}
 
 const internalError = new Errors.InternalError({ message: "Internal server error", details: {} })
 

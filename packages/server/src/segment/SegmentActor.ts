@@ -47,7 +47,9 @@ export const make = Effect.fnUntraced(function*(
   const wake = yield* Queue.dropping<void>(1)
   let arrived = yield* Deferred.make<void, LoadError>()
   let step = settings.baseStep
-  let issuedSinceLoad = 0
+  // Handed-out count = numbers installed - numbers left: no counter on the hot path.
+  let installed = 0
+  let handedOutAtLastLoad = 0
   let lastLoadMs = clock.currentTimeMillisUnsafe()
   let loads = 0
   let waits = 0
@@ -59,17 +61,18 @@ export const make = Effect.fnUntraced(function*(
 
   // Sizes the next segment from the rate observed since the previous load.
   const nextStep = () => {
+    const handedOut = installed - buffer.remaining
     const now = clock.currentTimeMillisUnsafe()
     const seconds = Math.max((now - lastLoadMs) / 1000, 0.001)
     step = DynamicStep.nextStep({
       baseStep: settings.baseStep,
       currentStep: step,
-      observedQps: issuedSinceLoad / seconds,
+      observedQps: (handedOut - handedOutAtLastLoad) / seconds,
       pressure: settings.pressure(),
       targetSeconds: settings.targetSegmentSeconds,
       maxStep: settings.maxStep
     })
-    issuedSinceLoad = 0
+    handedOutAtLastLoad = handedOut
     lastLoadMs = now
     return step
   }
@@ -82,15 +85,16 @@ export const make = Effect.fnUntraced(function*(
 
   const load = Effect.gen(function*() {
     const segment = yield* allocate(nextStep())
-    const installed = buffer.offer(segment)
+    const offered = buffer.offer(segment)
     loads++
-    if (Result.isFailure(installed)) {
+    if (Result.isFailure(offered)) {
       // Storage handed out a range that is not above the previous one: never issue it.
       return yield* new Errors.SegmentAllocateFailed({
-        message: installed.failure.message,
+        message: offered.failure.message,
         details: { start: segment.start, end: segment.end }
       })
     }
+    installed += segment.end - segment.start + 1
   })
 
   const refillOnce = Effect.gen(function*() {
@@ -103,17 +107,8 @@ export const make = Effect.fnUntraced(function*(
     settle(exit)
   })
 
-  const takeNow = (n: number, out: Array<number>) => {
-    const taken = buffer.takeInto(n, out)
-    issuedSinceLoad += taken
-    return taken
-  }
-
-  const takeOneNow = () => {
-    const value = buffer.take()
-    if (value >= 0) issuedSinceLoad++
-    return value
-  }
+  const takeNow = (n: number, out: Array<number>) => buffer.takeInto(n, out)
+  const takeOneNow = () => buffer.take()
 
   const take = Effect.fnUntraced(function*(n: number) {
     const out: Array<number> = []

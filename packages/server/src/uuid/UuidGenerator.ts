@@ -16,7 +16,11 @@ export class UuidGenerator extends Context.Service<UuidGenerator, {
       const random = (bytes: Uint8Array) => void getRandomValues(bytes)
       const v7 = UuidV7.make(random)
       const v4 = UuidV4.make(random)
-      const many = (n: number, next: () => string) => Array.from({ length: n }, next)
+      const many = (n: number, next: () => string) => {
+        const out = new Array<string>(n)
+        for (let i = 0; i < n; i++) out[i] = next()
+        return out
+      }
       return UuidGenerator.of({
         v7: (n) => many(n, () => v7.next(clock.currentTimeMillisUnsafe())),
         v4: (n) => many(n, () => v4.next())
