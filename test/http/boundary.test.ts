@@ -51,7 +51,7 @@ const Stubs = Layer.mergeAll(
   Layer.mock(ApiKeyRepo, {})
 )
 
-/** The fast path logs defects through its captured context; keep that test quiet. */
+/** Defects are logged server-side; keep the test output quiet. */
 const Quiet = Logger.layer([])
 
 const assertInternalError = (status: number, headers: Headers, text: string) => {
@@ -75,7 +75,7 @@ describe("HTTP error boundary", () => {
   it.effect("a handler defect on the HttpApi path is 500 IDGEN-COMMON-0004", () =>
     Effect.gen(function*() {
       const { handler, dispose } = HttpRouter.toWebHandler(
-        HttpRoutesLive.pipe(Layer.provide([Stubs, HttpServer.layerServices])),
+        HttpRoutesLive.pipe(Layer.provide([Stubs, HttpServer.layerServices]), Layer.provideMerge(Quiet)),
         { disableLogger: true }
       )
       try {

@@ -7,7 +7,7 @@
  */
 import { Errors, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { hash, randomBytes, timingSafeEqual } from "node:crypto"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
 import type { ApiKeyRecord } from "../storage/Records.ts"
@@ -93,14 +93,14 @@ export class ApiKeys extends Context.Service<ApiKeys, {
       })
 
       const verify = (rawKey: string): Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable> => {
-        const parsed = parseKey(rawKey)
-        if (parsed === undefined) {
-          return Effect.fail(rawKey === "" ? missingKey : malformedKey)
-        }
+        if (rawKey === "") return Effect.fail(missingKey)
+        // A cached hash is a key verified moments ago: no need to parse it again.
         const hash = sha256Hex(rawKey)
         return Clock.clockWith((clock) => {
           const workspace = cache.get(hash, clock.currentTimeMillisUnsafe())
-          return workspace !== undefined ? Effect.succeed(workspace) : lookup(parsed, hash)
+          if (workspace !== undefined) return Effect.succeed(workspace)
+          const parsed = parseKey(rawKey)
+          return parsed === undefined ? Effect.fail(malformedKey) : lookup(parsed, hash)
         })
       }
 
@@ -136,7 +136,7 @@ export const parseKey = (rawKey: string): ParsedKey | undefined => {
 export const prefixOf = (workspace: string, secret: string): string => `${keyPrefix}${workspace}_${secret.slice(0, 8)}`
 
 /** Lowercase hex SHA-256, the form stored in `api_keys.key_hash`. */
-export const sha256Hex = (s: string): string => createHash("sha256").update(s).digest("hex")
+export const sha256Hex = (s: string): string => hash("sha256", s, "hex")
 
 /** Constant-time comparison of the stored hash with the presented key's hash. */
 const matches = (record: ApiKeyRecord, hash: string, workspace: string): boolean => {

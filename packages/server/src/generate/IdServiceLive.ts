@@ -38,10 +38,11 @@ export const IdServiceLive = Layer.effect(
       n: number
     ): Effect.Effect<{ ids: ReadonlyArray<string>; algorithm: Names.Algorithm }, Errors.IdgenError> => {
       const [algorithm, ...rest] = chain
-      return router.issue(tag, algorithm!, n).pipe(
-        Effect.map((ids) => ({ ids, algorithm: algorithm! })),
+      const issued = Effect.map(router.issue(tag, algorithm!, n), (ids) => ({ ids, algorithm: algorithm! }))
+      // Most biz_tags have no fallback: skip building the handler on the hot path.
+      return rest.length === 0 ? issued : issued.pipe(
         Effect.catchIf(
-          (error) => rest.length > 0 && generatorUnavailable.has(error._tag),
+          (error) => generatorUnavailable.has(error._tag),
           () => issueWithFallback(tag, rest, n)
         )
       )
