@@ -100,10 +100,16 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
       if (payload.workspace !== keyWorkspace) return sendError(res, requestId, forbidden(keyWorkspace, payload.workspace))
       const size = batch ? (payload as typeof BatchGenerateRequest.Type).size : 1
       run(ids.generate(sequenceKeyOf(payload), size), {
-        onExit: (exit) =>
-          Exit.isSuccess(exit)
-            ? send(res, requestId, 200, batch ? batchBody(exit.value) : generateBody(exit.value))
-            : sendFailure(res, requestId, exit.cause)
+        onExit: (exit) => {
+          if (Exit.isFailure(exit)) return sendFailure(res, requestId, exit.cause)
+          let body: string
+          try {
+            body = batch ? batchBody(exit.value) : generateBody(exit.value)
+          } catch (defect) {
+            return sendFailure(res, requestId, Cause.die(defect))
+          }
+          send(res, requestId, 200, body)
+        }
       })
     })
   }
