@@ -21,6 +21,8 @@ export interface StartOptions {
   readonly dataDir: string
   readonly logFile: string
   readonly readyTimeoutMs: number
+  /** Extra environment (e.g. OTEL_EXPORTER_OTLP_ENDPOINT for the tracing bench). */
+  readonly env?: NodeJS.ProcessEnv
 }
 
 const WORKSPACE = "bench"
@@ -58,7 +60,8 @@ export const startIdgen = async (options: StartOptions): Promise<IdgenServer> =>
     IDGEN_ADMIN_TOKEN: adminToken,
     IDGEN_DATA_DIR: options.dataDir,
     IDGEN_NODE_NAME: "bench",
-    IDGEN_CONFIG: ""
+    IDGEN_CONFIG: "",
+    ...options.env
   }
   if (options.databaseUrl !== undefined) env.IDGEN_DATABASE_URL = options.databaseUrl
   else env.IDGEN_DATABASE_URL = ""

@@ -14,7 +14,7 @@ import { load } from "@idgen/server/config/ConfigLoader"
 import { ServerConfig } from "@idgen/server/config/ServerConfig"
 import { SnowflakeGenerator } from "@idgen/server/snowflake/SnowflakeGenerator"
 import { WorkerIdentity } from "@idgen/server/snowflake/WorkerIdentity"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { cpuMeter, envNumber, type Run, summarize } from "../lib/measure.ts"
 import { emit } from "../lib/protocol.ts"
 
@@ -23,15 +23,15 @@ const rounds = envNumber("BENCH_SNOWFLAKE_ROUNDS", 3)
 const warmupMs = 500
 
 const config = await Effect.runPromise(load({}))
-const generator = await Effect.runPromise(
-  Effect.provide(
-    SnowflakeGenerator.useSync((s) => s),
-    SnowflakeGenerator.layer.pipe(
-      Layer.provide(WorkerIdentity.layerStatic),
-      Layer.provide(Layer.succeed(ServerConfig, config))
-    )
+// A managed runtime keeps the layer (and the generator's clock-catcher fiber) alive for
+// the whole run; it ends with the process.
+const runtime = ManagedRuntime.make(
+  SnowflakeGenerator.layer.pipe(
+    Layer.provide(WorkerIdentity.layerStatic),
+    Layer.provide(Layer.succeed(ServerConfig, config))
   )
 )
+const generator = await runtime.runPromise(SnowflakeGenerator.useSync((s) => s))
 
 /** Sorted in place → number of values that equal their predecessor. */
 const duplicatesOf = (values: BigInt64Array): number => {

@@ -5,18 +5,22 @@
  * fast path alike.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Errors, type Names } from "@idgen/core"
+import { DegradationFsm, Errors, type Names } from "@idgen/core"
 import { Effect, Layer, Logger } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { createServer } from "node:http"
+import { AlertEvaluator } from "../../packages/server/src/alerting/AlertEvaluator.ts"
 import { AdminToken } from "../../packages/server/src/auth/AdminToken.ts"
+import { LiveConfig } from "../../packages/server/src/config/HotReload.ts"
 import { ApiKeys } from "../../packages/server/src/auth/ApiKeys.ts"
 import { ServerConfig, type ServerConfigShape } from "../../packages/server/src/config/ServerConfig.ts"
 import { IdService } from "../../packages/server/src/generate/IdService.ts"
 import { Health } from "../../packages/server/src/health/Health.ts"
 import * as IdsFastPath from "../../packages/server/src/http/IdsFastPath.ts"
 import { HttpRoutesLive } from "../../packages/server/src/http/HttpServerLive.ts"
+import { RateLimiter } from "../../packages/server/src/ratelimit/RateLimiter.ts"
 import { ApiKeyRepo } from "../../packages/server/src/storage/ApiKeyRepo.ts"
+import { DegradationManager } from "../../packages/server/src/degradation/DegradationManager.ts"
 import { BizTagRepo } from "../../packages/server/src/storage/BizTagRepo.ts"
 import { SegmentRepo } from "../../packages/server/src/storage/SegmentRepo.ts"
 import { WorkspaceRepo } from "../../packages/server/src/storage/WorkspaceRepo.ts"
@@ -38,6 +42,9 @@ const Stubs = Layer.mergeAll(
         : Effect.fail(new Errors.Unauthorized({ message: "Unknown API key", details: {} }))
   }),
   Layer.mock(AdminToken, {}),
+  Layer.mock(RateLimiter, { admit: () => undefined }),
+  Layer.mock(LiveConfig, { current: () => ({}) as ServerConfigShape, status: () => ({} as never), subscribe: () => () => {} }),
+  Layer.mock(AlertEvaluator, { alerts: () => [] }),
   Layer.mock(Health, {
     report: Effect.succeed({
       status: "unhealthy" as const,
@@ -48,7 +55,14 @@ const Stubs = Layer.mergeAll(
   Layer.mock(WorkspaceRepo, {}),
   Layer.mock(BizTagRepo, {}),
   Layer.mock(SegmentRepo, {}),
-  Layer.mock(ApiKeyRepo, {})
+  Layer.mock(ApiKeyRepo, {}),
+  Layer.mock(DegradationManager, {
+    snapshot: () => DegradationFsm.initial(0),
+    plan: (chain) => chain,
+    isHealthy: () => true,
+    succeeded: () => {},
+    failed: () => {}
+  })
 )
 
 /** Defects are logged server-side; keep the test output quiet. */

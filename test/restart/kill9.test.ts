@@ -58,7 +58,9 @@ const killRestartCycle = (rounds: number) =>
       yield* server.restart
     }
     const beforeLastRestart = Math.max(...issued.seg.map(Number))
-    yield* generateUntilDeath(server, key, issued).pipe(Effect.timeout("300 millis"), Effect.ignore)
+    const client = yield* Effect.forkChild(generateUntilDeath(server, key, issued))
+    while (issued.seg.length < segmentsBeforeRestart.at(-1)! + 100) yield* wait(5)
+    yield* Fiber.interrupt(client)
     const afterRestart = issued.seg.slice(segmentsBeforeRestart.at(-1)!).map(Number)
     assert.isAbove(afterRestart.length, 0)
     assert.isAbove(Math.min(...afterRestart), beforeLastRestart)

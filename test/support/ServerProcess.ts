@@ -15,6 +15,7 @@ import { assert } from "@effect/vitest"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
+import { request as httpsRequest } from "node:https"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -55,11 +56,23 @@ export interface Options {
   readonly env?: Record<string, string>
   /** How long to wait for `/ready` (default 60 s). */
   readonly readyTimeoutMillis?: number
+  /**
+   * What a start waits for: `"ready"` (default, `/ready` 200) or `"live"` (`/live` 200 —
+   * for servers expected to come up not ready, e.g. without a worker id).
+   */
+  readonly waitFor?: "ready" | "live"
+  /**
+   * The server speaks HTTPS (give it `IDGEN_TLS_CERT_FILE`/`IDGEN_TLS_KEY_FILE` in `env`):
+   * `baseUrl` is `https://…` and requests trust `ca` (PEM).
+   */
+  readonly https?: { readonly ca: string }
 }
 
 export interface ServerProcessShape {
   readonly baseUrl: string
   readonly port: number
+  /** The gRPC port (`IDGEN_GRPC_PORT`), on 127.0.0.1. */
+  readonly grpcPort: number
   readonly adminToken: string
   readonly databaseUrl: string
   /** Everything the process wrote to stdout and stderr so far (all incarnations). */
@@ -111,6 +124,31 @@ export const assertError = (response: Response, status: number, code: string) =>
 
 export const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
+/** A `fetch`-like request over HTTPS that trusts `ca` (fetch itself cannot be given a CA). */
+export const httpsFetch = (
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array },
+  ca: string
+): Promise<globalThis.Response> =>
+  new Promise((resolveResponse, reject) => {
+    const req = httpsRequest(url, { method: init.method ?? "GET", headers: init.headers ?? {}, ca }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (chunk: Buffer) => chunks.push(chunk))
+      res.on("end", () => {
+        const headers = new Headers()
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value)
+        }
+        const status = res.statusCode ?? 0
+        const body = status === 204 || status === 304 ? null : Buffer.concat(chunks)
+        resolveResponse(new globalThis.Response(body, { status, headers }))
+      })
+      res.on("error", reject)
+    })
+    req.on("error", reject)
+    req.end(init.body)
+  })
+
 /** A port nobody listens on right now (the kernel's choice). */
 export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) => {
   const server = createServer()
@@ -133,7 +171,9 @@ export const make = (
       Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-http-test-"))),
       (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
     )
-    const baseUrl = `http://127.0.0.1:${port}`
+    const baseUrl = `${options.https ? "https" : "http"}://127.0.0.1:${port}`
+    const send = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array }) =>
+      options.https === undefined ? fetch(url, init) : httpsFetch(url, init, options.https.ca)
     const env = {
       ...process.env,
       IDGEN_HTTP_HOST: "127.0.0.1",
@@ -170,7 +210,7 @@ export const make = (
           headers["authorization"] = `Bearer ${req.admin === true ? ADMIN_TOKEN : req.admin}`
         }
         const body = req.json !== undefined ? JSON.stringify(req.json) : req.body
-        const response = await fetch(baseUrl + path, { method, headers, ...(body === undefined ? {} : { body }) })
+        const response = await send(baseUrl + path, { method, headers, ...(body === undefined ? {} : { body }) })
         const text = await response.text()
         let json: unknown = undefined
         try {
@@ -195,7 +235,7 @@ export const make = (
           })
         }
         const ready = yield* Effect.promise(() =>
-          fetch(`${baseUrl}/ready`).then((r) => r.status === 200, () => false)
+          send(`${baseUrl}/${options.waitFor ?? "ready"}`, {}).then((r) => r.status === 200, () => false)
         )
         if (ready) return
         if (Date.now() > deadline) {
@@ -211,6 +251,7 @@ export const make = (
     return {
       baseUrl,
       port,
+      grpcPort,
       adminToken: ADMIN_TOKEN,
       databaseUrl,
       output: () => output,

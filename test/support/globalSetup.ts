@@ -1,8 +1,15 @@
 /**
  * Runs once before all suites: checks that the services this machine runs
- * (PostgreSQL on 127.0.0.1:5432) answer, so a missing service fails loudly at the start.
+ * (PostgreSQL on 127.0.0.1:5432) answer, so a missing service fails loudly at the start;
+ * installs etcd and libfaketime when missing (Debian packages) and starts the shared
+ * 3-member etcd cluster on loopback (unless `IDGEN_TEST_ETCD_ENDPOINTS` names one), which
+ * the returned teardown stops.
  */
+import { Effect, Exit, Scope } from "effect"
 import { connect } from "node:net"
+import type { TestProject } from "vitest/node"
+import * as EtcdCluster from "./EtcdCluster.ts"
+import { ensureInstalled } from "./SystemPackages.ts"
 
 const reachable = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -14,8 +21,18 @@ const reachable = (port: number) =>
     socket.once("error", () => resolve(false))
   })
 
-export default async function setup() {
+export default async function setup(project: TestProject) {
   if (!(await reachable(5432))) {
     throw new Error("PostgreSQL is not reachable on 127.0.0.1:5432; start it before npm test")
   }
+  ensureInstalled()
+  const given = process.env["IDGEN_TEST_ETCD_ENDPOINTS"]
+  if (given) {
+    project.provide("etcdEndpoints", given.split(",").map((s) => s.trim()).filter((s) => s !== ""))
+    return
+  }
+  const scope = Scope.makeUnsafe()
+  const cluster = await Effect.runPromise(EtcdCluster.make().pipe(Scope.provide(scope)))
+  project.provide("etcdEndpoints", cluster.endpoints)
+  return () => Effect.runPromise(Scope.close(scope, Exit.void))
 }

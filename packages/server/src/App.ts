@@ -1,34 +1,56 @@
 /**
- * The whole node as one layer: configuration → storage → generators → IdService → HTTP.
+ * The whole node as one layer: configuration (live) → logging/tracing → storage → generators →
+ * IdService → HTTP, gRPC, alerting.
  */
 import { Layer } from "effect"
+import { AlertEvaluator } from "./alerting/AlertEvaluator.ts"
+import { AuditLog } from "./audit/AuditLog.ts"
 import { layerFromEnv } from "./config/ConfigLoader.ts"
+import { LiveConfig } from "./config/HotReload.ts"
+import { DegradationManager } from "./degradation/DegradationManager.ts"
 import { FormattedGenerator } from "./formatted/FormattedGenerator.ts"
 import { AlgorithmRouter } from "./generate/AlgorithmRouter.ts"
 import { IdServiceLive } from "./generate/IdServiceLive.ts"
 import { TagResolver } from "./generate/TagResolver.ts"
+import { GrpcServerLive } from "./grpc/GrpcServer.ts"
 import { HealthLive } from "./health/HealthLive.ts"
 import { HttpServerLive } from "./http/HttpServerLive.ts"
+import { HealthMetricsLive } from "./observability/HealthMetrics.ts"
+import { LoggingLive } from "./observability/Logging.ts"
+import { TracingLive } from "./observability/Tracing.ts"
 import { SegmentGenerator } from "./segment/SegmentGenerator.ts"
 import { SnowflakeGenerator } from "./snowflake/SnowflakeGenerator.ts"
-import { WorkerIdentity } from "./snowflake/WorkerIdentity.ts"
+import { WorkerIdentityLive } from "./snowflake/WorkerIdentityLive.ts"
+import { RedisClient } from "./redis/RedisClient.ts"
 import { StorageLive } from "./storage/index.ts"
 import { UuidGenerator } from "./uuid/UuidGenerator.ts"
 
 const Generators = AlgorithmRouter.layer.pipe(
   Layer.provideMerge(FormattedGenerator.layer),
   Layer.provideMerge(Layer.mergeAll(SegmentGenerator.layer, SnowflakeGenerator.layer, UuidGenerator.layer)),
-  Layer.provideMerge(WorkerIdentity.layerStatic)
+  Layer.provideMerge(WorkerIdentityLive)
 )
 
 const Core = Layer.mergeAll(IdServiceLive, HealthLive).pipe(
+  Layer.provideMerge(DegradationManager.layer),
+  Layer.provideMerge(AuditLog.layer),
   Layer.provideMerge(Generators),
   Layer.provideMerge(TagResolver.layer)
 )
 
-/** Everything this node runs, given its configuration. */
-export const AppLive = HttpServerLive.pipe(
+/** The alert evaluator and the health gauges it (and Prometheus) reads. */
+const Operations = Layer.mergeAll(AlertEvaluator.layer, HealthMetricsLive)
+
+/**
+ * Everything this node runs, given its configuration. Logging and tracing sit right above
+ * the configuration so that every layer built on them logs and traces through them.
+ */
+export const AppLive = Layer.mergeAll(HttpServerLive, GrpcServerLive).pipe(
+  Layer.provideMerge(Operations),
   Layer.provideMerge(Core),
   Layer.provideMerge(StorageLive),
+  Layer.provideMerge(RedisClient.layer),
+  Layer.provideMerge(Layer.mergeAll(LoggingLive, TracingLive)),
+  Layer.provideMerge(LiveConfig.layer()),
   Layer.provideMerge(layerFromEnv)
 )

@@ -3,9 +3,10 @@
  * constant time. With no token configured every operator request is refused.
  */
 import { Errors } from "@idgen/core"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Metric, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import * as Metrics from "../observability/Metrics.ts"
 
 export class AdminToken extends Context.Service<AdminToken, {
   /** Succeeds when `presented` is the configured admin token. */
@@ -19,8 +20,8 @@ export class AdminToken extends Context.Service<AdminToken, {
       return AdminToken.of({
         verify: (presented) => {
           const value = Redacted.value(presented)
-          if (value === "") return Effect.fail(missing)
-          return expected !== undefined && timingSafeEqual(digest(value), expected) ? Effect.void : Effect.fail(wrong)
+          if (value === "") return refuse("missing", missing)
+          return expected !== undefined && timingSafeEqual(digest(value), expected) ? Effect.void : refuse("invalid", wrong)
         }
       })
     })
@@ -29,6 +30,10 @@ export class AdminToken extends Context.Service<AdminToken, {
 
 /** Fixed-length digests, so the comparison time does not depend on where or whether lengths differ. */
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest()
+
+/** Fails with `error`, counted in `idgen_auth_failures_total`. */
+const refuse = (reason: Metrics.AuthFailureReason, error: Errors.Unauthorized) =>
+  Effect.andThen(Metric.update(Metrics.authFailures({ credential: "admin_token", reason }), 1), Effect.fail(error))
 
 const missing = new Errors.Unauthorized({
   message: "Missing admin token; send Authorization: Bearer <admin token>",

@@ -3,14 +3,19 @@
  * key itself is shown once, at creation. Verification looks the key up by its public
  * prefix, compares hashes in constant time and checks enabled/expiry; verified keys are
  * trusted locally for `auth.cacheTtlMillis`, which bounds how long a revoked key keeps
- * working on this node.
+ * working on this node. With Redis, a key verified by any node is found in the shared
+ * cache before the database is asked, and a revocation reaches every node's local cache
+ * at once (`SharedKeyCache`). Failed key use is written to the audit log.
  */
 import { Errors, Names } from "@idgen/core"
-import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option, Schema } from "effect"
 import { hash, randomBytes, timingSafeEqual } from "node:crypto"
+import { AuditLog } from "../audit/AuditLog.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import type { RedisClient } from "../redis/RedisClient.ts"
+import * as Metrics from "../observability/Metrics.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
-import type { ApiKeyRecord } from "../storage/Records.ts"
+import { SharedKeyCache } from "./SharedKeyCache.ts"
 
 /** What the operator gets back once, at creation. */
 export interface CreatedApiKey {
@@ -37,12 +42,38 @@ export class ApiKeys extends Context.Service<ApiKeys, {
   /** Disables the key and forgets it locally. NotFound when the workspace has no such key. */
   revoke(workspace: Names.WorkspaceName, id: string): Effect.Effect<void, Errors.NotFound | Errors.DatabaseUnavailable>
 }>()("@idgen/server/auth/ApiKeys") {
-  static readonly layer: Layer.Layer<ApiKeys, never, ApiKeyRepo | ServerConfig> = Layer.effect(
+  static readonly layer: Layer.Layer<ApiKeys, never, ApiKeyRepo | ServerConfig | AuditLog | RedisClient> = Layer.effect(
     ApiKeys,
     Effect.gen(function*() {
       const repo = yield* ApiKeyRepo
       const config = yield* ServerConfig
+      const audit = yield* AuditLog
+      const shared = yield* SharedKeyCache
       const cache = new VerifiedKeyCache(config.auth.cacheTtlMillis, maxCachedKeys)
+      // A key revoked on any node stops being trusted here now, not when its entry expires.
+      const runFork = Effect.runForkWith(yield* Effect.context<never>())
+      yield* shared.onRevoked((id) => {
+        cache.forget(id)
+        runFork(Effect.logInfo("API key revoked (broadcast)").pipe(Effect.annotateLogs({ key_id: id })))
+      })
+
+      /** Fails with `error`, counted in `idgen_auth_failures_total` and audited (failures only). */
+      const refuse = (reason: Metrics.AuthFailureReason, error: Errors.Unauthorized, rawKey: string) =>
+        Effect.andThen(
+          Metric.update(Metrics.authFailures({ credential: "api_key", reason }), 1),
+          reason === "missing" ? Effect.fail(error) : Effect.andThen(
+            audit.record({
+              eventType: "key_use_failure",
+              // Only the public part of the key: the prefix, when the key is well-formed.
+              actor: publicPrefixOf(rawKey),
+              action: "verify_api_key",
+              resource: "api_key",
+              result: "failure",
+              metadata: { reason }
+            }),
+            Effect.fail(error)
+          )
+        )
 
       const create = Effect.fn("ApiKeys.create")(function*(workspace: Names.WorkspaceName, options: CreateOptions) {
         const now = yield* Clock.currentTimeMillis
@@ -78,44 +109,67 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         } satisfies CreatedApiKey
       })
 
-      const lookup = Effect.fnUntraced(function*(parsed: ParsedKey, hash: string) {
+      const lookup = Effect.fnUntraced(function*(parsed: ParsedKey, hash: string, rawKey: string) {
+        const sharedKey = yield* shared.get(hash)
+        if (sharedKey !== undefined) {
+          const now = yield* Clock.currentTimeMillis
+          const expiresAtMs = sharedKey.expiresAtMs ?? Infinity
+          if (expiresAtMs > now) {
+            cache.put(hash, sharedKey.id, sharedKey.workspace, expiresAtMs, now)
+            return sharedKey.workspace
+          }
+        }
         const found = yield* repo.findByPrefix(prefixOf(parsed.workspace, parsed.secret))
         if (Option.isNone(found) || !matches(found.value, hash, parsed.workspace)) {
-          return yield* unauthorized("Unknown API key")
+          return yield* refuse("unknown", unauthorized("Unknown API key"), rawKey)
         }
         const record = found.value
-        if (!record.enabled) return yield* unauthorized("API key is disabled")
+        if (!record.enabled) return yield* refuse("disabled", unauthorized("API key is disabled"), rawKey)
         const now = yield* Clock.currentTimeMillis
         const expiresAtMs = record.expiresAt === null ? Infinity : record.expiresAt.getTime()
-        if (expiresAtMs <= now) return yield* unauthorized("API key has expired")
-        cache.put(hash, record, expiresAtMs, now)
+        if (expiresAtMs <= now) return yield* refuse("expired", unauthorized("API key has expired"), rawKey)
+        cache.put(hash, record.id, record.workspace, expiresAtMs, now)
+        yield* shared.put(
+          hash,
+          { id: record.id, workspace: record.workspace, expiresAtMs: record.expiresAt === null ? null : expiresAtMs },
+          expiresAtMs - now
+        )
         return record.workspace
       })
 
       const verify = (rawKey: string): Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable> => {
-        if (rawKey === "") return Effect.fail(missingKey)
+        if (rawKey === "") return refuse("missing", missingKey, rawKey)
         // A cached hash is a key verified moments ago: no need to parse it again.
         const hash = sha256Hex(rawKey)
         return Clock.clockWith((clock) => {
           const workspace = cache.get(hash, clock.currentTimeMillisUnsafe())
           if (workspace !== undefined) return Effect.succeed(workspace)
           const parsed = parseKey(rawKey)
-          return parsed === undefined ? Effect.fail(malformedKey) : lookup(parsed, hash)
+          if (parsed === undefined) return refuse("malformed", malformedKey, rawKey)
+          // Database down: a key verified within `staleMillis` (and not revoked on this
+          // node since) is still honoured, so an outage does not lock every client out.
+          return lookup(parsed, hash, rawKey).pipe(Effect.catchTag("DatabaseUnavailable", (error) => {
+            const stale = cache.getStale(hash, clock.currentTimeMillisUnsafe())
+            return stale === undefined ? Effect.fail(error) : Effect.succeed(stale)
+          }))
         })
       }
 
       const revoke = Effect.fn("ApiKeys.revoke")(function*(workspace: Names.WorkspaceName, id: string) {
         yield* repo.revoke(workspace, id)
         cache.forget(id)
+        yield* shared.revoked(id)
       })
 
       return ApiKeys.of({ create, verify, revoke })
     })
-  )
+  ).pipe(Layer.provide(SharedKeyCache.layer))
 }
 
 const keyPrefix = "idgen_"
 const maxCachedKeys = 10_000
+/** How long past its trust a verified key is honoured while the database is unreachable. */
+const staleMillis = 15 * 60_000
 const keyPattern = /^idgen_([a-z0-9][a-z0-9_-]{0,63})_([0-9a-f]{32})$/
 
 interface ParsedKey {
@@ -139,13 +193,19 @@ export const prefixOf = (workspace: string, secret: string): string => `${keyPre
 export const sha256Hex = (s: string): string => hash("sha256", s, "hex")
 
 /** Constant-time comparison of the stored hash with the presented key's hash. */
-const matches = (record: ApiKeyRecord, hash: string, workspace: string): boolean => {
+const matches = (record: { readonly keyHash: string; readonly workspace: string }, hash: string, workspace: string): boolean => {
   const stored = Buffer.from(record.keyHash, "hex")
   const presented = Buffer.from(hash, "hex")
   return stored.length === presented.length && timingSafeEqual(stored, presented) && record.workspace === workspace
 }
 
 const unauthorized = (message: string) => new Errors.Unauthorized({ message, details: {} })
+/** `idgen_<workspace>_<first 8 hex>` of a well-formed key (public, indexed); null otherwise. */
+const publicPrefixOf = (rawKey: string): string | null => {
+  const parsed = parseKey(rawKey)
+  return parsed === undefined ? null : prefixOf(parsed.workspace, parsed.secret)
+}
+
 const missingKey = new Errors.Unauthorized({ message: "Missing X-API-Key header", details: { header: "X-API-Key" } })
 const malformedKey = new Errors.Unauthorized({
   message: "Malformed API key; expected idgen_<workspace>_<32 lowercase hex>",
@@ -157,6 +217,7 @@ interface CachedKey {
   readonly workspace: Names.WorkspaceName
   /** When this node stops trusting the entry (Unix ms). */
   readonly trustedUntil: number
+  readonly keyExpiresAt: number
 }
 
 /**
@@ -174,15 +235,18 @@ class VerifiedKeyCache {
 
   get(hash: string, now: number): Names.WorkspaceName | undefined {
     const entry = this.entries.get(hash)
-    if (entry === undefined) return undefined
-    if (entry.trustedUntil <= now) {
-      this.entries.delete(hash)
-      return undefined
-    }
+    if (entry === undefined || entry.trustedUntil <= now) return undefined
     return entry.workspace
   }
 
-  put(hash: string, record: ApiKeyRecord, keyExpiresAt: number, now: number): void {
+  /** An expired entry still within the outage grace (never past the key's own expiry). */
+  getStale(hash: string, now: number): Names.WorkspaceName | undefined {
+    const entry = this.entries.get(hash)
+    if (entry === undefined || entry.keyExpiresAt <= now || entry.trustedUntil + staleMillis <= now) return undefined
+    return entry.workspace
+  }
+
+  put(hash: string, id: string, workspace: Names.WorkspaceName, keyExpiresAt: number, now: number): void {
     if (this.ttlMillis <= 0) return
     this.entries.delete(hash)
     if (this.entries.size >= this.maxEntries) {
@@ -190,9 +254,10 @@ class VerifiedKeyCache {
       if (oldest.done !== true) this.entries.delete(oldest.value)
     }
     this.entries.set(hash, {
-      id: record.id,
-      workspace: record.workspace,
-      trustedUntil: Math.min(now + this.ttlMillis, keyExpiresAt)
+      id,
+      workspace,
+      trustedUntil: Math.min(now + this.ttlMillis, keyExpiresAt),
+      keyExpiresAt
     })
   }
 

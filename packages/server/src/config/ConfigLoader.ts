@@ -10,16 +10,13 @@ import { hostname } from "node:os"
 import { parse as parseToml } from "smol-toml"
 import { withAdminToken } from "./AdminTokenBootstrap.ts"
 import { ConfigInvalid } from "./ConfigInvalid.ts"
+import * as OperationsConfig from "./OperationsConfig.ts"
+import { Port, PositiveInt, section, withDefault } from "./SchemaHelpers.ts"
 import { ServerConfig, type ServerConfigShape } from "./ServerConfig.ts"
 
-const Port = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
-  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
-const section = <F extends Schema.Struct.Fields>(fields: F) => withDefault(Schema.Struct(fields), {} as never)
-
 /** The file format: snake_case keys, every key optional. */
-const FileSchema = Schema.Struct({
+export const FileSchema = Schema.Struct({
+  ...OperationsConfig.fileSections,
   http: section({
     host: withDefault(Schema.String, "0.0.0.0"),
     port: withDefault(Port, 8080),
@@ -33,14 +30,24 @@ const FileSchema = Schema.Struct({
     max_connections: withDefault(PositiveInt, 10)
   }),
   redis: section({ url: Schema.optional(Schema.String) }),
-  etcd: section({ endpoints: withDefault(Schema.Array(Schema.String), []) }),
+  etcd: section({
+    endpoints: withDefault(Schema.Array(Schema.String), []),
+    prefix: withDefault(Schema.String.check(Schema.isPattern(/^(\/[A-Za-z0-9._-]+)+$/)), "/idgen"),
+    lease_ttl_seconds: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 2, maximum: 3600 })), 30),
+    // Default: a sixth of the TTL, at most 5 s (see `load`).
+    fencing_margin_ms: Schema.optional(PositiveInt),
+    request_timeout_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 60_000 })), 2000)
+  }),
   node: section({
     name: Schema.optional(Schema.String),
     datacenter_id: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 7 })), 0),
     worker_id: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 255 })), 0)
   }),
   snowflake: section({
-    epoch: withDefault(Schema.String, new Date(Snowflake.DEFAULT_EPOCH_MS).toISOString())
+    epoch: withDefault(Schema.String, new Date(Snowflake.DEFAULT_EPOCH_MS).toISOString()),
+    clock_wait_threshold_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 })), 5),
+    clock_logical_threshold_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 60_000 })), 1000),
+    ceiling_window_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1000, maximum: 3_600_000 })), 10_000)
   }),
   segment: section({
     range_size: withDefault(PositiveInt.check(Schema.isLessThanOrEqualTo(Math.floor(Number.MAX_SAFE_INTEGER / 8))), 10_000_000_000),
@@ -49,7 +56,18 @@ const FileSchema = Schema.Struct({
     target_segment_seconds: withDefault(PositiveInt, 300),
     max_step: withDefault(PositiveInt, 10_000_000)
   }),
-  auth: section({ cache_ttl_millis: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2000 })), 1000) })
+  auth: section({ cache_ttl_millis: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2000 })), 1000) }),
+  degradation: section({
+    failure_threshold: withDefault(PositiveInt, 3),
+    recovery_threshold: withDefault(PositiveInt, 3),
+    min_unhealthy_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3_600_000 })), 5000),
+    probe_interval_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 50, maximum: 60_000 })), 1000)
+  }),
+  rate_limit: section({
+    per_ip_per_second: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 0),
+    per_ip_burst: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 0)
+  }),
+  audit: section({ retention_days: withDefault(PositiveInt, 90) })
 })
 
 type Path = readonly [section: string, key: string]
@@ -57,7 +75,7 @@ const integer = (s: string) => (/^-?\d+$/.test(s.trim()) ? Number(s) : s)
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0)
 
 /** The contract's environment variables and where each lands in the file format. */
-const environment: ReadonlyArray<readonly [name: string, path: Path, parse: (s: string) => unknown]> = [
+export const environment: ReadonlyArray<readonly [name: string, path: Path, parse: (s: string) => unknown]> = [
   ["IDGEN_HTTP_HOST", ["http", "host"], String],
   ["IDGEN_HTTP_PORT", ["http", "port"], integer],
   ["IDGEN_GRPC_PORT", ["grpc", "port"], integer],
@@ -66,12 +84,26 @@ const environment: ReadonlyArray<readonly [name: string, path: Path, parse: (s: 
   ["IDGEN_DATA_DIR", ["database", "data_dir"], String],
   ["IDGEN_REDIS_URL", ["redis", "url"], String],
   ["IDGEN_ETCD_ENDPOINTS", ["etcd", "endpoints"], list],
+  ["IDGEN_ETCD_PREFIX", ["etcd", "prefix"], String],
+  ["IDGEN_ETCD_LEASE_TTL_SECONDS", ["etcd", "lease_ttl_seconds"], integer],
+  ["IDGEN_ETCD_FENCING_MARGIN_MS", ["etcd", "fencing_margin_ms"], integer],
+  ["IDGEN_ETCD_REQUEST_TIMEOUT_MS", ["etcd", "request_timeout_ms"], integer],
   ["IDGEN_NODE_NAME", ["node", "name"], String],
   ["IDGEN_DATACENTER_ID", ["node", "datacenter_id"], integer],
   ["IDGEN_WORKER_ID", ["node", "worker_id"], integer],
   ["IDGEN_EPOCH", ["snowflake", "epoch"], String],
+  ["IDGEN_SNOWFLAKE_CLOCK_WAIT_THRESHOLD_MS", ["snowflake", "clock_wait_threshold_ms"], integer],
+  ["IDGEN_SNOWFLAKE_CLOCK_LOGICAL_THRESHOLD_MS", ["snowflake", "clock_logical_threshold_ms"], integer],
+  ["IDGEN_SNOWFLAKE_CEILING_WINDOW_MS", ["snowflake", "ceiling_window_ms"], integer],
   ["IDGEN_SEGMENT_RANGE_SIZE", ["segment", "range_size"], integer],
-  ["IDGEN_SEGMENT_STEP", ["segment", "default_step"], integer]
+  ["IDGEN_SEGMENT_STEP", ["segment", "default_step"], integer],
+  ["IDGEN_DEGRADATION_FAILURE_THRESHOLD", ["degradation", "failure_threshold"], integer],
+  ["IDGEN_DEGRADATION_RECOVERY_THRESHOLD", ["degradation", "recovery_threshold"], integer],
+  ["IDGEN_DEGRADATION_MIN_UNHEALTHY_MS", ["degradation", "min_unhealthy_ms"], integer],
+  ["IDGEN_DEGRADATION_PROBE_INTERVAL_MS", ["degradation", "probe_interval_ms"], integer],
+  ["IDGEN_RATE_LIMIT_PER_IP_PER_SECOND", ["rate_limit", "per_ip_per_second"], integer],
+  ["IDGEN_RATE_LIMIT_PER_IP_BURST", ["rate_limit", "per_ip_burst"], integer],
+  ["IDGEN_AUDIT_RETENTION_DAYS", ["audit", "retention_days"], integer]
 ]
 
 const readFile = (path: string) =>
@@ -85,7 +117,7 @@ const overlayEnvironment = (file: Record<string, unknown>, env: Record<string, s
   for (const [name, value] of Object.entries(file)) {
     merged[name] = typeof value === "object" && value !== null ? { ...(value as object) } : (value as never)
   }
-  for (const [name, [sectionName, key], parse] of environment) {
+  for (const [name, [sectionName, key], parse] of [...environment, ...OperationsConfig.environment]) {
     const raw = env[name]
     if (raw === undefined || raw === "") continue
     merged[sectionName] = { ...merged[sectionName], [key]: parse(raw) }
@@ -102,17 +134,66 @@ const parseEpoch = (epoch: string) => {
 
 const formatIssue = SchemaIssue.makeFormatterDefault()
 
-/** Builds the effective configuration from a file path (optional) and an environment. */
-export const load = Effect.fnUntraced(function*(env: Record<string, string | undefined>) {
+const invalid = (message: string) => Effect.fail(new ConfigInvalid({ message }))
+
+/**
+ * The fencing margin must leave room for keep-alives (sent every third of the TTL): a
+ * node fences itself `ttl - margin` after the last successful one.
+ */
+const fencingMargin = (ttlSeconds: number, margin: number | undefined) => {
+  const ttlMs = ttlSeconds * 1000
+  const value = margin ?? Math.min(5000, Math.floor(ttlMs / 6))
+  return value < ttlMs - ttlMs / 3
+    ? Effect.succeed(value)
+    : invalid(
+      `etcd.fencing_margin_ms (IDGEN_ETCD_FENCING_MARGIN_MS): ${value} ms leaves no room for keep-alives; ` +
+        `it must be below two thirds of the lease TTL (${Math.ceil((ttlMs * 2) / 3)} ms)`
+    )
+}
+
+const clockThresholds = (wait: number, logical: number) =>
+  wait <= logical
+    ? Effect.succeed({ wait, logical })
+    : invalid(
+      `snowflake.clock_wait_threshold_ms (${wait}) must not exceed snowflake.clock_logical_threshold_ms (${logical})`
+    )
+
+/**
+ * Objects merged key by key (tables of tables too); anything else in `top` replaces.
+ * How runtime changes (operator API) land on top of file and environment.
+ */
+export const mergeDeep = (base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(top)) {
+    const below = out[key]
+    out[key] = isTable(value) && isTable(below) ? mergeDeep(below, value) : value
+  }
+  return out
+}
+
+const isTable = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * Builds the effective configuration from a file path (optional) and an environment, with
+ * `overrides` (file format, from runtime changes) on top of both.
+ */
+export const load = Effect.fnUntraced(function*(
+  env: Record<string, string | undefined>,
+  overrides: Record<string, unknown> = {}
+) {
   const file = env.IDGEN_CONFIG ? yield* readFile(env.IDGEN_CONFIG) : {}
   const raw = yield* Schema.decodeUnknownEffect(FileSchema, { onExcessProperty: "error" })(
-    overlayEnvironment(file, env)
+    mergeDeep(overlayEnvironment(file, env), overrides)
   ).pipe(
     Effect.mapError((error) => new ConfigInvalid({ message: `invalid configuration:\n${formatIssue(error.issue)}` }))
   )
   const epochMs = yield* parseEpoch(raw.snowflake.epoch)
+  const fencingMarginMillis = yield* fencingMargin(raw.etcd.lease_ttl_seconds, raw.etcd.fencing_margin_ms)
+  const clock = yield* clockThresholds(raw.snowflake.clock_wait_threshold_ms, raw.snowflake.clock_logical_threshold_ms)
   const optionalSecret = (value: string | undefined) => (value === undefined ? undefined : Redacted.make(value))
+  const operations = yield* OperationsConfig.fromFile(raw)
   const config: ServerConfigShape = {
+    ...operations,
     http: { host: raw.http.host, port: raw.http.port, maxBodyBytes: raw.http.max_body_bytes },
     grpc: { port: raw.grpc.port },
     admin: { token: optionalSecret(raw.admin.token) },
@@ -122,13 +203,24 @@ export const load = Effect.fnUntraced(function*(env: Record<string, string | und
       maxConnections: raw.database.max_connections
     },
     redis: { url: optionalSecret(raw.redis.url) },
-    etcd: { endpoints: raw.etcd.endpoints },
+    etcd: {
+      endpoints: raw.etcd.endpoints,
+      prefix: raw.etcd.prefix,
+      leaseTtlSeconds: raw.etcd.lease_ttl_seconds,
+      fencingMarginMillis,
+      requestTimeoutMillis: raw.etcd.request_timeout_ms
+    },
     node: {
       name: raw.node.name ?? `${hostname()}-${process.pid}`,
       datacenterId: raw.node.datacenter_id,
       workerId: raw.node.worker_id
     },
-    snowflake: { epochMs },
+    snowflake: {
+      epochMs,
+      clockWaitThresholdMillis: clock.wait,
+      clockLogicalThresholdMillis: clock.logical,
+      ceilingWindowMillis: raw.snowflake.ceiling_window_ms
+    },
     segment: {
       rangeSize: raw.segment.range_size,
       defaultStep: raw.segment.default_step,
@@ -136,7 +228,19 @@ export const load = Effect.fnUntraced(function*(env: Record<string, string | und
       targetSegmentSeconds: raw.segment.target_segment_seconds,
       maxStep: raw.segment.max_step
     },
-    auth: { cacheTtlMillis: raw.auth.cache_ttl_millis }
+    auth: { cacheTtlMillis: raw.auth.cache_ttl_millis },
+    degradation: {
+      failureThreshold: raw.degradation.failure_threshold,
+      recoveryThreshold: raw.degradation.recovery_threshold,
+      minUnhealthyMillis: raw.degradation.min_unhealthy_ms,
+      probeIntervalMillis: raw.degradation.probe_interval_ms
+    },
+    rateLimit: {
+      perIpPerSecond: raw.rate_limit.per_ip_per_second,
+      // Burst defaults to one second's worth.
+      perIpBurst: raw.rate_limit.per_ip_burst || raw.rate_limit.per_ip_per_second
+    },
+    audit: { retentionDays: raw.audit.retention_days }
   }
   return config
 })

@@ -3,8 +3,10 @@
  * Loading and validation live in `ConfigLoader.ts`.
  */
 import { Context, type Redacted } from "effect"
+import type { OperationsConfigShape } from "./OperationsConfig.ts"
 
-export interface ServerConfigShape {
+/** Logging, tracing, alerting, TLS and reloading: see `OperationsConfig.ts`. */
+export interface ServerConfigShape extends OperationsConfigShape {
   readonly http: {
     readonly host: string
     readonly port: number
@@ -23,7 +25,21 @@ export interface ServerConfigShape {
     readonly maxConnections: number
   }
   readonly redis: { readonly url: Redacted.Redacted<string> | undefined }
-  readonly etcd: { readonly endpoints: ReadonlyArray<string> }
+  readonly etcd: {
+    /** Empty → the static worker id of `node.workerId`; otherwise worker ids are leased from etcd. */
+    readonly endpoints: ReadonlyArray<string>
+    /** Worker claims live under `{prefix}/workers/{dc}/{id}`. */
+    readonly prefix: string
+    /** TTL of the worker lease; it is kept alive every third of it. */
+    readonly leaseTtlSeconds: number
+    /**
+     * Issuing stops this long before the lease could expire on the etcd side, counted from
+     * the send time of the last successful keep-alive.
+     */
+    readonly fencingMarginMillis: number
+    /** Deadline of one etcd request. */
+    readonly requestTimeoutMillis: number
+  }
   readonly node: {
     /** Identifies this process in audit rows and logs. */
     readonly name: string
@@ -33,6 +49,12 @@ export interface ServerConfigShape {
   readonly snowflake: {
     /** Unix ms of the layout's epoch; a cluster must share one. */
     readonly epochMs: number
+    /** Clock behind by at most this → the request waits for it. */
+    readonly clockWaitThresholdMillis: number
+    /** Clock behind by at most this → the logical clock; beyond it IDGEN-SNOW-2001. */
+    readonly clockLogicalThresholdMillis: number
+    /** How far ahead of the clock the timestamp ceiling of an etcd-leased worker id is reserved. */
+    readonly ceilingWindowMillis: number
   }
   readonly segment: {
     /** R: datacenter d owns [d*R + 1, (d+1)*R]. */
@@ -49,6 +71,24 @@ export interface ServerConfigShape {
   readonly auth: {
     /** How long a verified key is trusted locally; bounds revocation delay on this node. */
     readonly cacheTtlMillis: number
+  }
+  /** The degradation manager's initial thresholds (operators change them at run time). */
+  readonly degradation: {
+    readonly failureThreshold: number
+    readonly recoveryThreshold: number
+    /** Minimum time an algorithm stays unhealthy before successes count towards recovery. */
+    readonly minUnhealthyMillis: number
+    /** How often the manager probes generator health (database, worker id, clock). */
+    readonly probeIntervalMillis: number
+  }
+  readonly rateLimit: {
+    /** Token bucket per client IP; 0 turns it off. Workspace limits come from the workspace. */
+    readonly perIpPerSecond: number
+    readonly perIpBurst: number
+  }
+  readonly audit: {
+    /** Audit rows older than this are deleted. */
+    readonly retentionDays: number
   }
 }
 

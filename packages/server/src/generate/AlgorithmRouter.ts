@@ -11,6 +11,11 @@ import { UuidGenerator } from "../uuid/UuidGenerator.ts"
 
 export class AlgorithmRouter extends Context.Service<AlgorithmRouter, {
   issue(tag: BizTagRecord, algorithm: Names.Algorithm, n: number): Effect.Effect<ReadonlyArray<string>, Errors.IdgenError>
+  /**
+   * `n` segment IDs already buffered on this node, without waiting or touching storage;
+   * undefined when fewer are buffered. Lets a degraded segment biz_tag spend its buffer.
+   */
+  takeBuffered(tag: BizTagRecord, n: number): ReadonlyArray<string> | undefined
 }>()("@idgen/server/generate/AlgorithmRouter") {
   static readonly layer = Layer.effect(
     AlgorithmRouter,
@@ -46,7 +51,15 @@ export class AlgorithmRouter extends Context.Service<AlgorithmRouter, {
         }
       }
 
-      return AlgorithmRouter.of({ issue })
+      const takeBuffered = (tag: BizTagRecord, n: number) => {
+        const actor = segments.runningActor(tag.id)
+        if (actor === undefined || actor.buffered() < n) return undefined
+        const out: Array<number> = []
+        actor.takeNow(n, out)
+        return out.length === n ? out.map(DecimalText.toDecimal) : undefined
+      }
+
+      return AlgorithmRouter.of({ issue, takeBuffered })
     })
   )
 }

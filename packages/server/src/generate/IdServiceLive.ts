@@ -1,13 +1,16 @@
 /**
  * IdService: resolve the biz_tag, issue with its algorithm, and walk its fallback
  * chain when a generator is unavailable (database down, clock stepped back, no
- * worker id). Errors about the request itself are never retried elsewhere.
+ * worker id). Errors about the request itself are never retried elsewhere. Which
+ * algorithms are tried, and in which order, is the degradation manager's call
+ * (`DegradationManager.plan`); every outcome is reported back to it.
  */
-import { Errors, IdParse, type Names } from "@idgen/core"
+import { DegradationFsm, Errors, IdParse, type Names } from "@idgen/core"
 import { Clock, Effect, Layer, Option } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { BizTagRepo } from "../storage/BizTagRepo.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
+import { DegradationManager } from "../degradation/DegradationManager.ts"
 import { AlgorithmRouter } from "./AlgorithmRouter.ts"
 import { IdService, type ParseInput } from "./IdService.ts"
 import { TagResolver } from "./TagResolver.ts"
@@ -23,6 +26,18 @@ const generatorUnavailable = new Set<Errors.IdgenError["_tag"]>([
   "UuidGenerateFailed"
 ])
 
+/** One-element chains, shared: most biz_tags have no fallback (no array per request). */
+const single = Object.fromEntries(
+  DegradationFsm.algorithms.map((a) => [a, [a] as ReadonlyArray<Names.Algorithm>])
+) as Record<Names.Algorithm, ReadonlyArray<Names.Algorithm>>
+
+/** Every algorithm of the chain held down by an operator. */
+const heldDown = (chain: ReadonlyArray<Names.Algorithm>) =>
+  new Errors.ServiceUnavailable({
+    message: `Every algorithm of this biz_tag (${chain.join(", ")}) is degraded by an operator`,
+    details: { algorithms: chain }
+  })
+
 export const IdServiceLive = Layer.effect(
   IdService,
   Effect.gen(function*() {
@@ -31,26 +46,53 @@ export const IdServiceLive = Layer.effect(
     const router = yield* AlgorithmRouter
     const tags = yield* BizTagRepo
     const clock = yield* Clock.Clock
+    const degradation = yield* DegradationManager
 
-    const issueWithFallback = (
+    type Issued = { ids: ReadonlyArray<string>; algorithm: Names.Algorithm }
+
+    /** Tries `plan[i]`, then the rest of the plan while the failure is the generator's. */
+    const attempt = (
       tag: BizTagRecord,
-      chain: ReadonlyArray<Names.Algorithm>,
+      plan: ReadonlyArray<Names.Algorithm>,
+      i: number,
       n: number
-    ): Effect.Effect<{ ids: ReadonlyArray<string>; algorithm: Names.Algorithm }, Errors.IdgenError> => {
-      const [algorithm, ...rest] = chain
-      const issued = Effect.map(router.issue(tag, algorithm!, n), (ids) => ({ ids, algorithm: algorithm! }))
-      // Most biz_tags have no fallback: skip building the handler on the hot path.
-      return rest.length === 0 ? issued : issued.pipe(
+    ): Effect.Effect<Issued, Errors.IdgenError> => {
+      const algorithm = plan[i]!
+      return router.issue(tag, algorithm, n).pipe(
+        Effect.map((ids): Issued => {
+          degradation.succeeded(algorithm)
+          return { ids, algorithm }
+        }),
         Effect.catchIf(
           (error) => generatorUnavailable.has(error._tag),
-          () => issueWithFallback(tag, rest, n)
+          (error) => {
+            degradation.failed(algorithm, error)
+            return i + 1 < plan.length ? attempt(tag, plan, i + 1, n) : Effect.fail(error)
+          }
         )
       )
     }
 
+    /**
+     * The biz_tag's chain in the order the degradation manager allows. A segment primary
+     * that is out of the plan still spends the numbers this node has buffered first: they
+     * need no database round trip, so a database outage is invisible until they run out.
+     * Not when an operator took segment out: then it is out.
+     */
+    const issueWithFallback = (tag: BizTagRecord, n: number): Effect.Effect<Issued, Errors.IdgenError> => {
+      const chain = tag.fallback.length === 0 ? single[tag.algorithm] : [tag.algorithm, ...tag.fallback]
+      const plan = degradation.plan(chain)
+      if (plan[0] !== chain[0] && chain[0] === "segment" && !degradation.snapshot().health.segment.manual) {
+        const ids = router.takeBuffered(tag, n)
+        if (ids !== undefined) return Effect.succeed({ ids, algorithm: "segment" })
+      }
+      if (plan.length === 0) return Effect.fail(heldDown(chain))
+      return attempt(tag, plan, 0, n)
+    }
+
     const generate = (key: Names.SequenceKey, count: number) =>
       resolver.resolve(key).pipe(
-        Effect.flatMap((tag) => issueWithFallback(tag, [tag.algorithm, ...tag.fallback], count)),
+        Effect.flatMap((tag) => issueWithFallback(tag, count)),
         Effect.map(({ algorithm, ids }) => ({ ids, algorithm, timestampMs: clock.currentTimeMillisUnsafe() }))
       )
 

@@ -5,7 +5,7 @@
  */
 import { Errors, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Option } from "effect"
-import { ServerConfig } from "../config/ServerConfig.ts"
+import { currentConfig } from "../config/HotReload.ts"
 import { BizTagRepo } from "../storage/BizTagRepo.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
@@ -20,7 +20,7 @@ export class TagResolver extends Context.Service<TagResolver, {
   static readonly layer = Layer.effect(
     TagResolver,
     Effect.gen(function*() {
-      const config = yield* ServerConfig
+      const config = yield* currentConfig
       const tags = yield* BizTagRepo
       const workspaces = yield* WorkspaceRepo
       const clock = yield* Clock.Clock
@@ -49,7 +49,7 @@ export class TagResolver extends Context.Service<TagResolver, {
         return yield* tags.ensure(key, {
           algorithm: workspace.value.defaultAlgorithm,
           fallback: [],
-          step: config.segment.defaultStep,
+          step: config().segment.defaultStep,
           formatTemplate: null
         })
       })
@@ -64,9 +64,11 @@ export class TagResolver extends Context.Service<TagResolver, {
       const resolve = (key: Names.SequenceKey) => {
         const id = Names.keyString(key)
         const hit = cache.get(id)
-        return hit !== undefined && hit.expiresAt > clock.currentTimeMillisUnsafe()
-          ? Effect.succeed(hit.tag)
-          : load(key, id)
+        if (hit === undefined) return load(key, id)
+        if (hit.expiresAt > clock.currentTimeMillisUnsafe()) return Effect.succeed(hit.tag)
+        // Database down: keep serving the biz_tag as last seen rather than refusing every
+        // request (its generators may well have numbers buffered or need no database).
+        return load(key, id).pipe(Effect.catchTag("DatabaseUnavailable", () => Effect.succeed(hit.tag)))
       }
 
       return TagResolver.of({ resolve, invalidate: (key) => void cache.delete(Names.keyString(key)) })

@@ -1,8 +1,12 @@
 /**
- * Health of this node: storage reachable within a second, and a worker id held.
+ * Health of this node: storage reachable within a second, a worker id held, and the
+ * clock not stepped back beyond the tolerated drift (snowflake refuses then, IDGEN-SNOW-2001).
  */
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
+import { ServerConfig } from "../config/ServerConfig.ts"
+import { DegradationManager } from "../degradation/DegradationManager.ts"
+import { SnowflakeGenerator } from "../snowflake/SnowflakeGenerator.ts"
 import { WorkerIdentity } from "../snowflake/WorkerIdentity.ts"
 import { type CheckResult, Health, type HealthStatus } from "./Health.ts"
 
@@ -14,6 +18,9 @@ export const HealthLive = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const identity = yield* WorkerIdentity
+    const snowflake = yield* SnowflakeGenerator
+    const degradation = yield* DegradationManager
+    const toleratedMs = (yield* ServerConfig).snowflake.clockLogicalThresholdMillis
 
     const storage = sql`SELECT 1`.pipe(
       Effect.timeout("1 second"),
@@ -26,13 +33,38 @@ export const HealthLive = Layer.effect(
       return typeof held === "number" ? healthy : unhealthy(held.message)
     })
 
+    // Degraded, not unhealthy: the clock catches up by itself and other algorithms (and
+    // the biz_tags' fallback chains) keep serving meanwhile.
+    const clock = Effect.sync((): CheckResult => {
+      const driftMs = snowflake.clockDriftMs()
+      return driftMs > toleratedMs
+        ? {
+          status: "degraded",
+          message: `clock is ${driftMs} ms behind the last issued snowflake timestamp ` +
+            `(tolerated ${toleratedMs} ms): snowflake refuses with IDGEN-SNOW-2001 until it catches up`
+        }
+        : healthy
+    })
+
+    // The degradation manager's mode and which algorithms it keeps out of the chains.
+    const degradationCheck = Effect.sync((): CheckResult => {
+      const state = degradation.snapshot()
+      if (state.mode === "Normal") return healthy
+      const down = Object.entries(state.health)
+        .filter(([, h]) => h.status === "unhealthy")
+        .map(([algorithm, h]) => `${algorithm}${h.manual ? " (operator)" : ""}: ${h.reason ?? "unhealthy"}`)
+      return { status: "degraded", message: `${state.mode}; ${down.join("; ")}` }
+    })
+
     const report = Effect.gen(function*() {
-      const [database, workerId] = yield* Effect.all([storage, worker], { concurrency: "unbounded" })
-      const checks = { database, worker_id: workerId }
-      // Without a worker id only snowflake is affected: the node still serves other algorithms.
+      const [database, workerId, clockCheck] = yield* Effect.all([storage, worker, clock], { concurrency: "unbounded" })
+      const degradationResult = yield* degradationCheck
+      const checks = { database, worker_id: workerId, clock: clockCheck, degradation: degradationResult }
+      // Without a worker id or with a stepped-back clock only snowflake is affected: the
+      // node still serves other algorithms.
       const status: HealthStatus = database.status === "unhealthy"
         ? "unhealthy"
-        : workerId.status === "healthy"
+        : workerId.status === "healthy" && clockCheck.status === "healthy" && degradationResult.status === "healthy"
         ? "healthy"
         : "degraded"
       return { status, checks }

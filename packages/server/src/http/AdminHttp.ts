@@ -9,6 +9,7 @@ import { Effect, Layer, Result } from "effect"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import type { AdminToken } from "../auth/AdminToken.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
+import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { BizTagRepo, type BizTagSettings } from "../storage/BizTagRepo.ts"
 import type { BizTagRecord, WorkspaceRecord } from "../storage/Records.ts"
@@ -77,6 +78,7 @@ const AdminHandlers = HttpApiBuilder.group(
     const segments = yield* SegmentRepo
     const apiKeys = yield* ApiKeys
     const config = yield* ServerConfig
+    const current = yield* currentConfig
 
     const requireWorkspace = (name: Names.WorkspaceName) =>
       Effect.flatMap(workspaces.findByName(name), (found) =>
@@ -115,7 +117,7 @@ const AdminHandlers = HttpApiBuilder.group(
           Effect.fromResult(validateSettings({
             algorithm: payload.algorithm,
             fallback: payload.fallback ?? [],
-            step: payload.step ?? config.segment.defaultStep,
+            step: payload.step ?? current().segment.defaultStep,
             formatTemplate: payload.format_template ?? null
           })),
           (settings) =>

@@ -4,12 +4,16 @@
  */
 import { HttpApi, OpenApi } from "effect/http-api"
 import { AdminApi } from "./AdminApi.ts"
+import { DegradationApi } from "./DegradationApi.ts"
 import { IdsApi } from "./IdsApi.ts"
+import { OperationsApi } from "./OperationsApi.ts"
 import { SystemApi } from "./SystemApi.ts"
 
 export class Api extends HttpApi.make("idgen")
   .add(IdsApi)
   .add(AdminApi)
+  .add(DegradationApi)
+  .add(OperationsApi)
   .add(SystemApi)
   .annotateMerge(OpenApi.annotations({
     title: "idgen",

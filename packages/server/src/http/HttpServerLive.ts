@@ -9,24 +9,28 @@ import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { PrometheusMetrics } from "effect/observability"
-import { createServer } from "node:http"
 import { AdminToken } from "../auth/AdminToken.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import { RateLimiter } from "../ratelimit/RateLimiter.ts"
+import { RpcRoutesLive } from "../rpc/RpcRoutes.ts"
 import { AdminHttpLive } from "./AdminHttp.ts"
 import { Api } from "./Api.ts"
+import { DegradationHttpLive } from "./DegradationHttp.ts"
 import { recover } from "./ErrorBoundary.ts"
 import * as IdsFastPath from "./IdsFastPath.ts"
 import { IdsHttpLive } from "./IdsHttp.ts"
 import { withRequestId } from "./RequestId.ts"
+import { OperationsHttpLive } from "./OperationsHttp.ts"
 import { SystemHttpLive } from "./SystemHttp.ts"
+import * as Tls from "./Tls.ts"
 
 /** Request id on every response; error bodies for whatever no route answered. */
 export const RequestBoundaryLive = HttpRouter.middleware((app) => withRequestId(recover(app)), { global: true })
 
 /** The HttpApi endpoints and `/openapi.json`. */
 export const ApiRoutesLive = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([IdsHttpLive, AdminHttpLive, SystemHttpLive])
+  Layer.provide([IdsHttpLive, AdminHttpLive, DegradationHttpLive, OperationsHttpLive, SystemHttpLive])
 )
 
 /** Every route of the HTTP port, to be served by `HttpRouter.serve` (add RPC routes next to it). */
@@ -38,7 +42,7 @@ export const HttpRoutesLive = Layer.mergeAll(
 )
 
 /**
- * Node's `http` server on `ServerConfig.http.host:port`, with the generate fast path
+ * Node's `http` server (`https` when TLS is configured, see `Tls.ts`) on `ServerConfig.http.host:port`, with the generate fast path
  * (`IdsFastPath`) in front of the router unless `fastPath` is false.
  */
 export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
@@ -46,10 +50,11 @@ export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
     Effect.gen(function*() {
       const config = yield* ServerConfig
       const fastPath = options.fastPath ? yield* IdsFastPath.make : undefined
-      return NodeHttpServer.layer(() => {
-        const server = createServer({ keepAliveTimeout: 65_000 })
-        return fastPath === undefined ? server : IdsFastPath.install(server, fastPath)
-      }, { host: config.http.host, port: config.http.port })
+      const server = yield* Tls.nodeServer(config, { keepAliveTimeout: 65_000 })
+      return NodeHttpServer.layer(
+        () => (fastPath === undefined ? server : IdsFastPath.install(server, fastPath)),
+        { host: config.http.host, port: config.http.port }
+      )
     })
   )
 
@@ -61,7 +66,8 @@ export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
 export const serve = <E, R>(routes: Layer.Layer<never, E, R>, options: { readonly fastPath: boolean } = { fastPath: true }) =>
   HttpRouter.serve(routes, { disableLogger: true }).pipe(
     Layer.provide(makeNodeServer(options)),
-    Layer.provide([ApiKeys.layer, AdminToken.layer])
+    Layer.provide([ApiKeys.layer, AdminToken.layer, RateLimiter.layer])
   )
 
-export const HttpServerLive = serve(HttpRoutesLive)
+/** The HTTP port: the HttpApi routes and the Effect RPC endpoints (`/rpc`, `/rpc/ws`). */
+export const HttpServerLive = serve(Layer.mergeAll(HttpRoutesLive, RpcRoutesLive))

@@ -4,18 +4,22 @@
  * request, request scope, middleware chain, response encoding). The rules are the same
  * functions the HttpApi endpoints use — request id, API key, Content-Type and size checks,
  * payload schemas, the 403 check, the response bodies and the error bodies — so a client
- * cannot tell the two paths apart; only the cost differs.
+ * cannot tell the two paths apart; only the cost differs. It records the same request
+ * metrics and, when traces are exported, the same server span as the router path.
  *
  * Requests it does not take (other routes, chunked or oversized bodies, a Content-Type
  * other than JSON, `Expect: 100-continue`, which Node reports as a separate event) go to
  * the HttpApi endpoints as usual, which answer them the same way.
  */
 import { Errors } from "@idgen/core"
-import { Cause, Clock, Context, Effect, Exit, Schema, SchemaIssue } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Schema, SchemaIssue, type Tracer } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { IdService } from "../generate/IdService.ts"
+import * as RequestMetrics from "../observability/RequestMetrics.ts"
+import * as Tracing from "../observability/Tracing.ts"
+import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { BatchGenerateRequest, GenerateRequest } from "./IdsApi.ts"
 import { batchBody, forbidden, generateBody, sequenceKeyOf } from "./IdsHttp.ts"
 import { fromHeader, headerName } from "./RequestId.ts"
@@ -28,9 +32,20 @@ const batchPath = "/api/v1/generate/batch"
 /** Handles the request and returns true, or returns false to leave it to the router. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean
 
-export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerConfig> = Effect.gen(function*() {
+/** One request in flight on the fast path. */
+interface Exchange {
+  readonly res: ServerResponse
+  readonly requestId: string
+  /** For the latency histogram (`RequestMetrics`). */
+  readonly startMs: number
+  /** The request's server span, when traces are exported. */
+  readonly span: Tracer.Span | undefined
+}
+
+export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerConfig | RateLimiter> = Effect.gen(function*() {
   const ids = yield* IdService
   const apiKeys = yield* ApiKeys
+  const limiter = yield* RateLimiter
   const maxBytes = (yield* ServerConfig).http.maxBodyBytes
   const context = yield* Effect.context<never>()
   const clock = Context.get(context, Clock.Clock)
@@ -38,36 +53,48 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
   const decodeGenerate = Schema.decodeUnknownExit(GenerateRequest)
   const decodeBatch = Schema.decodeUnknownExit(BatchGenerateRequest)
 
-  const send = (res: ServerResponse, requestId: string, status: number, body: string) => {
+  const metrics = RequestMetrics.recorder("http", context)
+  const tracing = Tracing.isEnabled(context)
+
+  const send = (x: Exchange, status: number, body: string, error?: unknown) => {
+    if (x.span !== undefined) Tracing.endServerSpan(context, x.span, status, error)
+    const res = x.res
     if (res.destroyed) return
     res.writeHead(status, {
       "content-type": "application/json",
       "content-length": Buffer.byteLength(body),
-      [headerName]: requestId
+      [headerName]: x.requestId
     })
     res.end(body)
   }
 
-  const sendError = (res: ServerResponse, requestId: string, error: Errors.IdgenError) => {
+  const sendError = (x: Exchange, error: Errors.IdgenError) => {
+    metrics.failure(x.startMs, error)
     if (error._tag === "RateLimitExceeded") {
-      res.setHeader("retry-after", String(Math.max(1, Math.ceil(error.retryAfterSeconds))))
+      x.res.setHeader("retry-after", String(Math.max(1, Math.ceil(error.retryAfterSeconds))))
     }
-    send(res, requestId, Errors.statusOf(error), JSON.stringify(WireError.toBody(error, requestId, clock.currentTimeMillisUnsafe())))
+    send(x, Errors.statusOf(error), JSON.stringify(WireError.toBody(error, x.requestId, clock.currentTimeMillisUnsafe())), error)
   }
 
-  const sendFailure = (res: ServerResponse, requestId: string, cause: Cause.Cause<Errors.IdgenError>) => {
+  const sendFailure = (x: Exchange, cause: Cause.Cause<Errors.IdgenError>) => {
     const failure = Cause.findErrorOption(cause)
-    if (failure._tag === "Some") return sendError(res, requestId, failure.value)
-    if (Cause.hasInterruptsOnly(cause)) return res.destroy()
+    if (failure._tag === "Some") return sendError(x, failure.value)
+    if (Cause.hasInterruptsOnly(cause)) {
+      x.span?.end(clock.currentTimeNanosUnsafe(), Exit.failCause(cause))
+      return x.res.destroy()
+    }
     run(Effect.logError("HTTP request failed", cause))
-    sendError(res, requestId, internalError)
+    sendError(x, internalError)
   }
+
+  /** Runs `effect` as a child of the request's span (when tracing). */
+  const runIn = <A>(x: Exchange, effect: Effect.Effect<A, Errors.IdgenError>, onExit: (exit: Exit.Exit<A, Errors.IdgenError>) => void) =>
+    run(x.span === undefined ? effect : Effect.withParentSpan(effect, x.span), { onExit })
 
   /** After authentication: read and check the body, then generate. */
   const serve = (
     req: IncomingMessage,
-    res: ServerResponse,
-    requestId: string,
+    x: Exchange,
     keyWorkspace: string,
     batch: boolean
   ) => {
@@ -78,7 +105,7 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
       if (received <= maxBytes) chunks.push(chunk)
     })
     req.on("end", () => {
-      if (received > maxBytes) return sendError(res, requestId, tooLarge(maxBytes, received))
+      if (received > maxBytes) return sendError(x, tooLarge(maxBytes, received))
       let json: unknown
       if (received === 0) {
         json = undefined
@@ -86,30 +113,29 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
         try {
           json = JSON.parse(chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString())
         } catch {
-          return sendError(res, requestId, invalidBody(malformedJsonIssue))
+          return sendError(x, invalidBody(malformedJsonIssue))
         }
       }
       const decoded = batch ? decodeBatch(json) : decodeGenerate(json)
       if (Exit.isFailure(decoded)) {
         const failure = Cause.findErrorOption(decoded.cause)
         return failure._tag === "Some"
-          ? sendError(res, requestId, invalidBody(failure.value.issue))
-          : sendFailure(res, requestId, Cause.die(Cause.squash(decoded.cause)))
+          ? sendError(x, invalidBody(failure.value.issue))
+          : sendFailure(x, Cause.die(Cause.squash(decoded.cause)))
       }
       const payload = decoded.value
-      if (payload.workspace !== keyWorkspace) return sendError(res, requestId, forbidden(keyWorkspace, payload.workspace))
+      if (payload.workspace !== keyWorkspace) return sendError(x, forbidden(keyWorkspace, payload.workspace))
       const size = batch ? (payload as typeof BatchGenerateRequest.Type).size : 1
-      run(ids.generate(sequenceKeyOf(payload), size), {
-        onExit: (exit) => {
-          if (Exit.isFailure(exit)) return sendFailure(res, requestId, exit.cause)
-          let body: string
-          try {
-            body = batch ? batchBody(exit.value) : generateBody(exit.value)
-          } catch (defect) {
-            return sendFailure(res, requestId, Cause.die(defect))
-          }
-          send(res, requestId, 200, body)
+      runIn(x, ids.generate(sequenceKeyOf(payload), size), (exit) => {
+        if (Exit.isFailure(exit)) return sendFailure(x, exit.cause)
+        let body: string
+        try {
+          body = batch ? batchBody(exit.value) : generateBody(exit.value)
+        } catch (defect) {
+          return sendFailure(x, Cause.die(defect))
         }
+        metrics.success(x.startMs, exit.value.algorithm, exit.value.ids.length)
+        send(x, 200, body)
       })
     })
   }
@@ -128,14 +154,25 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
       return false
     }
     req.on("error", ignore)
-    const requestId = fromHeader(headers[headerName] as string | undefined)
+    const x: Exchange = {
+      res,
+      requestId: fromHeader(headers[headerName] as string | undefined),
+      startMs: metrics.start(),
+      span: tracing ? Tracing.serverSpan(context, "POST", url, headers) : undefined
+    }
     const rawKey = headers["x-api-key"]
-    run(apiKeys.verify(typeof rawKey === "string" ? rawKey : ""), {
-      onExit: (exit) => {
-        if (Exit.isSuccess(exit)) return serve(req, res, requestId, exit.value, batch)
-        req.resume()
-        sendFailure(res, requestId, exit.cause)
-      }
+    const refused = (cause: Cause.Cause<Errors.IdgenError>) => {
+      req.resume()
+      sendFailure(x, cause)
+    }
+    runIn(x, apiKeys.verify(typeof rawKey === "string" ? rawKey : ""), (exit) => {
+      if (Exit.isFailure(exit)) return refused(exit.cause)
+      const workspace = exit.value
+      // Rate limits before the body is read: a refused request costs no parsing.
+      const admission = limiter.admit(workspace, req.socket.remoteAddress)
+      if (admission === undefined) return serve(req, x, workspace, batch)
+      if (admission instanceof Errors.RateLimitExceeded) return refused(Cause.fail(admission))
+      runIn(x, admission, (admitted) => Exit.isSuccess(admitted) ? serve(req, x, workspace, batch) : refused(admitted.cause))
     })
     return true
   }

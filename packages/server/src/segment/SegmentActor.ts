@@ -33,6 +33,8 @@ export interface SegmentActor {
   readonly currentStep: () => number
   /** Segments loaded, and takes that had to wait for one (0 after the first load means preloading keeps up). */
   readonly stats: () => { readonly loads: number; readonly waits: number }
+  /** Numbers left in the current segment, and whether the next one is loaded (metrics). */
+  readonly fill: () => { readonly currentRemaining: number; readonly consumedFraction: number; readonly nextLoaded: boolean }
 }
 
 /**
@@ -130,7 +132,15 @@ export const make = Effect.fnUntraced(function*(
     take,
     buffered: () => buffer.remaining,
     currentStep: () => step,
-    stats: () => ({ loads, waits })
+    stats: () => ({ loads, waits }),
+    fill: () => {
+      const next = buffer.next
+      return {
+        currentRemaining: buffer.remaining - (next === undefined ? 0 : next.end - next.start + 1),
+        consumedFraction: buffer.consumedFraction,
+        nextLoaded: next !== undefined
+      }
+    }
   }
   return { actor, refillLoop: Effect.forever(refillOnce) }
 })

@@ -1,37 +1,112 @@
 /**
  * The node's one stateful snowflake generator. The pure Sequencer decides which
  * (timestamp, sequence) pairs to issue; this service owns the state, reads the clock
- * through Effect's `Clock` and waits — without blocking the event loop — when the
- * millisecond's 1024 sequences are used up or the clock is slightly behind.
+ * through Effect's `Clock`, checks the worker grant on every call and waits — in the
+ * `ClockCatcher` queue, without blocking the event loop — when the millisecond's 1024
+ * sequences are used up or the clock is slightly behind.
+ *
+ * Clock policy (thresholds from config, design §3.1.3): behind by ≤ wait threshold →
+ * wait; ≤ logical threshold → issue on the logical clock; beyond → IDGEN-SNOW-2001 (the
+ * biz_tag's fallback chain takes over, `/health` reports the drift as degraded).
  */
 import { Errors, Sequencer, Snowflake } from "@idgen/core"
 import { Clock, Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { WorkerIdentity } from "./WorkerIdentity.ts"
+import { ClockCatcher } from "./ClockCatcher.ts"
+import * as SnowflakeMetrics from "./SnowflakeMetrics.ts"
+import { type WorkerGrant, WorkerIdentity } from "./WorkerIdentity.ts"
 
 type Blocked = Sequencer.WaitUntil | Sequencer.ClockBackward | Errors.NoAvailableWorkerId
 
+/**
+ * How long one request may wait for sequence space in total before IDGEN-SNOW-2002. A
+ * batch of 10,000 needs about 10 ms; only a starved request (many concurrent batches)
+ * or a clock that keeps stepping back comes near this.
+ */
+const MAX_WAIT_MS = 1000
+
 export class SnowflakeGenerator extends Context.Service<SnowflakeGenerator, {
   /** `n` IDs in increasing order, as decimal strings. */
-  next(n: number): Effect.Effect<Array<string>, Errors.ClockBackward | Errors.NoAvailableWorkerId>
+  next(n: number): Effect.Effect<
+    Array<string>,
+    Errors.ClockBackward | Errors.SequenceOverflow | Errors.NoAvailableWorkerId
+  >
+  /** How far the clock is behind the last issued timestamp right now (0 when it is not). */
+  clockDriftMs(): number
 }>()("@idgen/server/snowflake/SnowflakeGenerator") {
   static readonly layer = Layer.effect(
     SnowflakeGenerator,
     Effect.gen(function*() {
       const config = yield* ServerConfig
       const identity = yield* WorkerIdentity
+      const catcher = yield* ClockCatcher
       const clock = yield* Clock.Clock
+      const context = yield* Effect.context<never>()
+      const policy: Sequencer.Policy = {
+        waitThresholdMs: config.snowflake.clockWaitThresholdMillis,
+        logicalThresholdMs: config.snowflake.clockLogicalThresholdMillis
+      }
       const composer = new Snowflake.DecimalComposer(config.snowflake.epochMs)
       let state = Sequencer.initialState()
+      let grant: WorkerGrant | undefined
+      let node = 0
+
+      /**
+       * A grant of a new generation is a (re)acquired worker id: continue strictly above
+       * both what this node issued (IDs stay increasing per node) and what the id's
+       * previous holders may have issued (no duplicate after a takeover).
+       */
+      const adopt = (next: WorkerGrant) => {
+        if (grant === undefined || grant.generation !== next.generation) {
+          state = Sequencer.initialState(Math.max(state.lastMs, next.afterMs))
+          node = Snowflake.nodeBits(identity.datacenterId, next.workerId)
+        }
+        grant = next
+      }
+
+      const ceilingReached = (held: WorkerGrant) =>
+        new Errors.NoAvailableWorkerId({
+          message: `worker ${held.workerId}: the reserved timestamp ceiling is used up and could not be extended yet`,
+          details: { worker_id: held.workerId, ceiling_ms: held.ceilingMs }
+        })
+
+      const observeBackward = (decision: Sequencer.Decision) => {
+        switch (decision._tag) {
+          case "Logical":
+            SnowflakeMetrics.backwardLogical.updateUnsafe(1, context)
+            SnowflakeMetrics.driftObserved.updateUnsafe(decision.driftMs, context)
+            return
+          case "ClockBackward":
+            SnowflakeMetrics.backwardRefused.updateUnsafe(1, context)
+            SnowflakeMetrics.driftObserved.updateUnsafe(decision.driftMs, context)
+            return
+          case "WaitUntil":
+            if (decision.reason === "ClockBehind") {
+              SnowflakeMetrics.backwardWait.updateUnsafe(1, context)
+              SnowflakeMetrics.driftObserved.updateUnsafe(decision.ms - clock.currentTimeMillisUnsafe(), context)
+              SnowflakeMetrics.waitClock.updateUnsafe(1, context)
+            } else {
+              SnowflakeMetrics.waitSequence.updateUnsafe(1, context)
+            }
+        }
+      }
 
       /** Issues synchronously into `out` until it holds `n` IDs or something blocks. */
       const fill = (n: number, out: Array<string>): Blocked | undefined => {
-        const worker = identity.current()
-        if (typeof worker !== "number") return worker
-        const node = Snowflake.nodeBits(identity.datacenterId, worker)
+        const held = identity.grant()
+        if (held._tag !== "WorkerGrant") return held
+        if (held !== grant) adopt(held)
         while (out.length < n) {
-          const decision = Sequencer.take(state, clock.currentTimeMillisUnsafe(), n - out.length)
-          if (decision._tag === "WaitUntil" || decision._tag === "ClockBackward") return decision
+          const decision = Sequencer.take(state, clock.currentTimeMillisUnsafe(), n - out.length, policy)
+          if (decision._tag === "WaitUntil" || decision._tag === "ClockBackward") {
+            observeBackward(decision)
+            return decision
+          }
+          if (decision.timestampMs > held.ceilingMs) return ceilingReached(held)
+          if (decision._tag === "Logical") {
+            observeBackward(decision)
+            SnowflakeMetrics.logicalIds.updateUnsafe(decision.count, context)
+          }
           state = decision.state
           const end = decision.sequence + decision.count
           for (let sequence = decision.sequence; sequence < end; sequence++) {
@@ -41,30 +116,28 @@ export class SnowflakeGenerator extends Context.Service<SnowflakeGenerator, {
         return undefined
       }
 
-      // The wait for the next millisecond yields to the event loop and re-reads the clock:
-      // a 1 ms timer fires late and would waste most of the next millisecond's sequences.
-      // Longer waits (clock behind) sleep.
-      const waitUntil = (ms: number) =>
-        Effect.whileLoop({
-          while: () => clock.currentTimeMillisUnsafe() < ms,
-          body: () => {
-            const remaining = ms - clock.currentTimeMillisUnsafe()
-            return remaining > 1 ? Effect.sleep(remaining) : Effect.yieldNow
-          },
-          step: () => {}
-        })
-
       const waitAndFill = Effect.fnUntraced(function*(n: number, out: Array<string>, blocked: Blocked) {
         let current: Blocked | undefined = blocked
+        let waited = 0
         while (current !== undefined) {
           if (current._tag === "NoAvailableWorkerId") return yield* current
           if (current._tag === "ClockBackward") {
             return yield* new Errors.ClockBackward({
-              message: `clock moved back ${current.driftMs} ms, beyond the tolerated drift`,
-              details: { drift_ms: current.driftMs }
+              message: `clock moved back ${current.driftMs} ms, beyond the tolerated ${policy.logicalThresholdMs} ms`,
+              details: { drift_ms: current.driftMs, tolerated_ms: policy.logicalThresholdMs }
             })
           }
-          yield* waitUntil(current.ms)
+          const before = clock.currentTimeMillisUnsafe()
+          if (waited > MAX_WAIT_MS) {
+            SnowflakeMetrics.sequenceOverflows.updateUnsafe(1, context)
+            return yield* new Errors.SequenceOverflow({
+              message: `no sequence became free within ${MAX_WAIT_MS} ms`,
+              details: { waited_ms: waited, issued: out.length, requested: n }
+            })
+          }
+          yield* catcher.waitUntil(current.ms)
+          // Counted in clock time actually waited (a clock step does not inflate it).
+          waited += Math.max(1, clock.currentTimeMillisUnsafe() - before)
           current = fill(n, out)
         }
         return out
@@ -76,7 +149,19 @@ export class SnowflakeGenerator extends Context.Service<SnowflakeGenerator, {
         return blocked === undefined ? Effect.succeed(out) : waitAndFill(n, out, blocked)
       }
 
-      return SnowflakeGenerator.of({ next })
+      const clockDriftMs = () => Math.max(0, state.lastMs - clock.currentTimeMillisUnsafe())
+
+      yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.clockDrift, clockDriftMs)
+      yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.workerId, () => {
+        const worker = identity.current()
+        return typeof worker === "number" ? worker : -1
+      })
+      yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.workerHeld, () => (typeof identity.current() === "number" ? 1 : 0))
+      // Runs before the identity's release (layers close in reverse): the release then
+      // records the highest timestamp actually issued, not the whole reservation.
+      yield* Effect.addFinalizer(() => Effect.sync(() => identity.retire(state.lastMs)))
+
+      return SnowflakeGenerator.of({ next, clockDriftMs })
     })
-  )
+  ).pipe(Layer.provide(ClockCatcher.layer))
 }

@@ -1,31 +1,76 @@
 /**
  * The machine-id distributor seam: which (datacenter, worker) this node issues
- * snowflake IDs as. The static implementation reads it from config; an etcd-leased
- * implementation can replace this layer without touching the generator.
+ * snowflake IDs as, and within which timestamps. The static implementation reads the
+ * worker id from config; the etcd implementation (`EtcdWorkerIdentity`) leases one and
+ * fences it. The generator asks on every issue, so a lost or unconfirmed lease stops
+ * issuance immediately.
  */
+import { Errors } from "@idgen/core"
 import { Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { Errors } from "@idgen/core"
+
+/**
+ * Permission to issue as `workerId`, for timestamps in `(afterMs, ceilingMs]`.
+ * A new object whenever something changes; `generation` changes only when the id is
+ * (re)acquired, which is when the generator must start over above `afterMs`.
+ */
+export interface WorkerGrant {
+  readonly _tag: "WorkerGrant"
+  readonly workerId: number
+  readonly generation: number
+  /** The highest timestamp the id's previous holders may have issued with (-1: none). */
+  readonly afterMs: number
+  /** The highest timestamp reserved for this holder (Infinity for a static id). */
+  readonly ceilingMs: number
+}
 
 export interface WorkerIdentityShape {
   readonly datacenterId: number
-  /**
-   * The worker id this node may issue with right now, or NoAvailableWorkerId when it
-   * holds none (lease lost or not yet acquired). Checked on every issue, so a lost
-   * lease stops issuance immediately.
-   */
+  /** The current grant, or NoAvailableWorkerId when this node may not issue right now. */
+  readonly grant: () => WorkerGrant | Errors.NoAvailableWorkerId
+  /** The worker id of the current grant (what health and formatted IDs need). */
   readonly current: () => number | Errors.NoAvailableWorkerId
+  /**
+   * The generator stops for good (shutdown) and reports the highest timestamp it issued
+   * with, so that the release records it as the id's ceiling instead of the reservation.
+   */
+  readonly retire: (highestIssuedMs: number) => void
+}
+
+/** `current` derived from `grant`. */
+export const workerIdOf = (grant: () => WorkerGrant | Errors.NoAvailableWorkerId) => () => {
+  const held = grant()
+  return held._tag === "WorkerGrant" ? held.workerId : held
 }
 
 export class WorkerIdentity extends Context.Service<WorkerIdentity, WorkerIdentityShape>()(
   "@idgen/server/snowflake/WorkerIdentity"
 ) {
-  /** A fixed worker id from config (`IDGEN_WORKER_ID`), for single nodes and the embedded default. */
+  /**
+   * A fixed worker id from config (`IDGEN_WORKER_ID`), for single nodes and the embedded
+   * default. Keeping ids unique across nodes is the operator's job in this mode.
+   */
   static readonly layerStatic = Layer.effect(
     WorkerIdentity,
     Effect.gen(function*() {
       const { node } = yield* ServerConfig
-      return WorkerIdentity.of({ datacenterId: node.datacenterId, current: () => node.workerId })
+      const held: WorkerGrant = {
+        _tag: "WorkerGrant",
+        workerId: node.workerId,
+        generation: 0,
+        afterMs: -1,
+        ceilingMs: Infinity
+      }
+      let retired: Errors.NoAvailableWorkerId | undefined
+      const grant = () => retired ?? held
+      return WorkerIdentity.of({
+        datacenterId: node.datacenterId,
+        grant,
+        current: workerIdOf(grant),
+        retire: () => {
+          retired = new Errors.NoAvailableWorkerId({ message: "the node is shutting down", details: {} })
+        }
+      })
     })
   )
 }

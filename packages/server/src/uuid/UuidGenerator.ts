@@ -17,8 +17,8 @@ export class UuidGenerator extends Context.Service<UuidGenerator, {
       const v7 = UuidV7.make(random)
       const v4 = UuidV4.make(random)
       const many = (n: number, next: () => string) => {
-        const out = new Array<string>(n)
-        for (let i = 0; i < n; i++) out[i] = next()
+        const out: Array<string> = []
+        for (let i = 0; i < n; i++) out.push(next())
         return out
       }
       return UuidGenerator.of({

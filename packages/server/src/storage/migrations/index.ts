@@ -5,10 +5,12 @@
 import { Migrator } from "effect/sql"
 import tenancy from "./0001_tenancy.ts"
 import segments from "./0002_segments.ts"
+import auditLog from "./0003_audit_log.ts"
 
 export const loader = Migrator.fromRecord({
   "0001_tenancy": tenancy,
-  "0002_segments": segments
+  "0002_segments": segments,
+  "0003_audit_log": auditLog
 })
 
 /** The table recording applied migrations. */

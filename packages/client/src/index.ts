@@ -1,0 +1,9 @@
+/**
+ * The idgen client: a typed Effect client (`IdgenClient`) and a Promise facade
+ * (`IdgenPromiseClient`) over the server's Effect RPC, with failover and local prefetch.
+ */
+export { AllServersUnavailable, NotNumericId } from "./ClientErrors.ts"
+export { type ClientError, type ClientOptions, IdgenClient, type IdgenClientShape } from "./IdgenClient.ts"
+export { type PrefetchOptions, type PrefetchStats } from "./Prefetch.ts"
+export { IdgenPromiseClient } from "./PromiseClient.ts"
+export { type TagRef } from "./TagRef.ts"

@@ -1,0 +1,88 @@
+/**
+ * The audit log (design §6.3) in the `audit_log` table. Recording never fails and never
+ * waits for the database: events go to a bounded in-memory queue that one fiber writes
+ * out in batches. While the database is down (the very moment degradation events happen)
+ * they wait in the queue and are written once it is back; beyond `maxPending` the newest
+ * are dropped and counted, since an audit trail must not take the node down with it.
+ * A second fiber deletes rows older than `audit.retentionDays` every hour.
+ */
+import { Array as Arr, Clock, Context, Effect, Layer, Metric, Queue, Schedule } from "effect"
+import { SqlClient } from "effect/sql"
+import { ServerConfig } from "../config/ServerConfig.ts"
+
+export type AuditEventType = "operator" | "key_use_failure" | "degradation"
+
+export interface AuditEvent {
+  readonly eventType: AuditEventType
+  /** Who acted: an operator, a key prefix, or the node. */
+  readonly actor: string | null
+  readonly action: string
+  readonly resource: string
+  readonly result: "success" | "failure"
+  readonly metadata: Readonly<Record<string, unknown>>
+}
+
+const maxPending = 10_000
+const batchSize = 500
+
+const dropped = Metric.counter("idgen_audit_events_dropped_total", {
+  description: "Audit events dropped because the write queue was full (database down for long)",
+  incremental: true
+})
+
+export class AuditLog extends Context.Service<AuditLog, {
+  readonly record: (event: AuditEvent) => Effect.Effect<void>
+  /** Writes what is queued now (tests, shutdown). */
+  readonly flush: Effect.Effect<void>
+}>()("@idgen/server/audit/AuditLog") {
+  static readonly layer = Layer.effect(
+    AuditLog,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const config = yield* ServerConfig
+      const node = config.node.name
+      const queue = yield* Queue.dropping<AuditEvent & { readonly at: Date }>(maxPending)
+
+      const insert = (events: ReadonlyArray<AuditEvent & { readonly at: Date }>) =>
+        !Arr.isReadonlyArrayNonEmpty(events) ? Effect.void : sql`INSERT INTO audit_log ${
+          sql.insert(Arr.map(events, (e) => ({
+            occurred_at: e.at,
+            event_type: e.eventType,
+            actor: e.actor,
+            action: e.action,
+            resource: e.resource,
+            result: e.result,
+            node,
+            metadata: JSON.stringify(e.metadata)
+          })))
+        }`.pipe(Effect.asVoid)
+
+      // Retries the same batch until the database takes it: events are kept in order.
+      const writeBatch = Effect.gen(function*() {
+        const batch = yield* Queue.takeBetween(queue, 1, batchSize)
+        yield* insert(batch).pipe(
+          Effect.retry(Schedule.spaced("1 second")),
+          Effect.catchCause((cause) => Effect.logWarning("audit batch lost", cause))
+        )
+      })
+      yield* Effect.forkScoped(Effect.forever(writeBatch))
+
+      const sweep = sql`DELETE FROM audit_log WHERE occurred_at < now() - make_interval(days => ${config.audit.retentionDays})`.pipe(
+        Effect.catchCause((cause) => Effect.logDebug("audit retention sweep skipped", cause))
+      )
+      yield* Effect.forkScoped(sweep.pipe(Effect.repeat(Schedule.spaced("1 hour"))))
+
+      const record = (event: AuditEvent) =>
+        Effect.flatMap(Clock.currentTimeMillis, (ms) =>
+          Effect.flatMap(Queue.offer(queue, { ...event, at: new Date(ms) }), (accepted) =>
+            accepted ? Effect.void : Metric.update(dropped, 1)))
+
+      const flush = Effect.gen(function*() {
+        const pending = yield* Queue.clear(queue)
+        if (pending.length > 0) yield* insert(pending).pipe(Effect.ignore)
+      })
+
+      return AuditLog.of({ record, flush })
+    })
+  )
+}

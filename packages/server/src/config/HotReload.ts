@@ -1,0 +1,209 @@
+/**
+ * The live configuration: the file named in `IDGEN_CONFIG` is watched (polled: editors
+ * replace files rather than write them, which `fs.watch` misses) and re-read on change or
+ * on SIGHUP; the operator API applies runtime changes on top. Each candidate goes through
+ * the same loader and validation as at start-up:
+ *
+ * - invalid → refused, the running configuration stays, the error is logged, counted
+ *   (`idgen_config_reloads_total{outcome="failure"}`) and shown by `GET /api/v1/admin/config`;
+ * - valid → the settings in `liveSettings` take effect at once; changes to anything else
+ *   are reported as needing a restart and not applied.
+ *
+ * Services that honour live settings read `LiveConfig.current()` where they use them (the
+ * segment generator at each load, the alert evaluator at each tick, the logger per line).
+ */
+import { Clock, Context, Data, Effect, Layer, Metric, Redacted, Semaphore } from "effect"
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
+import * as Metrics from "../observability/Metrics.ts"
+import type { ConfigInvalid } from "./ConfigInvalid.ts"
+import { withAdminToken } from "./AdminTokenBootstrap.ts"
+import { load, mergeDeep } from "./ConfigLoader.ts"
+import { ServerConfig, type ServerConfigShape } from "./ServerConfig.ts"
+
+/** What takes effect without a restart (file-format names; a section name means all of it). */
+export const liveSettings: ReadonlyArray<string> = [
+  "log.level",
+  "segment.default_step",
+  "segment.preload_threshold",
+  "segment.target_segment_seconds",
+  "segment.max_step",
+  "alerting",
+  "reload"
+]
+
+/** `base` with the live settings of `from` (keep in step with `liveSettings`). */
+const withLive = (base: ServerConfigShape, from: ServerConfigShape): ServerConfigShape => ({
+  ...base,
+  log: { ...base.log, level: from.log.level },
+  segment: {
+    ...base.segment,
+    defaultStep: from.segment.defaultStep,
+    preloadThreshold: from.segment.preloadThreshold,
+    targetSegmentSeconds: from.segment.targetSegmentSeconds,
+    maxStep: from.segment.maxStep
+  },
+  alerting: from.alerting,
+  reload: from.reload
+})
+
+export interface ReloadReport {
+  readonly source: "file" | "api" | "signal"
+  readonly at: string
+  /** Settings that changed and took effect (dotted paths). */
+  readonly applied: ReadonlyArray<string>
+  /** Settings that changed but need a restart (not applied). */
+  readonly restartRequired: ReadonlyArray<string>
+}
+
+export class ReloadFailed extends Data.TaggedError("ReloadFailed")<{
+  readonly source: ReloadReport["source"]
+  readonly at: string
+  readonly message: string
+}> {}
+
+export interface LiveConfigStatus {
+  readonly configFile: string | undefined
+  readonly lastReload: ReloadReport | undefined
+  readonly lastError: ReloadFailed | undefined
+  /** Runtime changes in force (file format), lost on restart. */
+  readonly overrides: Readonly<Record<string, unknown>>
+}
+
+export class LiveConfig extends Context.Service<LiveConfig, {
+  /** The effective configuration now. */
+  readonly current: () => ServerConfigShape
+  /** Re-reads the file (and environment). */
+  readonly reload: (source: "file" | "signal") => Effect.Effect<ReloadReport, ReloadFailed>
+  /** Applies runtime changes (file format, merged into earlier ones) on top of file and environment. */
+  readonly update: (patch: Record<string, unknown>) => Effect.Effect<ReloadReport, ReloadFailed>
+  readonly status: () => LiveConfigStatus
+  /** Calls `f` after every applied change (not for refused ones). */
+  readonly subscribe: (f: (config: ServerConfigShape) => void) => () => void
+}>()("@idgen/server/config/LiveConfig") {
+  /**
+   * Watches `IDGEN_CONFIG` of `env` (default `process.env`) while the layer lives; the
+   * initial configuration is `ServerConfig`'s.
+   */
+  static readonly layer = (env: Record<string, string | undefined> = process.env) =>
+    Layer.effect(LiveConfig, make(env))
+}
+
+const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>) {
+  const initial = yield* ServerConfig
+  const clock = yield* Clock.Clock
+  const context = yield* Effect.context<never>()
+  const path = env.IDGEN_CONFIG || undefined
+  let current = initial
+  let overrides: Record<string, unknown> = {}
+  let lastReload: ReloadReport | undefined
+  let lastError: ReloadFailed | undefined
+  const listeners = new Set<(config: ServerConfigShape) => void>()
+  const now = () => new Date(clock.currentTimeMillisUnsafe()).toISOString()
+  // One candidate at a time: each builds on the overrides the previous one left.
+  const serial = Semaphore.makeUnsafe(1)
+
+  const apply = Effect.fnUntraced(function*(source: ReloadReport["source"], nextOverrides: Record<string, unknown>) {
+    // The same path as at start-up, admin token bootstrap included (it re-reads the stored one).
+    const candidate = yield* Effect.flatMap(load(env, nextOverrides), withAdminToken).pipe(
+      Effect.mapError((error: ConfigInvalid) => new ReloadFailed({ source, at: now(), message: error.message })),
+      Effect.tapError((error) =>
+        Effect.gen(function*() {
+          lastError = error
+          yield* Metric.update(Metrics.configReloads("failure"), 1)
+          yield* Metric.update(Metrics.configLastReloadSuccess, 0)
+          yield* Effect.logError(`configuration reload (${source}) refused, keeping the running configuration: ${error.message}`)
+        })
+      )
+    )
+    const next = withLive(current, candidate)
+    const applied = diffPaths(current, next)
+    const restartRequired = diffPaths(next, withLive(candidate, next)).filter((p) => !applied.includes(p))
+    const report: ReloadReport = { source, at: now(), applied, restartRequired }
+    overrides = nextOverrides
+    lastReload = report
+    lastError = undefined
+    yield* Metric.update(Metrics.configReloads(applied.length === 0 ? "unchanged" : "success"), 1)
+    yield* Metric.update(Metrics.configLastReloadSuccess, 1)
+    if (applied.length > 0) {
+      current = next
+      for (const listener of listeners) listener(next)
+      yield* Effect.logInfo(`configuration reloaded (${source}): ${applied.join(", ")}`)
+    }
+    if (restartRequired.length > 0) {
+      yield* Effect.logWarning(`configuration changes that need a restart were not applied: ${restartRequired.join(", ")}`)
+    }
+    return report
+  })
+
+  const service = LiveConfig.of({
+    current: () => current,
+    reload: (source) => serial.withPermits(1)(Effect.suspend(() => apply(source, overrides))),
+    update: (patch) => serial.withPermits(1)(Effect.suspend(() => apply("api", mergeDeep(overrides, patch)))),
+    status: () => ({ configFile: path, lastReload, lastError, overrides }),
+    subscribe: (f) => {
+      listeners.add(f)
+      return () => listeners.delete(f)
+    }
+  })
+
+  yield* Metric.update(Metrics.configLastReloadSuccess, 1)
+
+  // Polls the file's content hash; the interval is itself a live setting.
+  if (path !== undefined) {
+    let seen = fileHash(path)
+    const poll = Effect.gen(function*() {
+      if (!current.reload.watch) return
+      const hash = fileHash(path)
+      if (hash === seen) return
+      seen = hash
+      yield* Effect.ignore(service.reload("file"))
+    })
+    yield* Effect.suspend(() => Effect.sleep(current.reload.pollIntervalMillis)).pipe(
+      Effect.andThen(poll),
+      Effect.forever,
+      Effect.forkScoped
+    )
+  }
+
+  const onHangup = () => Effect.runForkWith(context)(Effect.ignore(service.reload("signal")))
+  process.on("SIGHUP", onHangup)
+  yield* Effect.addFinalizer(() => Effect.sync(() => process.off("SIGHUP", onHangup)))
+
+  return service
+})
+
+const fileHash = (path: string): string => {
+  try {
+    return createHash("sha256").update(readFileSync(path)).digest("hex")
+  } catch (error) {
+    // Missing or unreadable: a distinct state, so the next readable content counts as a change.
+    return `unreadable: ${String(error)}`
+  }
+}
+
+const isTable = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** Dotted paths (camelCase, as in `ServerConfigShape`) where `a` and `b` differ. */
+export const diffPaths = (a: unknown, b: unknown, prefix = ""): Array<string> => {
+  if (Redacted.isRedacted(a) || Redacted.isRedacted(b)) {
+    const value = (x: unknown) => (Redacted.isRedacted(x) ? Redacted.value(x) : x)
+    return value(a) === value(b) ? [] : [prefix]
+  }
+  if (isTable(a) && isTable(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+    return [...keys].flatMap((k) => diffPaths(a[k], b[k], prefix === "" ? k : `${prefix}.${k}`))
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix]
+}
+
+/**
+ * A reader of the configuration for services that honour live settings: `LiveConfig`'s
+ * current one when the node runs with it, the static `ServerConfig` otherwise (tests,
+ * benches that build a service alone).
+ */
+export const currentConfig: Effect.Effect<() => ServerConfigShape, never, ServerConfig> = Effect.gen(function*() {
+  const config = yield* ServerConfig
+  const live = yield* Effect.serviceOption(LiveConfig)
+  return live._tag === "Some" ? live.value.current : () => config
+})

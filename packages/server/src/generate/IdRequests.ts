@@ -1,0 +1,91 @@
+/**
+ * The ID operations as an interface other than HTTP receives them (gRPC, Effect RPC): a
+ * raw API key and an undecoded request. The rules are HTTP's, through HTTP's own pieces:
+ * the key is verified by `ApiKeys` (401), the request is decoded with the HTTP endpoint
+ * schemas (a bad field is the same 400 IDGEN-COMMON-0001 naming the field), a workspace
+ * other than the key's is 403 (`forbidden`), and `IdService` does the rest. So a caller
+ * gets the same answer, as the same IDGEN error, whichever interface it uses.
+ */
+import { Errors, type Names } from "@idgen/core"
+import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
+import { ApiKeys } from "../auth/ApiKeys.ts"
+import { BatchGenerateRequest, GenerateRequest, ParseRequest } from "../http/IdsApi.ts"
+import { forbidden, sequenceKeyOf } from "../http/IdsHttp.ts"
+import { invalidRequestFrom } from "../http/RequestValidation.ts"
+import { type GenerateResult, IdService, type ParsedId, type ParseInput } from "./IdService.ts"
+
+export class IdRequests extends Context.Service<IdRequests, {
+  /** `{workspace, group, biz_tag}` → one ID. */
+  generate(apiKey: string, request: unknown): Effect.Effect<GenerateResult, Errors.IdgenError>
+  /** `{workspace, group, biz_tag, size}` → `size` IDs (1..10000). */
+  batchGenerate(apiKey: string, request: unknown): Effect.Effect<GenerateResult, Errors.IdgenError>
+  /** `{id}` plus optional `workspace, group, biz_tag` (all or none) → the parse response. */
+  parse(apiKey: string, request: unknown): Effect.Effect<ParsedId, Errors.IdgenError>
+}>()("@idgen/server/generate/IdRequests") {
+  static readonly layer: Layer.Layer<IdRequests, never, IdService | ApiKeys> = Layer.effect(
+    IdRequests,
+    Effect.gen(function*() {
+      const ids = yield* IdService
+      const apiKeys = yield* ApiKeys
+
+      /** Verifies the key, decodes the request, checks its workspace, then runs `use`. */
+      const authorized = <I extends { readonly workspace?: Names.WorkspaceName | undefined }, A>(
+        decode: (u: unknown) => Exit.Exit<I, Errors.InvalidRequest>,
+        apiKey: string,
+        request: unknown,
+        use: (decoded: I) => Effect.Effect<A, Errors.IdgenError>
+      ): Effect.Effect<A, Errors.IdgenError> =>
+        Effect.flatMap(apiKeys.verify(apiKey), (own) => {
+          const decoded = decode(request)
+          if (Exit.isFailure(decoded)) return Effect.failCause(decoded.cause)
+          const { workspace } = decoded.value
+          return workspace === undefined || workspace === own ? use(decoded.value) : Effect.fail(forbidden(own, workspace))
+        })
+
+      return IdRequests.of({
+        generate: (apiKey, request) =>
+          authorized(decodeGenerate, apiKey, request, (payload) => ids.generate(sequenceKeyOf(payload), 1)),
+        batchGenerate: (apiKey, request) =>
+          authorized(decodeBatch, apiKey, request, (payload) => ids.generate(sequenceKeyOf(payload), payload.size)),
+        parse: (apiKey, request) =>
+          authorized(decodeParse, apiKey, request, (payload) => {
+            const input = parseInputOf(payload)
+            return Exit.isExit(input) ? input : ids.parse(input)
+          })
+      })
+    })
+  )
+}
+
+/** A decoder whose failure is the contract's 400 for the request body. */
+const bodyDecoder = <S extends Schema.Decoder<unknown>>(schema: S) => {
+  const decode = Schema.decodeUnknownExit(schema)
+  return (u: unknown): Exit.Exit<S["Type"], Errors.InvalidRequest> => {
+    const exit = decode(u)
+    if (Exit.isSuccess(exit)) return Exit.succeed(exit.value)
+    const failure = Cause.findErrorOption(exit.cause)
+    return failure._tag === "Some" ? Exit.fail(invalidRequestFrom("body", failure.value.issue)) : Exit.die(Cause.squash(exit.cause))
+  }
+}
+
+const decodeGenerate = bodyDecoder(GenerateRequest)
+const decodeBatch = bodyDecoder(BatchGenerateRequest)
+const decodeParse = bodyDecoder(ParseRequest)
+
+/** A sequence is named by all three of workspace, group and biz_tag, or not at all. */
+export const parseInputOf = (payload: typeof ParseRequest.Type): ParseInput | Exit.Exit<never, Errors.InvalidRequest> => {
+  const { id, workspace, group, biz_tag } = payload
+  if (workspace === undefined && group === undefined && biz_tag === undefined) return { id }
+  if (workspace === undefined || group === undefined || biz_tag === undefined) {
+    return Exit.fail(
+      new Errors.InvalidRequest({
+        message: "Invalid request body: workspace, group and biz_tag must be given together",
+        details: {
+          location: "body",
+          errors: [{ field: "", message: "workspace, group and biz_tag must be given together" }]
+        }
+      })
+    )
+  }
+  return { id, key: { workspace, group, bizTag: biz_tag } }
+}

@@ -1,0 +1,41 @@
+/**
+ * IDGEN errors as gRPC statuses, per the contract's error table: the status code of the
+ * error's row, its message as the status details, and its IDGEN code in trailing metadata
+ * `idgen-error-code` (plus `retry-after`, in seconds, for IDGEN-COMMON-0003, as HTTP does).
+ */
+import { Metadata, type StatusObject, status as Status } from "@grpc/grpc-js"
+import { Errors } from "@idgen/core"
+
+export const errorCodeKey = "idgen-error-code"
+export const retryAfterKey = "retry-after"
+
+const statusByTag: { readonly [K in Errors.IdgenError["_tag"]]: Status } = {
+  InvalidRequest: Status.INVALID_ARGUMENT,
+  Unauthorized: Status.UNAUTHENTICATED,
+  RateLimitExceeded: Status.RESOURCE_EXHAUSTED,
+  InternalError: Status.INTERNAL,
+  ServiceUnavailable: Status.UNAVAILABLE,
+  Forbidden: Status.PERMISSION_DENIED,
+  NotFound: Status.NOT_FOUND,
+  Conflict: Status.ALREADY_EXISTS,
+  SegmentExhausted: Status.RESOURCE_EXHAUSTED,
+  SegmentAllocateFailed: Status.INTERNAL,
+  DatabaseUnavailable: Status.UNAVAILABLE,
+  ClockBackward: Status.INTERNAL,
+  SequenceOverflow: Status.RESOURCE_EXHAUSTED,
+  NoAvailableWorkerId: Status.UNAVAILABLE,
+  UuidGenerateFailed: Status.INTERNAL
+}
+
+/** The gRPC status code of an IDGEN error. */
+export const statusOf = (error: Errors.IdgenError): Status => statusByTag[error._tag]
+
+/** The status a handler answers with for `error`. */
+export const toStatus = (error: Errors.IdgenError): Partial<StatusObject> & { code: Status } => {
+  const metadata = new Metadata()
+  metadata.set(errorCodeKey, Errors.codeOf(error))
+  if (error._tag === "RateLimitExceeded") {
+    metadata.set(retryAfterKey, String(Math.max(1, Math.ceil(error.retryAfterSeconds))))
+  }
+  return { code: statusOf(error), details: error.message, metadata }
+}

@@ -1,0 +1,66 @@
+/**
+ * Handlers of `DegradationApi`: the state machine to and from its snake_case wire form.
+ */
+import { type DegradationFsm, Errors } from "@idgen/core"
+import { Effect, Layer } from "effect"
+import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
+import type { AdminToken } from "../auth/AdminToken.ts"
+import type { ServerConfig } from "../config/ServerConfig.ts"
+import { DegradationManager } from "../degradation/DegradationManager.ts"
+import { AdminAuthLive } from "./AdminMiddleware.ts"
+import { Api } from "./Api.ts"
+import { RequestValidationLive } from "./RequestValidation.ts"
+
+/** Operator actions are attributed to the admin token: it names no person. */
+const operator = "admin-token"
+
+export const toWire = (state: DegradationFsm.State) => ({
+  mode: state.mode,
+  mode_since: new Date(state.modeSince).toISOString(),
+  thresholds: {
+    failure_threshold: state.thresholds.failureThreshold,
+    recovery_threshold: state.thresholds.recoveryThreshold,
+    min_unhealthy_ms: state.thresholds.minUnhealthyMillis
+  },
+  algorithms: Object.fromEntries(
+    Object.entries(state.health).map(([algorithm, h]) => [algorithm, {
+      status: h.status,
+      consecutive_failures: h.consecutiveFailures,
+      consecutive_successes: h.consecutiveSuccesses,
+      since: new Date(h.since).toISOString(),
+      manual: h.manual,
+      reason: h.reason ?? null
+    }])
+  )
+})
+
+const DegradationHandlers = HttpApiBuilder.group(
+  Api,
+  "degradation",
+  Effect.fnUntraced(function*(handlers) {
+    const manager = yield* DegradationManager
+    return handlers
+      .handle("getDegradation", () => Effect.sync(() => toWire(manager.snapshot())))
+      .handle("degrade", ({ params, payload }) =>
+        Effect.map(manager.degrade(params.algorithm, payload?.reason ?? "degraded by an operator", operator), toWire))
+      .handle("recover", ({ params }) => Effect.map(manager.recover(params.algorithm, operator), toWire))
+      .handle("updateThresholds", ({ payload }) =>
+        Effect.flatMap(
+          manager.setThresholds({
+            ...(payload.failure_threshold === undefined ? {} : { failureThreshold: payload.failure_threshold }),
+            ...(payload.recovery_threshold === undefined ? {} : { recoveryThreshold: payload.recovery_threshold }),
+            ...(payload.min_unhealthy_ms === undefined ? {} : { minUnhealthyMillis: payload.min_unhealthy_ms })
+          }, operator),
+          (state) =>
+            state === undefined
+              ? Effect.fail(new Errors.InvalidRequest({ message: "Invalid request body: thresholds out of range", details: { location: "body" } }))
+              : Effect.succeed(toWire(state))
+        ))
+  })
+)
+
+export const DegradationHttpLive: Layer.Layer<
+  HttpApiGroup.Service<"idgen", "degradation">,
+  never,
+  DegradationManager | AdminToken | ServerConfig
+> = DegradationHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))

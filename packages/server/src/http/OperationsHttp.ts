@@ -1,0 +1,101 @@
+/**
+ * Handlers of the operations endpoints. Runtime changes and reloads go through
+ * `LiveConfig` (validated like the file at start-up; a refused change is 400 with the
+ * validation message and leaves the running configuration as it was).
+ */
+import { Errors } from "@idgen/core"
+import { Effect, Layer, Redacted } from "effect"
+import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
+import { AlertEvaluator } from "../alerting/AlertEvaluator.ts"
+import * as AlertRules from "../alerting/AlertRules.ts"
+import * as Expression from "../alerting/Expression.ts"
+import type { AdminToken } from "../auth/AdminToken.ts"
+import { LiveConfig, liveSettings, type ReloadFailed, type ReloadReport } from "../config/HotReload.ts"
+import type { ServerConfig } from "../config/ServerConfig.ts"
+import { AdminAuthLive } from "./AdminMiddleware.ts"
+import { Api } from "./Api.ts"
+import { RequestValidationLive } from "./RequestValidation.ts"
+
+const redactedText = "<redacted>"
+
+/**
+ * JSON-ready copy with every secret replaced (Redacted values, and OTLP header values,
+ * which carry credentials); unset settings are null.
+ */
+export const redact = (value: unknown, path = ""): unknown => {
+  if (value === undefined) return null
+  if (Redacted.isRedacted(value)) return redactedText
+  if (Array.isArray(value)) return value.map((v) => redact(v, path))
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => {
+        const here = path === "" ? k : `${path}.${k}`
+        return [k, here.startsWith("tracing.otlpHeaders.") ? redactedText : redact(v, here)]
+      })
+    )
+  }
+  return value
+}
+
+const toReport = (report: ReloadReport) => ({
+  source: report.source,
+  at: report.at,
+  applied: report.applied,
+  restart_required: report.restartRequired
+})
+
+const refused = (error: ReloadFailed) =>
+  new Errors.InvalidRequest({ message: `Configuration refused: ${error.message}`, details: { source: error.source } })
+
+const OperationsHandlers = HttpApiBuilder.group(
+  Api,
+  "operations",
+  Effect.fnUntraced(function*(handlers) {
+    const live = yield* LiveConfig
+    const evaluator = yield* AlertEvaluator
+    return handlers
+      .handle("getConfig", () =>
+        Effect.sync(() => {
+          const status = live.status()
+          return {
+            config_file: status.configFile ?? null,
+            effective: redact(live.current()) as Record<string, unknown>,
+            live_settings: liveSettings,
+            overrides: redact(status.overrides) as Record<string, unknown>,
+            last_reload: status.lastReload === undefined ? null : toReport(status.lastReload),
+            last_error: status.lastError === undefined
+              ? null
+              : { source: status.lastError.source, at: status.lastError.at, message: status.lastError.message }
+          }
+        }))
+      .handle("updateConfig", ({ payload }) =>
+        live.update(payload).pipe(Effect.map(toReport), Effect.mapError(refused)))
+      .handle("reloadConfig", () => live.reload("file").pipe(Effect.map(toReport), Effect.mapError(refused)))
+      .handle("listAlerts", () => Effect.sync(() => evaluator.alerts()))
+      .handle("listAlertRules", () =>
+        Effect.sync(() => {
+          const alerting = live.current().alerting
+          const rules = AlertRules.effectiveRules({
+            builtin: alerting.builtinRules,
+            thresholds: alerting.thresholds,
+            rules: alerting.rules
+          })
+          return rules._tag === "Success"
+            ? rules.success.map((r) => ({
+              name: r.name,
+              expr: r.expr,
+              for: Expression.formatDuration(r.forMs),
+              severity: r.severity,
+              labels: r.labels,
+              annotations: r.annotations
+            }))
+            : []
+        }))
+  })
+)
+
+export const OperationsHttpLive: Layer.Layer<
+  HttpApiGroup.Service<"idgen", "operations">,
+  never,
+  LiveConfig | AlertEvaluator | AdminToken | ServerConfig
+> = OperationsHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))

@@ -1,0 +1,95 @@
+/**
+ * Per-request metrics of the generate operations: latency by interface/algorithm/outcome,
+ * IDs handed out, errors by code and rate-limit rejections.
+ *
+ * Built for the hot path: the metric objects of every label combination are made once
+ * (their registry key is cached inside the metric), so a request costs one
+ * `performance.now()`, a histogram bucket search and a counter add — no Effect, no
+ * allocation. `performance.now()` rather than `Clock`: this is a monotonic duration, not a
+ * point in time, and it must have sub-millisecond resolution.
+ *
+ * The HTTP fast path calls `recorder` directly; Effect-based callers (the HTTP router's
+ * generate handlers, gRPC, RPC) wrap their generate effect with `observe`.
+ */
+import { Errors } from "@idgen/core"
+import { type Context, Effect, Exit, Cause } from "effect"
+import type { GenerateResult } from "../generate/IdService.ts"
+import * as Metrics from "./Metrics.ts"
+
+export interface RequestRecorder {
+  /** The start mark to hand back to `success`/`failure`. */
+  readonly start: () => number
+  readonly success: (startMs: number, algorithm: string, count: number) => void
+  /** `undefined`: not an IDGEN error (a defect), counted as IDGEN-COMMON-0004. */
+  readonly failure: (startMs: number, error: Errors.IdgenError | undefined) => void
+}
+
+const internalCode = Errors.InternalError.code
+
+/** A recorder for one interface, updating the registry found in `context`. */
+export const recorder = (iface: Metrics.Interface, context: Context.Context<never>): RequestRecorder => {
+  // Per algorithm, the success series: looked up by the algorithm string alone (no key building per request).
+  const successes = new Map<string, {
+    readonly duration: ReturnType<typeof Metrics.requestDuration>
+    readonly generated: ReturnType<typeof Metrics.idsGenerated>
+  }>()
+  const failureDurations = {
+    client_error: Metrics.requestDuration({ interface: iface, algorithm: "none", outcome: "client_error" }),
+    server_error: Metrics.requestDuration({ interface: iface, algorithm: "none", outcome: "server_error" })
+  }
+  const errors = new Map<string, ReturnType<typeof Metrics.requestErrors>>()
+  const rateLimited = Metrics.rateLimitRejections({ interface: iface })
+
+  return {
+    start: () => performance.now(),
+    success: (startMs, algorithm, count) => {
+      let series = successes.get(algorithm)
+      if (series === undefined) {
+        series = {
+          duration: Metrics.requestDuration({ interface: iface, algorithm, outcome: "success" }),
+          generated: Metrics.idsGenerated({ interface: iface, algorithm })
+        }
+        successes.set(algorithm, series)
+      }
+      series.duration.updateUnsafe((performance.now() - startMs) / 1000, context)
+      series.generated.updateUnsafe(count, context)
+    },
+    failure: (startMs, error) => {
+      const seconds = (performance.now() - startMs) / 1000
+      const code = error === undefined ? internalCode : Errors.codeOf(error)
+      const outcome = error === undefined || Errors.statusOf(error) >= 500 ? "server_error" : "client_error"
+      failureDurations[outcome].updateUnsafe(seconds, context)
+      let counter = errors.get(code)
+      if (counter === undefined) {
+        counter = Metrics.requestErrors({ interface: iface, code })
+        errors.set(code, counter)
+      }
+      counter.updateUnsafe(1, context)
+      if (error?._tag === "RateLimitExceeded") rateLimited.updateUnsafe(1, context)
+    }
+  }
+}
+
+/**
+ * Records the outcome of a generate effect (for interfaces that run one Effect per
+ * request). Interruptions (client gone, deadline) are not counted: nobody got an answer.
+ */
+export const observe = (iface: Metrics.Interface) => {
+  let cached: RequestRecorder | undefined
+  return <E extends Errors.IdgenError, R>(
+    effect: Effect.Effect<GenerateResult, E, R>
+  ): Effect.Effect<GenerateResult, E, R> =>
+    Effect.contextWith((context: Context.Context<never>) => {
+      const rec = (cached ??= recorder(iface, context))
+      const startMs = rec.start()
+      return Effect.onExit(effect, (exit) => {
+        if (Exit.isSuccess(exit)) {
+          rec.success(startMs, exit.value.algorithm, exit.value.ids.length)
+        } else if (!Cause.hasInterruptsOnly(exit.cause)) {
+          const failure = Cause.findErrorOption(exit.cause)
+          rec.failure(startMs, failure._tag === "Some" ? failure.value : undefined)
+        }
+        return Effect.void
+      })
+    })
+}

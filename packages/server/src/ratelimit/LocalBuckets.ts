@@ -1,0 +1,37 @@
+/**
+ * Token buckets in this process (the pure arithmetic is `@idgen/core` `TokenBucket`): the
+ * limiter without Redis, and its fallback while Redis is down — then each node enforces
+ * the whole limit on its own, which is the most a node can do without the others.
+ */
+import { Errors, TokenBucket } from "@idgen/core"
+
+export class LocalBuckets {
+  readonly buckets = new Map<string, TokenBucket.Bucket>()
+
+  /** Takes one token from `key`'s bucket: undefined when allowed, else the 429. */
+  take(key: string, limit: TokenBucket.Limit, now: number): Errors.RateLimitExceeded | undefined {
+    const decision = TokenBucket.take(limit, this.buckets.get(key) ?? TokenBucket.full(limit, now), now)
+    this.buckets.set(key, decision.bucket)
+    return decision.allowed ? undefined : rateLimited(key, decision.retryAfterSeconds)
+  }
+
+  /**
+   * Forgets buckets idle for `idleMillis`: by then they are full again, which is what an
+   * absent bucket means (keeps per-IP buckets from accumulating).
+   */
+  sweep(now: number, idleMillis: number): void {
+    for (const [key, bucket] of this.buckets) {
+      if (now - bucket.updatedMs > idleMillis) this.buckets.delete(key)
+    }
+  }
+}
+
+/** The 429 for bucket `key` (`ws:<workspace>` or `ip:<address>`). */
+export const rateLimited = (key: string, retryAfterSeconds: number): Errors.RateLimitExceeded => {
+  const ip = key.startsWith("ip:")
+  return new Errors.RateLimitExceeded({
+    message: ip ? "Rate limit exceeded for this client address" : `Rate limit exceeded for workspace ${key.slice(3)}`,
+    details: ip ? { scope: "client_ip" } : { scope: "workspace", workspace: key.slice(3) },
+    retryAfterSeconds
+  })
+}

@@ -1,0 +1,89 @@
+/**
+ * The snowflake side's metrics, served on `/metrics`: which worker id is held and for how
+ * long its lease has gone unconfirmed, the reserved timestamp ceiling, clock drift and
+ * what the generator did about it (waits, logical clock, refusals).
+ *
+ * Counters are pushed where things happen (`updateUnsafe`, the generator's hot path is
+ * synchronous). Values that live in the services' own state — drift, lease age, queue
+ * length — are gauges read at scrape time (`gaugeFrom`), so nothing is paid per ID.
+ */
+import { type Context, Effect, Metric, type Scope } from "effect"
+
+export const workerId = Metric.gauge("idgen_snowflake_worker_id", {
+  description: "Worker id this node issues snowflake IDs with; -1 while it holds none"
+})
+export const workerHeld = Metric.gauge("idgen_snowflake_worker_id_held", {
+  description: "1 while this node may issue snowflake IDs (worker id held, lease confirmed), else 0"
+})
+export const leaseAge = Metric.gauge("idgen_snowflake_lease_age_seconds", {
+  description: "Seconds since the send time of the last successful keep-alive of the worker lease (etcd mode)"
+})
+export const ceilingAhead = Metric.gauge("idgen_snowflake_ceiling_ahead_ms", {
+  description: "How far the reserved timestamp ceiling is ahead of the clock (etcd mode)"
+})
+export const acquisitions = Metric.counter("idgen_snowflake_worker_acquisitions_total", {
+  description: "Worker ids acquired from etcd",
+  incremental: true
+})
+export const leasesLost = Metric.counter("idgen_snowflake_leases_lost_total", {
+  description: "Worker leases found expired, revoked or taken over",
+  incremental: true
+})
+export const fenced = Metric.counter("idgen_snowflake_fenced_total", {
+  description: "Times issuing stopped because the lease was not confirmed within ttl - fencing margin",
+  incremental: true
+})
+
+export const clockDrift = Metric.gauge("idgen_snowflake_clock_drift_ms", {
+  description: "How far the clock is behind the last issued snowflake timestamp now (0 when it is not)"
+})
+export const driftObserved = Metric.histogram("idgen_snowflake_clock_drift_observed_ms", {
+  description: "Backward clock drift seen by issuing requests",
+  boundaries: [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 60_000]
+})
+const backward = (tier: "wait" | "logical" | "refused") =>
+  Metric.counter("idgen_snowflake_clock_backward_total", {
+    description: "Issuing requests that found the clock behind the last issued timestamp, by how they were handled",
+    incremental: true,
+    attributes: { tier }
+  })
+export const backwardWait = backward("wait")
+export const backwardLogical = backward("logical")
+export const backwardRefused = backward("refused")
+
+const waits = (reason: "sequence_exhausted" | "clock_behind") =>
+  Metric.counter("idgen_snowflake_waits_total", {
+    description: "Waits of issuing requests in the clock catcher's queue, by reason",
+    incremental: true,
+    attributes: { reason }
+  })
+export const waitSequence = waits("sequence_exhausted")
+export const waitClock = waits("clock_behind")
+export const waitQueue = Metric.gauge("idgen_snowflake_wait_queue", {
+  description: "Issuing requests waiting for the clock right now"
+})
+export const logicalIds = Metric.counter("idgen_snowflake_logical_ids_total", {
+  description: "Snowflake IDs issued on the logical clock (wall clock moderately behind)",
+  incremental: true
+})
+export const sequenceOverflows = Metric.counter("idgen_snowflake_sequence_overflows_total", {
+  description: "Requests refused with IDGEN-SNOW-2002 (no sequence within the wait limit)",
+  incremental: true
+})
+
+/**
+ * A gauge whose value is read from `get` at scrape time, for the lifetime of the scope.
+ */
+export const gaugeFrom = (
+  gauge: Metric.Gauge<number>,
+  get: () => number
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const context: Context.Context<never> = yield* Effect.context()
+    const registration = Metric.registerUnsafe(gauge, context, {
+      get: () => ({ value: get() }),
+      update: () => {},
+      modify: () => {}
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(registration.remove))
+  })

@@ -1,0 +1,181 @@
+/**
+ * The `idgen` command line run as a user runs it — a separate process, arguments and
+ * environment in, text out — against a real server: operator commands, gen, parse, bench,
+ * migrate and serve, with their output checked.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { ADMIN_TOKEN, freePort, ServerProcess } from "../support/ServerProcess.ts"
+import * as TestDatabase from "../support/TestDatabase.ts"
+
+const repoRoot = resolve(import.meta.dirname, "../..")
+const bin = join(repoRoot, "packages/cli/bin/idgen.js")
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** `idgen ...args` with `env` on top of ours; resolves when it exits. */
+const idgen = (args: ReadonlyArray<string>, env: Record<string, string> = {}, command = [process.execPath, bin]) =>
+  Effect.callback<Run>((resume) => {
+    const child = spawn(command[0]!, [...command.slice(1), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on("exit", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+const ok = (run: Run) => {
+  assert.strictEqual(run.code, 0, `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`)
+  return run.stdout
+}
+
+layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true })("idgen CLI", (it) => {
+  it.effect("npx idgen --help lists the commands", () =>
+    Effect.gen(function*() {
+      const help = ok(yield* idgen(["--help"], {}, ["npx", "idgen"]))
+      for (const command of ["serve", "migrate", "workspace", "key", "tag", "gen", "parse", "bench"]) {
+        assert.match(help, new RegExp(`^\\s+${command}\\s`, "m"), help)
+      }
+    }))
+
+  it.effect("operator commands, gen and parse against a running server", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const env = { IDGEN_URL: server.baseUrl, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN }
+
+      assert.include(ok(yield* idgen(["workspace", "create", "shop"], env)), "created workspace shop")
+      const listed = ok(yield* idgen(["workspace", "list"], env))
+      assert.match(listed, /^NAME\s+DEFAULT ALGORITHM/m)
+      assert.match(listed, /^shop\s+segment\s+true/m)
+      const asJson = JSON.parse(ok(yield* idgen(["workspace", "list", "--json"], env)))
+      assert.deepStrictEqual(asJson.map((w: { name: string }) => w.name), ["shop"])
+
+      const key = ok(yield* idgen(["key", "create", "shop", "--name", "cli"], env)).trim()
+      assert.match(key, /^idgen_shop_[0-9a-f]{32}$/)
+
+      assert.include(
+        ok(yield* idgen(["tag", "create", "shop/billing/invoice", "--algorithm", "formatted", "--template", "INV{SEQ:6}"], env)),
+        "created shop/billing/invoice: formatted"
+      )
+      assert.include(ok(yield* idgen(["tag", "create", "shop/billing/event", "-a", "snowflake"], env)), "snowflake")
+      assert.include(
+        ok(yield* idgen(["tag", "update", "shop/billing/event", "--fallback", "segment"], env)),
+        "updated shop/billing/event: snowflake (fallback segment)"
+      )
+      const tags = ok(yield* idgen(["tag", "list", "shop"], env))
+      assert.match(tags, /^billing\s+event\s+snowflake\s+segment/m)
+      assert.match(tags, /^billing\s+invoice\s+formatted\s+-\s+\d+\s+INV\{SEQ:6\}/m)
+
+      const withKey = { ...env, IDGEN_API_KEY: key }
+      const ids = ok(yield* idgen(["gen", "shop/orders/order-id", "-n", "5"], withKey)).trim().split("\n")
+      assert.strictEqual(ids.length, 5)
+      assert.isTrue(ids.every((id, i) => /^[1-9][0-9]*$/.test(id) && (i === 0 || BigInt(id) > BigInt(ids[i - 1]!))), ids.join(" "))
+      const invoices = ok(yield* idgen(["gen", "shop/billing/invoice", "-n", "2"], withKey)).trim().split("\n")
+      assert.deepStrictEqual(invoices, ["INV000001", "INV000002"])
+
+      const [event] = ok(yield* idgen(["gen", "shop/billing/event", "--api-key", key], env)).trim().split("\n")
+      const parsed = ok(yield* idgen(["parse", event!], withKey))
+      assert.match(parsed, /^algorithm\s+snowflake$/m)
+      assert.match(parsed, /^worker_id\s+0$/m)
+      assert.match(parsed, /^timestamp\s+\d{4}-\d{2}-\d{2}T/m)
+      const segment = JSON.parse(ok(yield* idgen(["parse", ids[0]!, "--tag", "shop/orders/order-id", "--json"], withKey)))
+      assert.deepStrictEqual(segment, { id: ids[0], algorithm: "segment", datacenter_id: 0 })
+
+      // Failures: one line with the IDGEN code, exit 1
+      const conflict = yield* idgen(["workspace", "create", "shop"], env)
+      assert.strictEqual(conflict.code, 1)
+      assert.match(conflict.stderr.trim(), /^idgen: IDGEN-COMMON-0008: /)
+      const noToken = yield* idgen(["workspace", "list"], { IDGEN_URL: server.baseUrl, IDGEN_ADMIN_TOKEN: "" })
+      assert.strictEqual(noToken.code, 1)
+      assert.include(noToken.stderr, "admin token")
+      const forbidden = yield* idgen(["gen", "other/orders/id"], withKey)
+      assert.strictEqual(forbidden.code, 1)
+      assert.match(forbidden.stderr.trim(), /^idgen: IDGEN-COMMON-0006: /)
+      assert.strictEqual((yield* idgen(["gen", "not-a-tag"], withKey)).code, 1)
+
+      // Revoke: the key stops working
+      const keys = JSON.parse(ok(yield* idgen(["key", "create", "shop", "--json"], env)))
+      assert.include(ok(yield* idgen(["key", "revoke", "shop", keys.id], env)), `revoked API key ${keys.id}`)
+      const revoked = yield* idgen(["gen", "shop/orders/order-id"], { ...env, IDGEN_API_KEY: keys.key })
+      assert.strictEqual(revoked.code, 1)
+      assert.match(revoked.stderr.trim(), /^idgen: IDGEN-COMMON-0002: /)
+    }))
+
+  it.effect("bench drives HTTP, gRPC and RPC and prints IDs/s and latency percentiles", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const env = { IDGEN_URL: server.baseUrl, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN }
+      ok(yield* idgen(["workspace", "create", "bench"], env))
+      const key = ok(yield* idgen(["key", "create", "bench"], env)).trim()
+      const args = ["bench", "--grpc", `127.0.0.1:${server.grpcPort}`, "--duration", "1", "--warmup", "0.2", "-c", "4"]
+      const run = ok(yield* idgen(args, { ...env, IDGEN_API_KEY: key }))
+      assert.match(run, /^INTERFACE\s+CALLS\s+IDS\/S\s+CALLS\/S\s+P50 MS\s+P90 MS\s+P99 MS\s+MAX MS\s+ERRORS$/m)
+      for (const name of ["http", "grpc", "rpc"]) {
+        const row = new RegExp(`^${name}\\s+(\\d+)\\s+([\\d.]+ [kM]?)\\s*\\S*\\s+[\\d.]+ ?[kM]?\\s+([\\d.]+)\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+0$`, "m")
+        const match = row.exec(run)
+        assert.isNotNull(match, `no clean ${name} row in:\n${run}`)
+        assert.isAbove(Number(match![1]), 0)
+      }
+      const json = JSON.parse(ok(yield* idgen([...args, "--json", "-i", "grpc"], { ...env, IDGEN_API_KEY: key })))
+      assert.strictEqual(json.results.length, 1)
+      assert.strictEqual(json.results[0].interface, "grpc")
+      assert.strictEqual(json.results[0].errors, 0)
+      assert.isAbove(json.results[0].idsPerSecond, 0)
+      assert.isAtLeast(json.results[0].p99, json.results[0].p50)
+    }))
+
+  it.effect("migrate applies the migrations once; serve runs a node until SIGTERM", () =>
+    Effect.gen(function*() {
+      const databaseUrl = yield* TestDatabase.make
+      const migrateEnv = { IDGEN_DATABASE_URL: databaseUrl, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN }
+      const first = ok(yield* idgen(["migrate"], migrateEnv))
+      assert.match(first, /^applied 1_tenancy, 2_segments/m)
+      assert.include(ok(yield* idgen(["migrate"], migrateEnv)), "database is up to date")
+
+      const dataDir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-cli-serve-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+      const httpPort = yield* freePort
+      const grpcPort = yield* freePort
+      const child = spawn(process.execPath, [bin, "serve", "--host", "127.0.0.1", "--http-port", String(httpPort), "--grpc-port", String(grpcPort), "--data-dir", dataDir], {
+        cwd: repoRoot,
+        env: { ...process.env, IDGEN_DATABASE_URL: databaseUrl, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      const exited = new Promise<number | string | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)))
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+      let ready = false
+      for (let i = 0; i < 600 && !ready && child.exitCode === null; i++) {
+        ready = yield* Effect.promise(() =>
+          fetch(`http://127.0.0.1:${httpPort}/ready`).then((r) => r.status === 200, () => false)
+        )
+        if (!ready) yield* Effect.sleep("100 millis") // polling the server's own readiness probe
+      }
+      assert.isTrue(ready, `serve did not become ready:\n${output}`)
+      const workspaces = ok(yield* idgen(["workspace", "list", "--json"], {
+        IDGEN_URL: `http://127.0.0.1:${httpPort}`,
+        IDGEN_ADMIN_TOKEN: ADMIN_TOKEN
+      }))
+      assert.deepStrictEqual(JSON.parse(workspaces), [])
+      child.kill("SIGTERM")
+      const code = yield* Effect.promise(() => exited)
+      assert.include([0, 130, 143, "SIGTERM"], code, output)
+    }))
+})

@@ -1,0 +1,193 @@
+/**
+ * The client SDK (`@idgen/client`) against real server processes: the typed RPCs and errors
+ * over WebSocket and HTTP, prefetch keeping ahead of a steady consumer, failover when one of
+ * two servers is killed mid-run (no duplicate, no lost call), and a clear typed error within
+ * the timeout when no server answers.
+ */
+import { assert, describe, layer } from "@effect/vitest"
+import { AllServersUnavailable, type ClientError, IdgenClient, IdgenPromiseClient } from "@idgen/client"
+import { Errors } from "@idgen/core"
+import { Context, Deferred, Effect, Fiber, Layer } from "effect"
+import { createServer, type Socket } from "node:net"
+import { createBizTag, freePort, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
+import * as ServerProcessModule from "../support/ServerProcess.ts"
+import * as TestDatabase from "../support/TestDatabase.ts"
+
+const increasing = (ids: ReadonlyArray<string>) => ids.every((id, i) => i === 0 || BigInt(id) > BigInt(ids[i - 1]!))
+
+/** A client for the lifetime of the test's scope. */
+const clientFor = (options: Parameters<typeof IdgenClient.layer>[0]) =>
+  Effect.map(Layer.build(IdgenClient.layer(options)), (context) => Context.get(context, IdgenClient))
+
+layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true })("client SDK (one server)", (it) => {
+  for (const transport of ["websocket", "http"] as const) {
+    it.effect(`typed RPCs and typed errors over ${transport}`, () =>
+      Effect.gen(function*() {
+        const server = yield* ServerProcess
+        const workspace = `rpc-${transport}`
+        const apiKey = yield* workspaceWithKey(server, { name: workspace })
+        yield* workspaceWithKey(server, { name: `${workspace}-other` })
+        const idgen = yield* clientFor({ endpoints: [server.baseUrl], apiKey, transport })
+
+        const one = yield* idgen.generate(`${workspace}/shop/orders`)
+        assert.strictEqual(one.algorithm, "segment")
+        assert.match(one.timestamp, ServerProcessModule.rfc3339)
+        const batch = yield* idgen.batch({ workspace, group: "shop", bizTag: "orders" }, 250)
+        assert.strictEqual(batch.ids.length, 250)
+        assert.strictEqual(batch.count, 250)
+        assert.isTrue(increasing([one.id, ...batch.ids]))
+        const info = yield* idgen.parse(one.id, `${workspace}/shop/orders`)
+        assert.deepStrictEqual(info, { id: one.id, algorithm: "segment", datacenter_id: 0 })
+        assert.strictEqual((yield* idgen.health).status, "healthy")
+
+        // Formatted IDs (sent as a JSON array on the wire) come back exactly
+        yield* createBizTag(server, workspace, {
+          group: "shop",
+          name: "invoice",
+          algorithm: "formatted",
+          format_template: "INV,{SEQ:6}"
+        })
+        const invoices = yield* idgen.batch(`${workspace}/shop/invoice`, 3)
+        assert.strictEqual(invoices.algorithm, "formatted")
+        assert.isTrue(invoices.ids.every((id) => /^INV,\d{6}$/.test(id)), invoices.ids.join(" "))
+
+        // The server's errors, typed
+        const forbidden = yield* Effect.flip(idgen.generate(`${workspace}-other/shop/orders`))
+        assert.instanceOf(forbidden, Errors.Forbidden)
+        const invalid = yield* Effect.flip(idgen.batch(`${workspace}/shop/orders`, 0))
+        assert.instanceOf(invalid, Errors.InvalidRequest)
+        assert.include(invalid.message, "size")
+        const badPath = yield* Effect.flip(idgen.next("not-a-path"))
+        assert.instanceOf(badPath, Errors.InvalidRequest)
+        const wrongKey = yield* clientFor({ endpoints: [server.baseUrl], apiKey: `idgen_${workspace}_${"f".repeat(32)}`, transport })
+        assert.instanceOf(yield* Effect.flip(wrongKey.generate(`${workspace}/shop/orders`)), Errors.Unauthorized)
+      }))
+  }
+
+  it.effect("prefetch keeps ahead of a steady consumer: no take finds the stock empty", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const apiKey = yield* workspaceWithKey(server, { name: "steady" })
+      const idgen = yield* clientFor({
+        endpoints: [server.baseUrl],
+        apiKey,
+        prefetch: { batchSize: 1000, lowWatermark: 3000, highWatermark: 6000 }
+      })
+      const tag = "steady/shop/orders"
+      yield* idgen.warm(tag)
+      const dryBefore = idgen.prefetchStats(tag).dryTakes
+      const seen = new Set<string>()
+      // 200 ticks of 100 IDs (≤ 20 000 IDs/s): each refill is requested while ≥ 2000 IDs,
+      // 100 ms of consumption, are still buffered.
+      for (let tick = 0; tick < 200; tick++) {
+        for (let i = 0; i < 100; i++) {
+          const id = idgen.takeSync(tag)
+          assert.isDefined(id, `stock ran dry at tick ${tick}: ${JSON.stringify(idgen.prefetchStats(tag))}`)
+          seen.add(id!)
+        }
+        yield* Effect.sleep("5 millis") // the consumer's pace, not a synchronisation
+      }
+      const stats = idgen.prefetchStats(tag)
+      assert.strictEqual(seen.size, 20_000, "duplicates")
+      assert.strictEqual(stats.dryTakes, dryBefore, "a take found the stock empty")
+      assert.isAtLeast(stats.refills, 20)
+      assert.strictEqual(stats.failedRefills, 0)
+
+      // nextBigInt and the Promise facade share the same stock discipline
+      assert.strictEqual(typeof (yield* idgen.nextBigInt(tag)), "bigint")
+      const facade = yield* Effect.acquireRelease(
+        Effect.promise(() => IdgenPromiseClient.connect({ endpoints: [server.baseUrl], apiKey })),
+        (client) => Effect.promise(() => client.close())
+      )
+      const ids = yield* Effect.promise(() => Promise.all(Array.from({ length: 50 }, () => facade.next(tag))))
+      assert.strictEqual(new Set([...ids, ...seen]).size, 20_050)
+      const rejected = yield* Effect.promise(() => facade.generate("other/shop/orders").then(() => undefined, (e: unknown) => e))
+      assert.instanceOf(rejected, Errors.Forbidden)
+    }))
+})
+
+describe("client SDK (failover)", () => {
+  layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("two servers, one store", (it) => {
+    it.effect("one of two servers killed mid-run: every call answered, no duplicate", () =>
+      Effect.gen(function*() {
+        const databaseUrl = yield* TestDatabase.make
+        const a = yield* ServerProcessModule.make(databaseUrl)
+        const b = yield* ServerProcessModule.make(databaseUrl)
+        const apiKey = yield* workspaceWithKey(a, { name: "fo" })
+        const idgen = yield* clientFor({
+          endpoints: [a.baseUrl, b.baseUrl],
+          apiKey,
+          timeout: "20 seconds",
+          attemptTimeout: "5 seconds",
+          prefetch: { batchSize: 200 }
+        })
+        const tag = "fo/shop/orders"
+        const ids: Array<string> = []
+        let answered = 0
+        let answeredAfterKill = 0
+        let killed = false
+        const warmedUp = yield* Deferred.make<void>()
+        // 4 callers until 300 calls have been answered after the kill; a quarter of the calls
+        // are prefetched takes, the rest direct batches. A failed call fails its caller.
+        const caller = (n: number) =>
+          Effect.gen(function*() {
+            for (let i = n; !killed || answeredAfterKill < 300; i++) {
+              if (i % 4 === 0) ids.push(yield* idgen.next(tag))
+              else ids.push(...(yield* idgen.batch(tag, 20)).ids)
+              answered++
+              if (killed) answeredAfterKill++
+              if (answered === 200) yield* Deferred.succeed(warmedUp, undefined)
+            }
+          })
+        const callers = yield* Effect.forkChild(Effect.all([0, 1, 2, 3].map(caller), { concurrency: "unbounded" }))
+        yield* Deferred.await(warmedUp)
+        yield* a.kill("SIGKILL")
+        killed = true
+        yield* Fiber.join(callers)
+        assert.isAtLeast(answered, 500)
+        assert.strictEqual(new Set(ids).size, ids.length, "duplicate IDs")
+        const status = yield* idgen.endpoints
+        assert.isFalse(status[0]!.up, "the killed server is still considered up")
+        assert.isTrue(status[1]!.up)
+      }))
+
+    it.effect("no server answers: AllServersUnavailable, within the configured timeout", () =>
+      Effect.gen(function*() {
+        // One port where nothing listens, one that accepts connections and never answers.
+        const closed = yield* freePort
+        const sockets: Array<Socket> = []
+        const blackHole = yield* Effect.acquireRelease(
+          Effect.callback<ReturnType<typeof createServer>>((resume) => {
+            const server = createServer((socket) => sockets.push(socket))
+            server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+          }),
+          (server) => Effect.sync(() => {
+            for (const socket of sockets) socket.destroy()
+            server.close()
+          })
+        )
+        const address = blackHole.address()
+        const port = typeof address === "object" && address !== null ? address.port : 0
+        const idgen = yield* clientFor({
+          endpoints: [`http://127.0.0.1:${closed}`, `http://127.0.0.1:${port}`],
+          apiKey: `idgen_x_${"0".repeat(32)}`,
+          timeout: "1500 millis",
+          attemptTimeout: "500 millis"
+        })
+        const calls: ReadonlyArray<Effect.Effect<unknown, ClientError>> = [
+          idgen.generate("x/y/z"),
+          idgen.next("x/y/z"),
+          idgen.batch("x/y/z", 10)
+        ]
+        for (const call of calls) {
+          const began = Date.now()
+          const error = yield* Effect.flip(call)
+          const elapsed = Date.now() - began
+          assert.instanceOf(error, AllServersUnavailable)
+          assert.isBelow(elapsed, 3_000, `took ${elapsed} ms`)
+          assert.include(error.message, String(closed))
+          if (error instanceof AllServersUnavailable) assert.strictEqual(error.endpoints.length, 2)
+        }
+      }))
+  })
+})

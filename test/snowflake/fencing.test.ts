@@ -1,0 +1,166 @@
+/**
+ * Fencing on a real etcd cluster of its own (3 members on loopback): a server issues
+ * snowflake IDs while two of the three members are killed (no quorum, so no keep-alive
+ * can succeed). It must stop issuing within `ttl - fencing margin` of its last successful
+ * keep-alive — before the lease could expire on the etcd side — report not ready, and
+ * resume once the members are back. Then its lease is cut (revoked behind its back): it
+ * acquires a worker id again and carries on. No ID is issued twice over the whole run.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Context, Effect, Fiber, Layer } from "effect"
+import { Etcd3 } from "etcd3"
+import * as EtcdCluster from "../support/EtcdCluster.ts"
+import {
+  assertError,
+  createBizTag,
+  make as startServer,
+  ServerProcess,
+  wait,
+  workspaceWithKey
+} from "../support/ServerProcess.ts"
+import {
+  type Answer,
+  decode,
+  duplicatesIn,
+  etcdEnv,
+  firstNonIncreasing,
+  generateWhile,
+  metricValue,
+  pollUntil,
+  registry,
+  snowflakeIds,
+  summary
+} from "../support/SnowflakeCluster.ts"
+import * as TestDatabase from "../support/TestDatabase.ts"
+
+const TTL_SECONDS = 3
+const MARGIN_MS = 1000
+const PREFIX = "/idgen-fencing"
+
+class Cluster extends Context.Service<Cluster, EtcdCluster.EtcdClusterShape>()("test/snowflake/Cluster") {}
+
+const Env = Layer.effect(ServerProcess, Effect.gen(function*() {
+  const cluster = yield* Cluster
+  const databaseUrl = yield* Effect.orDie(TestDatabase.make)
+  return yield* startServer(databaseUrl, {
+    env: etcdEnv(cluster.endpoints, PREFIX, {
+      IDGEN_NODE_NAME: "fenced",
+      IDGEN_ETCD_LEASE_TTL_SECONDS: String(TTL_SECONDS),
+      IDGEN_ETCD_FENCING_MARGIN_MS: String(MARGIN_MS),
+      IDGEN_ETCD_REQUEST_TIMEOUT_MS: "500"
+    })
+  })
+})).pipe(Layer.provideMerge(Layer.effect(Cluster, EtcdCluster.make())))
+
+layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (it) => {
+  it.effect("no quorum → stops within ttl - margin and is not ready; resumes after; lease cut → re-acquires", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const cluster = yield* Cluster
+      const apiKey = yield* workspaceWithKey(server, { name: "fence" })
+      yield* createBizTag(server, "fence", { group: "g", name: "snow", algorithm: "snowflake" })
+      yield* createBizTag(server, "fence", { group: "g", name: "snowfb", algorithm: "snowflake", fallback: ["uuid_v7"] })
+
+      let stopped = false
+      const answers: Array<Answer> = []
+      const client = yield* Effect.forkChild(
+        generateWhile(server, apiKey, { workspace: "fence", group: "g" }, ["snow", "snowfb"], 100, () => stopped, answers)
+      )
+      yield* wait(1500)
+      const healthy = (yield* server.request("GET", "/metrics")).text
+      assert.strictEqual(metricValue(healthy, "idgen_snowflake_worker_id_held"), 1)
+      assert.isBelow(metricValue(healthy, "idgen_snowflake_lease_age_seconds"), TTL_SECONDS - MARGIN_MS / 1000)
+      assert.isAbove(metricValue(healthy, "idgen_snowflake_ceiling_ahead_ms"), 0)
+
+      // Quorum gone: two of three members killed (a keep-alive can still succeed until the
+      // second one is).
+      yield* cluster.stop(1)
+      const cutAt = Date.now()
+      yield* cluster.stop(2)
+      const firstRefusal = yield* pollUntil(
+        "snowflake refused",
+        TTL_SECONDS * 1000 + 2000,
+        Effect.sync(() => answers.find((a) => a.sent > cutAt && a.tag === "snow" && a.status !== 200))
+      )
+      const fencingDelayMs = firstRefusal.sent - cutAt
+      const lastIssued = answers.filter((a) => a.tag === "snow" && a.status === 200).at(-1)!
+      assert.strictEqual(firstRefusal.code, "IDGEN-SNOW-2003")
+      // The last successful keep-alive was sent before the cut, so the deadline is at most
+      // ttl - margin after the cut; the lease cannot expire before ttl after it.
+      assert.isAtMost(fencingDelayMs, TTL_SECONDS * 1000 - MARGIN_MS + 500, "stopped too late")
+      assert.isBelow(lastIssued.at - cutAt, TTL_SECONDS * 1000, "issued after the lease could have expired")
+      assertError(yield* server.request("GET", "/ready"), 503, "IDGEN-COMMON-0005")
+      const refused = yield* server.request("POST", "/api/v1/generate", {
+        apiKey,
+        json: { workspace: "fence", group: "g", biz_tag: "snow" }
+      })
+      const refusal = assertError(refused, 503, "IDGEN-SNOW-2003").message
+      const silentMs = Number(/has not confirmed the lease for (\d+) ms/.exec(refusal)?.[1])
+      // Fenced at ttl - margin after the last confirmed keep-alive (a timer-free check on
+      // every issue, so at most one request late).
+      assert.isAtLeast(silentMs, TTL_SECONDS * 1000 - MARGIN_MS, refusal)
+      assert.isBelow(silentMs, TTL_SECONDS * 1000 - MARGIN_MS + 250, refusal)
+      const fallback = yield* server.request("POST", "/api/v1/generate", {
+        apiKey,
+        json: { workspace: "fence", group: "g", biz_tag: "snowfb" }
+      })
+      assert.strictEqual(fallback.json.algorithm, "uuid_v7", fallback.text)
+      const metrics = (yield* server.request("GET", "/metrics")).text
+      assert.match(metrics, /idgen_snowflake_fenced_total [1-9]/)
+      assert.match(metrics, /idgen_snowflake_worker_id_held 0/)
+
+      // Quorum back: issuing resumes (same id if the lease survived, another one otherwise).
+      yield* wait(1000)
+      const healAt = Date.now()
+      yield* cluster.start(1)
+      yield* cluster.start(2)
+      const resumed = yield* pollUntil(
+        "snowflake issuing again",
+        30_000,
+        Effect.sync(() => answers.find((a) => a.sent > healAt && a.tag === "snow" && a.status === 200))
+      )
+      yield* pollUntil("ready again", 10_000, Effect.map(server.request("GET", "/ready"), (r) => r.status === 200 || undefined))
+      yield* wait(1000)
+
+      // Cut the lease behind the server's back.
+      const inspector = yield* registry(cluster.endpoints, PREFIX)
+      const workerBefore = decode(resumed.ids[0]!).workerId
+      const record = yield* inspector.inspect(workerBefore)
+      assert.strictEqual(record.holder, "fenced")
+      const acquisitions = () =>
+        Effect.map(server.request("GET", "/metrics"), (r) => metricValue(r.text, "idgen_snowflake_worker_acquisitions_total"))
+      const acquiredBefore = yield* acquisitions()
+      const etcd = new Etcd3({ hosts: [...cluster.endpoints] })
+      yield* Effect.promise(() => etcd.leaseClient.leaseRevoke({ ID: record.leaseId! }))
+      etcd.close()
+      yield* pollUntil(
+        "worker id re-acquired",
+        15_000,
+        Effect.map(acquisitions(), (n) => n > acquiredBefore || undefined)
+      )
+      const reacquiredAt = Date.now()
+      // Its own id back, with a ceiling only it wrote: no waiting out its own reservation
+      // (10 s ahead by default).
+      yield* pollUntil(
+        "issuing soon after the re-acquisition",
+        3000,
+        Effect.sync(() => answers.find((a) => a.sent > reacquiredAt && a.tag === "snow" && a.status === 200))
+      )
+      yield* wait(1000)
+      stopped = true
+      yield* Fiber.join(client)
+
+      const ids = snowflakeIds(answers)
+      assert.strictEqual(duplicatesIn(ids), 0, "an ID was issued twice")
+      assert.strictEqual(firstNonIncreasing(ids), -1, "IDs went back")
+      const unexpected = answers.filter((a) => a.status !== 200 && a.code !== "IDGEN-SNOW-2003")
+      assert.deepStrictEqual(unexpected.map(summary), [])
+      console.log(
+        `fencing: stopped issuing ${fencingDelayMs} ms after the quorum was lost, ` +
+          `${silentMs} ms after the last confirmed keep-alive ` +
+          `(bound ttl - margin = ${TTL_SECONDS * 1000 - MARGIN_MS} ms after the last keep-alive; lease ttl ${TTL_SECONDS * 1000} ms); ` +
+          `resumed ${resumed.sent - healAt} ms after the members were started; ` +
+          `${ids.length} snowflake IDs, no duplicate`
+      )
+    }), { timeout: 180_000 })
+})
