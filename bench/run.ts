@@ -6,7 +6,7 @@
  * Every measurement runs in its own process: in-process benches one at a time, and for
  * HTTP the server under test, the bare node:http baseline and the autocannon load
  * generator each in a separate process. Environment knobs (defaults in brackets):
- * BENCH_ONLY=inprocess|http, BENCH_STORE=postgres|embedded [postgres when reachable],
+ * BENCH_ONLY=inprocess|http|interfaces, BENCH_STORE=postgres|embedded [postgres when reachable],
  * BENCH_ROUNDS [10], BENCH_ROUND_MS [300], BENCH_SNOWFLAKE_ROUNDS [3], BENCH_SNOWFLAKE_ROUND_MS [2000],
  * BENCH_HTTP_ROUNDS [3], BENCH_HTTP_CONNECTIONS [32], BENCH_HTTP_PIPELINING [1],
  * BENCH_HTTP_WARMUP_S [1], BENCH_HTTP_DURATION_S [4], BENCH_READY_TIMEOUT_MS [90000].
@@ -18,6 +18,7 @@ import { checkResponse, type IdgenServer, startIdgen } from "./http/idgen-server
 import type { LoadResult, LoadSpec } from "./http/load.ts"
 import { runNode, startNode, type Started, freePort, sleep, NODE } from "./lib/children.ts"
 import { envNumber, pairedRatio, type Series } from "./lib/measure.ts"
+import { interfacesBench } from "./interfaces/section.ts"
 import { createDatabase, type ThrowawayDb } from "./lib/postgres.ts"
 import { type Check, table, writeJson } from "./report.ts"
 
@@ -434,13 +435,25 @@ const httpBench = async () => {
 
 // ---------------------------------------------------------------------------------------
 
+const ifaceBench = async () => {
+  try {
+    const r = await interfacesBench({ repoRoot: ROOT, results: RESULTS, store, log })
+    checks.push(...r.checks)
+    raw.interfaces = r.raw
+    stores.interfaces = r.store
+  } catch (error) {
+    checks.push(failed("interfaces.grpc-batch", "interfaces", "gRPC batch-1000", "≥ 3 M IDs/s", error))
+  }
+}
+
 try {
-  if (only !== "http") {
+  if (only === undefined || only === "" || only === "inprocess") {
     await segmentBench()
     await snowflakeBench()
     await uuidBench()
   }
-  if (only !== "inprocess") await httpBench()
+  if (only === undefined || only === "" || only === "http") await httpBench()
+  if (only === undefined || only === "" || only === "interfaces") await ifaceBench()
 } finally {
   cleanup()
 }

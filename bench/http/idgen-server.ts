@@ -9,6 +9,8 @@ import { freePort, sleep, startNode, type Started } from "../lib/children.ts"
 
 export interface IdgenServer {
   readonly baseUrl: string
+  /** The gRPC port, on 127.0.0.1. */
+  readonly grpcPort: number
   readonly apiKey: string
   readonly workspace: string
   readonly pid: number
@@ -83,7 +85,7 @@ export const startIdgen = async (options: StartOptions): Promise<IdgenServer> =>
     const key = await admin(`/api/v1/admin/workspaces/${WORKSPACE}/api-keys`, { name: "bench" })
     if (key.status !== 201) throw new Error(`create api key: ${await describe(key)}`)
     const { key: apiKey } = (await key.json()) as { key: string }
-    return { baseUrl, apiKey, workspace: WORKSPACE, pid: started.child.pid ?? -1, stop: () => started.stop() }
+    return { baseUrl, grpcPort, apiKey, workspace: WORKSPACE, pid: started.child.pid ?? -1, stop: () => started.stop() }
   } catch (error) {
     await started.stop()
     throw error

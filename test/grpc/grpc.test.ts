@@ -122,6 +122,15 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
         "IDGEN-COMMON-0007"
       )
 
+      // 429: the workspace's rate limit applies to gRPC calls too
+      const limited = yield* workspaceWithKey(server, { name: "limited", rate_limit: { per_second: 1, burst: 2 } })
+      const replies = []
+      for (let i = 0; i < 4; i++) replies.push(yield* grpc.call("Generate", seq("limited"), { apiKey: limited }))
+      const refused = replies.find((reply) => !reply.ok)
+      assert.isDefined(refused, "no call was refused")
+      const tooMany = assertStatus(refused!, Status.RESOURCE_EXHAUSTED, "IDGEN-COMMON-0003")
+      assert.match(String(tooMany.metadata["retry-after"]), /^[1-9][0-9]*$/)
+
       // The server stays healthy after all that
       GrpcClient.valueOf(yield* grpc.call("Generate", seq("errs"), { apiKey }))
     }))

@@ -64,7 +64,11 @@ const behave = (hooks: Hooks, request: unknown) => {
 /** biz_tag `fail-<Tag>` fails with that error, `boom` dies, `slow` never ends, `gated` waits for the gate. */
 const stubs = (hooks: Hooks) =>
   Layer.mergeAll(
-    Layer.succeed(ServerConfig, { http: { host: "127.0.0.1" }, grpc: { port: 0 } } as ServerConfigShape),
+    Layer.succeed(ServerConfig, {
+      http: { host: "127.0.0.1" },
+      grpc: { port: 0 },
+      tls: { certFile: undefined, keyFile: undefined }
+    } as unknown as ServerConfigShape),
     Layer.mock(Health, { ready: Effect.succeed(true) }),
     Layer.mock(IdRequests, {
       generate: (_, request) => behave(hooks, request),

@@ -1,12 +1,13 @@
 /**
- * A real Prometheus scrapes a running idgen: after traffic (IDs on the fast path and the
- * router path, a refused key, a wrong admin token), its query API returns the node's series
+ * A real Prometheus scrapes a running idgen: after traffic (IDs on the HTTP fast path, the
+ * router path and gRPC, a refused key, a wrong admin token), its query API returns the node's series
  * with the expected labels and values. Also checks the exposition itself: Prometheus
  * naming (units, `_total`), and no label that grows with IDs or keys.
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { request } from "node:http"
+import * as GrpcClient from "../support/GrpcClient.ts"
 import * as Prometheus from "../support/Prometheus.ts"
 import { createBizTag, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
 
@@ -45,6 +46,10 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.strictEqual(routed, 200)
       const refused = yield* server.request("POST", "/api/v1/generate", { apiKey: `idgen_prom_${"0".repeat(32)}`, json: body("orders") })
       assert.strictEqual(refused.status, 401)
+      // The same series for the gRPC interface.
+      const grpc = yield* GrpcClient.make(server.grpcPort)
+      const viaGrpc = yield* grpc.call("BatchGenerate", { ...body("orders"), size: 5 }, { apiKey })
+      assert.isTrue(viaGrpc.ok, JSON.stringify(viaGrpc))
       const badAdmin = yield* server.request("GET", "/api/v1/admin/workspaces", { admin: "not-the-token-0123456789" })
       assert.strictEqual(badAdmin.status, 401)
 
@@ -57,6 +62,11 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       )
       assert.strictEqual(one(segmentIds), 71, "20 singles + a batch of 50 + 1 routed")
       assert.strictEqual(segmentIds[0]!.metric.job, "idgen")
+
+      const grpcIds = yield* prometheus.query(`idgen_ids_generated_total{interface="grpc",algorithm="segment"}`)
+      assert.strictEqual(one(grpcIds), 5)
+      const grpcLatency = yield* prometheus.query(`idgen_request_duration_seconds_count{interface="grpc",outcome="success"}`)
+      assert.strictEqual(one(grpcLatency), 1)
 
       const snowflake = yield* prometheus.query(`idgen_ids_generated_total{algorithm="snowflake"}`)
       assert.strictEqual(one(snowflake), 1)

@@ -56,6 +56,11 @@ export interface IdgenClientShape {
    * then on its way). Throws `InvalidRequest` for a malformed tag path.
    */
   takeSync(tag: TagRef): string | undefined
+  /**
+   * `takeSync` bound to one biz_tag: the tag is resolved once, so a loop pays only for the
+   * take itself. Throws `InvalidRequest` for a malformed tag path.
+   */
+  taker(tag: TagRef): () => string | undefined
   /** Fills the biz_tag's stock up to its high watermark. */
   warm(tag: TagRef): Effect.Effect<void, ClientError>
   /** Prefetch counters of a biz_tag (zeros before its first use). */
@@ -165,6 +170,10 @@ export const make = Effect.fnUntraced(function*(options: ClientOptions) {
           ? Effect.succeed(BigInt(id))
           : Effect.fail(new NotNumericId({ message: `${id} is not a decimal ID`, id }))),
     takeSync: (tag) => bufferFor(tag).take(),
+    taker: (tag) => {
+      const buffer = bufferFor(tag)
+      return () => buffer.take()
+    },
     warm: (tag) =>
       withSequence(tag, (sequence) =>
         Effect.callback<void, ClientError>((resume) => {

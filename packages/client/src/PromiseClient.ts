@@ -54,6 +54,11 @@ export class IdgenPromiseClient {
     return this.client.takeSync(tag)
   }
 
+  /** `takeSync` bound to one biz_tag (the tag is resolved once): the fastest way to take in a loop. */
+  taker(tag: TagRef): () => string | undefined {
+    return this.client.taker(tag)
+  }
+
   /** Fills the biz_tag's local stock. */
   warm(tag: TagRef): Promise<void> {
     return this.run(this.client.warm(tag))

@@ -1,10 +1,12 @@
 /**
  * The ID operations as an interface other than HTTP receives them (gRPC, Effect RPC): a
- * raw API key and an undecoded request. The rules are HTTP's, through HTTP's own pieces:
- * the key is verified by `ApiKeys` (401), the request is decoded with the HTTP endpoint
- * schemas (a bad field is the same 400 IDGEN-COMMON-0001 naming the field), a workspace
- * other than the key's is 403 (`forbidden`), and `IdService` does the rest. So a caller
- * gets the same answer, as the same IDGEN error, whichever interface it uses.
+ * raw API key, the client's address when known, and an undecoded request. The rules are
+ * HTTP's, through HTTP's own pieces: the key is verified by `ApiKeys` (401), the
+ * workspace's and the address's rate limits are taken by `RateLimiter` (429), the request
+ * is decoded with the HTTP endpoint schemas (a bad field is the same 400 IDGEN-COMMON-0001
+ * naming the field), a workspace other than the key's is 403 (`forbidden`), and
+ * `IdService` does the rest. So a caller gets the same answer, as the same IDGEN error,
+ * whichever interface it uses.
  */
 import { Errors, type Names } from "@idgen/core"
 import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
@@ -12,43 +14,55 @@ import { ApiKeys } from "../auth/ApiKeys.ts"
 import { BatchGenerateRequest, GenerateRequest, ParseRequest } from "../http/IdsApi.ts"
 import { forbidden, sequenceKeyOf } from "../http/IdsHttp.ts"
 import { invalidRequestFrom } from "../http/RequestValidation.ts"
+import { RateLimiter, toEffect } from "../ratelimit/RateLimiter.ts"
 import { type GenerateResult, IdService, type ParsedId, type ParseInput } from "./IdService.ts"
+
+/** Who is calling: the raw API key and, when the transport knows it, the client's IP address. */
+export interface Caller {
+  readonly apiKey: string
+  readonly clientIp?: string | undefined
+}
 
 export class IdRequests extends Context.Service<IdRequests, {
   /** `{workspace, group, biz_tag}` → one ID. */
-  generate(apiKey: string, request: unknown): Effect.Effect<GenerateResult, Errors.IdgenError>
+  generate(caller: Caller, request: unknown): Effect.Effect<GenerateResult, Errors.IdgenError>
   /** `{workspace, group, biz_tag, size}` → `size` IDs (1..10000). */
-  batchGenerate(apiKey: string, request: unknown): Effect.Effect<GenerateResult, Errors.IdgenError>
+  batchGenerate(caller: Caller, request: unknown): Effect.Effect<GenerateResult, Errors.IdgenError>
   /** `{id}` plus optional `workspace, group, biz_tag` (all or none) → the parse response. */
-  parse(apiKey: string, request: unknown): Effect.Effect<ParsedId, Errors.IdgenError>
+  parse(caller: Caller, request: unknown): Effect.Effect<ParsedId, Errors.IdgenError>
 }>()("@idgen/server/generate/IdRequests") {
-  static readonly layer: Layer.Layer<IdRequests, never, IdService | ApiKeys> = Layer.effect(
+  static readonly layer: Layer.Layer<IdRequests, never, IdService | ApiKeys | RateLimiter> = Layer.effect(
     IdRequests,
     Effect.gen(function*() {
       const ids = yield* IdService
       const apiKeys = yield* ApiKeys
+      const limiter = yield* RateLimiter
 
-      /** Verifies the key, decodes the request, checks its workspace, then runs `use`. */
+      /** Verifies the key, takes the rate limits, decodes the request, checks its workspace, then runs `use`. */
       const authorized = <I extends { readonly workspace?: Names.WorkspaceName | undefined }, A>(
         decode: (u: unknown) => Exit.Exit<I, Errors.InvalidRequest>,
-        apiKey: string,
+        caller: Caller,
         request: unknown,
         use: (decoded: I) => Effect.Effect<A, Errors.IdgenError>
       ): Effect.Effect<A, Errors.IdgenError> =>
-        Effect.flatMap(apiKeys.verify(apiKey), (own) => {
+        Effect.flatMap(apiKeys.verify(caller.apiKey), (own) => {
+          const admitted = limiter.admit(own, caller.clientIp)
           const decoded = decode(request)
-          if (Exit.isFailure(decoded)) return Effect.failCause(decoded.cause)
-          const { workspace } = decoded.value
-          return workspace === undefined || workspace === own ? use(decoded.value) : Effect.fail(forbidden(own, workspace))
+          const run = Exit.isFailure(decoded)
+            ? Effect.failCause(decoded.cause)
+            : decoded.value.workspace === undefined || decoded.value.workspace === own
+            ? use(decoded.value)
+            : Effect.fail(forbidden(own, decoded.value.workspace))
+          return admitted === undefined ? run : Effect.andThen(toEffect(admitted), run)
         })
 
       return IdRequests.of({
-        generate: (apiKey, request) =>
-          authorized(decodeGenerate, apiKey, request, (payload) => ids.generate(sequenceKeyOf(payload), 1)),
-        batchGenerate: (apiKey, request) =>
-          authorized(decodeBatch, apiKey, request, (payload) => ids.generate(sequenceKeyOf(payload), payload.size)),
-        parse: (apiKey, request) =>
-          authorized(decodeParse, apiKey, request, (payload) => {
+        generate: (caller, request) =>
+          authorized(decodeGenerate, caller, request, (payload) => ids.generate(sequenceKeyOf(payload), 1)),
+        batchGenerate: (caller, request) =>
+          authorized(decodeBatch, caller, request, (payload) => ids.generate(sequenceKeyOf(payload), payload.size)),
+        parse: (caller, request) =>
+          authorized(decodeParse, caller, request, (payload) => {
             const input = parseInputOf(payload)
             return Exit.isExit(input) ? input : ids.parse(input)
           })

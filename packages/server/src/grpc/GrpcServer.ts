@@ -25,12 +25,15 @@ import { dirname } from "node:path"
 import type { AuditLog } from "../audit/AuditLog.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { IdRequests } from "../generate/IdRequests.ts"
+import { type Caller, IdRequests } from "../generate/IdRequests.ts"
 import type { GenerateResult, IdService, ParsedId } from "../generate/IdService.ts"
 import { Health } from "../health/Health.ts"
 import * as Tls from "../http/Tls.ts"
+import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import type { RedisClient } from "../redis/RedisClient.ts"
+import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import type { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
+import type { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 import { toStatus } from "./StatusMapping.ts"
 
 /** The port the server listens on (the configured one, or the kernel's pick for port 0). */
@@ -62,17 +65,19 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
   const run = Effect.runCallbackWith(yield* Effect.context<never>())
 
   /**
-   * A unary handler from an Effect: the API key from metadata `x-api-key`, IDGEN errors as
+   * A unary handler from an Effect: the API key from metadata `x-api-key` (and the peer's
+   * address, for per-IP rate limits), IDGEN errors as
    * their contract status (StatusMapping), defects as INTERNAL (logged, never shown).
    */
   const unary = <Req, Res>(
-    handle: (request: Req, apiKey: string) => Effect.Effect<Res, Errors.IdgenError>
+    handle: (request: Req, caller: Caller) => Effect.Effect<Res, Errors.IdgenError>
   ): Grpc.handleUnaryCall<Req, Res> =>
   (call, callback) => {
     const key = call.metadata.get("x-api-key")[0]
+    const caller = { apiKey: typeof key === "string" ? key : "", clientIp: ipOf(call.getPeer()) }
     let settled = false
     let timer: ReturnType<typeof setTimeout> | undefined
-    const interrupt = run(handle(call.request, typeof key === "string" ? key : ""), {
+    const interrupt = run(handle(call.request, caller), {
       onExit: (exit) => {
         settled = true
         if (timer !== undefined) clearTimeout(timer)
@@ -94,19 +99,21 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
     if (Number.isFinite(remaining)) timer = setTimeout(() => interrupt(), Math.max(0, remaining))
   }
 
+  // Latency, IDs and errors by interface, as HTTP and RPC record them.
+  const observed = RequestMetrics.observe("grpc")
   const idService: IdgenV1.IdServiceServer = {
-    generate: unary((request: IdgenV1.GenerateRequest, apiKey) =>
-      Effect.map(requests.generate(apiKey, request), (result): IdgenV1.GenerateResponse => ({
+    generate: unary((request: IdgenV1.GenerateRequest, caller) =>
+      Effect.map(observed(requests.generate(caller, request)), (result): IdgenV1.GenerateResponse => ({
         id: result.ids[0]!,
         algorithm: result.algorithm,
         timestamp: BigInt(result.timestampMs)
       }))
     ),
-    batchGenerate: unary((request: IdgenV1.BatchGenerateRequest, apiKey) =>
-      Effect.map(requests.batchGenerate(apiKey, request), batchResponse)
+    batchGenerate: unary((request: IdgenV1.BatchGenerateRequest, caller) =>
+      Effect.map(observed(requests.batchGenerate(caller, request)), batchResponse)
     ),
-    parse: unary((request: IdgenV1.ParseRequest, apiKey) =>
-      Effect.map(requests.parse(apiKey, parseRequest(request)), idInfo)
+    parse: unary((request: IdgenV1.ParseRequest, caller) =>
+      Effect.map(requests.parse(caller, parseRequest(request)), idInfo)
     ),
     healthCheck: unary<IdgenV1.HealthCheckRequest, IdgenV1.HealthCheckResponse>(() =>
       Effect.map(health.report, (report): IdgenV1.HealthCheckResponse => ({
@@ -198,6 +205,12 @@ const idInfo = (parsed: ParsedId): IdgenV1.IdInfo => {
   }
 }
 
+/** The address of a grpc-js peer (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`), for per-IP rate limits. */
+const ipOf = (peer: string): string | undefined => {
+  const match = /^ipv[46]:\[?([^\]]+?)\]?:\d+$/.exec(peer)
+  return match === null ? undefined : match[1]
+}
+
 /** IPv6 literals need brackets in a gRPC target. */
 const hostPart = (host: string) => (host.includes(":") && !host.startsWith("[") ? `[${host}]` : host)
 
@@ -207,10 +220,15 @@ const reflectionDefinition = () =>
     includeDirs: [protoDir, dirname(dirname(dirname(healthProtoPath)))]
   })
 
-/** The gRPC port with the request rules; `ApiKeys.layer` is the same value HTTP uses, so one key cache per node. */
+/**
+ * The gRPC port with the request rules. `ApiKeys.layer` and `RateLimiter.layer` are the
+ * values HTTP uses, so the node has one verified-key cache and one set of rate-limit buckets.
+ */
 export const GrpcServerLive: Layer.Layer<
   GrpcServer,
   GrpcBindError,
-  IdService | Health | ServerConfig | ApiKeyRepo | AuditLog | RedisClient
-> =
-  GrpcServer.layer.pipe(Layer.provide(IdRequests.layer), Layer.provide(ApiKeys.layer))
+  IdService | Health | ServerConfig | ApiKeyRepo | AuditLog | RedisClient | WorkspaceRepo
+> = GrpcServer.layer.pipe(
+  Layer.provide(IdRequests.layer),
+  Layer.provide([ApiKeys.layer, RateLimiter.layer])
+)

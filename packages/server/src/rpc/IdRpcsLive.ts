@@ -1,32 +1,39 @@
 /**
  * Handlers of the Effect RPC group: the API key from the RPC header `x-api-key`, the rest
  * through `IdRequests`, so every rule (and every error) is the one HTTP and gRPC apply.
+ * (RPC handlers do not see the connection's address, so the workspace's rate limit applies
+ * here, not the per-IP one.)
  */
 import { IdRpcs, Rpcs } from "@idgen/protocol"
 import { Effect } from "effect"
-import { IdRequests } from "../generate/IdRequests.ts"
+import type { Headers } from "effect/http"
+import { type Caller, IdRequests } from "../generate/IdRequests.ts"
 import { Health } from "../health/Health.ts"
+import * as RequestMetrics from "../observability/RequestMetrics.ts"
+
+const callerOf = (headers: Headers.Headers): Caller => ({ apiKey: headers[Rpcs.apiKeyHeader] ?? "" })
 
 export const IdRpcsLive = IdRpcs.toLayer(
   Effect.gen(function*() {
     const requests = yield* IdRequests
     const health = yield* Health
+    const observed = RequestMetrics.observe("rpc")
     return IdRpcs.of({
       Generate: (payload, { headers }) =>
-        Effect.map(requests.generate(headers[Rpcs.apiKeyHeader] ?? "", payload), (result) => ({
+        Effect.map(observed(requests.generate(callerOf(headers), payload)), (result) => ({
           id: result.ids[0]!,
           algorithm: result.algorithm,
           timestamp: new Date(result.timestampMs).toISOString()
         })),
       BatchGenerate: (payload, { headers }) =>
-        Effect.map(requests.batchGenerate(headers[Rpcs.apiKeyHeader] ?? "", payload), (result) => ({
+        Effect.map(observed(requests.batchGenerate(callerOf(headers), payload)), (result) => ({
           ids: result.ids,
           algorithm: result.algorithm,
           count: result.ids.length
         })),
       // ParsedId is the contract's parse body already; the RPC schema checks it on the way out.
       Parse: (payload, { headers }) =>
-        requests.parse(headers[Rpcs.apiKeyHeader] ?? "", payload) as Effect.Effect<Rpcs.IdInfo, never>,
+        requests.parse(callerOf(headers), payload) as Effect.Effect<Rpcs.IdInfo, never>,
       HealthCheck: () => health.report
     })
   })
