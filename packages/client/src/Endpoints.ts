@@ -151,16 +151,18 @@ export const make = (options: EndpointOptions): Effect.Effect<Endpoints, never, 
       })
     }
 
-    const call: Endpoints["call"] = (f) =>
+    const call = <A>(
+      f: (client: Client, headers: Headers.Headers) => Effect.Effect<A, Errors.IdgenError | RpcClientError.RpcClientError>
+    ): Effect.Effect<A, Errors.IdgenError | AllServersUnavailable> =>
       Effect.suspend(() => {
         const deadline = clock.currentTimeMillisUnsafe() + Duration.toMillis(options.timeout)
         const attempts = new Map<string, string>()
-        const round = (): Effect.Effect<any, Errors.IdgenError | AllServersUnavailable> => {
+        const round = (): Effect.Effect<A, Errors.IdgenError | AllServersUnavailable> => {
           const now = clock.currentTimeMillisUnsafe()
           const up = endpoints.filter((endpoint) => !endpoint.down || endpoint.retryAt <= now)
           // All marked down: try them all anyway; the deadline bounds the call.
           const candidates = up.length > 0 ? up : endpoints
-          const next = (i: number): Effect.Effect<any, Errors.IdgenError | AllServersUnavailable> => {
+          const next = (i: number): Effect.Effect<A, Errors.IdgenError | AllServersUnavailable> => {
             const remaining = deadline - clock.currentTimeMillisUnsafe()
             if (remaining <= 0) return Effect.fail(allDown(attempts))
             if (i >= candidates.length) {

@@ -15,7 +15,8 @@ import { BatchGenerateRequest, GenerateRequest, ParseRequest } from "../http/Ids
 import { forbidden, sequenceKeyOf } from "../http/IdsHttp.ts"
 import { invalidRequestFrom } from "../http/RequestValidation.ts"
 import { RateLimiter, toEffect } from "../ratelimit/RateLimiter.ts"
-import { type GenerateResult, IdService, type ParsedId, type ParseInput } from "./IdService.ts"
+import { type GenerateResult, IdService, type ParsedId } from "./IdService.ts"
+import { parseInputOf } from "./ParseInput.ts"
 
 /** Who is calling: the raw API key and, when the transport knows it, the client's IP address. */
 export interface Caller {
@@ -64,7 +65,7 @@ export class IdRequests extends Context.Service<IdRequests, {
         parse: (caller, request) =>
           authorized(decodeParse, caller, request, (payload) => {
             const input = parseInputOf(payload)
-            return Exit.isExit(input) ? input : ids.parse(input)
+            return input instanceof Errors.InvalidRequest ? Effect.fail(input) : ids.parse(input)
           })
       })
     })
@@ -85,21 +86,3 @@ const bodyDecoder = <S extends Schema.Decoder<unknown>>(schema: S) => {
 const decodeGenerate = bodyDecoder(GenerateRequest)
 const decodeBatch = bodyDecoder(BatchGenerateRequest)
 const decodeParse = bodyDecoder(ParseRequest)
-
-/** A sequence is named by all three of workspace, group and biz_tag, or not at all. */
-export const parseInputOf = (payload: typeof ParseRequest.Type): ParseInput | Exit.Exit<never, Errors.InvalidRequest> => {
-  const { id, workspace, group, biz_tag } = payload
-  if (workspace === undefined && group === undefined && biz_tag === undefined) return { id }
-  if (workspace === undefined || group === undefined || biz_tag === undefined) {
-    return Exit.fail(
-      new Errors.InvalidRequest({
-        message: "Invalid request body: workspace, group and biz_tag must be given together",
-        details: {
-          location: "body",
-          errors: [{ field: "", message: "workspace, group and biz_tag must be given together" }]
-        }
-      })
-    )
-  }
-  return { id, key: { workspace, group, bizTag: biz_tag } }
-}

@@ -11,6 +11,7 @@ import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import type { ApiKeys } from "../auth/ApiKeys.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
 import { type GenerateResult, IdService } from "../generate/IdService.ts"
+import { parseInputOf } from "../generate/ParseInput.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import type { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { Api } from "./Api.ts"
@@ -90,22 +91,10 @@ const IdsHandlers = HttpApiBuilder.group(
           Effect.map(observed(ids.generate(sequenceKeyOf(payload), payload.size)), (result) => jsonText(batchBody(result)))
         ))
       .handle("parse", ({ payload }) => {
-        const { id, workspace, group, biz_tag } = payload
-        if (workspace === undefined && group === undefined && biz_tag === undefined) {
-          return Effect.map(ids.parse({ id }), json)
-        }
-        if (workspace === undefined || group === undefined || biz_tag === undefined) {
-          return Effect.fail(
-            new Errors.InvalidRequest({
-              message: "Invalid request body: workspace, group and biz_tag must be given together",
-              details: {
-                location: "body",
-                errors: [{ field: "", message: "workspace, group and biz_tag must be given together" }]
-              }
-            })
-          )
-        }
-        return inWorkspace(workspace, Effect.map(ids.parse({ id, key: { workspace, group, bizTag: biz_tag } }), json))
+        const input = parseInputOf(payload)
+        if (input instanceof Errors.InvalidRequest) return Effect.fail(input)
+        const parsed = Effect.map(ids.parse(input), json)
+        return input.key === undefined ? parsed : inWorkspace(input.key.workspace, parsed)
       })
   })
 )
