@@ -49,7 +49,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       for (const command of ["serve", "migrate", "workspace", "key", "tag", "gen", "parse", "bench"]) {
         assert.match(help, new RegExp(`^\\s+${command}\\s`, "m"), help)
       }
-    }))
+    }), 120_000)
 
   it.effect("operator commands, gen and parse against a running server", () =>
     Effect.gen(function*() {
@@ -57,62 +57,72 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       const env = { IDGEN_URL: server.baseUrl, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN }
 
       assert.include(ok(yield* idgen(["workspace", "create", "shop"], env)), "created workspace shop")
-      const listed = ok(yield* idgen(["workspace", "list"], env))
-      assert.match(listed, /^NAME\s+DEFAULT ALGORITHM/m)
-      assert.match(listed, /^shop\s+segment\s+true/m)
-      const asJson = JSON.parse(ok(yield* idgen(["workspace", "list", "--json"], env)))
-      assert.deepStrictEqual(asJson.map((w: { name: string }) => w.name), ["shop"])
-
-      const key = ok(yield* idgen(["key", "create", "shop", "--name", "cli"], env)).trim()
+      // Independent commands run side by side (each is a process start, like a user's shell).
+      const [listed, listedJson, keyOut, invoice, event] = yield* Effect.all([
+        idgen(["workspace", "list"], env),
+        idgen(["workspace", "list", "--json"], env),
+        idgen(["key", "create", "shop", "--name", "cli"], env),
+        idgen(["tag", "create", "shop/billing/invoice", "--algorithm", "formatted", "--template", "INV{SEQ:6}"], env),
+        idgen(["tag", "create", "shop/billing/event", "-a", "snowflake"], env)
+      ], { concurrency: 3 })
+      assert.match(ok(listed), /^NAME\s+DEFAULT ALGORITHM/m)
+      assert.match(ok(listed), /^shop\s+segment\s+true/m)
+      assert.deepStrictEqual(JSON.parse(ok(listedJson)).map((w: { name: string }) => w.name), ["shop"])
+      const key = ok(keyOut).trim()
       assert.match(key, /^idgen_shop_[0-9a-f]{32}$/)
-
-      assert.include(
-        ok(yield* idgen(["tag", "create", "shop/billing/invoice", "--algorithm", "formatted", "--template", "INV{SEQ:6}"], env)),
-        "created shop/billing/invoice: formatted"
-      )
-      assert.include(ok(yield* idgen(["tag", "create", "shop/billing/event", "-a", "snowflake"], env)), "snowflake")
+      assert.include(ok(invoice), "created shop/billing/invoice: formatted")
+      assert.include(ok(event), "snowflake")
       assert.include(
         ok(yield* idgen(["tag", "update", "shop/billing/event", "--fallback", "segment"], env)),
         "updated shop/billing/event: snowflake (fallback segment)"
       )
-      const tags = ok(yield* idgen(["tag", "list", "shop"], env))
+      const withKey = { ...env, IDGEN_API_KEY: key }
+      const [tagList, orderIds, invoiceIds, eventIds] = yield* Effect.all([
+        idgen(["tag", "list", "shop"], env),
+        idgen(["gen", "shop/orders/order-id", "-n", "5"], withKey),
+        idgen(["gen", "shop/billing/invoice", "-n", "2"], withKey),
+        idgen(["gen", "shop/billing/event", "--api-key", key], env)
+      ], { concurrency: 3 })
+      const tags = ok(tagList)
       assert.match(tags, /^billing\s+event\s+snowflake\s+segment/m)
       assert.match(tags, /^billing\s+invoice\s+formatted\s+-\s+\d+\s+INV\{SEQ:6\}/m)
-
-      const withKey = { ...env, IDGEN_API_KEY: key }
-      const ids = ok(yield* idgen(["gen", "shop/orders/order-id", "-n", "5"], withKey)).trim().split("\n")
+      const ids = ok(orderIds).trim().split("\n")
       assert.strictEqual(ids.length, 5)
       assert.isTrue(ids.every((id, i) => /^[1-9][0-9]*$/.test(id) && (i === 0 || BigInt(id) > BigInt(ids[i - 1]!))), ids.join(" "))
-      const invoices = ok(yield* idgen(["gen", "shop/billing/invoice", "-n", "2"], withKey)).trim().split("\n")
-      assert.deepStrictEqual(invoices, ["INV000001", "INV000002"])
+      assert.deepStrictEqual(ok(invoiceIds).trim().split("\n"), ["INV000001", "INV000002"])
+      const [event0] = ok(eventIds).trim().split("\n")
 
-      const [event] = ok(yield* idgen(["gen", "shop/billing/event", "--api-key", key], env)).trim().split("\n")
-      const parsed = ok(yield* idgen(["parse", event!], withKey))
+      const [parsedOut, segmentOut, conflict, noToken, forbidden, badTag, keysOut] = yield* Effect.all([
+        idgen(["parse", event0!], withKey),
+        idgen(["parse", ids[0]!, "--tag", "shop/orders/order-id", "--json"], withKey),
+        // Failures: one line with the IDGEN code, exit 1
+        idgen(["workspace", "create", "shop"], env),
+        idgen(["workspace", "list"], { IDGEN_URL: server.baseUrl, IDGEN_ADMIN_TOKEN: "" }),
+        idgen(["gen", "other/orders/id"], withKey),
+        idgen(["gen", "not-a-tag"], withKey),
+        idgen(["key", "create", "shop", "--json"], env)
+      ], { concurrency: 3 })
+      const parsed = ok(parsedOut)
       assert.match(parsed, /^algorithm\s+snowflake$/m)
       assert.match(parsed, /^worker_id\s+0$/m)
       assert.match(parsed, /^timestamp\s+\d{4}-\d{2}-\d{2}T/m)
-      const segment = JSON.parse(ok(yield* idgen(["parse", ids[0]!, "--tag", "shop/orders/order-id", "--json"], withKey)))
-      assert.deepStrictEqual(segment, { id: ids[0], algorithm: "segment", datacenter_id: 0 })
-
-      // Failures: one line with the IDGEN code, exit 1
-      const conflict = yield* idgen(["workspace", "create", "shop"], env)
+      assert.deepStrictEqual(JSON.parse(ok(segmentOut)), { id: ids[0], algorithm: "segment", datacenter_id: 0 })
       assert.strictEqual(conflict.code, 1)
       assert.match(conflict.stderr.trim(), /^idgen: IDGEN-COMMON-0008: /)
-      const noToken = yield* idgen(["workspace", "list"], { IDGEN_URL: server.baseUrl, IDGEN_ADMIN_TOKEN: "" })
       assert.strictEqual(noToken.code, 1)
       assert.include(noToken.stderr, "admin token")
-      const forbidden = yield* idgen(["gen", "other/orders/id"], withKey)
       assert.strictEqual(forbidden.code, 1)
       assert.match(forbidden.stderr.trim(), /^idgen: IDGEN-COMMON-0006: /)
-      assert.strictEqual((yield* idgen(["gen", "not-a-tag"], withKey)).code, 1)
+      assert.strictEqual(badTag.code, 1)
+      assert.include(badTag.stderr, "workspace/group/biz_tag")
 
       // Revoke: the key stops working
-      const keys = JSON.parse(ok(yield* idgen(["key", "create", "shop", "--json"], env)))
+      const keys = JSON.parse(ok(keysOut))
       assert.include(ok(yield* idgen(["key", "revoke", "shop", keys.id], env)), `revoked API key ${keys.id}`)
       const revoked = yield* idgen(["gen", "shop/orders/order-id"], { ...env, IDGEN_API_KEY: keys.key })
       assert.strictEqual(revoked.code, 1)
       assert.match(revoked.stderr.trim(), /^idgen: IDGEN-COMMON-0002: /)
-    }))
+    }), 240_000)
 
   it.effect("bench drives HTTP, gRPC and RPC and prints IDs/s and latency percentiles", () =>
     Effect.gen(function*() {
@@ -135,7 +145,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.strictEqual(json.results[0].errors, 0)
       assert.isAbove(json.results[0].idsPerSecond, 0)
       assert.isAtLeast(json.results[0].p99, json.results[0].p50)
-    }))
+    }), 180_000)
 
   it.effect("migrate applies the migrations once; serve runs a node until SIGTERM", () =>
     Effect.gen(function*() {
@@ -177,5 +187,5 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       child.kill("SIGTERM")
       const code = yield* Effect.promise(() => exited)
       assert.include([0, 130, 143, "SIGTERM"], code, output)
-    }))
+    }), 180_000)
 })
