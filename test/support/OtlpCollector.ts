@@ -5,6 +5,7 @@
  */
 import { Data, Effect, type Scope } from "effect"
 import { createServer } from "node:http"
+import { listenLocal } from "./LocalListener.ts"
 import { wait } from "./ServerProcess.ts"
 
 export interface CollectedSpan {
@@ -69,18 +70,7 @@ export const make: Effect.Effect<OtlpCollector, never, Scope.Scope> = Effect.gen
       }
     })
   })
-  const port = yield* Effect.acquireRelease(
-    Effect.callback<number>((resume) => {
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : 0))
-      })
-    }),
-    () => Effect.callback<void>((resume) => {
-      server.closeAllConnections()
-      server.close(() => resume(Effect.void))
-    })
-  )
+  const port = yield* listenLocal(server)
   const waitFor = <A>(find: (spans: ReadonlyArray<CollectedSpan>) => A | undefined, timeoutMillis = 20_000) =>
     Effect.gen(function*() {
       const end = Date.now() + timeoutMillis

@@ -5,7 +5,7 @@
  * list of sections.
  *
  * Which settings change without a restart (file reload or `PATCH /api/v1/admin/config`):
- * `liveSettings` below; everything else needs a restart and a reload reports it.
+ * `liveSettings` in `HotReload.ts`; everything else needs a restart and a reload reports it.
  */
 import { Effect, Result, Schema } from "effect"
 import * as AlertRules from "../alerting/AlertRules.ts"
@@ -199,18 +199,3 @@ export const fromFile = (raw: RawSections): Effect.Effect<OperationsConfigShape,
       reload: { watch: raw.reload.watch, pollIntervalMillis: raw.reload.poll_interval_ms }
     }
   })
-
-/**
- * Settings that take effect without a restart, as `section.key` of the file format (a
- * whole section when only the section is named). A reload that changes anything else keeps
- * the running value and says that a restart is needed.
- */
-export const liveSettings: ReadonlyArray<string> = [
-  "log.level",
-  "segment.default_step",
-  "segment.preload_threshold",
-  "segment.target_segment_seconds",
-  "segment.max_step",
-  "alerting",
-  "reload"
-]
