@@ -4,10 +4,14 @@
  * the router path — continuing the caller's W3C `traceparent`, with the service's spans
  * (tag resolution, repositories, SQL statements) as its descendants; segment refills as
  * traces of their own; parent-based sampling; and no export at all without an endpoint.
+ * gRPC calls continue a `traceparent` metadata entry and Effect RPC calls the trace context
+ * the typed client sends in its messages, each as one server span with the same children.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { IdgenClient } from "@idgen/client"
+import { Context, Effect, Layer, Tracer } from "effect"
 import { randomBytes } from "node:crypto"
+import * as GrpcClient from "../support/GrpcClient.ts"
 import * as OtlpCollector from "../support/OtlpCollector.ts"
 import { createBizTag, make as startServer, workspaceWithKey } from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
@@ -111,6 +115,86 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("trace
         spans.find((s) => s.kind === 2 && s.attributes["http.response.status_code"] === 401)
       )
       assert.notStrictEqual(refused.status.code, 2, "4xx does not mark the server span as an error")
+    }).pipe(Effect.scoped))
+
+  it.effect("gRPC metadata traceparent and Effect RPC trace context give server spans under the caller's", () =>
+    Effect.gen(function*() {
+      const collector = yield* OtlpCollector.make
+      const server = yield* startServer(yield* TestDatabase.make, {
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint }
+      })
+      const apiKey = yield* workspaceWithKey(server, { name: "rpcs" })
+
+      // gRPC: `traceparent` as a metadata entry, as OpenTelemetry's gRPC instrumentations send it.
+      yield* createBizTag(server, "rpcs", { group: "g", name: "grpc", algorithm: "segment" })
+      const grpc = yield* GrpcClient.make(server.grpcPort)
+      const trace = hex(16)
+      const parent = hex(8)
+      const reply = yield* grpc.call("BatchGenerate", { workspace: "rpcs", group: "g", biz_tag: "grpc", size: 10 }, {
+        apiKey,
+        metadata: { traceparent: `00-${trace}-${parent}-01`, tracestate: "vendor=1" }
+      })
+      assert.isTrue(reply.ok, JSON.stringify(reply))
+      const grpcSpan = yield* collector.waitFor((spans) => spans.find((s) => s.traceId === trace && s.kind === 2))
+      assert.strictEqual(grpcSpan.name, "grpc idgen.v1.IdService/BatchGenerate")
+      assert.strictEqual(grpcSpan.parentSpanId, parent)
+      assert.strictEqual(grpcSpan.attributes["rpc.system"], "grpc")
+      assert.strictEqual(grpcSpan.attributes["rpc.service"], "idgen.v1.IdService")
+      assert.strictEqual(grpcSpan.attributes["rpc.method"], "BatchGenerate")
+      assert.strictEqual(grpcSpan.attributes["rpc.grpc.status_code"], 0)
+      const grpcBelow = yield* collector.waitFor((spans) => {
+        const found = descendants(spans, grpcSpan.spanId)
+        return found.some((s) => s.name === "TagResolver.load") && found.some(isSql) ? found : undefined
+      })
+      assert.strictEqual(grpcBelow.find((s) => s.name === "TagResolver.load")!.parentSpanId, grpcSpan.spanId)
+      assert.isTrue(grpcBelow.every((s) => s.traceId === trace))
+
+      // A refused gRPC call: the status is recorded, a caller's mistake is not a span error.
+      const refusedTrace = hex(16)
+      const refused = yield* grpc.call("Generate", { workspace: "rpcs", group: "g", biz_tag: "grpc" }, {
+        apiKey: `idgen_rpcs_${"0".repeat(32)}`,
+        metadata: { traceparent: `00-${refusedTrace}-${hex(8)}-01` }
+      })
+      assert.isFalse(refused.ok)
+      const refusedSpan = yield* collector.waitFor((spans) =>
+        spans.find((s) => s.traceId === refusedTrace && s.kind === 2)
+      )
+      assert.strictEqual(refusedSpan.attributes["rpc.grpc.status_code"], 16)
+      assert.notStrictEqual(refusedSpan.status.code, 2)
+
+      // Effect RPC through the typed client: its client span (recorded here, under a parent of
+      // ours) travels in the request message and becomes the server span's parent.
+      yield* createBizTag(server, "rpcs", { group: "g", name: "rpc", algorithm: "segment" })
+      const clientSpans: Array<Tracer.Span> = []
+      const recording = Tracer.make({
+        span(options) {
+          const span = Tracer.nativeTracer.span(options)
+          clientSpans.push(span)
+          return span
+        }
+      })
+      const idgen = Context.get(
+        yield* Layer.build(IdgenClient.layer({ endpoints: [server.baseUrl], apiKey, transport: "websocket" })),
+        IdgenClient
+      )
+      const rpcTrace = hex(16)
+      const batch = yield* idgen.batch("rpcs/g/rpc", 10).pipe(
+        Effect.withParentSpan(Tracer.externalSpan({ traceId: rpcTrace, spanId: hex(8), sampled: true })),
+        Effect.withTracer(recording)
+      )
+      assert.strictEqual(batch.ids.length, 10)
+      const rpcClientSpan = clientSpans.find((s) => s.traceId === rpcTrace && s.kind === "client")
+      assert.isDefined(rpcClientSpan, clientSpans.map((s) => `${s.name}/${s.kind}`).join(", "))
+      const rpcSpan = yield* collector.waitFor((spans) => spans.find((s) => s.traceId === rpcTrace && s.kind === 2))
+      assert.strictEqual(rpcSpan.name, "rpc IdRpcs.BatchGenerate")
+      assert.strictEqual(rpcSpan.parentSpanId, rpcClientSpan!.spanId)
+      assert.strictEqual(rpcSpan.attributes["rpc.method"], "BatchGenerate")
+      const rpcBelow = yield* collector.waitFor((spans) => {
+        const found = descendants(spans, rpcSpan.spanId)
+        return found.some((s) => s.name === "TagResolver.load") && found.some(isSql) ? found : undefined
+      })
+      assert.strictEqual(rpcBelow.find((s) => s.name === "TagResolver.load")!.parentSpanId, rpcSpan.spanId)
+      assert.isTrue(rpcBelow.every((s) => s.traceId === rpcTrace))
     }).pipe(Effect.scoped))
 
   it.effect("sampling is parent-based: a caller's sampled traceparent is exported at ratio 0", () =>

@@ -46,12 +46,15 @@ export interface CallOptions {
   readonly apiKey?: string
   /** Deadline in milliseconds from now. */
   readonly deadlineMillis?: number
+  /** Further metadata entries (e.g. `traceparent`). */
+  readonly metadata?: Record<string, string>
 }
 
 const unaryCall = (client: any, method: string, request: unknown, options: CallOptions = {}): Effect.Effect<Reply> =>
   Effect.callback<Reply>((resume) => {
     const metadata = new Grpc.Metadata()
     if (options.apiKey !== undefined) metadata.set("x-api-key", options.apiKey)
+    for (const [name, value] of Object.entries(options.metadata ?? {})) metadata.set(name, value)
     const callOptions = options.deadlineMillis === undefined ? {} : { deadline: Date.now() + options.deadlineMillis }
     const call = client[method](request, metadata, callOptions, (error: Grpc.ServiceError | null, value: unknown) => {
       if (error === null) return resume(Effect.succeed({ ok: true, value }))

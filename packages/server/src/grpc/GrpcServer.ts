@@ -20,6 +20,7 @@ import { ReflectionService } from "@grpc/reflection"
 import { Errors } from "@idgen/core"
 import { IdgenV1, IdServiceDefinition, idgenProtoFile, protoDir } from "@idgen/protocol"
 import { Cause, Context, Data, Effect, Exit, Layer, Schedule, type Scope } from "effect"
+import type { Headers } from "effect/http"
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check"
 import { dirname } from "node:path"
 import type { AuditLog } from "../audit/AuditLog.ts"
@@ -30,6 +31,7 @@ import type { GenerateResult, IdService, ParsedId } from "../generate/IdService.
 import { Health } from "../health/Health.ts"
 import * as Tls from "../http/Tls.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
+import * as Tracing from "../observability/Tracing.ts"
 import type { RedisClient } from "../redis/RedisClient.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import type { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
@@ -62,22 +64,37 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
   const requests = yield* IdRequests
   const health = yield* Health
   const config = yield* ServerConfig
-  const run = Effect.runCallbackWith(yield* Effect.context<never>())
+  const context = yield* Effect.context<never>()
+  const run = Effect.runCallbackWith(context)
+  // Decided once: without an exporter a call costs no span, no metadata read.
+  const tracing = Tracing.isEnabled(context)
 
   /**
    * A unary handler from an Effect: the API key from metadata `x-api-key` (and the peer's
    * address, for per-IP rate limits), IDGEN errors as
    * their contract status (StatusMapping), defects as INTERNAL (logged, never shown).
+   * When traces are exported, the call runs inside a server span whose parent is the
+   * caller's (`traceparent` metadata), so the services' spans nest beneath it.
    */
   const unary = <Req, Res>(
     handle: (request: Req, caller: Caller) => Effect.Effect<Res, Errors.IdgenError>
   ): Grpc.handleUnaryCall<Req, Res> =>
-  (call, callback) => {
+  (call, reply) => {
     const key = call.metadata.get("x-api-key")[0]
     const caller = { apiKey: typeof key === "string" ? key : "", clientIp: ipOf(call.getPeer()) }
     let settled = false
     let timer: ReturnType<typeof setTimeout> | undefined
-    const interrupt = run(handle(call.request, caller), {
+    let effect = handle(call.request, caller)
+    let callback = reply
+    if (tracing) {
+      const span = Tracing.grpcServerSpan(context, call.getPath(), call.metadata.getMap() as Headers.Headers)
+      effect = Effect.withParentSpan(effect, span)
+      callback = (error, value) => {
+        Tracing.endGrpcServerSpan(context, span, error?.code ?? Grpc.status.OK, error?.details)
+        reply(error, value)
+      }
+    }
+    const interrupt = run(effect, {
       onExit: (exit) => {
         settled = true
         if (timer !== undefined) clearTimeout(timer)

@@ -6,8 +6,10 @@
  *
  * Where spans come from: the HTTP router's tracer middleware (one server span per request,
  * parent taken from W3C `traceparent` / B3 headers), `serverSpan` below for requests the
- * generate fast path answers outside the router, and `Effect.fn` / `withSpan` in the
- * services underneath (TagResolver, repositories, SQL statements, segment refills).
+ * generate fast path answers outside the router, `grpcServerSpan` for gRPC calls (parent
+ * from the same headers as call metadata), the RPC server's own span per request (parent
+ * from the Effect client's message, see rpc/RpcRoutes.ts), and `Effect.fn` / `withSpan` in
+ * the services underneath (TagResolver, repositories, SQL statements, segment refills).
  */
 import { Clock, Context, Effect, Exit, Layer, Option, Tracer } from "effect"
 import { FetchHttpClient, type Headers, HttpMiddleware, HttpTraceContext } from "effect/http"
@@ -79,10 +81,20 @@ export const serverSpan = (
   route: string,
   headers: IncomingHttpHeaders
 ): Tracer.Span => {
-  const tracer = Context.get(context, Tracer.Tracer)
-  const parent = HttpTraceContext.fromHeaders(headers as Headers.Headers)
-  const span = tracer.span({
-    name: `${method} ${route}`,
+  const span = startServerSpan(context, `${method} ${route}`, headers as Headers.Headers)
+  span.attribute("http.request.method", method)
+  span.attribute("http.route", route)
+  span.attribute("url.path", route)
+  const userAgent = headers["user-agent"]
+  if (userAgent !== undefined) span.attribute("user_agent.original", userAgent)
+  return span
+}
+
+/** A kind-server span named `name`, child of the caller's span found in `headers` (W3C or B3) when there is one. */
+const startServerSpan = (context: Context.Context<never>, name: string, headers: Headers.Headers): Tracer.Span => {
+  const parent = HttpTraceContext.fromHeaders(headers)
+  return Context.get(context, Tracer.Tracer).span({
+    name,
     parent,
     annotations: Context.empty(),
     links: [],
@@ -91,12 +103,45 @@ export const serverSpan = (
     root: false,
     sampled: Option.isSome(parent) ? parent.value.sampled : true
   })
-  span.attribute("http.request.method", method)
-  span.attribute("http.route", route)
-  span.attribute("url.path", route)
-  const userAgent = headers["user-agent"]
-  if (userAgent !== undefined) span.attribute("user_agent.original", userAgent)
+}
+
+/**
+ * The server span of a gRPC call (`path` is grpc-js' `/idgen.v1.IdService/Generate`), with
+ * OpenTelemetry's RPC attributes. `metadata` is the call's metadata as a header record
+ * (`traceparent`, `tracestate`, B3 keys): gRPC carries W3C trace context as metadata entries
+ * named like the HTTP headers. (Effect's external span keeps no `tracestate`; idgen makes no
+ * outgoing call that would forward it.) End it with `endGrpcServerSpan`.
+ */
+export const grpcServerSpan = (context: Context.Context<never>, path: string, metadata: Headers.Headers): Tracer.Span => {
+  const slash = path.lastIndexOf("/")
+  const service = path.slice(1, slash)
+  const method = path.slice(slash + 1)
+  const span = startServerSpan(context, `grpc ${service}/${method}`, metadata)
+  span.attribute("rpc.system", "grpc")
+  span.attribute("rpc.service", service)
+  span.attribute("rpc.method", method)
   return span
+}
+
+/**
+ * gRPC status codes that mark a server span failed (OpenTelemetry's RPC conventions: the
+ * server's own faults, not the caller's mistakes): UNKNOWN, DEADLINE_EXCEEDED,
+ * UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS.
+ */
+const grpcServerErrors: ReadonlySet<number> = new Set([2, 4, 12, 13, 14, 15])
+
+/** Ends a `grpcServerSpan` with the call's status code. */
+export const endGrpcServerSpan = (
+  context: Context.Context<never>,
+  span: Tracer.Span,
+  code: number,
+  error?: unknown
+): void => {
+  span.attribute("rpc.grpc.status_code", code)
+  span.end(
+    Context.get(context, Clock.Clock).currentTimeNanosUnsafe(),
+    grpcServerErrors.has(code) ? Exit.fail(error ?? `gRPC status ${code}`) : Exit.void
+  )
 }
 
 /** Ends a `serverSpan`: 5xx answers mark it failed, as OpenTelemetry's HTTP conventions ask. */
