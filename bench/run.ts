@@ -6,7 +6,7 @@
  * Every measurement runs in its own process: in-process benches one at a time, and for
  * HTTP the server under test, the bare node:http baseline and the autocannon load
  * generator each in a separate process. Environment knobs (defaults in brackets):
- * BENCH_ONLY=inprocess|http|interfaces, BENCH_STORE=postgres|embedded [postgres when reachable],
+ * BENCH_ONLY=inprocess|http|interfaces|allocations, BENCH_STORE=postgres|embedded [postgres when reachable],
  * BENCH_ROUNDS [10], BENCH_ROUND_MS [300], BENCH_SNOWFLAKE_ROUNDS [3], BENCH_SNOWFLAKE_ROUND_MS [2000],
  * BENCH_HTTP_ROUNDS [3], BENCH_HTTP_CONNECTIONS [32], BENCH_HTTP_PIPELINING [1],
  * BENCH_HTTP_WARMUP_S [1], BENCH_HTTP_DURATION_S [4], BENCH_READY_TIMEOUT_MS [90000].
@@ -19,6 +19,7 @@ import type { LoadResult, LoadSpec } from "./http/load.ts"
 import { runNode, startNode, type Started, freePort, sleep, NODE } from "./lib/children.ts"
 import { envNumber, pairedRatio, type Series } from "./lib/measure.ts"
 import { interfacesBench } from "./interfaces/section.ts"
+import { allocationsBench } from "./segment/allocations.ts"
 import { createDatabase, type ThrowawayDb } from "./lib/postgres.ts"
 import { type Check, table, writeJson } from "./report.ts"
 
@@ -64,8 +65,9 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 interface SegmentRaw {
   readonly store: string
   readonly series: Record<string, Series>
-  readonly slowTakes: { numeric: number; string: number }
   readonly finalStep: { numeric: number; string: number }
+  readonly slowTakes: { numeric: number; string: number; l1: number; l2: number }
+  readonly l1: { capacity: number; chunk: number; l1Hits: number; l2Fallbacks: number; waits: number; timeouts: number }
 }
 interface SnowflakeRaw {
   readonly cap: number
@@ -160,6 +162,30 @@ const segmentBench = async () => {
         `String(++n) above 1e10 (datacenters 1–7 ranges): ${(big.best / 1e6).toFixed(1)} M/s = ` +
         `${pairedRatio(big, strBase).toFixed(2)}× String(++n) from 0`,
         ...cpuNote([num, numBase, str, strBase])
+      ]
+    })
+    const l1 = r.series["L1 ring takeOneNow()"]!
+    const l2 = r.series["L2 takeOneNow()"]!
+    const l1Ratio = pairedRatio(l1, l2)
+    const served = r.l1.l1Hits + r.l1.l2Fallbacks
+    checks.push({
+      id: "segment.l1",
+      section: "in-process",
+      metric: "L1 ring takeOneNow() (number)",
+      value: l1.best,
+      unit: "ops/s",
+      runs: spread(l1),
+      baseline: { name: "L2-only takeOneNow()", value: l2.best },
+      ratio: l1Ratio,
+      target: "≥ 0.90× base",
+      verdict: verdict(l1Ratio >= 0.9, Math.min(medianShare(l1), medianShare(l2))),
+      notes: [
+        `ring ${r.l1.capacity} slots, chunks of ${r.l1.chunk} with a yield between (the ring refills asynchronously); ` +
+        `${served === 0 ? 0 : ((100 * r.l1.l1Hits) / served).toFixed(1)}% of numbers from the ring ` +
+        `(${r.l1.l1Hits} hits, ${r.l1.l2Fallbacks} L2 fallbacks); takes that waited for a refill ${r.l1.waits} ` +
+        `(dry chunks ${r.slowTakes.l1} vs ${r.slowTakes.l2} L2-only), timeouts ${r.l1.timeouts}`,
+        `L1 vs ++n: ${pairedRatio(l1, numBase).toFixed(2)}×`,
+        ...cpuNote([l1, l2])
       ]
     })
   } catch (error) {
@@ -446,6 +472,16 @@ const ifaceBench = async () => {
   }
 }
 
+const allocBench = async () => {
+  try {
+    const r = await allocationsBench({ repoRoot: ROOT, results: RESULTS, store, log })
+    checks.push(...r.checks)
+    raw.allocations = r.raw
+  } catch (error) {
+    checks.push(failed("allocations.pool", "allocations", "database allocations per minute", "≤ 1 /min", error))
+  }
+}
+
 try {
   if (only === undefined || only === "" || only === "inprocess") {
     await segmentBench()
@@ -454,6 +490,7 @@ try {
   }
   if (only === undefined || only === "" || only === "http") await httpBench()
   if (only === undefined || only === "" || only === "interfaces") await ifaceBench()
+  if (only === undefined || only === "" || only === "allocations") await allocBench()
 } finally {
   cleanup()
 }

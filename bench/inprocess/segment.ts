@@ -4,12 +4,20 @@
  * IDGEN_DATABASE_URL, or the embedded store under IDGEN_DATA_DIR — so refills are part
  * of the measurement. Numeric `takeOneNow()` against a `++n` counter and
  * `String(takeOneNow())` against `String(++n)`. A take that finds the buffer dry goes
- * through `actor.take(1)`, as the server's router does. Prints one BENCH_RESULT line.
+ * through `actor.take(1)`, as the server's router does.
+ *
+ * L1: `takeOneNow()` of a biz_tag with an L1 ring against an L2-only biz_tag in the same
+ * rounds, both in chunks of `ringChunk` with a yield between chunks (the ring refills
+ * asynchronously, so a synchronous run longer than the ring drains it into L2 fallbacks).
+ * The ring tag is started first with `l1_hot_ids_per_second = 0` and a memory budget of
+ * exactly one ring, so it gets the ring and every later biz_tag takes straight from L2.
+ * Prints one BENCH_RESULT line.
  */
 import type { Names } from "@idgen/core"
 import { load } from "@idgen/server/config/ConfigLoader"
 import { ServerConfig } from "@idgen/server/config/ServerConfig"
 import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
+import { SegmentSupply } from "@idgen/server/segment/SegmentSupply"
 import { BizTagRepo, StorageLive, WorkspaceRepo } from "@idgen/server/storage/index"
 import { Effect, Layer } from "effect"
 import { type Body, type Candidate, compare, envNumber, ring } from "../lib/measure.ts"
@@ -31,14 +39,27 @@ const program = Effect.gen(function*() {
       { workspace, group: "inprocess" as Names.GroupName, bizTag: name as Names.BizTagName },
       { algorithm: "segment", fallback: [], step: config.segment.defaultStep, formatTemplate: null }
     )
-  // One biz_tag per candidate, so each measures its own refills.
+  // One biz_tag per candidate, so each measures its own refills. The ring's first.
+  const ringed = yield* segments.actorFor(yield* tagOf("l1"))
+  const l2Only = yield* segments.actorFor(yield* tagOf("l2"))
   const numeric = yield* segments.actorFor(yield* tagOf("numeric"))
   const string = yield* segments.actorFor(yield* tagOf("string"))
 
   // The slow path of a take that found the buffer dry (first take, or a late refill).
   const runPromise = Effect.runPromiseWith(yield* Effect.context<never>())
   const slowTake = (actor: typeof numeric) => () => runPromise(actor.take(1).pipe(Effect.orDie)).then(() => 1)
-  const slow = { numeric: 0, string: 0 }
+  const slow = { numeric: 0, string: 0, l1: 0, l2: 0 }
+
+  const takeLoop = (actor: typeof numeric, sink: Array<number>): Body => (k) => {
+    for (let i = 0; i < k; i++) {
+      const v = actor.takeOneNow()
+      if (v < 0) return i
+      sink[i & 1023] = v
+    }
+    return k
+  }
+  const l1Sink: Array<number> = ring(0)
+  const l2Sink: Array<number> = ring(0)
 
   const n1: Array<number> = ring(0)
   const segmentNumber: Body = (k) => {
@@ -94,7 +115,19 @@ const program = Effect.gen(function*() {
       chunk,
       onStall: () => (slow.string++, slowTake(string)())
     },
-    { name: "String(++n) from 1e10", body: counterStringDc1, chunk }
+    { name: "String(++n) from 1e10", body: counterStringDc1, chunk },
+    {
+      name: "L1 ring takeOneNow()",
+      body: takeLoop(ringed, l1Sink),
+      chunk: ringChunk,
+      onStall: () => (slow.l1++, slowTake(ringed)())
+    },
+    {
+      name: "L2 takeOneNow()",
+      body: takeLoop(l2Only, l2Sink),
+      chunk: ringChunk,
+      onStall: () => (slow.l2++, slowTake(l2Only)())
+    }
   ]
   const series = yield* Effect.promise(() => compare(candidates, { warmupMs: 1000, roundMs, rounds }))
   return {
@@ -102,15 +135,20 @@ const program = Effect.gen(function*() {
     series,
     slowTakes: slow,
     finalStep: { numeric: numeric.currentStep(), string: string.currentStep() },
+    l1: { capacity: ringed.ring()?.capacity ?? 0, chunk: ringChunk, ...ringed.stats() },
     buffered: { numeric: numeric.buffered(), string: string.buffered() }
   }
 })
 
-const config = await Effect.runPromise(load(process.env))
+const ringCapacity = envNumber("BENCH_L1_CAPACITY", 65_536)
+const ringChunk = envNumber("BENCH_L1_CHUNK", 16_384)
+const config = await Effect.runPromise(load(process.env, {
+  segment: { l1_capacity: ringCapacity, l1_hot_ids_per_second: 0, l1_memory_budget_bytes: ringCapacity * 8 }
+}))
 const result = await Effect.runPromise(
   program.pipe(
     Effect.provide(
-      SegmentGenerator.layer.pipe(Layer.provideMerge(StorageLive), Layer.provideMerge(Layer.succeed(ServerConfig, config)))
+      SegmentGenerator.layer.pipe(Layer.provide(SegmentSupply.direct), Layer.provideMerge(StorageLive), Layer.provideMerge(Layer.succeed(ServerConfig, config)))
     ),
     Effect.scoped
   )

@@ -8,6 +8,7 @@ import { Effect, Layer } from "effect"
 import { load } from "../../packages/server/src/config/ConfigLoader.ts"
 import { ServerConfig } from "../../packages/server/src/config/ServerConfig.ts"
 import { SegmentGenerator } from "../../packages/server/src/segment/SegmentGenerator.ts"
+import { SegmentSupply } from "../../packages/server/src/segment/SegmentSupply.ts"
 import { BizTagRepo, StorageLive, WorkspaceRepo } from "../../packages/server/src/storage/index.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
@@ -45,7 +46,7 @@ const createTag = (bizTag: string, step: number) =>
 const withGenerator = <A, E, R>(f: (generator: SegmentGenerator["Service"]) => Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     return yield* f(yield* SegmentGenerator)
-  }).pipe(Effect.provide(SegmentGenerator.layer))
+  }).pipe(Effect.provide(SegmentGenerator.layer.pipe(Layer.provide(SegmentSupply.direct))))
 
 const isStrictlyIncreasing = (values: ReadonlyArray<number>) => values.every((v, i) => i === 0 || v > values[i - 1]!)
 

@@ -262,4 +262,20 @@ describe("segment DoubleBuffer", () => {
       { numRuns: 300 }
     )
   })
+  it("a changed preload threshold applies from the next installed segment", () => {
+    let fired = 0
+    const buf = new Buffer({ preloadThreshold: 0.5, onPreloadNeeded: () => fired++ })
+    offerOk(buf, 1, 10)
+    buf.setPreloadThreshold(0.9)
+    assert.strictEqual(buf.preloadThreshold, 0.9)
+    for (let i = 0; i < 5; i++) buf.take()
+    assert.strictEqual(fired, 1, "the current segment keeps its trigger (50 %)")
+    offerOk(buf, 11, 20)
+    for (let i = 0; i < 5; i++) buf.take()
+    for (let i = 0; i < 8; i++) buf.take()
+    assert.strictEqual(fired, 1, "8 of the new segment taken: below 90 %")
+    buf.take()
+    assert.strictEqual(fired, 2)
+    assert.throws(() => buf.setPreloadThreshold(1.5), RangeError)
+  })
 })

@@ -19,6 +19,7 @@ import { HealthMetricsLive } from "./observability/HealthMetrics.ts"
 import { LoggingLive } from "./observability/Logging.ts"
 import { TracingLive } from "./observability/Tracing.ts"
 import { SegmentGenerator } from "./segment/SegmentGenerator.ts"
+import { SegmentSupply } from "./segment/SegmentSupply.ts"
 import { SnowflakeGenerator } from "./snowflake/SnowflakeGenerator.ts"
 import { WorkerIdentityLive } from "./snowflake/WorkerIdentityLive.ts"
 import { RedisClient } from "./redis/RedisClient.ts"
@@ -28,7 +29,8 @@ import { UuidGenerator } from "./uuid/UuidGenerator.ts"
 const Generators = AlgorithmRouter.layer.pipe(
   Layer.provideMerge(FormattedGenerator.layer),
   Layer.provideMerge(Layer.mergeAll(SegmentGenerator.layer, SnowflakeGenerator.layer, UuidGenerator.layer)),
-  Layer.provideMerge(WorkerIdentityLive)
+  Layer.provideMerge(WorkerIdentityLive),
+  Layer.provideMerge(SegmentSupply.layer)
 )
 
 const Core = Layer.mergeAll(IdServiceLive, HealthLive).pipe(

@@ -45,6 +45,11 @@ export const DEFAULT_PRELOAD_THRESHOLD = 0.1
 
 const noop = () => {}
 
+const checkedThreshold = (threshold: number): number => {
+  if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`preloadThreshold must be in [0, 1]: ${threshold}`)
+  return threshold
+}
+
 export class DoubleBuffer {
   // The two fields of the fast path come first (adjacent in the object layout).
   /** The next value `current` hands out; `current` is used up when `cursor > end`. */
@@ -64,14 +69,24 @@ export class DoubleBuffer {
   private nextEnd = -1
   /** End of the last installed segment: an offered segment must start above it. */
   private watermark = -1
-  private readonly threshold: number
+  private threshold: number
   private readonly onPreloadNeeded: () => void
 
   constructor(options: Options = {}) {
-    const threshold = options.preloadThreshold ?? DEFAULT_PRELOAD_THRESHOLD
-    if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`preloadThreshold must be in [0, 1]: ${threshold}`)
-    this.threshold = threshold
+    this.threshold = checkedThreshold(options.preloadThreshold ?? DEFAULT_PRELOAD_THRESHOLD)
     this.onPreloadNeeded = options.onPreloadNeeded ?? noop
+  }
+
+  /**
+   * Changes the preload threshold from the next installed segment on (run-time tuning);
+   * the trigger of the segment being consumed stays where it was placed.
+   */
+  setPreloadThreshold(threshold: number): void {
+    this.threshold = checkedThreshold(threshold)
+  }
+
+  get preloadThreshold(): number {
+    return this.threshold
   }
 
   /** The next number, or -1 when neither segment has numbers left. */

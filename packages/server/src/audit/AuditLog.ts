@@ -5,7 +5,15 @@
  * they wait in the queue and are written once it is back; beyond `maxPending` the newest
  * are dropped and counted, since an audit trail must not take the node down with it.
  * A second fiber deletes rows older than `audit.retentionDays` every hour.
+ *
+ * Key-use failures come from outside — a client looping on a bad key, or a scan of made-up
+ * keys — so they are sampled, per node: a token bucket lets through `keyFailureLimit`
+ * (a burst of 100, then 10 a second) as rows of their own; the rest are counted by reason
+ * and written as one `verify_api_key_suppressed` row per `summaryInterval` that had any.
+ * A flood of bad keys thus costs at most about 10 rows a second per node, and the trail
+ * still says how many failures there were (`idgen_auth_failures_total` counts each one).
  */
+import { TokenBucket } from "@idgen/core"
 import { Array as Arr, Clock, Context, Effect, Layer, Metric, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -24,6 +32,14 @@ export interface AuditEvent {
 
 const maxPending = 10_000
 const batchSize = 500
+
+const keyFailureLimit: TokenBucket.Limit = { perSecond: 10, burst: 100 }
+const summaryInterval = "5 seconds"
+
+const sampledOut = Metric.counter("idgen_audit_key_failures_suppressed_total", {
+  description: "Key-use failures audited only in a per-interval summary row (sampling of bad-key floods)",
+  incremental: true
+})
 
 const dropped = Metric.counter("idgen_audit_events_dropped_total", {
   description: "Audit events dropped because the write queue was full (database down for long)",
@@ -72,12 +88,45 @@ export class AuditLog extends Context.Service<AuditLog, {
       )
       yield* Effect.forkScoped(sweep.pipe(Effect.repeat(Schedule.spaced("1 hour"))))
 
+      const enqueue = (event: AuditEvent, ms: number) =>
+        Effect.flatMap(Queue.offer(queue, { ...event, at: new Date(ms) }), (accepted) =>
+          accepted ? Effect.void : Metric.update(dropped, 1))
+
+      let keyFailures = TokenBucket.full(keyFailureLimit, 0)
+      /** Key-use failures not written as rows since the last summary, by reason. */
+      let suppressed = new Map<string, number>()
+      let suppressedSince = 0
+
       const record = (event: AuditEvent) =>
-        Effect.flatMap(Clock.currentTimeMillis, (ms) =>
-          Effect.flatMap(Queue.offer(queue, { ...event, at: new Date(ms) }), (accepted) =>
-            accepted ? Effect.void : Metric.update(dropped, 1)))
+        Effect.flatMap(Clock.currentTimeMillis, (ms) => {
+          if (event.eventType !== "key_use_failure") return enqueue(event, ms)
+          const decision = TokenBucket.take(keyFailureLimit, keyFailures, ms)
+          keyFailures = decision.bucket
+          if (decision.allowed) return enqueue(event, ms)
+          if (suppressed.size === 0) suppressedSince = ms
+          const reason = String(event.metadata["reason"] ?? event.action)
+          suppressed.set(reason, (suppressed.get(reason) ?? 0) + 1)
+          return Metric.update(sampledOut, 1)
+        })
+
+      const summarize = Effect.flatMap(Clock.currentTimeMillis, (ms) => {
+        if (suppressed.size === 0) return Effect.void
+        const byReason = Object.fromEntries(suppressed)
+        const since = new Date(suppressedSince).toISOString()
+        suppressed = new Map()
+        return enqueue({
+          eventType: "key_use_failure",
+          actor: null,
+          action: "verify_api_key_suppressed",
+          resource: "api_key",
+          result: "failure",
+          metadata: { count: Object.values(byReason).reduce((a, b) => a + b, 0), by_reason: byReason, since }
+        }, ms)
+      })
+      yield* Effect.forkScoped(summarize.pipe(Effect.repeat(Schedule.spaced(summaryInterval))))
 
       const flush = Effect.gen(function*() {
+        yield* summarize
         const pending = yield* Queue.clear(queue)
         if (pending.length > 0) yield* insert(pending).pipe(Effect.ignore)
       })

@@ -5,16 +5,20 @@
  * trusted locally for `auth.cacheTtlMillis`, which bounds how long a revoked key keeps
  * working on this node. With Redis, a key verified by any node is found in the shared
  * cache before the database is asked, and a revocation reaches every node's local cache
- * at once (`SharedKeyCache`). Failed key use is written to the audit log.
+ * at once (`SharedKeyCache`); since Redis may miss one, every node also learns
+ * revocations from the database within a second (`RevocationWatch`) and never takes a
+ * revoked key from the shared cache. Failed key use is written to the audit log (sampled
+ * under a flood, `AuditLog`).
  */
 import { Errors, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Metric, Option, Schema } from "effect"
 import { hash, randomBytes, timingSafeEqual } from "node:crypto"
 import { AuditLog } from "../audit/AuditLog.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import type { RedisClient } from "../redis/RedisClient.ts"
+import { RedisClient } from "../redis/RedisClient.ts"
 import * as Metrics from "../observability/Metrics.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
+import * as RevocationWatch from "./RevocationWatch.ts"
 import { SharedKeyCache } from "./SharedKeyCache.ts"
 
 /** What the operator gets back once, at creation. */
@@ -50,10 +54,14 @@ export class ApiKeys extends Context.Service<ApiKeys, {
       const audit = yield* AuditLog
       const shared = yield* SharedKeyCache
       const cache = new VerifiedKeyCache(config.auth.cacheTtlMillis, maxCachedKeys)
+      const watch = (yield* RedisClient) === undefined
+        ? undefined
+        : yield* RevocationWatch.make(repo, SharedKeyCache.entryTtlMillis, (id) => cache.forget(id))
       // A key revoked on any node stops being trusted here now, not when its entry expires.
       const runFork = Effect.runForkWith(yield* Effect.context<never>())
       yield* shared.onRevoked((id) => {
         cache.forget(id)
+        watch?.learn(id)
         runFork(Effect.logInfo("API key revoked (broadcast)").pipe(Effect.annotateLogs({ key_id: id })))
       })
 
@@ -111,7 +119,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
 
       const lookup = Effect.fnUntraced(function*(parsed: ParsedKey, hash: string, rawKey: string) {
         const sharedKey = yield* shared.get(hash)
-        if (sharedKey !== undefined) {
+        if (sharedKey !== undefined && watch?.isRevoked(sharedKey.id) !== true) {
           const now = yield* Clock.currentTimeMillis
           const expiresAtMs = sharedKey.expiresAtMs ?? Infinity
           if (expiresAtMs > now) {
@@ -124,7 +132,10 @@ export class ApiKeys extends Context.Service<ApiKeys, {
           return yield* refuse("unknown", unauthorized("Unknown API key"), rawKey)
         }
         const record = found.value
-        if (!record.enabled) return yield* refuse("disabled", unauthorized("API key is disabled"), rawKey)
+        if (!record.enabled) {
+          watch?.learn(record.id)
+          return yield* refuse("disabled", unauthorized("API key is disabled"), rawKey)
+        }
         const now = yield* Clock.currentTimeMillis
         const expiresAtMs = record.expiresAt === null ? Infinity : record.expiresAt.getTime()
         if (expiresAtMs <= now) return yield* refuse("expired", unauthorized("API key has expired"), rawKey)
@@ -158,6 +169,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
       const revoke = Effect.fn("ApiKeys.revoke")(function*(workspace: Names.WorkspaceName, id: string) {
         yield* repo.revoke(workspace, id)
         cache.forget(id)
+        watch?.learn(id)
         yield* shared.revoked(id)
       })
 

@@ -11,7 +11,8 @@
  *
  * Best effort throughout: with Redis down (or not configured) `get` misses, `put` and
  * `revoked` do nothing, and what bounds a revocation is the local TTL
- * (`auth.cacheTtlMillis`) and the database, which stays the authority.
+ * (`auth.cacheTtlMillis`) and the database, which stays the authority: a tombstone that
+ * could not be written is made up for by `RevocationWatch`.
  */
 import type { Names } from "@idgen/core"
 import { Context, Effect, Layer, type Scope } from "effect"
@@ -60,6 +61,8 @@ export class SharedKeyCache extends Context.Service<SharedKeyCache, {
   /** Calls `handler` with the id of every key revoked on any node, for the scope's lifetime. */
   onRevoked(handler: (id: string) => void): Effect.Effect<void, never, Scope.Scope>
 }>()("@idgen/server/auth/SharedKeyCache") {
+  /** The longest a shared entry lives. */
+  static readonly entryTtlMillis = entryTtlMillis
   static readonly layer: Layer.Layer<SharedKeyCache, never, RedisClient> = Layer.effect(
     SharedKeyCache,
     Effect.gen(function*() {

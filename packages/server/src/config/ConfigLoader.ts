@@ -54,7 +54,18 @@ export const FileSchema = Schema.Struct({
     default_step: withDefault(PositiveInt, 1000),
     preload_threshold: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true })), 0.1),
     target_segment_seconds: withDefault(PositiveInt, 300),
-    max_step: withDefault(PositiveInt, 10_000_000)
+    max_step: withDefault(PositiveInt, 10_000_000),
+    take_timeout_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 60_000 })), 3000),
+    idle_release_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 86_400_000 })), 600_000),
+    l1_capacity: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 16_777_216 })), 4096),
+    l1_low_watermark: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), 0.25),
+    l1_high_watermark: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true })), 1),
+    l1_hot_ids_per_second: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 1000),
+    l1_memory_budget_bytes: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 16 * 1024 * 1024),
+    pool_enabled: withDefault(Schema.Boolean, true),
+    pool_segment_size: withDefault(PositiveInt, 100_000),
+    pool_segments_per_refill: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })), 20),
+    pool_low_mark: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 })), 5)
   }),
   auth: section({ cache_ttl_millis: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2000 })), 1000) }),
   degradation: section({
@@ -97,6 +108,10 @@ export const environment: ReadonlyArray<readonly [name: string, path: Path, pars
   ["IDGEN_SNOWFLAKE_CEILING_WINDOW_MS", ["snowflake", "ceiling_window_ms"], integer],
   ["IDGEN_SEGMENT_RANGE_SIZE", ["segment", "range_size"], integer],
   ["IDGEN_SEGMENT_STEP", ["segment", "default_step"], integer],
+  ["IDGEN_SEGMENT_POOL_ENABLED", ["segment", "pool_enabled"], OperationsConfig.boolean],
+  ["IDGEN_SEGMENT_POOL_SEGMENT_SIZE", ["segment", "pool_segment_size"], integer],
+  ["IDGEN_SEGMENT_POOL_SEGMENTS_PER_REFILL", ["segment", "pool_segments_per_refill"], integer],
+  ["IDGEN_SEGMENT_POOL_LOW_MARK", ["segment", "pool_low_mark"], integer],
   ["IDGEN_DEGRADATION_FAILURE_THRESHOLD", ["degradation", "failure_threshold"], integer],
   ["IDGEN_DEGRADATION_RECOVERY_THRESHOLD", ["degradation", "recovery_threshold"], integer],
   ["IDGEN_DEGRADATION_MIN_UNHEALTHY_MS", ["degradation", "min_unhealthy_ms"], integer],
@@ -226,7 +241,22 @@ export const load = Effect.fnUntraced(function*(
       defaultStep: raw.segment.default_step,
       preloadThreshold: raw.segment.preload_threshold,
       targetSegmentSeconds: raw.segment.target_segment_seconds,
-      maxStep: raw.segment.max_step
+      maxStep: raw.segment.max_step,
+      takeTimeoutMillis: raw.segment.take_timeout_ms,
+      idleReleaseMillis: raw.segment.idle_release_ms,
+      l1: {
+        capacity: raw.segment.l1_capacity,
+        lowWatermark: raw.segment.l1_low_watermark,
+        highWatermark: raw.segment.l1_high_watermark,
+        hotIdsPerSecond: raw.segment.l1_hot_ids_per_second,
+        memoryBudgetBytes: raw.segment.l1_memory_budget_bytes
+      },
+      pool: {
+        enabled: raw.segment.pool_enabled,
+        segmentSize: raw.segment.pool_segment_size,
+        segmentsPerRefill: raw.segment.pool_segments_per_refill,
+        lowMark: raw.segment.pool_low_mark
+      }
     },
     auth: { cacheTtlMillis: raw.auth.cache_ttl_millis },
     degradation: {

@@ -28,6 +28,13 @@ export const liveSettings: ReadonlyArray<string> = [
   "segment.preload_threshold",
   "segment.target_segment_seconds",
   "segment.max_step",
+  "segment.take_timeout_ms",
+  "segment.idle_release_ms",
+  "segment.l1_capacity",
+  "segment.l1_low_watermark",
+  "segment.l1_high_watermark",
+  "segment.l1_hot_ids_per_second",
+  "segment.l1_memory_budget_bytes",
   "alerting",
   "reload"
 ]
@@ -41,7 +48,10 @@ const withLive = (base: ServerConfigShape, from: ServerConfigShape): ServerConfi
     defaultStep: from.segment.defaultStep,
     preloadThreshold: from.segment.preloadThreshold,
     targetSegmentSeconds: from.segment.targetSegmentSeconds,
-    maxStep: from.segment.maxStep
+    maxStep: from.segment.maxStep,
+    takeTimeoutMillis: from.segment.takeTimeoutMillis,
+    idleReleaseMillis: from.segment.idleReleaseMillis,
+    l1: from.segment.l1
   },
   alerting: from.alerting,
   reload: from.reload

@@ -75,7 +75,7 @@ export const fileSections = {
 type Path = readonly [section: string, key: string]
 const integer = (s: string) => (/^-?\d+$/.test(s.trim()) ? Number(s) : s)
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0)
-const boolean = (s: string) => (/^(1|true|yes|on)$/i.test(s.trim()) ? true : /^(0|false|no|off)$/i.test(s.trim()) ? false : s)
+export const boolean = (s: string) => (/^(1|true|yes|on)$/i.test(s.trim()) ? true : /^(0|false|no|off)$/i.test(s.trim()) ? false : s)
 /** `OTEL_EXPORTER_OTLP_HEADERS`: `k=v,k2=v2` (values URL-encoded, as the OTel spec says). */
 const headers = (s: string) =>
   Object.fromEntries(list(s).map((pair) => {

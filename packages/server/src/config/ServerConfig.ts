@@ -67,6 +67,32 @@ export interface ServerConfigShape extends OperationsConfigShape {
     readonly targetSegmentSeconds: number
     /** Upper bound of the dynamic step. */
     readonly maxStep: number
+    /** A take that finds L1 and L2 empty waits at most this long for a refill (then IDGEN-SEG-1003/1002). */
+    readonly takeTimeoutMillis: number
+    /** A biz_tag unused this long on this node releases its ring and actor; 0 = never. */
+    readonly idleReleaseMillis: number
+    /** The L1 ring of hot biz_tags (`segment/L1Rings.ts`). */
+    readonly l1: {
+      /** Slots per ring; 0 turns L1 off. */
+      readonly capacity: number
+      /** Fractions of the capacity: below `low` a refill starts, which fills up to `high`. */
+      readonly lowWatermark: number
+      readonly highWatermark: number
+      /** A biz_tag taking at least this many IDs/s on this node gets a ring. */
+      readonly hotIdsPerSecond: number
+      /** Bound on the sum of all rings' slots × 8 bytes. */
+      readonly memoryBudgetBytes: number
+    }
+    /** The Redis segment pool shared by the nodes (`RedisSegmentPool.ts`); used only with `redis.url`. */
+    readonly pool: {
+      readonly enabled: boolean
+      /** Numbers per pool segment (what one pop hands a node). */
+      readonly segmentSize: number
+      /** Segments one refill allocates from the database at once (as one range) and pushes. */
+      readonly segmentsPerRefill: number
+      /** A pop that leaves fewer segments than this in the pool starts a refill. */
+      readonly lowMark: number
+    }
   }
   readonly auth: {
     /** How long a verified key is trusted locally; bounds revocation delay on this node. */

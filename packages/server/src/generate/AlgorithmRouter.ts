@@ -27,7 +27,7 @@ export class AlgorithmRouter extends Context.Service<AlgorithmRouter, {
 
       const segment = (tag: BizTagRecord, n: number) => {
         // Fast path: a running actor with numbers buffered answers synchronously.
-        const actor = segments.runningActor(tag.id)
+        const actor = segments.runningActor(tag)
         if (actor !== undefined && n === 1) {
           const value = actor.takeOneNow()
           if (value >= 0) return Effect.succeed([DecimalText.toDecimal(value)])
@@ -52,7 +52,7 @@ export class AlgorithmRouter extends Context.Service<AlgorithmRouter, {
       }
 
       const takeBuffered = (tag: BizTagRecord, n: number) => {
-        const actor = segments.runningActor(tag.id)
+        const actor = segments.runningActor(tag)
         if (actor === undefined || actor.buffered() < n) return undefined
         const out: Array<number> = []
         actor.takeNow(n, out)

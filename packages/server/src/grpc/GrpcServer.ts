@@ -222,9 +222,13 @@ const idInfo = (parsed: ParsedId): IdgenV1.IdInfo => {
   }
 }
 
-/** The address of a grpc-js peer (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`), for per-IP rate limits. */
+/**
+ * The address of a grpc-js peer, for per-IP rate limits: `<address>:<port>` (grpc-js 1.14:
+ * `127.0.0.1:5000`, `::1:5000` — the port is the last `:digits`), or the older
+ * `ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`.
+ */
 const ipOf = (peer: string): string | undefined => {
-  const match = /^ipv[46]:\[?([^\]]+?)\]?:\d+$/.exec(peer)
+  const match = /^(?:ipv[46]:)?\[?(.+?)\]?:\d+$/.exec(peer)
   return match === null ? undefined : match[1]
 }
 

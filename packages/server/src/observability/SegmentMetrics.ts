@@ -5,7 +5,9 @@
  * fiber, once per segment.
  *
  * Cardinality: one series set per biz_tag this node has served, capped at `maxTrackedTags`;
- * biz_tags past the cap are served but not broken out (a warning says so once).
+ * biz_tags past the cap are served but not broken out (a warning says so once). A biz_tag
+ * released for idleness keeps its series (read through `actor()`, they show the idle
+ * state) and the actor its next use starts reports into them.
  */
 import type { Errors } from "@idgen/core"
 import { type Context, Effect, Metric, type Scope } from "effect"
@@ -28,6 +30,41 @@ export interface SegmentMetrics {
   readonly track: (tag: BizTagRecord, actor: () => SegmentActor | undefined) => TagMetrics
 }
 
+// The L1 ring and the run-time tuning of L2, per biz_tag (design §3.2.2).
+export const segmentPreloadThreshold = (attributes: Metrics.BizTagLabels) =>
+  Metric.gauge("idgen_segment_preload_threshold", {
+    description: "L2 preload threshold (fraction of a segment consumed) in force for the biz_tag's next segment",
+    attributes
+  })
+export const ringFill = (attributes: Metrics.BizTagLabels) =>
+  Metric.gauge("idgen_segment_l1_ring_ids", {
+    description: "Numbers in the biz_tag's L1 ring on this node (0 without a ring)",
+    attributes
+  })
+export const ringCapacity = (attributes: Metrics.BizTagLabels) =>
+  Metric.gauge("idgen_segment_l1_ring_capacity", {
+    description: "Slots of the biz_tag's L1 ring on this node (0: no ring, takes go straight to L2)",
+    attributes
+  })
+export const l1Hits = (attributes: Metrics.BizTagLabels) =>
+  Metric.counter("idgen_segment_l1_hits_total", {
+    description: "Numbers handed out from the biz_tag's L1 ring",
+    incremental: true,
+    attributes
+  })
+export const l2Fallbacks = (attributes: Metrics.BizTagLabels) =>
+  Metric.counter("idgen_segment_l2_fallbacks_total", {
+    description: "Numbers handed out from L2 because the biz_tag's L1 ring was empty",
+    incremental: true,
+    attributes
+  })
+export const waitTimeouts = (attributes: Metrics.BizTagLabels) =>
+  Metric.counter("idgen_segment_wait_timeouts_total", {
+    description: "Takes whose wait for a refill ran out of segment.take_timeout_ms (answered IDGEN-SEG-1003/1002)",
+    incremental: true,
+    attributes
+  })
+
 export const labelsOf = (tag: BizTagRecord): Metrics.BizTagLabels => ({
   workspace: tag.workspace,
   group: tag.group,
@@ -48,6 +85,7 @@ export const make = (options: {
     yield* Effect.addFinalizer(() => Effect.sync(() => removals.forEach((remove) => remove())))
     const rangeEnd = (options.datacenterId + 1) * options.rangeSize
     let tracked = 0
+    const byTag = new Map<string, TagMetrics>()
 
     const readGauge = (gauge: Metric.Gauge<number>, get: () => number) =>
       removals.push(Metric.registerUnsafe(gauge, context, { get: () => ({ value: get() }), update: noop, modify: noop }).remove)
@@ -61,6 +99,8 @@ export const make = (options: {
       )
 
     const track = (tag: BizTagRecord, actor: () => SegmentActor | undefined): TagMetrics => {
+      const known = byTag.get(tag.id)
+      if (known !== undefined) return known
       if (tracked >= maxTrackedTags) {
         if (tracked++ === maxTrackedTags) {
           Effect.runForkWith(context)(
@@ -87,6 +127,12 @@ export const make = (options: {
       readGauge(Metrics.segmentStep(labels), read((a) => a.currentStep(), tag.step))
       readCounter(Metrics.segmentLoads(labels), read((a) => a.stats().loads, 0))
       readCounter(Metrics.segmentWaits(labels), read((a) => a.stats().waits, 0))
+      readGauge(segmentPreloadThreshold(labels), read((a) => a.preloadThreshold(), 0))
+      readGauge(ringFill(labels), read((a) => a.ring()?.length ?? 0, 0))
+      readGauge(ringCapacity(labels), read((a) => a.ring()?.capacity ?? 0, 0))
+      readCounter(l1Hits(labels), read((a) => a.stats().l1Hits, 0))
+      readCounter(l2Fallbacks(labels), read((a) => a.stats().l2Fallbacks, 0))
+      readCounter(waitTimeouts(labels), read((a) => a.stats().timeouts, 0))
 
       const refillDuration = Metrics.segmentRefillDuration(labels)
       const refillFailures = Metrics.segmentRefillFailures(labels)
@@ -102,7 +148,7 @@ export const make = (options: {
         remaining.updateUnsafe(left, context)
         remainingRatio.updateUnsafe(left / options.rangeSize, context)
       }
-      return {
+      const tagMetrics: TagMetrics = {
         refilled: (seconds, segment) => {
           refillDuration.updateUnsafe(seconds, context)
           setRemaining(Math.max(0, rangeEnd - segment.end))
@@ -112,6 +158,8 @@ export const make = (options: {
           if (error._tag === "SegmentExhausted") setRemaining(0)
         }
       }
+      byTag.set(tag.id, tagMetrics)
+      return tagMetrics
     }
 
     return { track }

@@ -22,6 +22,12 @@ import * as WorkspaceLimits from "./WorkspaceLimits.ts"
 export type Admission = RedisTokenBucket.Admission
 export const toEffect = RedisTokenBucket.toEffect
 
+/**
+ * An IPv4 client as its IPv4 address, however the interface reports it (a dual-stack
+ * socket says `::ffff:10.0.0.1`, gRPC may say `10.0.0.1`): one bucket per client.
+ */
+const plainIp = (ip: string): string => ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip
+
 /** Idle buckets are forgotten after this (per-IP buckets would otherwise pile up). */
 const idleMillis = 10 * 60_000
 
@@ -66,7 +72,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
 
       const admit = (workspace: Names.WorkspaceName, clientIp: string | undefined): Admission => {
         const at = now()
-        const byIp = ipLimit === undefined || clientIp === undefined ? undefined : take(`ip:${clientIp}`, ipLimit, at)
+        const byIp = ipLimit === undefined || clientIp === undefined ? undefined : take(`ip:${plainIp(clientIp)}`, ipLimit, at)
         if (byIp instanceof Errors.RateLimitExceeded) return byIp
         const limit = limits.get(workspace, at)
         if (limit === null) return byIp

@@ -1,8 +1,8 @@
 /**
- * Handlers of the Effect RPC group: the API key from the RPC header `x-api-key`, the rest
- * through `IdRequests`, so every rule (and every error) is the one HTTP and gRPC apply.
- * (RPC handlers do not see the connection's address, so the workspace's rate limit applies
- * here, not the per-IP one.)
+ * Handlers of the Effect RPC group: the API key from the RPC header `x-api-key` and the
+ * client's address from the one the routes set (`PeerAddress`), the rest through
+ * `IdRequests`, so every rule (and every error, the per-IP 429 included) is the one HTTP
+ * and gRPC apply.
  */
 import { IdRpcs, Rpcs } from "@idgen/protocol"
 import { Effect } from "effect"
@@ -10,8 +10,9 @@ import type { Headers } from "effect/http"
 import { type Caller, IdRequests } from "../generate/IdRequests.ts"
 import { Health } from "../health/Health.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
+import { peerOf } from "./PeerAddress.ts"
 
-const callerOf = (headers: Headers.Headers): Caller => ({ apiKey: headers[Rpcs.apiKeyHeader] ?? "" })
+const callerOf = (headers: Headers.Headers): Caller => ({ apiKey: headers[Rpcs.apiKeyHeader] ?? "", clientIp: peerOf(headers) })
 
 export const IdRpcsLive = IdRpcs.toLayer(
   Effect.gen(function*() {

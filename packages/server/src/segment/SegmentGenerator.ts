@@ -1,30 +1,45 @@
 /**
  * Segment IDs for every active biz_tag of this node: one SegmentActor per biz_tag,
  * created on first use, its refill loop supervised in a FiberMap keyed by biz_tag id.
+ *
+ * A sweep fiber looks at every actor periodically: a biz_tag whose rate reaches
+ * `segment.l1_hot_ids_per_second` gets an L1 ring (within the memory budget, `L1Rings.ts`);
+ * one unused for `segment.idle_release_ms` is released — its fibers stopped, its ring's
+ * memory returned, the numbers left in its buffers abandoned (gaps, never duplicates:
+ * they were allocated to this node and nobody else issues them); its next use starts a
+ * fresh actor, whose segments lie above everything allocated before.
  */
-import { Context, Effect, Exit, FiberMap, Layer, Semaphore } from "effect"
+import { Clock, Context, Effect, Exit, FiberMap, Layer, Semaphore } from "effect"
 import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import * as SegmentMetrics from "../observability/SegmentMetrics.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
-import { SegmentRepo } from "../storage/SegmentRepo.ts"
 import { makeCpuPressure } from "./CpuPressure.ts"
+import * as L1Rings from "./L1Rings.ts"
 import * as SegmentActor from "./SegmentActor.ts"
+import { SegmentSupply } from "./SegmentSupply.ts"
 
 export class SegmentGenerator extends Context.Service<SegmentGenerator, {
   /** The actor of a biz_tag, started on first use. */
   actorFor(tag: BizTagRecord): Effect.Effect<SegmentActor.SegmentActor>
-  /** The actor if it is already running: the synchronous fast path. */
-  runningActor(tagId: string): SegmentActor.SegmentActor | undefined
+  /**
+   * The actor if it is already running: the synchronous fast path. Hands the record's
+   * step to the actor (used from its next load), so a changed biz_tag step reaches it.
+   */
+  runningActor(tag: BizTagRecord): SegmentActor.SegmentActor | undefined
+  /** Bytes of all L1 rings (bounded by `segment.l1_memory_budget_bytes`). */
+  ringMemoryBytes(): number
 }>()("@idgen/server/segment/SegmentGenerator") {
   static readonly layer = Layer.effect(
     SegmentGenerator,
     Effect.gen(function*() {
       const config = yield* ServerConfig
       const current = yield* currentConfig
-      const repo = yield* SegmentRepo
+      const supply = yield* SegmentSupply
       const fibers = yield* FiberMap.make<string>()
-      const actors = new Map<string, SegmentActor.SegmentActor>()
+      const clock = yield* Clock.Clock
+      const actors = new Map<string, Running>()
+      const budget = new L1Rings.RingBudget()
       const starting = yield* Semaphore.make(1)
       const pressure = makeCpuPressure()
       const metrics = yield* SegmentMetrics.make({
@@ -34,13 +49,21 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
 
       const start = Effect.fn("SegmentGenerator.start")(function*(tag: BizTagRecord) {
         const existing = actors.get(tag.id)
-        if (existing) return existing
-        const observed = metrics.track(tag, () => actors.get(tag.id))
+        if (existing) return existing.actor
+        const observed = metrics.track(tag, () => actors.get(tag.id)?.actor)
+        const tagStep = { value: tag.step }
         const { actor, refillLoop } = yield* SegmentActor.make(
           {
-            baseStep: tag.step,
-            // Live settings: read at each load (the threshold when the actor starts).
-            preloadThreshold: current().segment.preloadThreshold,
+            // Live settings: read at each load (each wait for the timeout).
+            get baseStep() {
+              return tagStep.value
+            },
+            get preloadThreshold() {
+              return current().segment.preloadThreshold
+            },
+            get takeTimeoutMillis() {
+              return current().segment.takeTimeoutMillis
+            },
             get targetSegmentSeconds() {
               return current().segment.targetSegmentSeconds
             },
@@ -51,12 +74,7 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
           },
           (step) => {
             const startMs = performance.now()
-            return repo.allocate({
-              bizTagId: tag.id,
-              datacenterId: config.node.datacenterId,
-              step,
-              node: config.node.name
-            }).pipe(
+            return supply.next(tag, step).pipe(
               Effect.onExit((exit) =>
                 Effect.sync(() => {
                   if (Exit.isSuccess(exit)) return observed.refilled((performance.now() - startMs) / 1000, exit.value)
@@ -70,19 +88,94 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
                 attributes: { "idgen.workspace": tag.workspace, "idgen.group": tag.group, "idgen.biz_tag": tag.name, "idgen.step": step }
               })
             )
-          }
+          },
+          () => actorFor(tag)
         )
+        const now = clock.currentTimeMillisUnsafe()
+        const running: Running = { actor, tagStep, ringCapacity: 0, lastActivity: 0, lastActiveMs: now, lastHandedOut: 0, lastSampleMs: now }
         yield* FiberMap.run(fibers, tag.id, refillLoop)
-        actors.set(tag.id, actor)
+        actors.set(tag.id, running)
+        if (current().segment.l1.hotIdsPerSecond === 0) attachRing(running)
         return actor
       })
 
-      const actorFor = (tag: BizTagRecord) => {
-        const actor = actors.get(tag.id)
-        return actor ? Effect.succeed(actor) : Semaphore.withPermits(starting, 1)(start(tag))
+      const actorFor = (tag: BizTagRecord): Effect.Effect<SegmentActor.SegmentActor> => {
+        const running = actors.get(tag.id)
+        if (running === undefined) return Semaphore.withPermits(starting, 1)(start(tag))
+        running.tagStep.value = tag.step
+        return Effect.succeed(running.actor)
       }
 
-      return SegmentGenerator.of({ actorFor, runningActor: (tagId) => actors.get(tagId) })
+      const runningActor = (tag: BizTagRecord) => {
+        const running = actors.get(tag.id)
+        if (running === undefined) return undefined
+        running.tagStep.value = tag.step
+        return running.actor
+      }
+
+      const attachRing = (running: Running) => {
+        const shape = budget.grant(current().segment.l1)
+        if (shape === undefined) return
+        running.ringCapacity = shape.capacity
+        running.actor.attachRing(shape)
+      }
+
+      const release = Effect.fnUntraced(function*(tagId: string, running: Running) {
+        actors.delete(tagId)
+        running.actor.stop()
+        budget.release(running.ringCapacity)
+        yield* FiberMap.remove(fibers, tagId)
+      })
+
+      // Idle release and hot promotion, from what each actor counts anyway (no hot-path cost).
+      const sweep = Effect.gen(function*() {
+        const now = clock.currentTimeMillisUnsafe()
+        const { idleReleaseMillis, l1 } = current().segment
+        for (const [tagId, running] of actors) {
+          const { actor } = running
+          const activity = actor.activity()
+          if (activity !== running.lastActivity || actor.waiting() > 0) {
+            running.lastActivity = activity
+            running.lastActiveMs = now
+          } else if (idleReleaseMillis > 0 && now - running.lastActiveMs >= idleReleaseMillis) {
+            yield* starting.withPermits(1)(release(tagId, running))
+            continue
+          }
+          const handedOut = actor.handedOut()
+          const seconds = (now - running.lastSampleMs) / 1000
+          if (running.ringCapacity === 0 && seconds > 0 && (handedOut - running.lastHandedOut) / seconds >= l1.hotIdsPerSecond) {
+            attachRing(running)
+          }
+          running.lastHandedOut = handedOut
+          running.lastSampleMs = now
+        }
+      })
+      yield* Effect.suspend(() => Effect.sleep(L1Rings.sweepIntervalMillis(current().segment.idleReleaseMillis))).pipe(
+        Effect.andThen(sweep),
+        Effect.forever,
+        Effect.forkScoped
+      )
+
+      return SegmentGenerator.of({
+        actorFor,
+        runningActor,
+        ringMemoryBytes: () => budget.usedBytes
+      })
     })
   )
+}
+
+/** A running actor with what the sweep and the ring budget keep about it. */
+interface Running {
+  readonly actor: SegmentActor.SegmentActor
+  /** The biz_tag's step as last seen in its record (the actor reads it at each load). */
+  readonly tagStep: { value: number }
+  /** Slots of its ring (0: none), returned to the budget at release. */
+  ringCapacity: number
+  /** `actor.activity()` at the last sweep that saw it change, and when. */
+  lastActivity: number
+  lastActiveMs: number
+  /** `actor.handedOut()` at the previous sweep, and when (the observed rate). */
+  lastHandedOut: number
+  lastSampleMs: number
 }

@@ -23,4 +23,6 @@ export class ApiKeyRepo extends Context.Service<ApiKeyRepo, {
   findByPrefix(prefix: string): Effect.Effect<Option.Option<ApiKeyRecord>, Errors.DatabaseUnavailable>
   /** Disables the key. NotFound when no such key exists in the workspace. */
   revoke(workspace: Names.WorkspaceName, id: string): Effect.Effect<void, Errors.NotFound | Errors.DatabaseUnavailable>
+  /** Ids of the keys revoked after `since`, and the database's time of the answer (the next `since`). */
+  revokedSince(since: Date): Effect.Effect<{ readonly ids: ReadonlyArray<string>; readonly checkedAt: Date }, Errors.DatabaseUnavailable>
 }>()("@idgen/server/storage/ApiKeyRepo") {}

@@ -88,7 +88,16 @@ export const make = Effect.gen(function*() {
     orDatabaseUnavailable("ApiKeyRepo.revoke")
   )
 
-  return ApiKeyRepo.of({ insert, findByPrefix, revoke })
+  const revokedSince = Effect.fn("ApiKeyRepo.revokedSince")(
+    function*(since: Date) {
+      const rows = yield* sql<{ readonly checked_at: Date; readonly ids: ReadonlyArray<string> }>`
+        SELECT now() AS checked_at, array(SELECT id::text FROM api_keys WHERE revoked_at > ${since}::timestamptz) AS ids`
+      return { ids: rows[0]?.ids ?? [], checkedAt: rows[0]?.checked_at ?? since }
+    },
+    orDatabaseUnavailable("ApiKeyRepo.revokedSince")
+  )
+
+  return ApiKeyRepo.of({ insert, findByPrefix, revoke, revokedSince })
 })
 
 /** `ApiKeyRepo`. Requires `SqlClient`. */

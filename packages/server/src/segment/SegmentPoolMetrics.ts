@@ -1,0 +1,80 @@
+/**
+ * Metrics of the Redis segment pool (`RedisSegmentPool.ts`), per biz_tag, as this node sees
+ * them. Updated once per segment (never per ID); series are removed with the pool's scope
+ * and capped like `SegmentMetrics` (biz_tags past the cap are served but not broken out).
+ */
+import { type Context, Effect, Metric, type Scope } from "effect"
+import * as Metrics from "../observability/Metrics.ts"
+import { labelsOf, maxTrackedTags } from "../observability/SegmentMetrics.ts"
+import type { BizTagRecord } from "../storage/Records.ts"
+
+const pops = (attributes: Metrics.BizTagLabels) =>
+  Metric.counter("idgen_segment_pool_pops_total", {
+    description: "Segments this node took from the shared Redis segment pool",
+    incremental: true,
+    attributes
+  })
+const misses = (attributes: Metrics.BizTagLabels) =>
+  Metric.counter("idgen_segment_pool_misses_total", {
+    description: "Segments this node allocated from the database directly because the pool was empty or Redis unavailable",
+    incremental: true,
+    attributes
+  })
+const refills = (attributes: Metrics.BizTagLabels) =>
+  Metric.counter("idgen_segment_pool_refills_total", {
+    description: "Pool refills by this node: one database allocation split into pool segments",
+    incremental: true,
+    attributes
+  })
+const discarded = (attributes: Metrics.BizTagLabels) =>
+  Metric.counter("idgen_segment_pool_discarded_total", {
+    description: "Pool entries dropped unissued (pushed by an earlier Redis server instance, or below this node's last segment): gaps, never duplicates",
+    incremental: true,
+    attributes
+  })
+const length = (attributes: Metrics.BizTagLabels) =>
+  Metric.gauge("idgen_segment_pool_length", {
+    description: "Segments left in the biz_tag's pool, as of this node's last pop or refill",
+    attributes
+  })
+
+export interface PoolTagMetrics {
+  readonly popped: () => void
+  readonly missed: () => void
+  readonly refilled: () => void
+  readonly discarded: (count: number) => void
+  readonly length: (segments: number) => void
+}
+
+const untracked: PoolTagMetrics = { popped: noop, missed: noop, refilled: noop, discarded: noop, length: noop }
+
+export interface SegmentPoolMetrics {
+  readonly track: (tag: BizTagRecord) => PoolTagMetrics
+}
+
+export const make: Effect.Effect<SegmentPoolMetrics, never, Scope.Scope> = Effect.gen(function*() {
+  const context: Context.Context<never> = yield* Effect.context()
+  const series: Array<Metric.Metric<number, unknown>> = []
+  yield* Effect.addFinalizer(() => Effect.sync(() => series.forEach((m) => Metric.removeUnsafe(m, context))))
+  let tracked = 0
+
+  const track = (tag: BizTagRecord): PoolTagMetrics => {
+    if (tracked >= maxTrackedTags) return untracked
+    tracked++
+    const labels = labelsOf(tag)
+    const counters = [pops(labels), misses(labels), refills(labels), discarded(labels)] as const
+    const gauge = length(labels)
+    series.push(...counters, gauge)
+    const add = (metric: Metric.Metric<number, unknown>) => (n = 1) => metric.updateUnsafe(n, context)
+    return {
+      popped: add(counters[0]),
+      missed: add(counters[1]),
+      refilled: add(counters[2]),
+      discarded: add(counters[3]),
+      length: (segments) => gauge.updateUnsafe(segments, context)
+    }
+  }
+  return { track }
+})
+
+function noop() {}

@@ -1,0 +1,272 @@
+/**
+ * The Redis segment pool on real PostgreSQL and a private redis-server: nodes (separate
+ * pool instances, each with its own Redis connection) share one pool; FLUSHALL, a killed
+ * Redis and a Redis restored from an old snapshot never make a number appear twice.
+ *
+ * Pool segments have 1000 numbers; the nodes ask for step 7, so a segment of 7 numbers is
+ * a direct database allocation (a pool miss) and one of 1000 came from the pool.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Names } from "@idgen/core"
+import { Context, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { load } from "../../packages/server/src/config/ConfigLoader.ts"
+import { ServerConfig } from "../../packages/server/src/config/ServerConfig.ts"
+import { RedisClient } from "../../packages/server/src/redis/RedisClient.ts"
+import { poolKey } from "../../packages/server/src/segment/RedisSegmentPool.ts"
+import { SegmentSupply } from "../../packages/server/src/segment/SegmentSupply.ts"
+import type { AllocatedSegment, BizTagRecord } from "../../packages/server/src/storage/Records.ts"
+import { BizTagRepo, StorageLive, WorkspaceRepo } from "../../packages/server/src/storage/index.ts"
+import { OwnRedis } from "../support/OwnRedis.ts"
+import { wait } from "../support/ServerProcess.ts"
+import { TestDatabase } from "../support/TestDatabase.ts"
+
+const POOL_SEGMENT = 1000
+const PER_REFILL = 10
+const DIRECT_STEP = 7
+
+const Config = Layer.effect(
+  ServerConfig,
+  Effect.gen(function*() {
+    const { url } = yield* TestDatabase
+    const redis = yield* OwnRedis
+    return yield* load({
+      IDGEN_DATABASE_URL: url,
+      IDGEN_REDIS_URL: redis.url,
+      IDGEN_ADMIN_TOKEN: "test-admin-token-0123456789",
+      IDGEN_SEGMENT_POOL_SEGMENT_SIZE: String(POOL_SEGMENT),
+      IDGEN_SEGMENT_POOL_SEGMENTS_PER_REFILL: String(PER_REFILL),
+      IDGEN_SEGMENT_POOL_LOW_MARK: "3"
+    })
+  })
+)
+const Env = StorageLive.pipe(
+  Layer.provideMerge(Config),
+  Layer.provideMerge(Layer.mergeAll(TestDatabase.layer, OwnRedis.layer))
+)
+
+/**
+ * One node's pool: its own Redis connection and per-tag state, named `name` in audit rows;
+ * returned once the connection is ready.
+ */
+const node = (name: string) =>
+  Effect.gen(function*() {
+    const base = yield* ServerConfig
+    const config = { ...base, node: { ...base.node, name } }
+    const context = yield* Layer.build(
+      Layer.fresh(
+        SegmentSupply.layer.pipe(Layer.provideMerge(RedisClient.layer), Layer.provide(Layer.succeed(ServerConfig, config)))
+      )
+    )
+    const connection = Context.get(context, RedisClient)!
+    yield* eventually(() => connection.isReady(), `${name} connected to Redis`)
+    return Context.get(context, SegmentSupply)
+  })
+
+let tags = 0
+const createTag = Effect.gen(function*() {
+  yield* (yield* WorkspaceRepo).create({
+    name: Names.WorkspaceName.make("pool"),
+    defaultAlgorithm: "segment",
+    autoCreateBizTags: true,
+    rateLimit: null
+  }).pipe(Effect.catchTag("Conflict", () => Effect.void))
+  return yield* (yield* BizTagRepo).create({
+    workspace: Names.WorkspaceName.make("pool"),
+    group: Names.GroupName.make("g"),
+    bizTag: Names.BizTagName.make(`t${++tags}`)
+  }, { algorithm: "segment", fallback: [], step: DIRECT_STEP, formatTemplate: null })
+})
+
+const databaseAllocations = (tag: BizTagRecord) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ readonly n: string }>`
+      SELECT count(*) AS n FROM segment_allocations WHERE biz_tag_id = ${tag.id}::uuid`
+    return Number(rows[0]!.n)
+  })
+
+const fromPool = (s: AllocatedSegment) => s.end - s.start + 1 === POOL_SEGMENT
+
+/** What the nodes received, per node in order. */
+interface Run {
+  readonly perNode: Array<Array<AllocatedSegment>>
+  readonly total: () => number
+}
+
+/**
+ * Each node takes segments one after another (as its refill fiber does) until `until`
+ * says stop, checking that every segment starts above its previous one (else its double
+ * buffer would reject it).
+ */
+const drive = (supplies: ReadonlyArray<SegmentSupply["Service"]>, tag: BizTagRecord, until: () => boolean, run: Run) =>
+  Effect.forEach(
+    supplies,
+    (supply, i) =>
+      Effect.gen(function*() {
+        const mine = run.perNode[i]!
+        while (!until()) {
+          const segment = yield* supply.next(tag, DIRECT_STEP)
+          const last = mine.at(-1)
+          if (last !== undefined) assert.isAbove(segment.start, last.end, `node ${i}: segment not above its previous one`)
+          mine.push(segment)
+          yield* Effect.yieldNow
+        }
+      }),
+    { concurrency: "unbounded", discard: true }
+  )
+
+const newRun = (nodes: number): Run => {
+  const perNode = Array.from({ length: nodes }, () => [] as Array<AllocatedSegment>)
+  return { perNode, total: () => perNode.reduce((n, s) => n + s.length, 0) }
+}
+
+/** How many segments each node has received so far. */
+const mark = (run: Run) => run.perNode.map((segments) => segments.length)
+
+/** Each node's segments received after `from` (a `mark`). */
+const since = (run: Run, from: ReadonlyArray<number>, to?: ReadonlyArray<number>) =>
+  run.perNode.map((segments, i) => segments.slice(from[i], to?.[i]))
+
+/** No number in two segments, across all nodes. */
+const assertDisjoint = (segments: ReadonlyArray<AllocatedSegment>) => {
+  const sorted = [...segments].sort((a, b) => a.start - b.start)
+  for (let i = 1; i < sorted.length; i++) {
+    assert.isAbove(sorted[i]!.start, sorted[i - 1]!.end, `overlap: [${sorted[i - 1]!.start}, ${sorted[i - 1]!.end}] and [${sorted[i]!.start}, ${sorted[i]!.end}]`)
+  }
+}
+
+/** Polls `condition` every 10 ms until it holds (fails after `millis`). */
+const eventually = (condition: () => boolean, what: string, millis = 20_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + millis
+    while (!condition()) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`)
+      yield* wait(10)
+    }
+  })
+
+/** Runs `nodes` nodes until `script` (the controller) returns. */
+const withNodes = <A>(
+  count: number,
+  tag: BizTagRecord,
+  script: (run: Run) => Effect.Effect<A, never, OwnRedis>
+) =>
+  Effect.gen(function*() {
+    const supplies = yield* Effect.forEach(Array.from({ length: count }, (_, i) => `node-${i}`), node)
+    const run = newRun(count)
+    let done = false
+    const [result] = yield* Effect.all(
+      [script(run).pipe(Effect.ensuring(Effect.sync(() => (done = true)))), drive(supplies, tag, () => done, run)],
+      { concurrency: "unbounded" }
+    )
+    return { run, result }
+  })
+
+layer(Env, { timeout: 120_000, excludeTestServices: true })("Redis segment pool", (it) => {
+  it.effect("three nodes share one pool: no number twice, far fewer database allocations than segments", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const tag = yield* createTag
+      const { run } = yield* withNodes(3, tag, (run) => eventually(() => run.total() >= 300, "300 segments"))
+      const all = run.perNode.flat()
+      assertDisjoint(all)
+      const pooled = all.filter(fromPool).length
+      const allocations = yield* databaseAllocations(tag)
+      assert.isAbove(pooled, all.length * 0.8, `only ${pooled} of ${all.length} segments came from the pool`)
+      // One refill per PER_REFILL pool segments, plus the misses.
+      assert.isBelow(allocations, all.length / 5, `${allocations} database allocations for ${all.length} segments`)
+      assert.isTrue(run.perNode.every((segments) => segments.some(fromPool)), "every node took from the pool")
+    })))
+
+  it.effect("FLUSHALL mid-run: no number twice, the pool refills and serves again", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const tag = yield* createTag
+      const { run } = yield* withNodes(2, tag, (run) =>
+        Effect.gen(function*() {
+          yield* eventually(() => run.total() >= 50, "50 segments before FLUSHALL")
+          yield* (yield* OwnRedis).command("FLUSHALL")
+          const before = mark(run)
+          yield* eventually(
+            () => since(run, before).flat().filter(fromPool).length >= 30,
+            "30 pool segments after FLUSHALL"
+          )
+        }))
+      assertDisjoint(run.perNode.flat())
+    })))
+
+  it.effect("Redis killed mid-run: segments keep coming from the database, and from the pool once Redis is back", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const tag = yield* createTag
+      const { result, run } = yield* withNodes(2, tag, (run) =>
+        Effect.gen(function*() {
+          const redis = yield* OwnRedis
+          yield* eventually(() => run.total() >= 30, "30 segments before the kill")
+          yield* redis.stop
+          // A pop in flight when the kill landed may still return a pool segment: skip one per node.
+          const atKill = mark(run).map((n) => n + 1)
+          yield* eventually(() => since(run, atKill).every((s) => s.length >= 50), "50 segments per node while Redis is down")
+          const atStart = mark(run)
+          yield* redis.start
+          yield* eventually(
+            () => since(run, atStart).every((segments) => segments.some(fromPool)),
+            "every node takes from the pool again"
+          )
+          return since(run, atKill, atStart).flat()
+        }))
+      assert.isAtLeast(result.length, 100)
+      assert.isTrue(result.every((s) => !fromPool(s)), "segments while Redis was down came from the database")
+      assertDisjoint(run.perNode.flat())
+    })))
+
+  it.effect("a Redis restored from an older snapshot: entries it held before are dropped, never issued again", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const redis = yield* OwnRedis
+      const tag = yield* createTag
+      const key = poolKey(tag.id, 0)
+      const a = yield* node("node-a")
+      // The first take refills the pool (one allocation, the first segment kept).
+      const first = yield* a.next(tag, DIRECT_STEP)
+      assert.isTrue(fromPool(first))
+      const snapshot = (yield* redis.command("LRANGE", key, "0", "-1")) as Array<string>
+      assert.strictEqual(snapshot.length, PER_REFILL - 1)
+      // Issued after the "snapshot"...
+      const issued = [first, yield* a.next(tag, DIRECT_STEP), yield* a.next(tag, DIRECT_STEP)]
+      // ...and the server comes back with the snapshot's data: a new process, the old entries.
+      yield* redis.stop
+      yield* redis.start
+      yield* redis.command("DEL", key)
+      yield* redis.command("RPUSH", key, ...snapshot)
+      const b = yield* node("node-b")
+      const after = [yield* b.next(tag, DIRECT_STEP), yield* b.next(tag, DIRECT_STEP)]
+      assertDisjoint([...issued, ...after])
+      const left = (yield* redis.command("LRANGE", key, "0", "-1")) as Array<string>
+      assert.isTrue(left.every((entry) => !snapshot.includes(entry)), "no entry of the snapshot is left in the pool")
+      assert.isTrue(after.every(fromPool), "node b was served by a fresh refill")
+    })))
+
+  it.effect("pool entries below a node's last segment are dropped, not handed to it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const redis = yield* OwnRedis
+      const tag = yield* createTag
+      const key = poolKey(tag.id, 0)
+      const a = yield* node("node-a")
+      yield* a.next(tag, DIRECT_STEP)
+      const entries = (yield* redis.command("LRANGE", key, "0", "-1")) as Array<string>
+      // Pool empty and another node refilling: node b allocates directly, above every entry.
+      yield* redis.command("DEL", key)
+      yield* redis.command("SET", `${key}:lock`, "another-node", "PX", "60000")
+      const b = yield* node("node-b")
+      const direct = yield* b.next(tag, DIRECT_STEP)
+      assert.isFalse(fromPool(direct))
+      // The refill lands (the entries, all below b's segment): b must not take them.
+      yield* redis.command("RPUSH", key, ...entries)
+      const next = yield* b.next(tag, DIRECT_STEP)
+      assert.isAbove(next.start, direct.end)
+      assert.strictEqual(yield* redis.command("LLEN", key), 0)
+      // Node a, still below them, would have used them; with the lock gone the pool refills.
+      yield* redis.command("DEL", `${key}:lock`)
+      const refilled = yield* b.next(tag, DIRECT_STEP)
+      assert.isTrue(fromPool(refilled))
+      assert.isAbove(refilled.start, next.end)
+    })))
+})

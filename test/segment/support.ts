@@ -1,0 +1,67 @@
+/**
+ * A segment node in-process on a throw-away PostgreSQL database: configuration (with
+ * file-format overrides) → live configuration → storage → direct segment supply →
+ * SegmentGenerator, as the server wires them.
+ */
+import { Names } from "@idgen/core"
+import { Effect, Layer } from "effect"
+import { LiveConfig } from "../../packages/server/src/config/HotReload.ts"
+import { load } from "../../packages/server/src/config/ConfigLoader.ts"
+import { ServerConfig } from "../../packages/server/src/config/ServerConfig.ts"
+import { SegmentGenerator } from "../../packages/server/src/segment/SegmentGenerator.ts"
+import { SegmentSupply } from "../../packages/server/src/segment/SegmentSupply.ts"
+import { BizTagRepo, StorageLive, WorkspaceRepo } from "../../packages/server/src/storage/index.ts"
+import { TestDatabase } from "../support/TestDatabase.ts"
+
+export const envOf = (url: string) => ({ IDGEN_DATABASE_URL: url, IDGEN_ADMIN_TOKEN: "test-admin-token-0123456789" })
+
+/** Storage on a fresh database; the configuration is the defaults plus `overrides` (file format). */
+export const storage = (overrides: Record<string, unknown> = {}) => {
+  const config = Layer.effect(ServerConfig, Effect.flatMap(TestDatabase, ({ url }) => load(envOf(url), overrides)))
+  return StorageLive.pipe(Layer.provideMerge(config), Layer.provideMerge(TestDatabase.layer))
+}
+
+/** The generator with the live configuration (what `PATCH /api/v1/admin/config` changes). */
+export const node = Layer.unwrap(
+  Effect.map(TestDatabase, ({ url }) =>
+    SegmentGenerator.layer.pipe(
+      Layer.provideMerge(LiveConfig.layer(envOf(url))),
+      Layer.provide(SegmentSupply.direct)
+    ))
+)
+
+export const key = (bizTag: string): Names.SequenceKey => ({
+  workspace: Names.WorkspaceName.make("seg"),
+  group: Names.GroupName.make("g"),
+  bizTag: Names.BizTagName.make(bizTag)
+})
+
+export const createTag = (bizTag: string, step: number) =>
+  Effect.gen(function*() {
+    const workspaces = yield* WorkspaceRepo
+    yield* workspaces.create({
+      name: Names.WorkspaceName.make("seg"),
+      defaultAlgorithm: "segment",
+      autoCreateBizTags: true,
+      rateLimit: null
+    }).pipe(Effect.catchTag("Conflict", () => Effect.void))
+    return yield* (yield* BizTagRepo).create(key(bizTag), {
+      algorithm: "segment",
+      fallback: [],
+      step,
+      formatTemplate: null
+    })
+  })
+
+export const isStrictlyIncreasing = (values: ReadonlyArray<number>) =>
+  values.every((v, i) => i === 0 || v > values[i - 1]!)
+
+/** Polls `check` every 10 ms until it holds; fails the test after `millis`. */
+export const eventually = <E, R>(what: string, check: Effect.Effect<boolean, E, R>, millis = 10_000) =>
+  Effect.gen(function*() {
+    for (let waited = 0; waited < millis; waited += 10) {
+      if (yield* check) return
+      yield* Effect.sleep(10)
+    }
+    return yield* Effect.die(new Error(`timed out waiting for: ${what}`))
+  })
