@@ -58,7 +58,7 @@ const descriptions: Record<string, string> = {
   "snowflake.ceiling_window_ms": "How far ahead the timestamp ceiling of a leased worker id is reserved",
   "segment.range_size": "R: datacenter d owns [d·R + 1, (d+1)·R]",
   "segment.default_step": "Base step of new biz_tags",
-  "segment.take_timeout_ms": "A take that finds L1 and L2 empty waits at most this long for a refill, then IDGEN-SEG-1003 (last load failed for database reasons) or IDGEN-SEG-1002",
+  "segment.take_timeout_ms": "A take that finds L1 and L2 empty waits at most this long for a refill, then IDGEN-SEG-1003 (storage did not answer in time), or IDGEN-SEG-1002 when the last load failed for another reason",
   "segment.idle_release_ms": "A biz_tag unused this long on this node releases its ring and actor (buffered numbers become gaps); 0 = never",
   "segment.l1_capacity": "Slots of a hot biz_tag's L1 ring (8 bytes each); 0 turns L1 off",
   "segment.l1_low_watermark": "Fraction of the ring below which it is refilled from L2",

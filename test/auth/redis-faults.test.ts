@@ -15,35 +15,17 @@ import { status as Status } from "@grpc/grpc-js"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import { OwnRedis } from "../support/OwnRedis.ts"
-import { assertError, make, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
-import * as TestDatabase from "../support/TestDatabase.ts"
+import { type PairShape, pairLayer } from "../support/ServerPair.ts"
+import { assertError, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
 
-class Pair extends Context.Service<Pair, { readonly a: ServerProcessShape; readonly b: ServerProcessShape }>()(
-  "test/auth/redis-faults/Pair"
-) {}
+class Pair extends Context.Service<Pair, PairShape>()("test/auth/redis-faults/Pair") {}
 
-const PairLive = Layer.effect(
-  Pair,
-  Effect.gen(function*() {
-    const redis = yield* OwnRedis
-    const databaseUrl = yield* TestDatabase.make.pipe(Effect.orDie)
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-redis-faults-"))),
-      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-    )
-    const config = join(dir, "idgen.toml")
-    writeFileSync(config, "[auth]\ncache_ttl_millis = 2000\n")
-    const env = { IDGEN_REDIS_URL: redis.url, IDGEN_CONFIG: config }
-    const a = yield* make(databaseUrl, { env: { ...env, IDGEN_NODE_NAME: "rf-a" } })
-    const b = yield* make(databaseUrl, { env: { ...env, IDGEN_NODE_NAME: "rf-b" } })
-    return { a, b }
-  })
-).pipe(Layer.provideMerge(OwnRedis.layer))
+// Both nodes trust verified keys locally for 2000 ms, the most the configuration allows.
+const PairLive = pairLayer(Pair, "rf", { toml: "[auth]\ncache_ttl_millis = 2000\n" }).pipe(
+  Layer.provideMerge(OwnRedis.layer)
+)
 
 const seq = (workspace: string) => ({ workspace, group: "g", biz_tag: "t" })
 const sharedEntry = (apiKey: string) => `idgen:apikey:${createHash("sha256").update(apiKey).digest("hex")}`

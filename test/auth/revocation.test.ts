@@ -6,34 +6,16 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { OwnRedis } from "../support/OwnRedis.ts"
-import { assertError, make, type ServerProcessShape, wait } from "../support/ServerProcess.ts"
-import * as TestDatabase from "../support/TestDatabase.ts"
+import { type PairShape, pairLayer } from "../support/ServerPair.ts"
+import { assertError, wait } from "../support/ServerProcess.ts"
 
-class Pair extends Context.Service<Pair, { readonly a: ServerProcessShape; readonly b: ServerProcessShape }>()(
-  "test/auth/Pair"
-) {}
+class Pair extends Context.Service<Pair, PairShape>()("test/auth/Pair") {}
 
-const PairLive = Layer.effect(
-  Pair,
-  Effect.gen(function*() {
-    const redis = yield* OwnRedis
-    const databaseUrl = yield* TestDatabase.make.pipe(Effect.orDie)
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-revocation-"))),
-      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-    )
-    const config = join(dir, "idgen.toml")
-    writeFileSync(config, "[auth]\ncache_ttl_millis = 2000\n")
-    const env = { IDGEN_REDIS_URL: redis.url, IDGEN_CONFIG: config }
-    const a = yield* make(databaseUrl, { env: { ...env, IDGEN_NODE_NAME: "rev-a" } })
-    const b = yield* make(databaseUrl, { env: { ...env, IDGEN_NODE_NAME: "rev-b" } })
-    return { a, b }
-  })
-).pipe(Layer.provide(OwnRedis.layer))
+// Both nodes trust verified keys locally for 2000 ms, the most the configuration allows.
+const PairLive = pairLayer(Pair, "rev", { toml: "[auth]\ncache_ttl_millis = 2000\n" }).pipe(
+  Layer.provide(OwnRedis.layer)
+)
 
 const seq = { workspace: "rev", group: "g", biz_tag: "t" }
 

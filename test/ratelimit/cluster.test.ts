@@ -12,40 +12,15 @@ import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { request as httpRequest } from "node:http"
 import { OwnRedis } from "../support/OwnRedis.ts"
-import {
-  assertError,
-  make,
-  type ServerProcessShape,
-  type ServerStartError,
-  wait,
-  workspaceWithKey
-} from "../support/ServerProcess.ts"
-import * as TestDatabase from "../support/TestDatabase.ts"
-
-interface PairShape {
-  readonly a: ServerProcessShape
-  readonly b: ServerProcessShape
-}
-
-const pairLayer = <I>(tag: Context.Key<I, PairShape>, env: Record<string, string>) =>
-  Layer.effect(
-    tag,
-    Effect.gen(function*() {
-      const redis = yield* OwnRedis
-      const databaseUrl = yield* TestDatabase.make.pipe(Effect.orDie)
-      const common = { IDGEN_REDIS_URL: redis.url, ...env }
-      const a = yield* make(databaseUrl, { env: { ...common, IDGEN_NODE_NAME: "rl-a" } })
-      const b = yield* make(databaseUrl, { env: { ...common, IDGEN_NODE_NAME: "rl-b" } })
-      return { a, b }
-    })
-  ) as Layer.Layer<I, ServerStartError, OwnRedis>
+import { type PairShape, pairLayer } from "../support/ServerPair.ts"
+import { assertError, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
 
 class Pair extends Context.Service<Pair, PairShape>()("test/ratelimit/Pair") {}
 class IpPair extends Context.Service<IpPair, PairShape>()("test/ratelimit/IpPair") {}
 
 const Suite = Layer.mergeAll(
-  pairLayer(Pair, {}),
-  pairLayer(IpPair, { IDGEN_RATE_LIMIT_PER_IP_PER_SECOND: "1", IDGEN_RATE_LIMIT_PER_IP_BURST: "10" })
+  pairLayer(Pair, "rl"),
+  pairLayer(IpPair, "rlip", { env: { IDGEN_RATE_LIMIT_PER_IP_PER_SECOND: "1", IDGEN_RATE_LIMIT_PER_IP_BURST: "10" } })
 ).pipe(Layer.provideMerge(OwnRedis.layer))
 
 const seq = (workspace: string) => ({ workspace, group: "g", biz_tag: "t" })

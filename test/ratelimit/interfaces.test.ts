@@ -16,33 +16,15 @@ import { Errors } from "@idgen/core"
 import { Context, Effect, Layer } from "effect"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import { OwnRedis } from "../support/OwnRedis.ts"
-import { make, type ServerProcessShape, type ServerStartError, workspaceWithKey } from "../support/ServerProcess.ts"
-import * as TestDatabase from "../support/TestDatabase.ts"
-
-interface PairShape {
-  readonly a: ServerProcessShape
-  readonly b: ServerProcessShape
-}
-
-const pairLayer = <I>(tag: Context.Key<I, PairShape>, name: string, env: Record<string, string>) =>
-  Layer.effect(
-    tag,
-    Effect.gen(function*() {
-      const redis = yield* OwnRedis
-      const databaseUrl = yield* TestDatabase.make.pipe(Effect.orDie)
-      const common = { IDGEN_REDIS_URL: redis.url, ...env }
-      const a = yield* make(databaseUrl, { env: { ...common, IDGEN_NODE_NAME: `${name}-a` } })
-      const b = yield* make(databaseUrl, { env: { ...common, IDGEN_NODE_NAME: `${name}-b` } })
-      return { a, b }
-    })
-  ) as Layer.Layer<I, ServerStartError, OwnRedis>
+import { type PairShape, pairLayer } from "../support/ServerPair.ts"
+import { type ServerProcessShape, workspaceWithKey } from "../support/ServerProcess.ts"
 
 class Pair extends Context.Service<Pair, PairShape>()("test/ratelimit/interfaces/Pair") {}
 class IpPair extends Context.Service<IpPair, PairShape>()("test/ratelimit/interfaces/IpPair") {}
 
 const Suite = Layer.mergeAll(
-  pairLayer(Pair, "rli", {}),
-  pairLayer(IpPair, "rlip", { IDGEN_RATE_LIMIT_PER_IP_PER_SECOND: "1", IDGEN_RATE_LIMIT_PER_IP_BURST: "10" })
+  pairLayer(Pair, "rli"),
+  pairLayer(IpPair, "rlip", { env: { IDGEN_RATE_LIMIT_PER_IP_PER_SECOND: "1", IDGEN_RATE_LIMIT_PER_IP_BURST: "10" } })
 ).pipe(Layer.provideMerge(OwnRedis.layer))
 
 const seq = (workspace: string) => ({ workspace, group: "g", biz_tag: "t" })

@@ -107,7 +107,7 @@ it.live("an idle biz_tag is released (ring memory back) and its next use starts 
     assert.strictEqual(new Set([...before, ...after, ...late]).size, 1020)
   })), { timeout: 60_000 })
 
-it.live("a take that finds L1 and L2 empty while the load hangs answers IDGEN-SEG-1002 after the timeout", () =>
+it.live("a take that finds L1 and L2 empty while the load hangs answers IDGEN-SEG-1003 after the timeout", () =>
   run({ take_timeout_ms: 300, l1_capacity: 0, max_step: 1000 }, Effect.gen(function*() {
     const generator = yield* SegmentGenerator
     const sql = yield* SqlClient.SqlClient
@@ -129,7 +129,7 @@ it.live("a take that finds L1 and L2 empty while the load hangs answers IDGEN-SE
     const exit = yield* Effect.exit(actor.take(1))
     assert.isTrue(Exit.isFailure(exit))
     const error = Exit.findErrorOption(exit)
-    assert.strictEqual(error._tag === "Some" ? error.value._tag : "none", "SegmentAllocateFailed")
+    assert.strictEqual(error._tag === "Some" ? error.value._tag : "none", "DatabaseUnavailable")
     assert.strictEqual(actor.stats().timeouts, 1)
     yield* Deferred.succeed(unlock, undefined)
     yield* Fiber.join(holder)

@@ -3,44 +3,12 @@
  * that never waits on the database, and restart safety.
  */
 import { assert, layer } from "@effect/vitest"
-import { Names } from "@idgen/core"
 import { Effect, Layer } from "effect"
-import { load } from "../../packages/server/src/config/ConfigLoader.ts"
-import { ServerConfig } from "../../packages/server/src/config/ServerConfig.ts"
 import { SegmentGenerator } from "../../packages/server/src/segment/SegmentGenerator.ts"
 import { SegmentSupply } from "../../packages/server/src/segment/SegmentSupply.ts"
-import { BizTagRepo, StorageLive, WorkspaceRepo } from "../../packages/server/src/storage/index.ts"
-import { TestDatabase } from "../support/TestDatabase.ts"
+import { createTag, storage } from "./support.ts"
 
-const Config = Layer.effect(
-  ServerConfig,
-  Effect.flatMap(TestDatabase, ({ url }) =>
-    load({ IDGEN_DATABASE_URL: url, IDGEN_ADMIN_TOKEN: "test-admin-token-0123456789" }))
-)
-const Storage = StorageLive.pipe(Layer.provideMerge(Config), Layer.provideMerge(TestDatabase.layer))
-
-const key = (bizTag: string): Names.SequenceKey => ({
-  workspace: Names.WorkspaceName.make("seg"),
-  group: Names.GroupName.make("g"),
-  bizTag: Names.BizTagName.make(bizTag)
-})
-
-const createTag = (bizTag: string, step: number) =>
-  Effect.gen(function*() {
-    const workspaces = yield* WorkspaceRepo
-    yield* workspaces.create({
-      name: Names.WorkspaceName.make("seg"),
-      defaultAlgorithm: "segment",
-      autoCreateBizTags: true,
-      rateLimit: null
-    }).pipe(Effect.catchTag("Conflict", () => Effect.void))
-    return yield* (yield* BizTagRepo).create(key(bizTag), {
-      algorithm: "segment",
-      fallback: [],
-      step,
-      formatTemplate: null
-    })
-  })
+const Storage = storage()
 
 /** Runs `f` with a fresh generator (a "node run"), stopping it afterwards. */
 const withGenerator = <A, E, R>(f: (generator: SegmentGenerator["Service"]) => Effect.Effect<A, E, R>) =>

@@ -182,14 +182,17 @@ export const make = Effect.fnUntraced(function*(
     if (Exit.isSuccess(exit)) ring.fill(buffer)
   })
 
+  // A load still in flight after the whole timeout means storage is not answering (a
+  // partition, a held row lock): 503, worth retrying. 1002 only when the last load itself
+  // failed for a reason other than reachability.
   const timedOut = (): LoadError => {
     const details = { timeout_ms: settings.takeTimeoutMillis }
-    return lastLoadError?._tag === "DatabaseUnavailable"
-      ? new Errors.DatabaseUnavailable({
+    return lastLoadError?._tag === "SegmentAllocateFailed"
+      ? new Errors.SegmentAllocateFailed({
         message: `no segment within ${settings.takeTimeoutMillis} ms: the last load failed (${lastLoadError.message})`,
         details
       })
-      : new Errors.SegmentAllocateFailed({ message: `no segment within ${settings.takeTimeoutMillis} ms`, details })
+      : new Errors.DatabaseUnavailable({ message: `no segment within ${settings.takeTimeoutMillis} ms: storage did not answer`, details })
   }
 
   const take = Effect.fnUntraced(function*(n: number) {
