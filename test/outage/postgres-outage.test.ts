@@ -1,23 +1,26 @@
 /**
- * Database outage drill: three server processes share the suite's own PostgreSQL and serve a
- * steady load on two segment biz_tags, one without fallback and one with
- * [snowflake, uuid_v7]. PostgreSQL is stopped for IDGEN_TEST_OUTAGE_MS (default 30 s, as
- * the issue asks) and started again.
+ * Database outage drill: three server processes share the suite's own PostgreSQL and the
+ * suite's own Redis (so L1, L2 and the L3 segment pool are all in play) and serve a steady
+ * load on two segment biz_tags, one without fallback and one with [snowflake, uuid_v7].
+ * PostgreSQL is stopped for IDGEN_TEST_OUTAGE_MS (default 30 s, as the issue asks) and
+ * started again.
  *
  * Expected: every answer is a success or a contract error; the plain biz_tag serves its
- * buffered numbers and then answers IDGEN-SEG-1003/503; the chained one never fails and
+ * buffered numbers (its own buffers, then what is left in the Redis pool) and then answers
+ * IDGEN-SEG-1003/503; the chained one never fails and
  * says which fallback produced its IDs; `/health` shows the degradation; once the database
  * is back every node serves segment again by itself; no ID twice per biz_tag across the
  * nodes; no process died. The observed timeline is printed for the README.
  */
 import { assert, describe, layer } from "@effect/vitest"
 import * as Grpc from "@grpc/grpc-js"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import { OwnPostgres } from "../support/OwnPostgres.ts"
+import { OwnRedis } from "../support/OwnRedis.ts"
 import { pacedLoad, type Shot, type Target } from "../support/PacedLoad.ts"
 import * as ServerProcess from "../support/ServerProcess.ts"
 import { duplicatesIn, pollUntil } from "../support/SnowflakeCluster.ts"
@@ -51,14 +54,19 @@ const metricSum = (text: string, name: string, labels: ReadonlyArray<string>) =>
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0)
 
 describe("PostgreSQL outage under three nodes", () => {
-  layer(OwnPostgres.layer, { excludeTestServices: true, timeout: 120_000 })((it) => {
+  layer(Layer.merge(OwnPostgres.layer, OwnRedis.layer), { excludeTestServices: true, timeout: 120_000 })((it) => {
     it.effect(`PostgreSQL down ${outageMs / 1000} s: buffers, fallback or IDGEN-SEG-1003, automatic recovery, no duplicate`, () =>
       Effect.gen(function*() {
         const pg = yield* OwnPostgres
+        const redis = yield* OwnRedis
         const start = (i: number) =>
           ServerProcess.make(pg.url, {
             env: {
               IDGEN_CONFIG: configFile,
+              IDGEN_REDIS_URL: redis.url,
+              // Pool segments as small as the step: a refill is 10 × 50 numbers.
+              IDGEN_SEGMENT_POOL_SEGMENT_SIZE: String(STEP),
+              IDGEN_SEGMENT_POOL_SEGMENTS_PER_REFILL: "10",
               IDGEN_SEGMENT_STEP: String(STEP),
               IDGEN_WORKER_ID: String(i + 1),
               IDGEN_NODE_NAME: `node-${i}`
@@ -92,6 +100,11 @@ describe("PostgreSQL outage under three nodes", () => {
         yield* pollUntil("segment IDs from every node", 30_000, Effect.sync(() =>
           targets.every((t) => of(t.node, t.tag, 0).filter((s) => s.algorithm === "segment").length >= 20) ? true : undefined))
 
+        const poolPops = Effect.map(
+          Effect.forEach(servers, (server) => server.request("GET", "/metrics")),
+          (answers) => answers.reduce((n, res) => n + metricSum(res.text, "idgen_segment_pool_pops_total", [`biz_tag="${PLAIN}"`]), 0)
+        )
+        const popsBefore = yield* poolPops
         const stopAt = Date.now()
         yield* pg.stop
         yield* Effect.addFinalizer(() => Effect.ignore(pg.start))
@@ -131,6 +144,7 @@ describe("PostgreSQL outage under three nodes", () => {
             if (chained.ok) assert.include(["snowflake", "uuid_v7"], chained.value.algorithm)
             return true
           }))
+        const popsDuring = (yield* poolPops) - popsBefore
         yield* pg.start
         const restartAt = Date.now()
 
@@ -189,6 +203,7 @@ describe("PostgreSQL outage under three nodes", () => {
         })
         console.log(
           `PostgreSQL outage of ${restartAt - stopAt} ms under ${NODES} nodes (${shots.length} requests, ` +
+            `${popsDuring} segments of the plain biz_tag popped from the Redis pool during it, ` +
             `step ${STEP}, 2 callers × 25 req/s per node and biz_tag); ms are relative to the stop / the restart:\n` +
             rows.map((r) => JSON.stringify(r)).join("\n")
         )
@@ -201,6 +216,8 @@ describe("PostgreSQL outage under three nodes", () => {
           assert.isDefined(row.health_degraded_ms, `${row.node}: /health never showed segment degraded`)
           assert.isTrue(row.grpc_checked, `${row.node}: buffers not spent when the outage ended, gRPC not checked`)
         }
+        // L3 carried the plain biz_tag on after the database went away.
+        assert.isAbove(popsDuring, 0, "no segment came from the Redis pool during the outage")
         // During the outage the chained biz_tag answers only with its chain.
         const foreign = shots.filter((s) => s.tag === CHAINED && !["segment", "snowflake", "uuid_v7"].includes(s.algorithm!))
         assert.deepStrictEqual(foreign.slice(0, 3), [])
