@@ -10,6 +10,7 @@ import { Effect, Layer, Logger } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { AlertEvaluator } from "../../packages/server/src/alerting/AlertEvaluator.ts"
+import { AuditLog } from "../../packages/server/src/audit/AuditLog.ts"
 import { AdminToken } from "../../packages/server/src/auth/AdminToken.ts"
 import { LiveConfig } from "../../packages/server/src/config/HotReload.ts"
 import { ApiKeys } from "../../packages/server/src/auth/ApiKeys.ts"
@@ -42,6 +43,7 @@ const Stubs = Layer.mergeAll(
         : Effect.fail(new Errors.Unauthorized({ message: "Unknown API key", details: {} }))
   }),
   Layer.mock(AdminToken, {}),
+  Layer.mock(AuditLog, {}),
   Layer.mock(RateLimiter, { admit: () => undefined }),
   Layer.mock(LiveConfig, { current: () => ({}) as ServerConfigShape, status: () => ({} as never), subscribe: () => () => {} }),
   Layer.mock(AlertEvaluator, { alerts: () => [] }),

@@ -7,11 +7,14 @@
  * A second fiber deletes rows older than `audit.retentionDays` every hour.
  *
  * Key-use failures come from outside — a client looping on a bad key, or a scan of made-up
- * keys — so they are sampled, per node: a token bucket lets through `keyFailureLimit`
- * (a burst of 100, then 10 a second) as rows of their own; the rest are counted by reason
- * and written as one `verify_api_key_suppressed` row per `summaryInterval` that had any.
- * A flood of bad keys thus costs at most about 10 rows a second per node, and the trail
- * still says how many failures there were (`idgen_auth_failures_total` counts each one).
+ * keys or admin tokens — so they are sampled, per node and per action (the credential
+ * checked: `verify_api_key`, `verify_admin_token`): a token bucket lets through
+ * `keyFailureLimit` (a burst of 100, then 10 a second) as rows of their own; the rest are
+ * counted by reason and written as one `<action>_suppressed` row per `summaryInterval` that
+ * had any. A flood of bad credentials thus costs at most about 10 rows a second per kind and
+ * node — a flood of bad API keys does not push failed admin logins out of the trail — and
+ * the trail still says how many failures there were (`idgen_auth_failures_total` counts
+ * each one).
  */
 import { TokenBucket } from "@idgen/core"
 import { Array as Arr, Clock, Context, Effect, Layer, Metric, Queue, Schedule } from "effect"
@@ -37,9 +40,18 @@ const keyFailureLimit: TokenBucket.Limit = { perSecond: 10, burst: 100 }
 const summaryInterval = "5 seconds"
 
 const sampledOut = Metric.counter("idgen_audit_key_failures_suppressed_total", {
-  description: "Key-use failures audited only in a per-interval summary row (sampling of bad-key floods)",
+  description: "Key-use failures (bad API keys, bad admin tokens) audited only in a per-interval summary row (sampling of floods)",
   incremental: true
 })
+
+/** Key-use failures of one action not yet written as rows of their own. */
+interface Sampler {
+  bucket: TokenBucket.Bucket
+  readonly resource: string
+  /** Failures left out since the last summary, by reason. */
+  suppressed: Map<string, number>
+  since: number
+}
 
 const dropped = Metric.counter("idgen_audit_events_dropped_total", {
   description: "Audit events dropped because the write queue was full (database down for long)",
@@ -92,37 +104,44 @@ export class AuditLog extends Context.Service<AuditLog, {
         Effect.flatMap(Queue.offer(queue, { ...event, at: new Date(ms) }), (accepted) =>
           accepted ? Effect.void : Metric.update(dropped, 1))
 
-      let keyFailures = TokenBucket.full(keyFailureLimit, 0)
-      /** Key-use failures not written as rows since the last summary, by reason. */
-      let suppressed = new Map<string, number>()
-      let suppressedSince = 0
+      /** Sampling state by action; the actions are the server's own, so the map stays small. */
+      const samplers = new Map<string, Sampler>()
 
       const record = (event: AuditEvent) =>
         Effect.flatMap(Clock.currentTimeMillis, (ms) => {
           if (event.eventType !== "key_use_failure") return enqueue(event, ms)
-          const decision = TokenBucket.take(keyFailureLimit, keyFailures, ms)
-          keyFailures = decision.bucket
+          let sampler = samplers.get(event.action)
+          if (sampler === undefined) {
+            sampler = { bucket: TokenBucket.full(keyFailureLimit, ms), resource: event.resource, suppressed: new Map(), since: 0 }
+            samplers.set(event.action, sampler)
+          }
+          const decision = TokenBucket.take(keyFailureLimit, sampler.bucket, ms)
+          sampler.bucket = decision.bucket
           if (decision.allowed) return enqueue(event, ms)
-          if (suppressed.size === 0) suppressedSince = ms
+          if (sampler.suppressed.size === 0) sampler.since = ms
           const reason = String(event.metadata["reason"] ?? event.action)
-          suppressed.set(reason, (suppressed.get(reason) ?? 0) + 1)
+          sampler.suppressed.set(reason, (sampler.suppressed.get(reason) ?? 0) + 1)
           return Metric.update(sampledOut, 1)
         })
 
-      const summarize = Effect.flatMap(Clock.currentTimeMillis, (ms) => {
-        if (suppressed.size === 0) return Effect.void
-        const byReason = Object.fromEntries(suppressed)
-        const since = new Date(suppressedSince).toISOString()
-        suppressed = new Map()
-        return enqueue({
-          eventType: "key_use_failure",
-          actor: null,
-          action: "verify_api_key_suppressed",
-          resource: "api_key",
-          result: "failure",
-          metadata: { count: Object.values(byReason).reduce((a, b) => a + b, 0), by_reason: byReason, since }
-        }, ms)
-      })
+      const summarize = Effect.flatMap(Clock.currentTimeMillis, (ms) =>
+        Effect.forEach(samplers, ([action, sampler]) => {
+          if (sampler.suppressed.size === 0) return Effect.void
+          const byReason = Object.fromEntries(sampler.suppressed)
+          sampler.suppressed = new Map()
+          return enqueue({
+            eventType: "key_use_failure",
+            actor: null,
+            action: `${action}_suppressed`,
+            resource: sampler.resource,
+            result: "failure",
+            metadata: {
+              count: Object.values(byReason).reduce((a, b) => a + b, 0),
+              by_reason: byReason,
+              since: new Date(sampler.since).toISOString()
+            }
+          }, ms)
+        }, { discard: true }))
       yield* Effect.forkScoped(summarize.pipe(Effect.repeat(Schedule.spaced(summaryInterval))))
 
       const flush = Effect.gen(function*() {

@@ -7,6 +7,8 @@ import { Errors, type Names } from "@idgen/core"
 import * as Template from "@idgen/core/formatted/Template"
 import { Effect, Layer, Result } from "effect"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
+import type { AuditLog } from "../audit/AuditLog.ts"
+import { audited } from "../audit/Operator.ts"
 import type { AdminToken } from "../auth/AdminToken.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { currentConfig } from "../config/HotReload.ts"
@@ -26,6 +28,9 @@ const toWorkspace = (record: WorkspaceRecord) => ({
   rate_limit: record.rateLimit === null ? null : { per_second: record.rateLimit.perSecond, burst: record.rateLimit.burst },
   created_at: record.createdAt.toISOString()
 })
+
+const bizTagResource = (tag: { readonly workspace: string; readonly group: string; readonly name: string }) =>
+  `biz_tag:${tag.workspace}/${tag.group}/${tag.name}`
 
 const toBizTag = (record: BizTagRecord) => ({
   workspace: record.workspace,
@@ -110,7 +115,14 @@ const AdminHandlers = HttpApiBuilder.group(
               : { perSecond: payload.rate_limit.per_second, burst: payload.rate_limit.burst }
           }),
           toWorkspace
-        ))
+        ).pipe(audited("create_workspace", (created) => ({
+          resource: `workspace:${created.name}`,
+          details: {
+            default_algorithm: created.default_algorithm,
+            auto_create_biz_tags: created.auto_create_biz_tags,
+            rate_limit: created.rate_limit
+          }
+        }))))
       .handle("listWorkspaces", () => Effect.map(workspaces.list(), (all) => all.map(toWorkspace)))
       .handle("createBizTag", ({ params, payload }) =>
         Effect.flatMap(
@@ -125,7 +137,15 @@ const AdminHandlers = HttpApiBuilder.group(
               bizTags.create({ workspace: params.ws, group: payload.group, bizTag: payload.name }, settings),
               toBizTag
             )
-        ))
+        ).pipe(audited("create_biz_tag", (created) => ({
+          resource: bizTagResource(created),
+          details: {
+            algorithm: created.algorithm,
+            fallback: created.fallback,
+            step: created.step,
+            format_template: created.format_template
+          }
+        }))))
       .handle("listBizTags", ({ params }) =>
         requireWorkspace(params.ws).pipe(
           Effect.andThen(bizTags.list(params.ws)),
@@ -160,7 +180,9 @@ const AdminHandlers = HttpApiBuilder.group(
               ...(payload.format_template === undefined ? {} : { formatTemplate: payload.format_template })
             })
           ),
-          Effect.map(toBizTag)
+          Effect.map(toBizTag),
+          // The fields the request changed, as sent.
+          audited("update_biz_tag", (updated) => ({ resource: bizTagResource(updated), details: { ...payload } }))
         )
       })
       .handle("createApiKey", ({ params, payload }) => {
@@ -168,9 +190,18 @@ const AdminHandlers = HttpApiBuilder.group(
         if (expiresAt !== null && Number.isNaN(expiresAt.getTime())) {
           return Effect.fail(invalid("expires_at", "is not a valid date-time"))
         }
-        return apiKeys.create(params.ws, { name: payload?.name ?? null, expiresAt })
+        return apiKeys.create(params.ws, { name: payload?.name ?? null, expiresAt }).pipe(
+          // The key itself is a secret: only its id and public prefix go into the trail.
+          audited("create_api_key", (created) => ({
+            resource: `api_key:${created.id}`,
+            details: { workspace: params.ws, name: payload?.name ?? null, prefix: created.prefix, expires_at: created.expires_at }
+          }))
+        )
       })
-      .handle("revokeApiKey", ({ params }) => apiKeys.revoke(params.ws, params.id))
+      .handle("revokeApiKey", ({ params }) =>
+        apiKeys.revoke(params.ws, params.id).pipe(
+          audited("revoke_api_key", () => ({ resource: `api_key:${params.id}`, details: { workspace: params.ws } }))
+        ))
   })
 )
 
@@ -178,5 +209,5 @@ const AdminHandlers = HttpApiBuilder.group(
 export const AdminHttpLive: Layer.Layer<
   HttpApiGroup.Service<"idgen", "admin">,
   never,
-  WorkspaceRepo | BizTagRepo | SegmentRepo | ApiKeys | AdminToken | ServerConfig
+  WorkspaceRepo | BizTagRepo | SegmentRepo | ApiKeys | AdminToken | AuditLog | ServerConfig
 > = AdminHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))

@@ -1,8 +1,13 @@
 /**
- * Authentication of the operator API: `Authorization: Bearer <admin token>`.
+ * Authentication of the operator API: `Authorization: Bearer <admin token>`. An accepted
+ * request gets its `Operator` (for the audit of what it changes); a refused one — token
+ * missing or wrong — is audited as a key-use failure, sampled like bad API keys (`AuditLog`).
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { HttpServerRequest } from "effect/http"
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
+import { AuditLog } from "../audit/AuditLog.ts"
+import * as Operator from "../audit/Operator.ts"
 import { AdminToken } from "../auth/AdminToken.ts"
 import * as WireError from "./WireError.ts"
 
@@ -10,15 +15,43 @@ export const adminSecurity = HttpApiSecurity.bearer.pipe(
   HttpApiSecurity.annotate(OpenApi.Description, "The admin token (config admin.token / IDGEN_ADMIN_TOKEN)")
 )
 
-export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth>()("@idgen/server/http/AdminAuth", {
+export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, {
+  provides: Operator.Operator
+}>()("@idgen/server/http/AdminAuth", {
   security: { adminToken: adminSecurity },
   error: WireError.Unauthorized
 }) {}
 
-export const AdminAuthLive: Layer.Layer<AdminAuth, never, AdminToken> = Layer.effect(
+export const AdminAuthLive: Layer.Layer<AdminAuth, never, AdminToken | AuditLog> = Layer.effect(
   AdminAuth,
-  Effect.map(AdminToken, (token) =>
-    AdminAuth.of({
-      adminToken: (httpEffect, { credential }) => Effect.andThen(token.verify(credential), httpEffect)
-    }))
+  Effect.gen(function*() {
+    const token = yield* AdminToken
+    const audit = yield* AuditLog
+
+    const refused = (presented: string, endpoint: string) =>
+      Effect.flatMap(Effect.service(HttpServerRequest.HttpServerRequest), (request) =>
+        audit.record({
+          eventType: "key_use_failure",
+          // A wrong token by its fingerprint only (it may be a mistyped or rotated real one).
+          actor: presented === "" ? null : Operator.fingerprint(presented),
+          action: "verify_admin_token",
+          resource: "admin_token",
+          result: "failure",
+          metadata: {
+            reason: presented === "" ? "missing" : "invalid",
+            endpoint,
+            remote_address: Option.getOrNull(request.remoteAddress)
+          }
+        }))
+
+    return AdminAuth.of({
+      adminToken: (httpEffect, { credential, endpoint }) => {
+        const presented = Redacted.value(credential)
+        return token.verify(credential).pipe(
+          Effect.tapError(() => refused(presented, endpoint.identifier)),
+          Effect.andThen(Effect.provideService(httpEffect, Operator.Operator, Operator.make(audit, presented)))
+        )
+      }
+    })
+  })
 )

@@ -4,15 +4,14 @@
 import { type DegradationFsm, Errors } from "@idgen/core"
 import { Effect, Layer } from "effect"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
+import type { AuditLog } from "../audit/AuditLog.ts"
+import { Operator } from "../audit/Operator.ts"
 import type { AdminToken } from "../auth/AdminToken.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
 import { DegradationManager } from "../degradation/DegradationManager.ts"
 import { AdminAuthLive } from "./AdminMiddleware.ts"
 import { Api } from "./Api.ts"
 import { RequestValidationLive } from "./RequestValidation.ts"
-
-/** Operator actions are attributed to the admin token: it names no person. */
-const operator = "admin-token"
 
 export const toWire = (state: DegradationFsm.State) => ({
   mode: state.mode,
@@ -39,18 +38,24 @@ const DegradationHandlers = HttpApiBuilder.group(
   "degradation",
   Effect.fnUntraced(function*(handlers) {
     const manager = yield* DegradationManager
+    // The manager audits these actions itself (it knows the thresholds they end with), by the operator's id.
+    const operator = Effect.map(Effect.service(Operator), (op) => op.id)
     return handlers
       .handle("getDegradation", () => Effect.sync(() => toWire(manager.snapshot())))
       .handle("degrade", ({ params, payload }) =>
-        Effect.map(manager.degrade(params.algorithm, payload?.reason ?? "degraded by an operator", operator), toWire))
-      .handle("recover", ({ params }) => Effect.map(manager.recover(params.algorithm, operator), toWire))
+        operator.pipe(
+          Effect.flatMap((id) => manager.degrade(params.algorithm, payload?.reason ?? "degraded by an operator", id)),
+          Effect.map(toWire)
+        ))
+      .handle("recover", ({ params }) =>
+        operator.pipe(Effect.flatMap((id) => manager.recover(params.algorithm, id)), Effect.map(toWire)))
       .handle("updateThresholds", ({ payload }) =>
         Effect.flatMap(
-          manager.setThresholds({
+          Effect.flatMap(operator, (id) => manager.setThresholds({
             ...(payload.failure_threshold === undefined ? {} : { failureThreshold: payload.failure_threshold }),
             ...(payload.recovery_threshold === undefined ? {} : { recoveryThreshold: payload.recovery_threshold }),
             ...(payload.min_unhealthy_ms === undefined ? {} : { minUnhealthyMillis: payload.min_unhealthy_ms })
-          }, operator),
+          }, id)),
           (state) =>
             state === undefined
               ? Effect.fail(new Errors.InvalidRequest({ message: "Invalid request body: thresholds out of range", details: { location: "body" } }))
@@ -62,5 +67,5 @@ const DegradationHandlers = HttpApiBuilder.group(
 export const DegradationHttpLive: Layer.Layer<
   HttpApiGroup.Service<"idgen", "degradation">,
   never,
-  DegradationManager | AdminToken | ServerConfig
+  DegradationManager | AdminToken | AuditLog | ServerConfig
 > = DegradationHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))

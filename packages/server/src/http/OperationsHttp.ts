@@ -9,6 +9,8 @@ import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import { AlertEvaluator } from "../alerting/AlertEvaluator.ts"
 import * as AlertRules from "../alerting/AlertRules.ts"
 import * as Expression from "../alerting/Expression.ts"
+import type { AuditLog } from "../audit/AuditLog.ts"
+import { audited } from "../audit/Operator.ts"
 import type { AdminToken } from "../auth/AdminToken.ts"
 import { LiveConfig, liveSettings, type ReloadFailed, type ReloadReport } from "../config/HotReload.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
@@ -44,6 +46,24 @@ const toReport = (report: ReloadReport) => ({
   restart_required: report.restartRequired
 })
 
+/** Dotted paths of the settings a change names; not their values, which may be secrets (webhook URLs). */
+const settingPaths = (value: unknown, path = ""): ReadonlyArray<string> =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length > 0
+    ? Object.entries(value).flatMap(([k, v]) => settingPaths(v, path === "" ? k : `${path}.${k}`))
+    : path === "" ? [] : [path]
+
+/** What a change or reload did, for the audit trail. */
+const auditedReload = (action: string, requested?: unknown) =>
+  audited(action, (report: ReloadReport) => ({
+    resource: "config",
+    details: {
+      ...(requested === undefined ? {} : { requested: settingPaths(requested) }),
+      source: report.source,
+      applied: report.applied,
+      restart_required: report.restartRequired
+    }
+  }))
+
 const refused = (error: ReloadFailed) =>
   new Errors.InvalidRequest({ message: `Configuration refused: ${error.message}`, details: { source: error.source } })
 
@@ -69,8 +89,9 @@ const OperationsHandlers = HttpApiBuilder.group(
           }
         }))
       .handle("updateConfig", ({ payload }) =>
-        live.update(payload).pipe(Effect.map(toReport), Effect.mapError(refused)))
-      .handle("reloadConfig", () => live.reload("file").pipe(Effect.map(toReport), Effect.mapError(refused)))
+        live.update(payload).pipe(auditedReload("update_config", payload), Effect.map(toReport), Effect.mapError(refused)))
+      .handle("reloadConfig", () =>
+        live.reload("file").pipe(auditedReload("reload_config"), Effect.map(toReport), Effect.mapError(refused)))
       .handle("listAlerts", () => Effect.sync(() => evaluator.alerts()))
       .handle("listAlertRules", () =>
         Effect.sync(() => {
@@ -97,5 +118,5 @@ const OperationsHandlers = HttpApiBuilder.group(
 export const OperationsHttpLive: Layer.Layer<
   HttpApiGroup.Service<"idgen", "operations">,
   never,
-  LiveConfig | AlertEvaluator | AdminToken | ServerConfig
+  LiveConfig | AlertEvaluator | AdminToken | AuditLog | ServerConfig
 > = OperationsHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))
