@@ -18,7 +18,7 @@ export interface Context {
   readonly log: (message: string) => void
 }
 
-type LoadRun = Stats.Summary & { readonly loadCpuShare: number }
+type LoadRun = Stats.Summary & { readonly loadCpuShare: number; readonly serverCpuShare: number | null }
 
 interface SdkRaw {
   readonly stock: { readonly best: number; readonly runs: ReadonlyArray<number>; readonly ids: number }
@@ -36,7 +36,9 @@ interface SdkRaw {
 
 const settings = {
   rounds: envNumber("BENCH_IFACE_ROUNDS", 3),
-  connections: envNumber("BENCH_IFACE_CONNECTIONS", 32),
+  // 64 rather than 32: gRPC's client, the slowest, then never waits for the server
+  // (32: ≈ 3.05 M IDs/s, client at ≈ 90 % of a core; 64: 3.45–4.07 M/s, 100 %).
+  connections: envNumber("BENCH_IFACE_CONNECTIONS", 64),
   size: 1000,
   warmupSeconds: envNumber("BENCH_HTTP_WARMUP_S", 1),
   seconds: envNumber("BENCH_HTTP_DURATION_S", 4),
@@ -79,7 +81,13 @@ export const interfacesBench = async (context: Context): Promise<{ checks: Array
         context.log(`interfaces: ${name} batch-${settings.size} (round ${round + 1}/${settings.rounds})`)
         runs[name]!.push(
           await runNode<LoadRun>(Path.join(import.meta.dirname, "load.ts"), [
-            JSON.stringify({ interface: name, target, warmupSeconds: settings.warmupSeconds, seconds: settings.seconds })
+            JSON.stringify({
+              interface: name,
+              target,
+              serverPid: server.pid,
+              warmupSeconds: settings.warmupSeconds,
+              seconds: settings.seconds
+            })
           ], {
             logFile: Path.join(context.results, "interfaces-load.log"),
             timeoutMs: (settings.warmupSeconds + settings.seconds) * 1000 + 60_000
@@ -126,7 +134,8 @@ export const interfacesBench = async (context: Context): Promise<{ checks: Array
       latency: { p50: r.p50, p99: r.p99, baselineP50: http.p50, baselineP99: http.p99 },
       notes: [
         `${r.callsPerSecond.toFixed(0)} calls/s, ${settings.connections} in flight from one client process ` +
-        `(client CPU ${(r.loadCpuShare * 100).toFixed(0)}% of a core)` +
+        `(client CPU ${(r.loadCpuShare * 100).toFixed(0)}% of a core` +
+        (r.serverCpuShare === null ? ")" : `, server ${(r.serverCpuShare * 100).toFixed(0)}%)`) +
         (errors > 0 ? `; ${errors} errors — measurement invalid: ${r.firstError}` : "")
       ]
     })

@@ -16,6 +16,11 @@ const cases: ReadonlyArray<readonly [string, IdgenV1.BatchGenerateResponse]> = [
     algorithm: "formatted",
     count: 3
   }],
+  ["an ASCII ID longer than a one-byte length (generated encoder)", {
+    ids: ["1", "z".repeat(200)],
+    algorithm: "segment",
+    count: 2
+  }],
   ["10 000 IDs (count needs two varint bytes)", {
     ids: Array.from({ length: 10_000 }, (_, i) => String(1e15 + i)),
     algorithm: "segment",
@@ -33,7 +38,7 @@ describe("BatchGenerateResponse encoder", () => {
     })
   }
 
-  it("returns an independent copy (the scratch buffer is reused)", () => {
+  it("returns an independent copy", () => {
     const first = encodeBatchGenerateResponse({ ids: ["1", "2"], algorithm: "segment", count: 2 })
     const copy = Buffer.from(first)
     encodeBatchGenerateResponse({ ids: ["999", "1000"], algorithm: "segment", count: 2 })

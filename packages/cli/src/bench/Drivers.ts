@@ -7,6 +7,7 @@ import * as Grpc from "@grpc/grpc-js"
 import { IdgenPromiseClient } from "@idgen/client"
 import { IdgenV1 } from "@idgen/protocol"
 import { Agent, request } from "node:http"
+import { batchIds } from "./BatchBody.ts"
 
 export interface Target {
   /** HTTP base URL, e.g. http://127.0.0.1:8080. */
@@ -42,7 +43,7 @@ export const http = (target: Target): Driver => {
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString()
             if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`))
-            resolve((JSON.parse(text) as { ids: ReadonlyArray<string> }).ids.length)
+            resolve(batchIds(text).length)
           })
           res.on("error", reject)
         })
@@ -54,7 +55,11 @@ export const http = (target: Target): Driver => {
 }
 
 export const grpc = (target: Target): Driver => {
-  const client = new IdgenV1.IdServiceClient(target.grpc, Grpc.credentials.createInsecure())
+  // HTTP/2's default 64 KiB connection window holds ~6 batch-1000 responses: with more
+  // calls in flight the server stalls until the client acknowledges what it has read.
+  const client = new IdgenV1.IdServiceClient(target.grpc, Grpc.credentials.createInsecure(), {
+    "grpc-node.flow_control_window": 16 * 1024 * 1024
+  })
   const metadata = new Grpc.Metadata()
   metadata.set("x-api-key", target.apiKey)
   const message = { workspace: target.workspace, group: target.group, biz_tag: target.bizTag, size: target.size }

@@ -21,7 +21,7 @@ import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import * as Tracing from "../observability/Tracing.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { BatchGenerateRequest, GenerateRequest } from "./IdsApi.ts"
-import { batchBody, forbidden, generateBody, sequenceKeyOf } from "./IdsHttp.ts"
+import { batchBodyBytes, forbidden, generateBody, sequenceKeyOf } from "./IdsHttp.ts"
 import { fromHeader, headerName } from "./RequestId.ts"
 import { invalidRequestFrom, isJson, malformedJson, tooLarge } from "./RequestValidation.ts"
 import * as WireError from "./WireError.ts"
@@ -56,13 +56,13 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
   const metrics = RequestMetrics.recorder("http", context)
   const tracing = Tracing.isEnabled(context)
 
-  const send = (x: Exchange, status: number, body: string, error?: unknown) => {
+  const send = (x: Exchange, status: number, body: string | Buffer, error?: unknown) => {
     if (x.span !== undefined) Tracing.endServerSpan(context, x.span, status, error)
     const res = x.res
     if (res.destroyed) return
     res.writeHead(status, {
       "content-type": "application/json",
-      "content-length": Buffer.byteLength(body),
+      "content-length": typeof body === "string" ? Buffer.byteLength(body) : body.length,
       [headerName]: x.requestId
     })
     res.end(body)
@@ -128,9 +128,9 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
       const size = batch ? (payload as typeof BatchGenerateRequest.Type).size : 1
       runIn(x, ids.generate(sequenceKeyOf(payload), size), (exit) => {
         if (Exit.isFailure(exit)) return sendFailure(x, exit.cause)
-        let body: string
+        let body: string | Buffer
         try {
-          body = batch ? batchBody(exit.value) : generateBody(exit.value)
+          body = batch ? batchBodyBytes(exit.value) : generateBody(exit.value)
         } catch (defect) {
           return sendFailure(x, Cause.die(defect))
         }

@@ -48,6 +48,17 @@ export const generateBody = (result: GenerateResult): string => {
 export const batchBody = (result: GenerateResult): string =>
   JSON.stringify({ ids: result.ids, algorithm: result.algorithm, count: result.ids.length })
 
+/**
+ * `batchBody` as the bytes the fast path sends: a string body costs a UTF-8 length pass for
+ * Content-Length and a UTF-8 encoding on its way into the socket. IDs of every algorithm
+ * but `formatted` are ASCII (decimal digits, UUID hex), so their text's bytes are its
+ * latin1 ones: one copy.
+ */
+export const batchBodyBytes = (result: GenerateResult): Buffer => {
+  const text = batchBody(result)
+  return result.algorithm === "formatted" ? Buffer.from(text) : Buffer.from(text, "latin1")
+}
+
 /** The sequence a generate request names. */
 export const sequenceKeyOf = (payload: typeof GenerateRequest.Type): Names.SequenceKey => ({
   workspace: payload.workspace,
