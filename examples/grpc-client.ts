@@ -13,7 +13,11 @@ const definition = protoLoader.loadSync("idgen/v1/idgen.proto", {
   longs: String // int64 as decimal text: no precision lost
 })
 const { idgen } = grpc.loadPackageDefinition(definition) as any
-const client = new idgen.v1.IdService(process.env.IDGEN_GRPC ?? "127.0.0.1:50051", grpc.credentials.createInsecure())
+// A larger HTTP/2 flow-control window than grpc-js' 64 KiB default: with many batch calls in
+// flight the default holds only a few responses and the server stalls on window updates.
+const client = new idgen.v1.IdService(process.env.IDGEN_GRPC ?? "127.0.0.1:50051", grpc.credentials.createInsecure(), {
+  "grpc-node.flow_control_window": 16 * 1024 * 1024
+})
 
 const metadata = new grpc.Metadata()
 metadata.set("x-api-key", process.env.IDGEN_API_KEY ?? "")
