@@ -16,6 +16,7 @@ import { LiveConfig } from "../../packages/server/src/config/HotReload.ts"
 import { ApiKeys } from "../../packages/server/src/auth/ApiKeys.ts"
 import { ServerConfig, type ServerConfigShape } from "../../packages/server/src/config/ServerConfig.ts"
 import { IdService } from "../../packages/server/src/generate/IdService.ts"
+import { TagResolver } from "../../packages/server/src/generate/TagResolver.ts"
 import { Health } from "../../packages/server/src/health/Health.ts"
 import * as IdsFastPath from "../../packages/server/src/http/IdsFastPath.ts"
 import { HttpRoutesLive } from "../../packages/server/src/http/HttpServerLive.ts"
@@ -28,15 +29,16 @@ import { WorkspaceRepo } from "../../packages/server/src/storage/WorkspaceRepo.t
 
 const apiKey = `idgen_ws_${"a".repeat(32)}`
 
+const generateStub = (key: Names.SequenceKey) =>
+  key.bizTag === "boom"
+    ? Effect.die(new Error("kaboom: secret internals"))
+    : Effect.succeed({ ids: ["1"], algorithm: "segment" as const, timestampMs: 0 })
+
 const Stubs = Layer.mergeAll(
   Layer.succeed(ServerConfig, { http: { host: "127.0.0.1", port: 0, maxBodyBytes: 65_536 } } as ServerConfigShape),
-  Layer.mock(IdService, {
-    generate: (key) =>
-      key.bizTag === "boom"
-        ? Effect.die(new Error("kaboom: secret internals"))
-        : Effect.succeed({ ids: ["1"], algorithm: "segment" as const, timestampMs: 0 })
-  }),
+  Layer.mock(IdService, { generate: generateStub, generateNow: generateStub }),
   Layer.mock(ApiKeys, {
+    verifyCached: () => undefined,
     verify: (raw) =>
       raw === apiKey
         ? Effect.succeed("ws" as Names.WorkspaceName)
@@ -56,6 +58,7 @@ const Stubs = Layer.mergeAll(
   }),
   Layer.mock(WorkspaceRepo, {}),
   Layer.mock(BizTagRepo, {}),
+  Layer.mock(TagResolver, {}),
   Layer.mock(SegmentRepo, {}),
   Layer.mock(ApiKeyRepo, {}),
   Layer.mock(DegradationManager, {

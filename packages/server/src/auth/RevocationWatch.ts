@@ -51,7 +51,8 @@ export const make = (
       since = new Date(checkedAt.getTime() - overlapMillis)
     }).pipe(Effect.catchCause((cause) => Effect.logDebug("revocation watch: database look skipped", cause)))
 
-    yield* Effect.forkScoped(look.pipe(Effect.repeat(Schedule.spaced(pollMillis))))
+    // Untraced: a query a second per node would bury the request traces.
+    yield* Effect.forkScoped(look.pipe(Effect.repeat(Schedule.spaced(pollMillis)), Effect.withTracerEnabled(false)))
     const clock = yield* Clock.Clock
     return {
       isRevoked: (id) => revoked.has(id),

@@ -1,11 +1,20 @@
 /**
  * Finds the biz_tag behind a request, creating it on first use when its workspace
- * allows (the design's auto-initialisation). Lookups are cached briefly so the hot
- * path does not touch the database; an operator's change is seen within the TTL.
+ * allows (the design's auto-initialisation). Lookups are cached for `cacheTtlMillis`
+ * so the hot path does not touch the database.
+ *
+ * An operator's change (`changed`, after the PATCH committed) reaches every node within
+ * 2 s: this node drops its copy at once and the `ChangeBroadcast` tells the others — on
+ * Redis in milliseconds, and through each node's database poll (every second, for
+ * `updated_at`) within about a second when Redis is absent, down or lost the message. A
+ * change made in the database by hand without touching `updated_at` is seen within the TTL.
+ * The next request loads the new record, which also hands a new step to the running
+ * segment actor (used from its next load).
  */
 import { Errors, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { currentConfig } from "../config/HotReload.ts"
+import * as ChangeBroadcast from "../redis/ChangeBroadcast.ts"
 import { BizTagRepo } from "../storage/BizTagRepo.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
@@ -14,8 +23,8 @@ const cacheTtlMillis = 5_000
 
 export class TagResolver extends Context.Service<TagResolver, {
   resolve(key: Names.SequenceKey): Effect.Effect<BizTagRecord, Errors.NotFound | Errors.InvalidRequest | Errors.DatabaseUnavailable>
-  /** Drops a cached biz_tag after an operator changed it on this node. */
-  invalidate(key: Names.SequenceKey): void
+  /** An operator changed the biz_tag (committed) on this node: every node drops its copy. */
+  changed(key: Names.SequenceKey): Effect.Effect<void>
 }>()("@idgen/server/generate/TagResolver") {
   static readonly layer = Layer.effect(
     TagResolver,
@@ -25,6 +34,21 @@ export class TagResolver extends Context.Service<TagResolver, {
       const workspaces = yield* WorkspaceRepo
       const clock = yield* Clock.Clock
       const cache = new Map<string, { readonly tag: BizTagRecord; readonly expiresAt: number }>()
+      /** Counts drops: a load that overlapped one may have read the record before the change. */
+      let drops = 0
+      const drop = (id: string) => {
+        drops++
+        cache.delete(id)
+      }
+      const broadcast = yield* ChangeBroadcast.make({
+        channel: "idgen:biz_tag:changed",
+        changedSince: (since) =>
+          Effect.map(tags.updatedSince(since), ({ checkedAt, updated }) => ({
+            checkedAt,
+            changed: updated.map(({ key, updatedAt }) => ({ id: Names.keyString(key), version: updatedAt.getTime() }))
+          })),
+        onChanged: drop
+      })
 
       const autoCreate = Effect.fnUntraced(function*(key: Names.SequenceKey) {
         const workspace = yield* workspaces.findByName(key.workspace)
@@ -55,9 +79,11 @@ export class TagResolver extends Context.Service<TagResolver, {
       })
 
       const load = Effect.fn("TagResolver.load")(function*(key: Names.SequenceKey, id: string) {
+        const dropsBefore = drops
         const found = yield* tags.find(key)
         const tag = Option.isSome(found) ? found.value : yield* autoCreate(key)
-        cache.set(id, { tag, expiresAt: clock.currentTimeMillisUnsafe() + cacheTtlMillis })
+        // Possibly stale (read before a change that was dropped meanwhile): used, and already expired.
+        cache.set(id, { tag, expiresAt: drops === dropsBefore ? clock.currentTimeMillisUnsafe() + cacheTtlMillis : 0 })
         return tag
       })
 
@@ -71,7 +97,15 @@ export class TagResolver extends Context.Service<TagResolver, {
         return load(key, id).pipe(Effect.catchTag("DatabaseUnavailable", () => Effect.succeed(hit.tag)))
       }
 
-      return TagResolver.of({ resolve, invalidate: (key) => void cache.delete(Names.keyString(key)) })
+      return TagResolver.of({
+        resolve,
+        changed: (key) =>
+          Effect.suspend(() => {
+            const id = Names.keyString(key)
+            drop(id)
+            return broadcast.changed(id)
+          })
+      })
     })
   )
 }

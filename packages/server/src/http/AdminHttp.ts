@@ -13,6 +13,7 @@ import type { AdminToken } from "../auth/AdminToken.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import { TagResolver } from "../generate/TagResolver.ts"
 import { BizTagRepo, type BizTagSettings } from "../storage/BizTagRepo.ts"
 import type { BizTagRecord, WorkspaceRecord } from "../storage/Records.ts"
 import { SegmentRepo } from "../storage/SegmentRepo.ts"
@@ -80,6 +81,7 @@ const AdminHandlers = HttpApiBuilder.group(
   Effect.fnUntraced(function*(handlers) {
     const workspaces = yield* WorkspaceRepo
     const bizTags = yield* BizTagRepo
+    const resolver = yield* TagResolver
     const segments = yield* SegmentRepo
     const apiKeys = yield* ApiKeys
     const config = yield* ServerConfig
@@ -180,6 +182,8 @@ const AdminHandlers = HttpApiBuilder.group(
               ...(payload.format_template === undefined ? {} : { formatTemplate: payload.format_template })
             })
           ),
+          // Every node drops its cached copy (TagResolver: within 2 s).
+          Effect.tap(() => resolver.changed(key)),
           Effect.map(toBizTag),
           // The fields the request changed, as sent.
           audited("update_biz_tag", (updated) => ({ resource: bizTagResource(updated), details: { ...payload } }))
@@ -209,5 +213,5 @@ const AdminHandlers = HttpApiBuilder.group(
 export const AdminHttpLive: Layer.Layer<
   HttpApiGroup.Service<"idgen", "admin">,
   never,
-  WorkspaceRepo | BizTagRepo | SegmentRepo | ApiKeys | AdminToken | AuditLog | ServerConfig
+  WorkspaceRepo | BizTagRepo | SegmentRepo | ApiKeys | AdminToken | AuditLog | ServerConfig | TagResolver
 > = AdminHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))

@@ -31,4 +31,9 @@ export class BizTagRepo extends Context.Service<BizTagRepo, {
     key: Names.SequenceKey,
     patch: BizTagPatch
   ): Effect.Effect<BizTagRecord, Errors.NotFound | Errors.DatabaseUnavailable>
+  /** biz_tags updated (not created) after `since`, and when the database looked (its clock). */
+  updatedSince(since: Date): Effect.Effect<{
+    readonly updated: ReadonlyArray<{ readonly key: Names.SequenceKey; readonly updatedAt: Date }>
+    readonly checkedAt: Date
+  }, Errors.DatabaseUnavailable>
 }>()("@idgen/server/storage/BizTagRepo") {}

@@ -156,7 +156,40 @@ export const make = Effect.gen(function*() {
     orDatabaseUnavailable("BizTagRepo.update")
   )
 
-  return BizTagRepo.of({ create, ensure, find, list, update })
+  const updatedSince = Effect.fn("BizTagRepo.updatedSince")(
+    function*(since: Date) {
+      // One row with NULLs when nothing changed, so that the database's clock always comes back.
+      const rows = yield* sql<{
+        readonly checked_at: Date
+        readonly workspace: string | null
+        readonly group_name: string | null
+        readonly name: string | null
+        readonly updated_at: Date | null
+      }>`
+        SELECT now() AS checked_at, c.workspace, c.group_name, c.name, c.updated_at
+        FROM (SELECT 1) one LEFT JOIN (
+          SELECT w.name AS workspace, g.name AS group_name, t.name, t.updated_at
+          FROM biz_tags t
+          JOIN groups g ON g.id = t.group_id
+          JOIN workspaces w ON w.id = g.workspace_id
+          WHERE t.updated_at > ${since}::timestamptz AND t.updated_at > t.created_at
+        ) c ON true`
+      const updated = rows.flatMap((row) =>
+        row.name === null || row.updated_at === null ? [] : [{
+          key: {
+            workspace: row.workspace as Names.WorkspaceName,
+            group: row.group_name as Names.GroupName,
+            bizTag: row.name as Names.BizTagName
+          },
+          updatedAt: row.updated_at
+        }]
+      )
+      return { updated, checkedAt: rows[0]?.checked_at ?? since }
+    },
+    orDatabaseUnavailable("BizTagRepo.updatedSince")
+  )
+
+  return BizTagRepo.of({ create, ensure, find, list, update, updatedSince })
 })
 
 /** `BizTagRepo`. Requires `SqlClient`. */

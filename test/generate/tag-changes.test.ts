@@ -1,0 +1,122 @@
+/**
+ * biz_tag changes across nodes: two server processes share a database and a Redis (the
+ * suite's own). A biz_tag PATCHed on node A — its algorithm, its fallback chain, its step —
+ * is served accordingly by node B within 2 s of the PATCH's answer, with Redis (the
+ * broadcast) and with Redis stopped (each node's database poll); a new step reaches B's
+ * running segment actor at its next load.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { OwnRedis } from "../support/OwnRedis.ts"
+import { type PairShape, pairLayer } from "../support/ServerPair.ts"
+import { createBizTag, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
+
+class Pair extends Context.Service<Pair, PairShape>()("test/generate/Pair") {}
+
+// Segments sized for 1 s of traffic: the step a node uses then stays within [0.5, 100] × the
+// biz_tag's step at the rates of this test (the 5 min default would size it by the rate alone).
+const PairLive = pairLayer(Pair, "tc", { toml: "[segment]\ntarget_segment_seconds = 1\n" }).pipe(Layer.provideMerge(OwnRedis.layer))
+
+/** A workspace of its own (with an API key) and one biz_tag in it, created through node A. */
+const setUp = (a: ServerProcessShape, ws: string, tag: Record<string, unknown>) =>
+  Effect.gen(function*() {
+    const key = yield* workspaceWithKey(a, { name: ws })
+    yield* createBizTag(a, ws, { group: "g", name: "t", ...tag })
+    return { ws, key }
+  })
+type Tag = Effect.Success<ReturnType<typeof setUp>>
+
+const generate = (server: ServerProcessShape, { ws, key }: Tag) =>
+  server.request("POST", "/api/v1/generate", { apiKey: key, json: { workspace: ws, group: "g", biz_tag: "t" } })
+
+const patch = (server: ServerProcessShape, { ws }: Tag, json: Record<string, unknown>) =>
+  Effect.map(server.request("PATCH", `/api/v1/admin/workspaces/${ws}/biz-tags/g/t`, { admin: true, json }), (res) => {
+    assert.strictEqual(res.status, 200, res.text)
+  })
+
+/** Polls `check` until it holds, failing after `millis` (counted from now). */
+const within = <E, R>(millis: number, what: string, check: Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + millis
+    while (!(yield* check)) {
+      if (Date.now() > deadline) return assert.fail(`${what}: not within ${millis} ms`)
+      yield* wait(20)
+    }
+  })
+
+/** Node B serves `tag` with `algorithm` within 2 s (every answer meanwhile is a success). */
+const servesWithin2s = (b: ServerProcessShape, tag: Tag, algorithm: string) =>
+  within(
+    2_000,
+    `node B serves ${tag.ws}/g/t with ${algorithm}`,
+    Effect.map(generate(b, tag), (res) => res.status === 200 && res.json.algorithm === algorithm)
+  )
+
+/** The algorithm change: B has the old record cached, A changes it, B follows. */
+const algorithmChange = (ws: string) =>
+  Effect.gen(function*() {
+    const { a, b } = yield* Pair
+    const tag = yield* setUp(a, ws, { algorithm: "uuid_v4" })
+    const before = yield* generate(b, tag)
+    assert.strictEqual(before.status, 200, before.text)
+    assert.strictEqual(before.json.algorithm, "uuid_v4")
+    yield* patch(a, tag, { algorithm: "uuid_v7" })
+    yield* servesWithin2s(b, tag, "uuid_v7")
+  })
+
+const stepOf = (metrics: string, ws: string) => {
+  const line = metrics.split("\n").find((l) => l.startsWith("idgen_segment_step{") && l.includes(`workspace="${ws}"`))
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1))
+}
+
+layer(PairLive, { excludeTestServices: true, timeout: 120_000 })("biz_tag changes across nodes", (it) => {
+  it.effect("an algorithm changed on node A is served by node B within 2 s", () => algorithmChange("tc-alg"))
+
+  it.effect("a fallback chain changed on node A is walked by node B within 2 s", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* Pair
+      const tag = yield* setUp(a, "tc-fb", { algorithm: "uuid_v4" })
+      // An operator holds uuid_v4 down on B: without a fallback, B cannot serve the biz_tag.
+      const degraded = yield* b.request("POST", "/api/v1/admin/degradation/uuid_v4/degrade", { admin: true, json: {} })
+      assert.strictEqual(degraded.status, 200, degraded.text)
+      yield* Effect.gen(function*() {
+        const held = yield* generate(b, tag)
+        assert.strictEqual(held.status, 503, held.text)
+        yield* patch(a, tag, { fallback: ["uuid_v7"] })
+        yield* servesWithin2s(b, tag, "uuid_v7")
+      }).pipe(Effect.ensuring(b.request("POST", "/api/v1/admin/degradation/uuid_v4/recover", { admin: true })))
+    }))
+
+  it.effect("a step changed on node A reaches node B's running segment actor", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* Pair
+      const tag = yield* setUp(a, "tc-step", { algorithm: "segment", step: 100 })
+      const metrics = Effect.map(b.request("GET", "/metrics"), (res) => res.text)
+      const batch = Effect.map(
+        b.request("POST", "/api/v1/generate/batch", { apiKey: tag.key, json: { workspace: tag.ws, group: "g", biz_tag: "t", size: 500 } }),
+        (res) => assert.strictEqual(res.status, 200, res.text)
+      )
+      yield* batch
+      const before = stepOf(yield* metrics, tag.ws)
+      assert.isDefined(before, "B runs the biz_tag's actor")
+      assert.isBelow(before!, 5_000_000)
+      yield* patch(a, tag, { step: 10_000_000 })
+      // The record reaches B within 2 s; the actor uses its step from its next load, which
+      // B's own consumption (5 segments' worth per batch) brings about at once.
+      yield* within(
+        2_000,
+        "idgen_segment_step on B",
+        Effect.gen(function*() {
+          yield* batch
+          return (stepOf(yield* metrics, tag.ws) ?? 0) >= 5_000_000
+        })
+      )
+    }))
+
+  it.effect("Redis stopped: node B still follows within 2 s (database poll)", () =>
+    Effect.gen(function*() {
+      const redis = yield* OwnRedis
+      yield* redis.stop
+      yield* algorithmChange("tc-noredis").pipe(Effect.ensuring(redis.start))
+    }))
+})
