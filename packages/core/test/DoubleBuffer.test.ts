@@ -157,12 +157,36 @@ describe("segment DoubleBuffer", () => {
     assert.strictEqual(fired, 100)
   })
 
-  it("never yields a duplicate or a reversal under random interleavings of take/takeInto/offer", () => {
+  it("takeRun hands out runs of consecutive numbers that stop at the preload trigger and the switch", () => {
+    let fired = 0
+    const buf = new Buffer({ preloadThreshold: 0.5, onPreloadNeeded: () => fired++ })
+    assert.strictEqual(buf.takeRun(5), -1)
+    assert.strictEqual(buf.runLength, 0)
+    offerOk(buf, 1, 10)
+    const runs: Array<[number, number]> = []
+    for (let first = buf.takeRun(100); first >= 0; first = buf.takeRun(100)) {
+      runs.push([first, buf.runLength])
+      if (first === 5) offerOk(buf, 21, 30)
+    }
+    // [1, 4] below the trigger, 5 fires, [6, 10] to the end; 21 switches segments, then
+    // the same split at the next segment's trigger.
+    assert.deepStrictEqual(runs, [[1, 4], [5, 1], [6, 5], [21, 1], [22, 3], [25, 1], [26, 5]])
+    assert.strictEqual(fired, 2)
+    offerOk(buf, 40, 49)
+    assert.strictEqual(buf.takeRun(3), 40)
+    assert.strictEqual(buf.runLength, 3)
+  })
+
+  it("never yields a duplicate or a reversal under random interleavings of take/takeInto/takeRun/offer", () => {
     const op = fc.oneof(
       { weight: 6, arbitrary: fc.record({ kind: fc.constant("take" as const), consumer: fc.nat(4999) }) },
       {
         weight: 3,
         arbitrary: fc.record({ kind: fc.constant("takeInto" as const), consumer: fc.nat(4999), n: fc.integer({ min: 1, max: 120 }) })
+      },
+      {
+        weight: 3,
+        arbitrary: fc.record({ kind: fc.constant("takeRun" as const), consumer: fc.nat(4999), n: fc.integer({ min: 1, max: 120 }) })
       },
       { weight: 2, arbitrary: fc.record({ kind: fc.constant("deliver" as const), gap: fc.nat(5), size: fc.integer({ min: 1, max: 60 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("bad" as const), back: fc.nat(30), size: fc.integer({ min: 1, max: 60 }) }) },
@@ -210,6 +234,18 @@ describe("segment DoubleBuffer", () => {
               assert.strictEqual(got, out.length)
               if (got < o.n) assert.strictEqual(buf.remaining, 0)
               for (const v of out) check(o.consumer, v)
+              break
+            }
+            case "takeRun": {
+              const first = buf.takeRun(o.n)
+              const count = buf.runLength
+              if (first === -1) {
+                assert.strictEqual(count, 0)
+                assert.strictEqual(buf.remaining, 0)
+              } else {
+                assert.isTrue(count >= 1 && count <= o.n, `run of ${count} for ${o.n}`)
+                for (let k = 0; k < count; k++) check(o.consumer, first + k)
+              }
               break
             }
             case "deliver": {

@@ -5,10 +5,25 @@ import * as fc from "fast-check"
 
 const { L1Ring: Ring } = L1Ring
 
-/** A source handing out `from, from + 1, …` up to `to` (inclusive), then -1. */
-const counter = (from: number, to: number): L1Ring.Source => {
+/**
+ * A source handing out `from, from + 1, …` up to `to` (inclusive), then -1, in runs of at
+ * most `longest` (a DoubleBuffer's runs stop at its preload trigger and segment switch).
+ */
+const counter = (from: number, to: number, longest = Infinity): L1Ring.Source => {
   let next = from
-  return { take: () => (next <= to ? next++ : -1) }
+  let run = 0
+  return {
+    takeRun: (max) => {
+      assert.isTrue(max >= 1, `takeRun(${max})`)
+      run = Math.min(max, longest, to - next + 1)
+      if (run <= 0) return (run = 0, -1)
+      next += run
+      return next - run
+    },
+    get runLength() {
+      return run
+    }
+  }
 }
 
 describe("segment L1Ring", () => {
@@ -90,6 +105,21 @@ describe("segment L1Ring", () => {
     assert.deepStrictEqual(out, [1, 2, 3, 4, 5, 6, 7, 8, 9])
   })
 
+  it("an empty take returns whenEmpty(), after the refill callback", () => {
+    const calls: Array<string> = []
+    const ring = new Ring({
+      capacity: 4,
+      low: 1,
+      high: 4,
+      onRefillNeeded: () => calls.push("refill"),
+      whenEmpty: () => (calls.push("empty"), 99)
+    })
+    ring.fill(counter(1, 1))
+    assert.deepStrictEqual([ring.take(), ring.take(), ring.take()], [1, 99, 99])
+    assert.deepStrictEqual(calls, ["refill", "empty", "empty"])
+    assert.strictEqual(ring.takenTotal, 1, "whenEmpty's numbers are not the ring's")
+  })
+
   it("rejects impossible shapes", () => {
     assert.throws(() => new Ring({ capacity: 0, low: 0, high: 0 }), RangeError)
     assert.throws(() => new Ring({ capacity: 4, low: 3, high: 2 }), RangeError)
@@ -105,8 +135,18 @@ describe("segment L1Ring", () => {
     assert.deepStrictEqual([ring.take(), ring.take(), ring.take(), ring.take(), buffer.take()], [1, 2, 3, 10, 11])
   })
 
+  it("a take that crosses the watermark returns its number even when the callback refills its slot", () => {
+    const source = counter(1, 100)
+    // low = capacity: every take crosses, and the fill inside reuses the slot just freed.
+    const ring: L1Ring.L1Ring = new Ring({ capacity: 3, low: 3, high: 3, onRefillNeeded: () => ring.fill(source) })
+    ring.fill(source)
+    assert.deepStrictEqual(Array.from({ length: 10 }, () => ring.take()), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    assert.strictEqual(ring.length, 3)
+  })
+
   // Property: any interleaving of fills and takes (single and batched) hands out exactly
-  // the source's numbers, in order, none lost or duplicated across wraparound; the callback
+  // the source's numbers, in order, none lost or duplicated across wraparound, whatever
+  // the source's run lengths and whether the callback refills re-entrantly; the callback
   // fires exactly on the armed crossings.
   it("order, completeness and watermark semantics under random operation sequences", () => {
     const op = fc.oneof(
@@ -123,17 +163,31 @@ describe("segment L1Ring", () => {
           )
         ),
         fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.boolean(),
         fc.array(op, { maxLength: 300 }),
-        ([capacity, [low, high]], supply, ops) => {
-          let fired = 0
-          const ring = new Ring({ capacity, low, high, onRefillNeeded: () => fired++ })
-          const source = counter(1, supply)
+        ([capacity, [low, high]], supply, longest, reentrant, ops) => {
+          const source = counter(1, supply, longest)
           let pulled = 0
+          let fired = 0
+          const ring: L1Ring.L1Ring = new Ring({
+            capacity,
+            low,
+            high,
+            onRefillNeeded: () => {
+              fired++
+              if (reentrant) pulled += ring.fill(source)
+            }
+          })
           const got: Array<number> = []
           // Model of the callback: armed after a fill (and at start), fires on the first
-          // take that leaves fewer than `low` or comes back short.
+          // take that leaves fewer than `low` or comes back short; a re-entrant fill re-arms.
           let armed = true
           let expectedFires = 0
+          const crossed = () => {
+            expectedFires++
+            armed = reentrant
+          }
           for (const { kind, n } of ops) {
             if (kind === "fill") {
               const before = ring.length
@@ -146,17 +200,14 @@ describe("segment L1Ring", () => {
             if (kind === "take") {
               const v = ring.take()
               if (v >= 0) got.push(v)
-              if (armed && (before === 0 || before - 1 < low)) {
-                armed = false
-                expectedFires++
-              }
+              else assert.strictEqual(before, 0)
+              if (armed && (before === 0 || before - 1 < low)) crossed()
             } else {
               const taken = ring.takeInto(n, got)
-              if (armed && (before - taken < low || taken < n)) {
-                armed = false
-                expectedFires++
-              }
+              assert.strictEqual(taken, Math.min(n, before))
+              if (armed && (before - taken < low || taken < n)) crossed()
             }
+            assert.strictEqual(ring.belowLow, ring.length < low)
           }
           assert.strictEqual(fired, expectedFires)
           assert.strictEqual(got.length + ring.length, pulled)
@@ -164,7 +215,7 @@ describe("segment L1Ring", () => {
           assert.strictEqual(ring.takenTotal, got.length)
         }
       ),
-      { numRuns: 300 }
+      { numRuns: 500 }
     )
   })
 })

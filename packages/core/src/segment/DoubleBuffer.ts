@@ -70,6 +70,8 @@ export class DoubleBuffer {
   /** End of the last installed segment: an offered segment must start above it. */
   private watermark = -1
   private threshold: number
+  /** Count of the last `takeRun`. */
+  private run = 0
   private readonly onPreloadNeeded: () => void
 
   constructor(options: Options = {}) {
@@ -100,6 +102,30 @@ export class DoubleBuffer {
   }
 
   /**
+   * Hands out a run of up to `max` (≥ 1) consecutive numbers: returns the first, or -1
+   * when the buffer is dry, and leaves the count in `runLength` (no allocation). A run
+   * never crosses the preload trigger or the switch to `next`; the take at such a point
+   * comes back as a run of one, so a caller that wants more simply asks again.
+   */
+  takeRun(max: number): number {
+    const first = this.cursor
+    if (first <= this.limit) {
+      const count = Math.min(max, this.limit - first + 1)
+      this.cursor = first + count
+      this.run = count
+      return first
+    }
+    const v = this.takeSlow()
+    this.run = v < 0 ? 0 : 1
+    return v
+  }
+
+  /** How many numbers the last `takeRun` handed out. */
+  get runLength(): number {
+    return this.run
+  }
+
+  /**
    * Appends up to `n` numbers to `out` (in increasing order, possibly spanning the switch
    * from `current` to `next`) and returns how many it appended; fewer than `n` only when
    * the buffer ran dry.
@@ -107,18 +133,11 @@ export class DoubleBuffer {
   takeInto(n: number, out: Array<number>): number {
     let taken = 0
     while (taken < n) {
-      const from = this.cursor
-      const stop = Math.min(this.limit, from + (n - taken) - 1)
-      if (from <= stop) {
-        for (let v = from; v <= stop; v++) out.push(v)
-        taken += stop - from + 1
-        this.cursor = stop + 1
-        continue
-      }
-      const v = this.takeSlow()
-      if (v < 0) break
-      out.push(v)
-      taken++
+      const first = this.takeRun(n - taken)
+      if (first < 0) break
+      const count = this.run
+      for (let k = 0; k < count; k++) out.push(first + k)
+      taken += count
     }
     return taken
   }

@@ -226,12 +226,11 @@ export const make = Effect.fnUntraced(function*(
   })
 
   // Without a ring the fast paths are L2's own; `attachRing` swaps in the ring-first ones.
-  const ringTakeOne = () => {
-    const v = ring!.take()
-    if (v >= 0) return v
-    const w = buffer.take()
-    if (w >= 0) l2Fallbacks++
-    return w
+  // A take that finds the ring empty takes from L2 (the ring's `whenEmpty`, off its fast path).
+  const l2Fallback = () => {
+    const v = buffer.take()
+    if (v >= 0) l2Fallbacks++
+    return v
   }
   const ringTakeInto = (n: number, out: Array<number>) => {
     const fromRing = ring!.takeInto(n, out)
@@ -261,8 +260,14 @@ export const make = Effect.fnUntraced(function*(
     ring: () => (ring === undefined ? undefined : { length: ring.length, capacity: ring.capacity }),
     attachRing: (shape) => {
       if (ring !== undefined) return
-      ring = new L1Ring.L1Ring({ ...shape, onRefillNeeded: () => Queue.offerUnsafe(ringWake, undefined) })
-      actor.takeOneNow = ringTakeOne
+      const r = new L1Ring.L1Ring({
+        ...shape,
+        onRefillNeeded: () => Queue.offerUnsafe(ringWake, undefined),
+        whenEmpty: l2Fallback
+      })
+      ring = r
+      // Closes over the constant `r`, not the reassignable `ring`: measurably faster per take.
+      actor.takeOneNow = () => r.take()
       actor.takeNow = ringTakeInto
       Queue.offerUnsafe(ringWake, undefined)
     },
