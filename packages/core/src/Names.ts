@@ -3,7 +3,7 @@
  */
 import { Schema } from "effect"
 
-const namePattern = /^[a-z0-9][a-z0-9_-]{0,63}$/
+export const namePattern = /^[a-z0-9][a-z0-9_-]{0,63}$/
 
 const Name = Schema.String.check(
   Schema.isPattern(namePattern, { message: "must match ^[a-z0-9][a-z0-9_-]{0,63}$" })

@@ -3,7 +3,9 @@
  * key itself is shown once, at creation. Verification looks the key up by its public
  * prefix, compares hashes in constant time and checks enabled/expiry; verified keys are
  * trusted locally for `auth.cacheTtlMillis`, which bounds how long a revoked key keeps
- * working on this node. With Redis, a key verified by any node is found in the shared
+ * working on this node. The local cache is keyed by the raw key, so a trusted key costs a
+ * map lookup, not a SHA-256 per request (the shared cache, in Redis, only ever sees
+ * hashes). With Redis, a key verified by any node is found in the shared
  * cache before the database is asked, and a revocation reaches every node's local cache
  * at once (`SharedKeyCache`); since Redis may miss one, every node also learns
  * revocations from the database within a second (`RevocationWatch`) and never takes a
@@ -43,6 +45,11 @@ export class ApiKeys extends Context.Service<ApiKeys, {
   ): Effect.Effect<CreatedApiKey, Errors.InvalidRequest | Errors.NotFound | Errors.DatabaseUnavailable>
   /** The workspace the key belongs to; Unauthorized when missing, unknown, disabled or expired. */
   verify(rawKey: string): Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable>
+  /**
+   * `verify`'s answer when this node trusts the key right now (verified moments ago, not
+   * revoked since), synchronously; undefined means "ask `verify`". For the HTTP hot path.
+   */
+  verifyCached(rawKey: string, nowMillis: number): Names.WorkspaceName | undefined
   /** Disables the key and forgets it locally. NotFound when the workspace has no such key. */
   revoke(workspace: Names.WorkspaceName, id: string): Effect.Effect<void, Errors.NotFound | Errors.DatabaseUnavailable>
 }>()("@idgen/server/auth/ApiKeys") {
@@ -123,7 +130,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
           const now = yield* Clock.currentTimeMillis
           const expiresAtMs = sharedKey.expiresAtMs ?? Infinity
           if (expiresAtMs > now) {
-            cache.put(hash, sharedKey.id, sharedKey.workspace, expiresAtMs, now)
+            cache.put(rawKey, sharedKey.id, sharedKey.workspace, expiresAtMs, now)
             return sharedKey.workspace
           }
         }
@@ -139,7 +146,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         const now = yield* Clock.currentTimeMillis
         const expiresAtMs = record.expiresAt === null ? Infinity : record.expiresAt.getTime()
         if (expiresAtMs <= now) return yield* refuse("expired", unauthorized("API key has expired"), rawKey)
-        cache.put(hash, record.id, record.workspace, expiresAtMs, now)
+        cache.put(rawKey, record.id, record.workspace, expiresAtMs, now)
         yield* shared.put(
           hash,
           { id: record.id, workspace: record.workspace, expiresAtMs: record.expiresAt === null ? null : expiresAtMs },
@@ -150,17 +157,16 @@ export class ApiKeys extends Context.Service<ApiKeys, {
 
       const verify = (rawKey: string): Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable> => {
         if (rawKey === "") return refuse("missing", missingKey, rawKey)
-        // A cached hash is a key verified moments ago: no need to parse it again.
-        const hash = sha256Hex(rawKey)
         return Clock.clockWith((clock) => {
-          const workspace = cache.get(hash, clock.currentTimeMillisUnsafe())
+          // A cached key was verified moments ago: no need to parse or hash it again.
+          const workspace = cache.get(rawKey, clock.currentTimeMillisUnsafe())
           if (workspace !== undefined) return Effect.succeed(workspace)
           const parsed = parseKey(rawKey)
           if (parsed === undefined) return refuse("malformed", malformedKey, rawKey)
           // Database down: a key verified within `staleMillis` (and not revoked on this
           // node since) is still honoured, so an outage does not lock every client out.
-          return lookup(parsed, hash, rawKey).pipe(Effect.catchTag("DatabaseUnavailable", (error) => {
-            const stale = cache.getStale(hash, clock.currentTimeMillisUnsafe())
+          return lookup(parsed, sha256Hex(rawKey), rawKey).pipe(Effect.catchTag("DatabaseUnavailable", (error) => {
+            const stale = cache.getStale(rawKey, clock.currentTimeMillisUnsafe())
             return stale === undefined ? Effect.fail(error) : Effect.succeed(stale)
           }))
         })
@@ -173,7 +179,9 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         yield* shared.revoked(id)
       })
 
-      return ApiKeys.of({ create, verify, revoke })
+      const verifyCached = (rawKey: string, nowMillis: number) => cache.get(rawKey, nowMillis)
+
+      return ApiKeys.of({ create, verify, verifyCached, revoke })
     })
   ).pipe(Layer.provide(SharedKeyCache.layer))
 }
@@ -233,8 +241,9 @@ interface CachedKey {
 }
 
 /**
- * Verified keys by hash, trusted for `ttlMillis` (never past the key's own expiry).
- * Bounded: when full, the oldest entry goes (Map keeps insertion order).
+ * Verified keys by raw key, trusted for `ttlMillis` (never past the key's own expiry).
+ * Bounded: when full, the oldest entry goes (Map keeps insertion order). Revocation
+ * (`forget`) goes by key id, so it reaches an entry whatever it is keyed by.
  */
 class VerifiedKeyCache {
   readonly entries = new Map<string, CachedKey>()
@@ -245,27 +254,27 @@ class VerifiedKeyCache {
     this.maxEntries = maxEntries
   }
 
-  get(hash: string, now: number): Names.WorkspaceName | undefined {
-    const entry = this.entries.get(hash)
+  get(rawKey: string, now: number): Names.WorkspaceName | undefined {
+    const entry = this.entries.get(rawKey)
     if (entry === undefined || entry.trustedUntil <= now) return undefined
     return entry.workspace
   }
 
   /** An expired entry still within the outage grace (never past the key's own expiry). */
-  getStale(hash: string, now: number): Names.WorkspaceName | undefined {
-    const entry = this.entries.get(hash)
+  getStale(rawKey: string, now: number): Names.WorkspaceName | undefined {
+    const entry = this.entries.get(rawKey)
     if (entry === undefined || entry.keyExpiresAt <= now || entry.trustedUntil + staleMillis <= now) return undefined
     return entry.workspace
   }
 
-  put(hash: string, id: string, workspace: Names.WorkspaceName, keyExpiresAt: number, now: number): void {
+  put(rawKey: string, id: string, workspace: Names.WorkspaceName, keyExpiresAt: number, now: number): void {
     if (this.ttlMillis <= 0) return
-    this.entries.delete(hash)
+    this.entries.delete(rawKey)
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next()
       if (oldest.done !== true) this.entries.delete(oldest.value)
     }
-    this.entries.set(hash, {
+    this.entries.set(rawKey, {
       id,
       workspace,
       trustedUntil: Math.min(now + this.ttlMillis, keyExpiresAt),
@@ -274,8 +283,8 @@ class VerifiedKeyCache {
   }
 
   forget(id: string): void {
-    for (const [hash, entry] of this.entries) {
-      if (entry.id === id) this.entries.delete(hash)
+    for (const [rawKey, entry] of this.entries) {
+      if (entry.id === id) this.entries.delete(rawKey)
     }
   }
 }

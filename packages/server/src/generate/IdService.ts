@@ -26,5 +26,11 @@ export type ParsedId = { readonly id: string; readonly algorithm: Names.Algorith
 
 export class IdService extends Context.Service<IdService, {
   generate(key: Names.SequenceKey, count: number): Effect.Effect<GenerateResult, Errors.IdgenError>
+  /**
+   * `generate`, started at the call: when the biz_tag is cached and its generator has the
+   * IDs at hand, they are taken now and the result is a done `Exit` (an Exit is an effect),
+   * which a hot path can answer without running a fiber. Run the result exactly once.
+   */
+  generateNow(key: Names.SequenceKey, count: number): Effect.Effect<GenerateResult, Errors.IdgenError>
   parse(input: ParseInput): Effect.Effect<ParsedId, Errors.IdgenError>
 }>()("@idgen/server/generate/IdService") {}

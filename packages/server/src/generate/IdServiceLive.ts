@@ -6,13 +6,13 @@
  * (`DegradationManager.plan`); every outcome is reported back to it.
  */
 import { DegradationFsm, Errors, IdParse, type Names } from "@idgen/core"
-import { Clock, Effect, Layer, Option } from "effect"
+import { Clock, Effect, Exit, Layer, Option } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { BizTagRepo } from "../storage/BizTagRepo.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
 import { DegradationManager } from "../degradation/DegradationManager.ts"
 import { AlgorithmRouter } from "./AlgorithmRouter.ts"
-import { IdService, type ParseInput } from "./IdService.ts"
+import { type GenerateResult, IdService, type ParseInput } from "./IdService.ts"
 import { TagResolver } from "./TagResolver.ts"
 
 /** Failures that say "this generator cannot issue now", where another algorithm may. */
@@ -38,6 +38,10 @@ const heldDown = (chain: ReadonlyArray<Names.Algorithm>) =>
     details: { algorithms: chain }
   })
 
+/** The effect as a successful Exit when it is one already (`Effect.succeed` makes one), else undefined. */
+const succeededWith = <A, E, R>(effect: Effect.Effect<A, E, R>): Exit.Success<A, E> | undefined =>
+  Exit.isExit(effect) && Exit.isSuccess(effect) ? effect as Exit.Success<A, E> : undefined
+
 export const IdServiceLive = Layer.effect(
   IdService,
   Effect.gen(function*() {
@@ -58,7 +62,14 @@ export const IdServiceLive = Layer.effect(
       n: number
     ): Effect.Effect<Issued, Errors.IdgenError> => {
       const algorithm = plan[i]!
-      return router.issue(tag, algorithm, n).pipe(
+      const issued = router.issue(tag, algorithm, n)
+      // Already issued (a buffered segment take): answer with a done Exit, no fiber steps.
+      const ids = succeededWith(issued)
+      if (ids !== undefined) {
+        degradation.succeeded(algorithm)
+        return Exit.succeed({ ids: ids.value, algorithm })
+      }
+      return issued.pipe(
         Effect.map((ids): Issued => {
           degradation.succeeded(algorithm)
           return { ids, algorithm }
@@ -90,11 +101,22 @@ export const IdServiceLive = Layer.effect(
       return attempt(tag, plan, 0, n)
     }
 
-    const generate = (key: Names.SequenceKey, count: number) =>
-      resolver.resolve(key).pipe(
-        Effect.flatMap((tag) => issueWithFallback(tag, count)),
-        Effect.map(({ algorithm, ids }) => ({ ids, algorithm, timestampMs: clock.currentTimeMillisUnsafe() }))
-      )
+    const resultOf = ({ algorithm, ids }: Issued): GenerateResult => ({ ids, algorithm, timestampMs: clock.currentTimeMillisUnsafe() })
+
+    /** A cached biz_tag whose generator has the IDs at hand gives a done Exit (see `IdService`). */
+    const generateNow = (key: Names.SequenceKey, count: number): Effect.Effect<GenerateResult, Errors.IdgenError> => {
+      const resolved = resolver.resolve(key)
+      const tag = succeededWith(resolved)
+      if (tag !== undefined) {
+        const issued = issueWithFallback(tag.value, count)
+        const done = succeededWith(issued)
+        return done === undefined ? Effect.map(issued, resultOf) : Exit.succeed(resultOf(done.value))
+      }
+      return resolved.pipe(Effect.flatMap((tag) => issueWithFallback(tag, count)), Effect.map(resultOf))
+    }
+
+    // Lazy, so the effect can be run again (each run issues new IDs).
+    const generate = (key: Names.SequenceKey, count: number) => Effect.suspend(() => generateNow(key, count))
 
     const algorithmOf = Effect.fnUntraced(function*(key: Names.SequenceKey) {
       const tag = yield* tags.find(key)
@@ -113,6 +135,6 @@ export const IdServiceLive = Layer.effect(
       return yield* Effect.fromResult(IdParse.parseId(input.id, withAlgorithm))
     })
 
-    return IdService.of({ generate, parse })
+    return IdService.of({ generate, generateNow, parse })
   })
 )

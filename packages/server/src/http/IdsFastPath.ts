@@ -5,22 +5,26 @@
  * functions the HttpApi endpoints use — request id, API key, Content-Type and size checks,
  * payload schemas, the 403 check, the response bodies and the error bodies — so a client
  * cannot tell the two paths apart; only the cost differs. It records the same request
- * metrics and, when traces are exported, the same server span as the router path.
+ * metrics and, when traces are exported, the same server span as the router path. The
+ * common request — a key this node trusts, a cached biz_tag with IDs at hand, a well-formed
+ * body — runs no fiber at all (`ApiKeys.verifyCached`, `IdService.generateNow`,
+ * `GenerateBodies`); anything else takes the same steps as effects.
  *
  * Requests it does not take (other routes, chunked or oversized bodies, a Content-Type
  * other than JSON, `Expect: 100-continue`, which Node reports as a separate event) go to
  * the HttpApi endpoints as usual, which answer them the same way.
  */
-import { Errors } from "@idgen/core"
+import { Errors, type Names } from "@idgen/core"
 import { Cause, Clock, Context, Effect, Exit, Schema, SchemaIssue, type Tracer } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { IdService } from "../generate/IdService.ts"
+import { type GenerateResult, IdService } from "../generate/IdService.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import * as Tracing from "../observability/Tracing.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { BatchGenerateRequest, GenerateRequest } from "./IdsApi.ts"
+import * as GenerateBodies from "./GenerateBodies.ts"
 import { batchBodyBytes, forbidden, generateBody, sequenceKeyOf } from "./IdsHttp.ts"
 import { fromHeader, headerName } from "./RequestId.ts"
 import { invalidRequestFrom, isJson, malformedJson, tooLarge } from "./RequestValidation.ts"
@@ -60,11 +64,15 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
     if (x.span !== undefined) Tracing.endServerSpan(context, x.span, status, error)
     const res = x.res
     if (res.destroyed) return
-    res.writeHead(status, {
-      "content-type": "application/json",
-      "content-length": typeof body === "string" ? Buffer.byteLength(body) : body.length,
-      [headerName]: x.requestId
-    })
+    // A flat [name, value, ...] array: Node writes it as is, no object to walk.
+    res.writeHead(status, [
+      "content-type",
+      "application/json",
+      "content-length",
+      String(typeof body === "string" ? Buffer.byteLength(body) : body.length),
+      headerName,
+      x.requestId
+    ])
     res.end(body)
   }
 
@@ -116,28 +124,37 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
           return sendError(x, invalidBody(malformedJsonIssue))
         }
       }
-      const decoded = batch ? decodeBatch(json) : decodeGenerate(json)
-      if (Exit.isFailure(decoded)) {
-        const failure = Cause.findErrorOption(decoded.cause)
-        return failure._tag === "Some"
-          ? sendError(x, invalidBody(failure.value.issue))
-          : sendFailure(x, Cause.die(Cause.squash(decoded.cause)))
+      // The usual well-formed body is checked by hand; anything else by the schema, for its errors.
+      let payload = batch ? GenerateBodies.batchGenerateRequest(json) : GenerateBodies.generateRequest(json)
+      if (payload === undefined) {
+        const decoded = batch ? decodeBatch(json) : decodeGenerate(json)
+        if (Exit.isFailure(decoded)) {
+          const failure = Cause.findErrorOption(decoded.cause)
+          return failure._tag === "Some"
+            ? sendError(x, invalidBody(failure.value.issue))
+            : sendFailure(x, Cause.die(Cause.squash(decoded.cause)))
+        }
+        payload = decoded.value
       }
-      const payload = decoded.value
       if (payload.workspace !== keyWorkspace) return sendError(x, forbidden(keyWorkspace, payload.workspace))
       const size = batch ? (payload as typeof BatchGenerateRequest.Type).size : 1
-      runIn(x, ids.generate(sequenceKeyOf(payload), size), (exit) => {
-        if (Exit.isFailure(exit)) return sendFailure(x, exit.cause)
-        let body: string | Buffer
-        try {
-          body = batch ? batchBodyBytes(exit.value) : generateBody(exit.value)
-        } catch (defect) {
-          return sendFailure(x, Cause.die(defect))
-        }
-        metrics.success(x.startMs, exit.value.algorithm, exit.value.ids.length)
-        send(x, 200, body)
-      })
+      const generated = ids.generateNow(sequenceKeyOf(payload), size)
+      // IDs taken already (a cached biz_tag, numbers buffered): no fiber to run.
+      if (Exit.isExit(generated)) respond(x, batch, generated as Exit.Exit<GenerateResult, Errors.IdgenError>)
+      else runIn(x, generated, (exit) => respond(x, batch, exit))
     })
+  }
+
+  const respond = (x: Exchange, batch: boolean, exit: Exit.Exit<GenerateResult, Errors.IdgenError>) => {
+    if (Exit.isFailure(exit)) return sendFailure(x, exit.cause)
+    let body: string | Buffer
+    try {
+      body = batch ? batchBodyBytes(exit.value) : generateBody(exit.value)
+    } catch (defect) {
+      return sendFailure(x, Cause.die(defect))
+    }
+    metrics.success(x.startMs, exit.value.algorithm, exit.value.ids.length)
+    send(x, 200, body)
   }
 
   return (req, res) => {
@@ -160,20 +177,23 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
       startMs: metrics.start(),
       span: tracing ? Tracing.serverSpan(context, "POST", url, headers) : undefined
     }
-    const rawKey = headers["x-api-key"]
+    const header = headers["x-api-key"]
+    const rawKey = typeof header === "string" ? header : ""
     const refused = (cause: Cause.Cause<Errors.IdgenError>) => {
       req.resume()
       sendFailure(x, cause)
     }
-    runIn(x, apiKeys.verify(typeof rawKey === "string" ? rawKey : ""), (exit) => {
-      if (Exit.isFailure(exit)) return refused(exit.cause)
-      const workspace = exit.value
+    const admit = (workspace: Names.WorkspaceName) => {
       // Rate limits before the body is read: a refused request costs no parsing.
       const admission = limiter.admit(workspace, req.socket.remoteAddress)
       if (admission === undefined) return serve(req, x, workspace, batch)
       if (admission instanceof Errors.RateLimitExceeded) return refused(Cause.fail(admission))
       runIn(x, admission, (admitted) => Exit.isSuccess(admitted) ? serve(req, x, workspace, batch) : refused(admitted.cause))
-    })
+    }
+    // A key this node trusts right now needs no fiber; any other goes through `verify`.
+    const trusted = apiKeys.verifyCached(rawKey, clock.currentTimeMillisUnsafe())
+    if (trusted !== undefined) admit(trusted)
+    else runIn(x, apiKeys.verify(rawKey), (exit) => Exit.isFailure(exit) ? refused(exit.cause) : admit(exit.value))
     return true
   }
 })
