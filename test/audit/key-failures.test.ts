@@ -9,9 +9,9 @@ import { status as Status } from "@grpc/grpc-js"
 import { PgClient } from "@effect/sql-pg"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import { assertError, make, type ServerProcessShape, wait } from "../support/ServerProcess.ts"
+import { type AuditRow, rowsWhen } from "../support/AuditRows.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 class Nodes extends Context.Service<Nodes, { readonly a: ServerProcessShape; readonly b: ServerProcessShape }>()(
@@ -27,33 +27,6 @@ const Suite = Layer.unwrap(Effect.gen(function*() {
     PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })
   )
 }))
-
-interface AuditRow {
-  readonly event_type: string
-  readonly actor: string | null
-  readonly action: string
-  readonly resource: string
-  readonly result: string
-  readonly node: string
-  readonly metadata: Record<string, any>
-}
-
-const rowsOf = (node: string) =>
-  Effect.flatMap(Effect.service(SqlClient.SqlClient), (sql) =>
-    sql<AuditRow>`SELECT event_type, actor, action, resource, result, node, metadata FROM audit_log
-      WHERE node = ${node} AND event_type = 'key_use_failure' ORDER BY id`).pipe(Effect.orDie)
-
-/** Polls the node's key-use-failure rows until `done` holds (the writer batches asynchronously). */
-const rowsWhen = (node: string, done: (rows: ReadonlyArray<AuditRow>) => boolean, what: string) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + 30_000
-    while (true) {
-      const rows = yield* rowsOf(node)
-      if (done(rows)) return rows
-      if (Date.now() > deadline) return assert.fail(`not within 30 s: ${what}; rows: ${JSON.stringify(rows)}`)
-      yield* wait(100)
-    }
-  })
 
 const seq = { workspace: "aud", group: "g", biz_tag: "t" }
 
@@ -99,7 +72,7 @@ layer(Suite, { excludeTestServices: true, timeout: 120_000 })("audit of failed k
       }
       yield* grpc401(expiring.key)
 
-      const rows = yield* rowsWhen("audit-a", (rows) => rows.length >= 8, "8 key-use failures")
+      const rows = yield* rowsWhen({ eventType: "key_use_failure", node: "audit-a" }, (rows) => rows.length >= 8, "8 key-use failures")
       assert.strictEqual(rows.length, 8, JSON.stringify(rows))
       for (const row of rows) {
         assert.deepInclude(row, { event_type: "key_use_failure", action: "verify_api_key", resource: "api_key", result: "failure", node: "audit-a" })
@@ -133,7 +106,7 @@ layer(Suite, { excludeTestServices: true, timeout: 120_000 })("audit of failed k
       const summarized = (rows: ReadonlyArray<AuditRow>) =>
         rows.filter((row) => row.action === "verify_api_key_suppressed").reduce((n, row) => n + row.metadata["by_reason"]["unknown"], 0)
       const rows = yield* rowsWhen(
-        "audit-b",
+        { eventType: "key_use_failure", node: "audit-b" },
         (rows) => single(rows).length + summarized(rows) >= flood,
         `${flood} failures accounted for`
       )

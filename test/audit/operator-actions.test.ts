@@ -14,7 +14,8 @@ import { createHash } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ADMIN_TOKEN, make, type ServerProcessShape, wait } from "../support/ServerProcess.ts"
+import { ADMIN_TOKEN, make, type ServerProcessShape } from "../support/ServerProcess.ts"
+import { type AuditRow, rowsOf, rowsWhen } from "../support/AuditRows.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 class Node extends Context.Service<Node, ServerProcessShape>()("test/audit/operator-actions/Node") {}
@@ -35,34 +36,6 @@ const Suite = Layer.unwrap(Effect.gen(function*() {
     PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })
   )
 }))
-
-interface AuditRow {
-  readonly id: string
-  readonly event_type: string
-  readonly actor: string | null
-  readonly action: string
-  readonly resource: string
-  readonly result: string
-  readonly node: string
-  readonly metadata: Record<string, any>
-}
-
-const rowsOf = (eventType: string) =>
-  Effect.flatMap(Effect.service(SqlClient.SqlClient), (sql) =>
-    sql<AuditRow>`SELECT id::text, event_type, actor, action, resource, result, node, metadata FROM audit_log
-      WHERE event_type = ${eventType} ORDER BY audit_log.id`).pipe(Effect.orDie)
-
-/** Polls the rows of `eventType` until `done` holds (the writer batches asynchronously). */
-const rowsWhen = (eventType: string, done: (rows: ReadonlyArray<AuditRow>) => boolean, what: string) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + 30_000
-    while (true) {
-      const rows = yield* rowsOf(eventType)
-      if (done(rows)) return rows
-      if (Date.now() > deadline) return assert.fail(`not within 30 s: ${what}; rows: ${JSON.stringify(rows)}`)
-      yield* wait(100)
-    }
-  })
 
 const fingerprint = (token: string) => `admin:${createHash("sha256").update(token).digest("hex").slice(0, 8)}`
 
@@ -103,7 +76,7 @@ layer(Suite, { excludeTestServices: true, timeout: 180_000 })("audit of operator
       // row of the requests before it would be too.
       expectStatus(200)(yield* admin("PATCH", "/degradation/thresholds", { failure_threshold: 7 }))
 
-      const rows = yield* rowsWhen("operator", (rows) => rows.at(-1)?.action === "set_thresholds", "the last action's row")
+      const rows = yield* rowsWhen({ eventType: "operator" }, (rows) => rows.at(-1)?.action === "set_thresholds", "the last action's row")
       const actor = fingerprint(ADMIN_TOKEN)
       for (const row of rows) assert.deepInclude(row, { event_type: "operator", actor, result: "success", node: nodeName })
 
@@ -146,7 +119,7 @@ layer(Suite, { excludeTestServices: true, timeout: 180_000 })("audit of operator
       const wrongToken = "not-the-admin-token-4711"
       assert.strictEqual((yield* server.request("GET", "/api/v1/admin/workspaces", { admin: wrongToken })).status, 401)
       assert.strictEqual((yield* server.request("POST", "/api/v1/admin/workspaces", { json: { name: "nope" } })).status, 401)
-      const first = yield* rowsWhen("key_use_failure", (rows) => rows.length >= 2, "2 admin auth failures")
+      const first = yield* rowsWhen({ eventType: "key_use_failure" }, (rows) => rows.length >= 2, "2 admin auth failures")
       assert.strictEqual(first.length, 2, JSON.stringify(first))
       assert.deepInclude(first[0]!, { actor: fingerprint(wrongToken), action: "verify_admin_token", resource: "admin_token", result: "failure", node: nodeName })
       assert.deepInclude(first[0]!.metadata, { reason: "invalid", endpoint: "listWorkspaces" })
@@ -168,7 +141,7 @@ layer(Suite, { excludeTestServices: true, timeout: 180_000 })("audit of operator
       const summarized = (rows: ReadonlyArray<AuditRow>) =>
         rows.filter((row) => row.action === "verify_admin_token_suppressed").reduce((n, row) => n + row.metadata["count"], 0)
       const total = flood + first.length
-      const rows = yield* rowsWhen("key_use_failure", (rows) => single(rows).length + summarized(rows) >= total, `${total} failures accounted for`)
+      const rows = yield* rowsWhen({ eventType: "key_use_failure" }, (rows) => single(rows).length + summarized(rows) >= total, `${total} failures accounted for`)
       assert.strictEqual(single(rows).length + summarized(rows), total)
       // A burst of 100, then 10 a second (plus the summaries' own interval of slack).
       assert.isAtMost(single(rows).length, 100 + 10 * (Math.ceil(elapsedSeconds) + 1), `${elapsedSeconds} s`)
@@ -183,15 +156,15 @@ layer(Suite, { excludeTestServices: true, timeout: 180_000 })("audit of operator
     Effect.gen(function*() {
       const server = yield* Node
       const sql = yield* SqlClient.SqlClient
-      const recent = yield* rowsOf("operator")
+      const recent = yield* rowsOf({ eventType: "operator" })
       assert.isAbove(recent.length, 0)
       // An operator row past the default retention of 90 days; the sweep runs at start, then hourly.
       yield* sql`INSERT INTO audit_log (occurred_at, event_type, actor, action, resource, result, node, metadata)
         SELECT now() - interval '91 days', event_type, actor, action, 'workspace:aged', result, node, metadata
         FROM audit_log WHERE id = ${recent[0]!.id}::bigint`.pipe(Effect.orDie)
-      assert.strictEqual((yield* rowsOf("operator")).length, recent.length + 1)
+      assert.strictEqual((yield* rowsOf({ eventType: "operator" })).length, recent.length + 1)
       yield* server.restart
-      const kept = yield* rowsWhen("operator", (rows) => rows.every((row) => row.resource !== "workspace:aged"), "the aged row swept")
+      const kept = yield* rowsWhen({ eventType: "operator" }, (rows) => rows.every((row) => row.resource !== "workspace:aged"), "the aged row swept")
       assert.deepStrictEqual(kept.map((row) => row.id), recent.map((row) => row.id))
     }))
 })
