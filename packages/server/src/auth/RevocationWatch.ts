@@ -10,15 +10,12 @@
  * learns otherwise (it revoked the key, the database refused it, the broadcast) counts at
  * once (`learn`), so a key once refused here is not taken from a stale shared entry.
  *
- * The look-back overlaps by `overlapMillis`, since `revoked_at` is the revoking
- * transaction's start and it may commit after a look that began later. While the database
- * is down, nothing is learnt — and nothing is verified either, except keys already trusted.
+ * While the database is down, nothing is learnt (`storage/ChangePoll.ts`) — and nothing is
+ * verified either, except keys already trusted.
  */
-import { Clock, Effect, Schedule, type Scope } from "effect"
+import { Clock, Effect, type Scope } from "effect"
 import type { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
-
-const pollMillis = 1_000
-const overlapMillis = 5_000
+import { pollChanges } from "../storage/ChangePoll.ts"
 
 export interface RevocationWatch {
   /** Key `id` was revoked within the last `rememberMillis`. */
@@ -36,24 +33,22 @@ export const make = (
   Effect.gen(function*() {
     /** Revoked key ids and when this node first saw them (Unix ms, its clock). */
     const revoked = new Map<string, number>()
-    let since = new Date((yield* Clock.currentTimeMillis) - rememberMillis)
-
-    const look = Effect.gen(function*() {
-      const { ids, checkedAt } = yield* repo.revokedSince(since)
-      const now = yield* Clock.currentTimeMillis
-      for (const id of ids) {
-        if (!revoked.has(id)) onRevoked(id)
-        revoked.set(id, now)
-      }
-      for (const [id, seenAt] of revoked) {
-        if (now - seenAt > rememberMillis) revoked.delete(id)
-      }
-      since = new Date(checkedAt.getTime() - overlapMillis)
-    }).pipe(Effect.catchCause((cause) => Effect.logDebug("revocation watch: database look skipped", cause)))
-
-    // Untraced: a query a second per node would bury the request traces.
-    yield* Effect.forkScoped(look.pipe(Effect.repeat(Schedule.spaced(pollMillis)), Effect.withTracerEnabled(false)))
     const clock = yield* Clock.Clock
+    yield* pollChanges({
+      name: "revocation watch",
+      lookBackMillis: rememberMillis,
+      changedSince: repo.revokedSince,
+      onLook: ({ ids }) => {
+        const now = clock.currentTimeMillisUnsafe()
+        for (const id of ids) {
+          if (!revoked.has(id)) onRevoked(id)
+          revoked.set(id, now)
+        }
+        for (const [id, seenAt] of revoked) {
+          if (now - seenAt > rememberMillis) revoked.delete(id)
+        }
+      }
+    })
     return {
       isRevoked: (id) => revoked.has(id),
       learn: (id) => void revoked.set(id, clock.currentTimeMillisUnsafe())

@@ -5,18 +5,14 @@
  * disconnected are lost, and Redis may not be configured at all, every node also asks the
  * database each `pollMillis` what changed since its last look.
  *
- * The database's answer is a version per id (its change time). The look-back overlaps by
- * `overlapMillis` — a change is stamped with its transaction's start, which may commit
- * after a look that began later — so the same version comes back for a while; it is
+ * The database's answer is a version per id (its change time); since the look-back
+ * overlaps (`storage/ChangePoll.ts`), the same version comes back for a while and is
  * reported once. The first look reports what changed in the last `overlapMillis`, which
- * costs a needless drop at most. While the database is down nothing is learnt from it
- * (and nothing can be changed in it either).
+ * costs a needless drop at most.
  */
-import { Clock, Effect, Schedule, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
+import { overlapMillis, pollChanges } from "../storage/ChangePoll.ts"
 import { RedisClient } from "./RedisClient.ts"
-
-const pollMillis = 1_000
-const overlapMillis = 5_000
 
 export interface Changes {
   /** Ids changed after `since`, each with its version (Unix ms, the database's clock). */
@@ -43,21 +39,22 @@ export const make = <E>(options: {
 
     /** Versions already reported, kept while the look-back can return them. */
     const reported = new Map<string, number>()
-    let since = new Date((yield* Clock.currentTimeMillis) - overlapMillis)
-    const look = Effect.gen(function*() {
-      const { changed, checkedAt } = yield* changedSince(since)
-      for (const { id, version } of changed) {
-        if (reported.get(id) === version) continue
-        reported.set(id, version)
-        onChanged(id)
+    yield* pollChanges({
+      name: `change broadcast ${channel}`,
+      lookBackMillis: overlapMillis,
+      changedSince,
+      onLook: ({ changed, checkedAt }) => {
+        for (const { id, version } of changed) {
+          if (reported.get(id) === version) continue
+          reported.set(id, version)
+          onChanged(id)
+        }
+        const oldest = checkedAt.getTime() - overlapMillis
+        for (const [id, version] of reported) {
+          if (version < oldest) reported.delete(id)
+        }
       }
-      since = new Date(checkedAt.getTime() - overlapMillis)
-      for (const [id, version] of reported) {
-        if (version < since.getTime()) reported.delete(id)
-      }
-    }).pipe(Effect.catchCause((cause) => Effect.logDebug(`change broadcast ${channel}: database look skipped`, cause)))
-    // Untraced: a query a second per node would bury the request traces.
-    yield* Effect.forkScoped(look.pipe(Effect.repeat(Schedule.spaced(pollMillis)), Effect.withTracerEnabled(false)))
+    })
 
     return {
       changed: (id) =>
