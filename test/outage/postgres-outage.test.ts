@@ -5,9 +5,9 @@
  * PostgreSQL is stopped for IDGEN_TEST_OUTAGE_MS (default 30 s, as the issue asks) and
  * started again.
  *
- * Expected: every answer is a success or a contract error; the plain biz_tag serves its
- * buffered numbers (its own buffers, then what is left in the Redis pool) and then answers
- * IDGEN-SEG-1003/503; the chained one never fails and
+ * Expected: every answer is a success or a contract error; the plain biz_tag serves the
+ * numbers each node has buffered and then answers IDGEN-SEG-1003/503 — the Redis pool
+ * serves nothing while the database cannot claim its entries; the chained one never fails and
  * says which fallback produced its IDs; `/health` shows the degradation; once the database
  * is back every node serves segment again by itself; no ID twice per biz_tag across the
  * nodes; no process died. The observed timeline is printed for the README.
@@ -104,9 +104,10 @@ describe("PostgreSQL outage under three nodes", () => {
           Effect.forEach(servers, (server) => server.request("GET", "/metrics")),
           (answers) => answers.reduce((n, res) => n + metricSum(res.text, "idgen_segment_pool_pops_total", [`biz_tag="${PLAIN}"`]), 0)
         )
-        const popsBefore = yield* poolPops
         const stopAt = Date.now()
         yield* pg.stop
+        // Counted once the database is gone: from here no pool entry can be claimed.
+        const popsBefore = yield* poolPops
         yield* Effect.addFinalizer(() => Effect.ignore(pg.start))
         // /health of every node, sampled from the stop until the end of the drill.
         const samples: Array<HealthSample> = []
@@ -203,7 +204,7 @@ describe("PostgreSQL outage under three nodes", () => {
         })
         console.log(
           `PostgreSQL outage of ${restartAt - stopAt} ms under ${NODES} nodes (${shots.length} requests, ` +
-            `${popsDuring} segments of the plain biz_tag popped from the Redis pool during it, ` +
+            `${popsDuring} segments of the plain biz_tag taken from the Redis pool during it, ` +
             `step ${STEP}, 2 callers × 25 req/s per node and biz_tag); ms are relative to the stop / the restart:\n` +
             rows.map((r) => JSON.stringify(r)).join("\n")
         )
@@ -216,8 +217,8 @@ describe("PostgreSQL outage under three nodes", () => {
           assert.isDefined(row.health_degraded_ms, `${row.node}: /health never showed segment degraded`)
           assert.isTrue(row.grpc_checked, `${row.node}: buffers not spent when the outage ended, gRPC not checked`)
         }
-        // L3 carried the plain biz_tag on after the database went away.
-        assert.isAbove(popsDuring, 0, "no segment came from the Redis pool during the outage")
+        // The pool cannot prove an entry unused without the database: it served nothing.
+        assert.strictEqual(popsDuring, 0, "segments taken from the Redis pool while PostgreSQL was down")
         // During the outage the chained biz_tag answers only with its chain.
         const foreign = shots.filter((s) => s.tag === CHAINED && !["segment", "snowflake", "uuid_v7"].includes(s.algorithm!))
         assert.deepStrictEqual(foreign.slice(0, 3), [])

@@ -1,14 +1,16 @@
 /**
  * The Redis segment pool on real PostgreSQL and a private redis-server: nodes (separate
  * pool instances, each with its own Redis connection) share one pool; FLUSHALL, a killed
- * Redis and a Redis restored from an old snapshot never make a number appear twice.
+ * Redis, and a Redis that hands entries out again — restarted from an old snapshot, a
+ * `DUMP`/`RESTORE` into the same process, a failover to a replica and back — never make a
+ * number appear twice.
  *
  * Pool segments have 1000 numbers; the nodes ask for step 7, so a segment of 7 numbers is
  * a direct database allocation (a pool miss) and one of 1000 came from the pool.
  */
 import { assert, layer } from "@effect/vitest"
 import { Names } from "@idgen/core"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { load } from "../../packages/server/src/config/ConfigLoader.ts"
 import { ServerConfig } from "../../packages/server/src/config/ServerConfig.ts"
@@ -17,8 +19,10 @@ import { poolKey } from "../../packages/server/src/segment/RedisSegmentPool.ts"
 import { SegmentSupply } from "../../packages/server/src/segment/SegmentSupply.ts"
 import type { AllocatedSegment, BizTagRecord } from "../../packages/server/src/storage/Records.ts"
 import { BizTagRepo, StorageLive, WorkspaceRepo } from "../../packages/server/src/storage/index.ts"
+import * as OwnRedisServer from "../support/OwnRedis.ts"
 import { OwnRedis } from "../support/OwnRedis.ts"
 import { wait } from "../support/ServerProcess.ts"
+import { pollUntil } from "../support/SnowflakeCluster.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
 const POOL_SEGMENT = 1000
@@ -46,13 +50,14 @@ const Env = StorageLive.pipe(
 )
 
 /**
- * One node's pool: its own Redis connection and per-tag state, named `name` in audit rows;
- * returned once the connection is ready.
+ * One node's pool: its own Redis connection (to `redisUrl`, else the suite's Redis) and
+ * per-tag state, named `name` in audit rows; returned once the connection is ready.
  */
-const node = (name: string) =>
+const node = (name: string, redisUrl?: string) =>
   Effect.gen(function*() {
     const base = yield* ServerConfig
-    const config = { ...base, node: { ...base.node, name } }
+    const redis = redisUrl === undefined ? base.redis : { url: Redacted.make(redisUrl) }
+    const config = { ...base, node: { ...base.node, name }, redis }
     const context = yield* Layer.build(
       Layer.fresh(
         SegmentSupply.layer.pipe(Layer.provideMerge(RedisClient.layer), Layer.provide(Layer.succeed(ServerConfig, config)))
@@ -136,6 +141,38 @@ const assertDisjoint = (segments: ReadonlyArray<AllocatedSegment>) => {
   }
 }
 
+/**
+ * Numbers handed out more than once, counted exactly: each segment's overlap with all the
+ * segments before it (in order of their start), summed.
+ */
+const duplicatedNumbers = (segments: ReadonlyArray<AllocatedSegment>) => {
+  let covered = 0
+  let duplicated = 0
+  for (const { end, start } of [...segments].sort((a, b) => a.start - b.start)) {
+    duplicated += Math.max(0, Math.min(end, covered) - start + 1)
+    covered = Math.max(covered, end)
+  }
+  return duplicated
+}
+
+/** The pool's entries in Redis, as `start:end` (whatever else an entry carries is cut off). */
+const entriesOf = (redis: OwnRedisServer.OwnRedisShape, key: string) =>
+  Effect.map(redis.command("LRANGE", key, "0", "-1"), (list) =>
+    (list as Array<string>).map((entry) => entry.split(":").slice(-2).join(":")))
+
+const entryOf = (s: AllocatedSegment) => `${s.start}:${s.end}`
+
+/** The pool list on `replica` equals the one on `primary`, polled until it does. */
+const inSync = (primary: OwnRedisServer.OwnRedisShape, replica: OwnRedisServer.OwnRedisShape, key: string) =>
+  pollUntil(
+    `${replica.url} in sync with ${primary.url}`,
+    20_000,
+    Effect.map(
+      Effect.all([primary.command("LRANGE", key, "0", "-1"), replica.command("LRANGE", key, "0", "-1")]),
+      ([p, r]) => JSON.stringify(p) === JSON.stringify(r) ? true : undefined
+    )
+  )
+
 /** Polls `condition` every 10 ms until it holds (fails after `millis`). */
 const eventually = (condition: () => boolean, what: string, millis = 20_000) =>
   Effect.gen(function*() {
@@ -153,7 +190,7 @@ const withNodes = <A>(
   script: (run: Run) => Effect.Effect<A, never, OwnRedis>
 ) =>
   Effect.gen(function*() {
-    const supplies = yield* Effect.forEach(Array.from({ length: count }, (_, i) => `node-${i}`), node)
+    const supplies = yield* Effect.forEach(Array.from({ length: count }, (_, i) => `node-${i}`), (name) => node(name))
     const run = newRun(count)
     let done = false
     const [result] = yield* Effect.all(
@@ -218,7 +255,7 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("Redis segment pool"
       assertDisjoint(run.perNode.flat())
     })))
 
-  it.effect("a Redis restored from an older snapshot: entries it held before are dropped, never issued again", () =>
+  it.effect("a Redis restarted with an older snapshot: entries taken since are refused, the others served once", () =>
     Effect.scoped(Effect.gen(function*() {
       const redis = yield* OwnRedis
       const tag = yield* createTag
@@ -229,19 +266,18 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("Redis segment pool"
       assert.isTrue(fromPool(first))
       const snapshot = (yield* redis.command("LRANGE", key, "0", "-1")) as Array<string>
       assert.strictEqual(snapshot.length, PER_REFILL - 1)
-      // Issued after the "snapshot"...
+      // Taken after the "snapshot"...
       const issued = [first, yield* a.next(tag, DIRECT_STEP), yield* a.next(tag, DIRECT_STEP)]
+      assert.deepStrictEqual(issued.slice(1).map(entryOf), snapshot.slice(0, 2))
       // ...and the server comes back with the snapshot's data: a new process, the old entries.
       yield* redis.stop
       yield* redis.start
-      yield* redis.command("DEL", key)
       yield* redis.command("RPUSH", key, ...snapshot)
       const b = yield* node("node-b")
       const after = [yield* b.next(tag, DIRECT_STEP), yield* b.next(tag, DIRECT_STEP)]
-      assertDisjoint([...issued, ...after])
-      const left = (yield* redis.command("LRANGE", key, "0", "-1")) as Array<string>
-      assert.isTrue(left.every((entry) => !snapshot.includes(entry)), "no entry of the snapshot is left in the pool")
-      assert.isTrue(after.every(fromPool), "node b was served by a fresh refill")
+      assert.strictEqual(duplicatedNumbers([...issued, ...after]), 0, "numbers handed out twice")
+      // The two taken entries are refused; node b gets the next ones, never taken before.
+      assert.deepStrictEqual(after.map(entryOf), snapshot.slice(2, 4))
     })))
 
   it.effect("pool entries below a node's last segment are dropped, not handed to it", () =>
@@ -268,5 +304,57 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("Redis segment pool"
       const refilled = yield* b.next(tag, DIRECT_STEP)
       assert.isTrue(fromPool(refilled))
       assert.isAbove(refilled.start, next.end)
+    })))
+
+  it.effect("DUMP of the pool, pops by two nodes, RESTORE into the same Redis process: no number twice", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const redis = yield* OwnRedis
+      const tag = yield* createTag
+      const key = poolKey(tag.id, 0)
+      const runId = Effect.map(redis.command("INFO", "server"), (info) => /run_id:(\w+)/.exec(String(info))![1])
+      const [a, b] = yield* Effect.forEach(["node-a", "node-b"], (name) => node(name))
+      // The first take refills the pool: the first segment kept, PER_REFILL - 1 pushed.
+      const issued = [yield* a.next(tag, DIRECT_STEP)]
+      const dump = yield* redis.commandBuffer("DUMP", key)
+      const before = yield* runId
+      const taken = yield* Effect.forEach([a, b, a, b], (supply) => supply.next(tag, DIRECT_STEP))
+      issued.push(...taken)
+      yield* redis.command("RESTORE", key, "0", dump as Buffer, "REPLACE")
+      assert.strictEqual(yield* runId, before, "the same Redis process")
+      const restored = yield* entriesOf(redis, key)
+      assert.strictEqual(restored.length, PER_REFILL - 1)
+      assert.includeMembers(restored, taken.map(entryOf), "the restored pool holds the entries taken after the DUMP")
+      // A fresh node (nothing installed yet) and the two others keep taking.
+      const c = yield* node("node-c")
+      for (const supply of [c, a, b, c, a, b, c, a]) issued.push(yield* supply.next(tag, DIRECT_STEP))
+      assert.isTrue(issued.every(fromPool), "every segment came from the pool")
+      assert.strictEqual(duplicatedNumbers(issued), 0, "numbers handed out twice")
+    })))
+
+  it.effect("failover to a replica and back: entries the old primary popped, replayed to it by the replica, are never used twice", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const x = yield* OwnRedis
+      const y = yield* OwnRedisServer.make
+      const tag = yield* createTag
+      const key = poolKey(tag.id, 0)
+      yield* y.command("REPLICAOF", "127.0.0.1", String(x.port))
+      const a = yield* node("node-a", x.url)
+      const issued = [yield* a.next(tag, DIRECT_STEP)]
+      yield* inSync(x, y, key)
+      // Failover: the replica is promoted; the old primary, cut off, still serves node a.
+      yield* y.command("REPLICAOF", "NO", "ONE")
+      const taken = yield* Effect.forEach([1, 2, 3], () => a.next(tag, DIRECT_STEP))
+      issued.push(...taken)
+      // The old primary rejoins as a replica of the new one (a full resync: its pops are lost)...
+      yield* x.command("REPLICAOF", "127.0.0.1", String(y.port))
+      yield* inSync(y, x, key)
+      // ...and is promoted back, the other demoted again.
+      yield* x.command("REPLICAOF", "NO", "ONE")
+      yield* y.command("REPLICAOF", "127.0.0.1", String(x.port))
+      assert.includeMembers(yield* entriesOf(x, key), taken.map(entryOf), "the old primary holds again the entries node a took")
+      const c = yield* node("node-c", x.url)
+      for (const supply of [c, a, c, a, c, a]) issued.push(yield* supply.next(tag, DIRECT_STEP))
+      assert.isTrue(issued.every(fromPool), "every segment came from the pool")
+      assert.strictEqual(duplicatedNumbers(issued), 0, "numbers handed out twice")
     })))
 })

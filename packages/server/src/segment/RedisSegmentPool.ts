@@ -1,32 +1,33 @@
 /**
  * A pool of ready segments per (biz_tag, datacenter) shared by the nodes in Redis: a node
- * takes its next segment with one atomic pop instead of a database transaction. Whichever
- * node sees the pool run low refills it — one database allocation of
- * `segmentsPerRefill × segmentSize` numbers, split into that many segments and pushed — so
- * the database sees one allocation per `segmentsPerRefill` segments cluster-wide.
+ * takes its next segment with one atomic pop instead of an allocation. Whichever node sees
+ * the pool run low refills it — one database allocation of `segmentsPerRefill × segmentSize`
+ * numbers, split into that many segments and pushed — so the database sees one allocation
+ * per `segmentsPerRefill` segments cluster-wide.
  *
- * Why this never issues a number twice (PostgreSQL stays the authority):
+ * Why this never issues a number twice (PostgreSQL stays the authority, Redis is trusted
+ * with nothing):
  * - Every entry is a range PostgreSQL allocated exactly once (one committed, audited
- *   transaction, never handed to anyone else), split into disjoint pieces, each pushed once.
- * - A pop (LPOP inside a Lua script) removes an entry atomically: at most one node gets it.
- *   Losing entries (FLUSHALL, a crash without persistence, a push or pop reply lost to a
+ *   transaction, never handed to anyone else), split into disjoint pieces pushed in
+ *   increasing order.
+ * - Redis may hand an entry out again: a `DUMP`/`RESTORE` of the key, a restart from an
+ *   older snapshot, a failover to a replica that had not seen the pop (and back). So a
+ *   popped entry is used only after it is claimed in PostgreSQL (`PoolFenceRepo`): one
+ *   conditional single-row write that moves the biz_tag's `consumed_to` fence from below
+ *   the entry's start to its end. The fence only moves up, so claimed entries never
+ *   overlap, whatever Redis returns; an entry the fence refuses (used already, or a later
+ *   one was claimed first) is dropped — a gap — and the node pops again, skipping
+ *   everything at or below the fence it was told.
+ * - A claim that fails (database unreachable) puts the entry back at the head of the list,
+ *   where the fence judges it again for whoever pops it next. So the pool serves only
+ *   while PostgreSQL answers: without it no entry can be proven unused.
+ * - Losing entries (FLUSHALL, a crash without persistence, a push or pop reply lost to a
  *   timeout) loses numbers: gaps, never duplicates.
- * - The one way an entry could come back after it was popped is a Redis whose data went
- *   back in time: restarted from an RDB/AOF snapshot taken before the pop, or a replica
- *   promoted before it saw the pop. Both are a different server process, and every process
- *   has its own `run_id`. The push script tags each entry with the `run_id` of the server
- *   executing it (`INFO server` inside the script, atomically with the push), and the pop
- *   script drops every entry whose tag is not the current server's `run_id`. Any entry a
- *   server holds was therefore pushed to that very process, whose list operations are
- *   linearisable: nothing it ever popped can reappear. A restart or failover turns the
- *   whole pool into gaps. (Redis 7 replicates a script by its effects, so a replica stores
- *   the master's tag and drops those entries once promoted.)
  * - The key carries the biz_tag id and the datacenter, so entries never cross either.
  * - A node refuses a segment that is not above the last one it installed (its double
  *   buffer would reject it as a Reversal): the pop script drops entries starting at or
- *   below `installedEnd` (gaps) and returns the first one above it. That happens after this
- *   node fell back to a direct allocation, which lands above every pool entry allocated
- *   before it.
+ *   below `floor` (gaps) and returns the first one above it. That happens after this node
+ *   fell back to a direct allocation, which lands above every pool entry allocated before.
  *
  * Availability never depends on Redis: while it is down or slow (the connection's short
  * command timeout), after a failed call (for `backoffMillis`), or when the pool stays empty
@@ -37,45 +38,37 @@
  * (SET NX PX) so they do not all refill at once. A pop that leaves fewer than `lowMark`
  * entries starts a background refill; a pop that finds the pool empty refills in the
  * foreground and keeps the first segment of the new range for itself (one database trip,
- * like a direct allocation, but it refills the pool too).
+ * like a direct allocation, but it refills the pool too; that segment never enters Redis,
+ * so it needs no claim).
  *
  * Step: a pool segment always has `segmentSize` numbers, whatever step the actor asks for
  * (its dynamic step applies to direct allocations only); at high rates size the pool
- * segments so that one lasts at least a few seconds, since each one costs a Redis round trip.
+ * segments so that one lasts at least a few seconds, since each one costs a Redis round
+ * trip and a claim.
  */
 import { Clock, Effect } from "effect"
 import type { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
 import type { RedisConnection } from "../redis/RedisClient.ts"
+import type { PoolFenceRepo } from "../storage/PoolFenceRepo.ts"
 import type { AllocatedSegment, BizTagRecord } from "../storage/Records.ts"
 import type { SegmentRepo } from "../storage/SegmentRepo.ts"
 import type { LoadError } from "./SegmentActor.ts"
 import * as SegmentPoolMetrics from "./SegmentPoolMetrics.ts"
 import type { SegmentSupplyShape } from "./SegmentSupply.ts"
 
-const runIdOfServer = `local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')`
-
-/** Pops the first entry of this server instance above ARGV[1]: {start, end, left, dropped}; start '' when none. */
-const popScript = `${runIdOfServer}
-local above = tonumber(ARGV[1])
+/** Pops the first entry above ARGV[1]: {start, end, left, dropped}; start '' when none. */
+const popScript = `local above = tonumber(ARGV[1])
 local dropped = 0
 while true do
   local entry = redis.call('LPOP', KEYS[1])
   if not entry then return {'', '', 0, dropped} end
-  local id, s, e = string.match(entry, '^(%x+):(%d+):(%d+)$')
-  if id == runId and tonumber(s) > above then
+  local s, e = string.match(entry, '^(%d+):(%d+)$')
+  if s and tonumber(s) > above then
     return {s, e, redis.call('LLEN', KEYS[1]), dropped}
   end
   dropped = dropped + 1
 end
-`
-
-/** Appends ARGV (`start:end` each), tagged with this server's run_id; returns the length. */
-const pushScript = `${runIdOfServer}
-for i = 1, #ARGV do
-  redis.call('RPUSH', KEYS[1], runId .. ':' .. ARGV[i])
-end
-return redis.call('LLEN', KEYS[1])
 `
 
 /** Deletes the lock only if it is still ours. */
@@ -94,6 +87,7 @@ const refillPollMillis = 5
 export interface PoolOptions {
   readonly connection: RedisConnection
   readonly repo: SegmentRepo["Service"]
+  readonly fence: PoolFenceRepo["Service"]
   /** The database path: fallback, and what a miss costs. */
   readonly direct: SegmentSupplyShape["next"]
   readonly datacenterId: number
@@ -106,8 +100,11 @@ export interface PoolOptions {
 interface Pool {
   readonly key: string
   readonly lockKey: string
-  /** End of the last segment handed to this node's actor: entries at or below it would be a Reversal. */
-  installedEnd: number
+  /**
+   * Entries at or below it are never taken: the end of the last segment handed to this
+   * node's actor (a Reversal otherwise), or the fence PostgreSQL last reported.
+   */
+  floor: number
   refilling: boolean
   readonly metrics: SegmentPoolMetrics.PoolTagMetrics
 }
@@ -120,6 +117,9 @@ export const split = (range: AllocatedSegment, size: number): Array<AllocatedSeg
   }
   return pieces
 }
+
+/** A pool entry in Redis. */
+const entryOf = (segment: AllocatedSegment) => `${segment.start}:${segment.end}`
 
 /** The pool's Redis key of a biz_tag in a datacenter (one hash slot with its lock). */
 export const poolKey = (bizTagId: string, datacenterId: number) => `idgen:segpool:{${bizTagId}:${datacenterId}}`
@@ -136,7 +136,6 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
   const metrics = yield* SegmentPoolMetrics.make
   const { client, isReady } = options.connection
   const pop = defineScript<[number], [string, string, number, number]>(client, "idgenSegmentPoolPop", popScript)
-  const push = defineScript<Array<string>, number>(client, "idgenSegmentPoolPush", pushScript)
   const unlock = defineScript<[string], number>(client, "idgenSegmentPoolUnlock", unlockScript)
   const pools = new Map<string, Pool>()
   let downUntil = 0
@@ -146,7 +145,7 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
     let pool = pools.get(tag.id)
     if (pool === undefined) {
       const key = poolKey(tag.id, options.datacenterId)
-      pool = { key, lockKey: `${key}:lock`, installedEnd: 0, refilling: false, metrics: metrics.track(tag) }
+      pool = { key, lockKey: `${key}:lock`, floor: 0, refilling: false, metrics: metrics.track(tag) }
       pools.set(tag.id, pool)
     }
     return pool
@@ -173,7 +172,7 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
     )
 
   const handOut = (pool: Pool, segment: AllocatedSegment) => {
-    pool.installedEnd = Math.max(pool.installedEnd, segment.end)
+    pool.floor = Math.max(pool.floor, segment.end)
     return segment
   }
 
@@ -199,7 +198,7 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
         const kept = keep ? pieces.shift() : undefined
         if (pieces.length > 0) {
           // A failed push loses these ranges: gaps.
-          const length = yield* call(() => push(pool.key, ...pieces.map((p) => `${p.start}:${p.end}`)))
+          const length = yield* call(() => client.rpush(pool.key, ...pieces.map(entryOf)))
           if (length !== undefined) pool.metrics.length(length)
         }
         return kept
@@ -214,16 +213,37 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
     return refill(tag, pool, keep)
   }
 
-  /** One pop: the segment, `"empty"`, or `undefined` when Redis failed. Starts a background refill when low. */
+  /**
+   * A popped entry is this node's only once the fence takes it: the segment, or `"refused"`
+   * (a gap; the floor moves up to the fence). Fails when the database does not answer,
+   * after putting the entry back.
+   */
+  const claim = (tag: BizTagRecord, pool: Pool, segment: AllocatedSegment) =>
+    options.fence.claim({ bizTagId: tag.id, datacenterId: options.datacenterId, segment }).pipe(
+      Effect.tapError(() => call(() => client.lpush(pool.key, entryOf(segment)))),
+      Effect.map(({ claimed, consumedTo }) => {
+        if (claimed) {
+          pool.metrics.popped()
+          return segment
+        }
+        pool.metrics.fenced()
+        pool.floor = Math.max(pool.floor, consumedTo)
+        return "refused" as const
+      })
+    )
+
+  /**
+   * One pop: the claimed segment, `"refused"`, `"empty"`, or `undefined` when Redis failed.
+   * Starts a background refill when low.
+   */
   const popOnce = (tag: BizTagRecord, pool: Pool) =>
     Effect.gen(function*() {
-      const popped = yield* call(() => pop(pool.key, pool.installedEnd))
+      const popped = yield* call(() => pop(pool.key, pool.floor))
       if (popped === undefined) return undefined
       const [start, end, left, dropped] = popped
       if (dropped > 0) pool.metrics.discarded(dropped)
       pool.metrics.length(left)
       if (start === "") return "empty" as const
-      pool.metrics.popped()
       if (left < options.lowMark && !pool.refilling) {
         yield* Effect.forkIn(
           startRefill(tag, pool, false).pipe(
@@ -232,7 +252,7 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
           scope
         )
       }
-      return { start: Number(start), end: Number(end) }
+      return yield* claim(tag, pool, { start: Number(start), end: Number(end) })
     })
 
   const next = (tag: BizTagRecord, step: number): Effect.Effect<AllocatedSegment, LoadError> =>
@@ -244,6 +264,8 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
         while (true) {
           const popped = yield* popOnce(tag, pool)
           if (popped === undefined) break
+          // Each refusal raises the floor past the refused entry: the list only gets shorter.
+          if (popped === "refused") continue
           if (popped !== "empty") return handOut(pool, popped)
           if (!pool.refilling) {
             const kept = yield* startRefill(tag, pool, true)

@@ -10,7 +10,7 @@ import type { BizTagRecord } from "../storage/Records.ts"
 
 const pops = (attributes: Metrics.BizTagLabels) =>
   Metric.counter("idgen_segment_pool_pops_total", {
-    description: "Segments this node took from the shared Redis segment pool",
+    description: "Segments this node took from the shared Redis segment pool (popped and claimed)",
     incremental: true,
     attributes
   })
@@ -28,7 +28,13 @@ const refills = (attributes: Metrics.BizTagLabels) =>
   })
 const discarded = (attributes: Metrics.BizTagLabels) =>
   Metric.counter("idgen_segment_pool_discarded_total", {
-    description: "Pool entries dropped unissued (pushed by an earlier Redis server instance, or below this node's last segment): gaps, never duplicates",
+    description: "Pool entries dropped unissued without a claim (malformed, below this node's last segment or the fence it last saw): gaps, never duplicates",
+    incremental: true,
+    attributes
+  })
+const fenced = (attributes: Metrics.BizTagLabels) =>
+  Metric.counter("idgen_segment_pool_fenced_total", {
+    description: "Popped pool entries the PostgreSQL fence refused (used already — Redis replayed them — or popped after a later one): gaps, never duplicates",
     incremental: true,
     attributes
   })
@@ -43,10 +49,18 @@ export interface PoolTagMetrics {
   readonly missed: () => void
   readonly refilled: () => void
   readonly discarded: (count: number) => void
+  readonly fenced: () => void
   readonly length: (segments: number) => void
 }
 
-const untracked: PoolTagMetrics = { popped: noop, missed: noop, refilled: noop, discarded: noop, length: noop }
+const untracked: PoolTagMetrics = {
+  popped: noop,
+  missed: noop,
+  refilled: noop,
+  discarded: noop,
+  fenced: noop,
+  length: noop
+}
 
 export interface SegmentPoolMetrics {
   readonly track: (tag: BizTagRecord) => PoolTagMetrics
@@ -62,7 +76,7 @@ export const make: Effect.Effect<SegmentPoolMetrics, never, Scope.Scope> = Effec
     if (tracked >= maxTrackedTags) return untracked
     tracked++
     const labels = labelsOf(tag)
-    const counters = [pops(labels), misses(labels), refills(labels), discarded(labels)] as const
+    const counters = [pops(labels), misses(labels), refills(labels), discarded(labels), fenced(labels)] as const
     const gauge = length(labels)
     series.push(...counters, gauge)
     const add = (metric: Metric.Metric<number, unknown>) => (n = 1) => metric.updateUnsafe(n, context)
@@ -71,6 +85,7 @@ export const make: Effect.Effect<SegmentPoolMetrics, never, Scope.Scope> = Effec
       missed: add(counters[1]),
       refilled: add(counters[2]),
       discarded: add(counters[3]),
+      fenced: add(counters[4]),
       length: (segments) => gauge.updateUnsafe(segments, context)
     }
   }

@@ -2,11 +2,13 @@
  * Where the next segment of a biz_tag comes from, for this node's datacenter: straight from
  * the database (`direct`: one `SegmentRepo.allocate` per segment), or — with Redis
  * configured and `segment.pool_enabled` — from the segment pool the nodes share in Redis
- * (`RedisSegmentPool.ts`), which falls back to the direct path whenever it cannot answer.
+ * (`RedisSegmentPool.ts`), which falls back to the direct path whenever Redis cannot answer;
+ * each pooled segment is claimed against the fence in PostgreSQL (`PoolFenceRepo`) first.
  */
 import { Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { RedisClient } from "../redis/RedisClient.ts"
+import { PoolFenceRepo } from "../storage/PoolFenceRepo.ts"
 import type { AllocatedSegment, BizTagRecord } from "../storage/Records.ts"
 import { SegmentRepo } from "../storage/SegmentRepo.ts"
 import * as RedisSegmentPool from "./RedisSegmentPool.ts"
@@ -33,7 +35,7 @@ export class SegmentSupply extends Context.Service<SegmentSupply, SegmentSupplyS
   )
 
   /** The Redis pool when Redis is configured and the pool enabled, else `direct`. */
-  static readonly layer: Layer.Layer<SegmentSupply, never, SegmentRepo | ServerConfig | RedisClient> = Layer.effect(
+  static readonly layer: Layer.Layer<SegmentSupply, never, SegmentRepo | PoolFenceRepo | ServerConfig | RedisClient> = Layer.effect(
     SegmentSupply,
     Effect.gen(function*() {
       const config = yield* ServerConfig
@@ -44,6 +46,7 @@ export class SegmentSupply extends Context.Service<SegmentSupply, SegmentSupplyS
         yield* RedisSegmentPool.make({
           connection: redis,
           repo: yield* SegmentRepo,
+          fence: yield* PoolFenceRepo,
           direct,
           datacenterId: config.node.datacenterId,
           node: config.node.name,

@@ -4,7 +4,7 @@
  *
  *   Layer.provideMerge(StorageLive)   // needs ServerConfig
  *
- * Provides `SegmentRepo`, `WorkspaceRepo`, `BizTagRepo`, `ApiKeyRepo`, and the underlying
+ * Provides `SegmentRepo`, `PoolFenceRepo`, `WorkspaceRepo`, `BizTagRepo`, `ApiKeyRepo`, and the underlying
  * `SqlClient` / `PgClient` (health checks, maintenance such as
  * `Database.ensureAllocationPartitions`).
  */
@@ -13,17 +13,20 @@ import * as Database from "./Database.ts"
 import * as PgSegmentRepo from "./PgSegmentRepo.ts"
 import * as SqlApiKeyRepo from "./SqlApiKeyRepo.ts"
 import * as SqlBizTagRepo from "./SqlBizTagRepo.ts"
+import * as SqlPoolFenceRepo from "./SqlPoolFenceRepo.ts"
 import * as SqlWorkspaceRepo from "./SqlWorkspaceRepo.ts"
 
 export { ApiKeyRepo } from "./ApiKeyRepo.ts"
 export { BizTagRepo } from "./BizTagRepo.ts"
+export { PoolFenceRepo } from "./PoolFenceRepo.ts"
 export { SegmentRepo } from "./SegmentRepo.ts"
 export { WorkspaceRepo } from "./WorkspaceRepo.ts"
 export { Database }
 
-/** The four repositories over an existing `SqlClient` (plus `ServerConfig` for the range size). */
+/** The repositories over an existing `SqlClient` (plus `ServerConfig` for the range size). */
 export const RepositoriesLive = Layer.mergeAll(
   PgSegmentRepo.layer,
+  SqlPoolFenceRepo.layer,
   SqlWorkspaceRepo.layer,
   SqlBizTagRepo.layer,
   SqlApiKeyRepo.layer
@@ -36,6 +39,7 @@ export const StorageLive = RepositoriesLive.pipe(Layer.provideMerge(Database.lay
 export const layerWith = (options: Database.DatabaseOptions & { readonly rangeSize: number }) =>
   Layer.mergeAll(
     PgSegmentRepo.layerWith({ rangeSize: options.rangeSize }),
+    SqlPoolFenceRepo.layer,
     SqlWorkspaceRepo.layer,
     SqlBizTagRepo.layer,
     SqlApiKeyRepo.layer

@@ -6,11 +6,13 @@ import { Migrator } from "effect/sql"
 import tenancy from "./0001_tenancy.ts"
 import segments from "./0002_segments.ts"
 import auditLog from "./0003_audit_log.ts"
+import poolFence from "./0007_pool_fence.ts"
 
 export const loader = Migrator.fromRecord({
   "0001_tenancy": tenancy,
   "0002_segments": segments,
-  "0003_audit_log": auditLog
+  "0003_audit_log": auditLog,
+  "0007_pool_fence": poolFence
 })
 
 /** The table recording applied migrations. */
