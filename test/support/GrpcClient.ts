@@ -80,13 +80,16 @@ export interface GrpcClientShape {
   readonly target: string
 }
 
-/** Clients on 127.0.0.1:`port`, closed with the scope. */
-export const make = (port: number): Effect.Effect<GrpcClientShape, never, Scope.Scope> =>
+/**
+ * Clients on 127.0.0.1:`port`, closed with the scope. `channelOptions` go to the IdService
+ * channel (e.g. `grpc.max_reconnect_backoff_ms` for a server that is killed and restarted).
+ */
+export const make = (port: number, channelOptions: Grpc.ChannelOptions = {}): Effect.Effect<GrpcClientShape, never, Scope.Scope> =>
   Effect.gen(function*() {
     const target = `127.0.0.1:${port}`
     const credentials = Grpc.credentials.createInsecure()
     const ids = yield* Effect.acquireRelease(
-      Effect.sync(() => new (idgenPackage().IdService)(target, credentials)),
+      Effect.sync(() => new (idgenPackage().IdService)(target, credentials, channelOptions)),
       (client: any) => Effect.sync(() => client.close())
     )
     const health = yield* Effect.acquireRelease(
