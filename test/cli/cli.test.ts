@@ -8,45 +8,16 @@ import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
+import { bin, idgen, ok, repoRoot } from "../support/IdgenCli.ts"
 import { ADMIN_TOKEN, freePort, ServerProcess } from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
-
-const repoRoot = resolve(import.meta.dirname, "../..")
-const bin = join(repoRoot, "packages/cli/bin/idgen.js")
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** `idgen ...args` with `env` on top of ours; resolves when it exits. */
-const idgen = (args: ReadonlyArray<string>, env: Record<string, string> = {}, command = [process.execPath, bin]) =>
-  Effect.callback<Run>((resume) => {
-    const child = spawn(command[0]!, [...command.slice(1), ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on("exit", (code) => resume(Effect.succeed({ code, stdout, stderr })))
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
-
-const ok = (run: Run) => {
-  assert.strictEqual(run.code, 0, `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`)
-  return run.stdout
-}
 
 layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true })("idgen CLI", (it) => {
   it.effect("npx idgen --help lists the commands", () =>
     Effect.gen(function*() {
       const help = ok(yield* idgen(["--help"], {}, ["npx", "idgen"]))
-      for (const command of ["serve", "migrate", "workspace", "key", "tag", "gen", "parse", "bench"]) {
+      for (const command of ["serve", "migrate", "cluster", "workspace", "key", "tag", "gen", "parse", "bench"]) {
         assert.match(help, new RegExp(`^\\s+${command}\\s`, "m"), help)
       }
     }), 120_000)

@@ -6,6 +6,7 @@ import { Cause, Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { describe } from "./CliFailure.ts"
 import { bench } from "./commands/Bench.ts"
+import { cluster } from "./commands/Cluster.ts"
 import { gen } from "./commands/Gen.ts"
 import { key } from "./commands/Key.ts"
 import { migrate } from "./commands/Migrate.ts"
@@ -16,7 +17,7 @@ import { workspace } from "./commands/Workspace.ts"
 import { idgen } from "./Root.ts"
 
 const cli = idgen.pipe(
-  Command.withSubcommands([serve, migrate, workspace, key, tag, gen, parse, bench]),
+  Command.withSubcommands([serve, migrate, cluster, workspace, key, tag, gen, parse, bench]),
   Command.run({ version: "0.1.0", renderErrors: false })
 )
 

@@ -65,7 +65,7 @@ export interface ParseContext {
   readonly algorithm?: Algorithm | undefined
   /** The cluster's snowflake epoch (default 2024-01-01). */
   readonly epochMs?: number | undefined
-  /** The segment range size R (default 10^10). */
+  /** The segment range size R (default `DatacenterRange.DEFAULT_RANGE_SIZE`, 2^50 - 1). */
   readonly rangeSize?: number | undefined
 }
 

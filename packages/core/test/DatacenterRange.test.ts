@@ -9,11 +9,14 @@ const fails = (r: Result.Result<unknown, Errors.InvalidRequest>, why: string) =>
 }
 
 describe("segment DatacenterRange", () => {
-  it("datacenter d owns [d*R + 1, (d+1)*R] with the default R", () => {
-    assert.deepStrictEqual(ok(DatacenterRange.rangeOf(0)), { start: 1, end: 10_000_000_000 })
-    assert.deepStrictEqual(ok(DatacenterRange.rangeOf(3)), { start: 30_000_000_001, end: 40_000_000_000 })
-    assert.deepStrictEqual(ok(DatacenterRange.rangeOf(7)), { start: 70_000_000_001, end: 80_000_000_000 })
+  it("datacenter d owns [d*R + 1, (d+1)*R]; the default R is 2^50 - 1, datacenter 7 ending at 2^53 - 8", () => {
+    const R = 2 ** 50 - 1
+    assert.strictEqual(DatacenterRange.DEFAULT_RANGE_SIZE, R)
+    assert.deepStrictEqual(ok(DatacenterRange.rangeOf(0)), { start: 1, end: R })
+    assert.deepStrictEqual(ok(DatacenterRange.rangeOf(3)), { start: 3 * R + 1, end: 4 * R })
+    assert.deepStrictEqual(ok(DatacenterRange.rangeOf(7)), { start: 7 * R + 1, end: 2 ** 53 - 8 })
     assert.deepStrictEqual(ok(DatacenterRange.rangeOf(2, 100)), { start: 201, end: 300 })
+    assert.deepStrictEqual(ok(DatacenterRange.rangeOf(1, 10_000_000_000)), { start: 10_000_000_001, end: 20_000_000_000 })
   })
 
   it("rejects datacenter ids outside 0–7", () => {
@@ -50,7 +53,8 @@ describe("segment DatacenterRange", () => {
   it("datacenterOf is undefined outside every range", () => {
     assert.strictEqual(DatacenterRange.datacenterOf(0), undefined)
     assert.strictEqual(DatacenterRange.datacenterOf(-5), undefined)
-    assert.strictEqual(DatacenterRange.datacenterOf(80_000_000_001), undefined)
+    assert.strictEqual(DatacenterRange.datacenterOf(2 ** 53 - 7), undefined)
+    assert.strictEqual(DatacenterRange.datacenterOf(80_000_000_001, 10_000_000_000), undefined)
     assert.strictEqual(DatacenterRange.datacenterOf(1.5), undefined)
   })
 })

@@ -11,7 +11,7 @@ describe("DecimalText", () => {
   })
 
   it("pads the low half across its boundaries", () => {
-    for (const value of [2 ** 31 - 1, 2 ** 31, 10_000_000_000, 10_000_000_001, 79_999_999_999, 1_000_000_000_000_000]) {
+    for (const value of [2 ** 31 - 1, 2 ** 31, 10_000_000_000, 10_000_000_001, 79_999_999_999, 1_000_000_000_000_000, 2 ** 50, 2 ** 53 - 8]) {
       assert.strictEqual(DecimalText.toDecimal(value), String(value))
     }
   })

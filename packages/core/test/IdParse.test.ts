@@ -55,9 +55,13 @@ describe("IdParse", () => {
   it("decodes segment ids to their datacenter when the biz_tag is segment", () => {
     const seg = { algorithm: "segment" as const }
     assert.deepStrictEqual(ok(IdParse.parseId("1", seg)), { id: "1", algorithm: "segment", datacenter_id: 0 })
-    assert.deepStrictEqual(ok(IdParse.parseId("10000000000", seg)), { id: "10000000000", algorithm: "segment", datacenter_id: 0 })
-    assert.deepStrictEqual(ok(IdParse.parseId("10000000001", seg)), { id: "10000000001", algorithm: "segment", datacenter_id: 1 })
-    assert.deepStrictEqual(ok(IdParse.parseId("80000000000", seg)), { id: "80000000000", algorithm: "segment", datacenter_id: 7 })
+    // The default R is 2^50 - 1 = 1125899906842623.
+    assert.deepStrictEqual(ok(IdParse.parseId("1125899906842623", seg)), { id: "1125899906842623", algorithm: "segment", datacenter_id: 0 })
+    assert.deepStrictEqual(ok(IdParse.parseId("1125899906842624", seg)), { id: "1125899906842624", algorithm: "segment", datacenter_id: 1 })
+    assert.deepStrictEqual(ok(IdParse.parseId("9007199254740984", seg)), { id: "9007199254740984", algorithm: "segment", datacenter_id: 7 })
+    const old = { ...seg, rangeSize: 10_000_000_000 }
+    assert.deepStrictEqual(ok(IdParse.parseId("10000000001", old)), { id: "10000000001", algorithm: "segment", datacenter_id: 1 })
+    assert.deepStrictEqual(ok(IdParse.parseId("80000000000", old)), { id: "80000000000", algorithm: "segment", datacenter_id: 7 })
     assert.deepStrictEqual(ok(IdParse.parseId("250", { ...seg, rangeSize: 100 })), { id: "250", algorithm: "segment", datacenter_id: 2 })
     // Above every range: it came from the snowflake fallback.
     const sf = Snowflake.compose({ timestampMs: Date.UTC(2026, 0, 1), datacenterId: 1, workerId: 2, sequence: 3 }).toString()

@@ -3,7 +3,7 @@
  * `IDGEN_CONFIG`, overlaid by environment variables; validated once at start-up so a
  * bad value stops the process with a message naming the setting.
  */
-import { Snowflake } from "@idgen/core"
+import { DatacenterRange, Snowflake } from "@idgen/core"
 import { Effect, Layer, Redacted, Schema, SchemaIssue } from "effect"
 import { readFileSync } from "node:fs"
 import { hostname } from "node:os"
@@ -50,7 +50,8 @@ export const FileSchema = Schema.Struct({
     ceiling_window_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1000, maximum: 3_600_000 })), 10_000)
   }),
   segment: section({
-    range_size: withDefault(PositiveInt.check(Schema.isLessThanOrEqualTo(Math.floor(Number.MAX_SAFE_INTEGER / 8))), 10_000_000_000),
+    // Pinned in the database at first start (storage/PinnedSettings.ts); change with `idgen cluster pin`.
+    range_size: withDefault(DatacenterRange.RangeSize, DatacenterRange.DEFAULT_RANGE_SIZE),
     default_step: withDefault(PositiveInt, 1000),
     preload_threshold: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true })), 0.1),
     target_segment_seconds: withDefault(PositiveInt, 300),
@@ -140,7 +141,8 @@ const overlayEnvironment = (file: Record<string, unknown>, env: Record<string, s
   return merged
 }
 
-const parseEpoch = (epoch: string) => {
+/** An epoch as configured: an ISO 8601 date or Unix milliseconds. */
+export const parseEpoch = (epoch: string) => {
   const ms = /^\d+$/.test(epoch) ? Number(epoch) : Date.parse(epoch)
   return Number.isFinite(ms) && ms >= 0
     ? Effect.succeed(ms)

@@ -9,8 +9,8 @@
  * released for idleness keeps its series (read through `actor()`, they show the idle
  * state) and the actor its next use starts reports into them.
  */
-import type { Errors } from "@idgen/core"
-import { type Context, Effect, Metric, type Scope } from "effect"
+import type { DatacenterRange, Errors } from "@idgen/core"
+import { type Context, Effect, Metric, Option, type Scope } from "effect"
 import type { SegmentActor } from "../segment/SegmentActor.ts"
 import type { AllocatedSegment, BizTagRecord } from "../storage/Records.ts"
 import * as Metrics from "./Metrics.ts"
@@ -73,17 +73,17 @@ export const labelsOf = (tag: BizTagRecord): Metrics.BizTagLabels => ({
 
 /**
  * The tracker of one SegmentGenerator; every series it registered is removed with the scope.
- * `rangeSize`/`datacenterId` locate this node's range: datacenter d owns [d*R + 1, (d+1)*R].
+ * `rowRange` reads the range the biz_tag's row in this node's datacenter was created with:
+ * the remaining capacity is measured against it, not against the configured R (a row keeps
+ * its range when another R is pinned later).
  */
 export const make = (options: {
-  readonly rangeSize: number
-  readonly datacenterId: number
+  readonly rowRange: (bizTagId: string) => Effect.Effect<Option.Option<DatacenterRange.Range>, unknown>
 }): Effect.Effect<SegmentMetrics, never, Scope.Scope> =>
   Effect.gen(function*() {
     const context: Context.Context<never> = yield* Effect.context()
     const removals: Array<() => void> = []
     yield* Effect.addFinalizer(() => Effect.sync(() => removals.forEach((remove) => remove())))
-    const rangeEnd = (options.datacenterId + 1) * options.rangeSize
     let tracked = 0
     const byTag = new Map<string, TagMetrics>()
 
@@ -144,18 +144,44 @@ export const make = (options: {
         Metric.removeUnsafe(remaining, context)
         Metric.removeUnsafe(remainingRatio, context)
       })
-      const setRemaining = (left: number) => {
+      // The row's range never changes: read once, off the refill's path (a refill from the
+      // Redis pool must not wait for the database), and again after a failed read.
+      let range: DatacenterRange.Range | undefined
+      let reading = false
+      let lastEnd = 0
+      const setRemaining = () => {
+        if (range === undefined) return
+        const left = Math.max(0, range.end - lastEnd)
         remaining.updateUnsafe(left, context)
-        remainingRatio.updateUnsafe(left / options.rangeSize, context)
+        remainingRatio.updateUnsafe(left / (range.end - range.start + 1), context)
+      }
+      const readRange = () => {
+        reading = true
+        Effect.runForkWith(context)(
+          options.rowRange(tag.id).pipe(
+            Effect.match({
+              onFailure: () => (reading = false),
+              onSuccess: (found) => {
+                reading = false
+                if (Option.isSome(found)) range = found.value
+                setRemaining()
+              }
+            })
+          )
+        )
       }
       const tagMetrics: TagMetrics = {
         refilled: (seconds, segment) => {
           refillDuration.updateUnsafe(seconds, context)
-          setRemaining(Math.max(0, rangeEnd - segment.end))
+          lastEnd = segment.end
+          if (range !== undefined) setRemaining()
+          else if (!reading) readRange()
         },
         refillFailed: (error) => {
           refillFailures.updateUnsafe(1, context)
-          if (error._tag === "SegmentExhausted") setRemaining(0)
+          if (error._tag !== "SegmentExhausted") return
+          remaining.updateUnsafe(0, context)
+          remainingRatio.updateUnsafe(0, context)
         }
       }
       byTag.set(tag.id, tagMetrics)

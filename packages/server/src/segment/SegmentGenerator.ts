@@ -14,6 +14,7 @@ import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import * as SegmentMetrics from "../observability/SegmentMetrics.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
+import { SegmentRepo } from "../storage/SegmentRepo.ts"
 import { makeCpuPressure } from "./CpuPressure.ts"
 import * as L1Rings from "./L1Rings.ts"
 import * as SegmentActor from "./SegmentActor.ts"
@@ -42,9 +43,9 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       const budget = new L1Rings.RingBudget()
       const starting = yield* Semaphore.make(1)
       const pressure = makeCpuPressure()
+      const repo = yield* SegmentRepo
       const metrics = yield* SegmentMetrics.make({
-        rangeSize: config.segment.rangeSize,
-        datacenterId: config.node.datacenterId
+        rowRange: (bizTagId) => repo.rowRange(bizTagId, config.node.datacenterId)
       })
 
       const start = Effect.fn("SegmentGenerator.start")(function*(tag: BizTagRecord) {

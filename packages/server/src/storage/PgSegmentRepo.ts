@@ -11,11 +11,12 @@
  * The row lock serialises concurrent allocators (fibers, pools, processes, nodes), and the
  * commit makes the range durable before anyone can hand out a number from it.
  *
- * A row keeps the range it was created with: changing `segment.rangeSize` later does not move
- * existing rows (and could make new datacenters' ranges overlap old ones — do not).
+ * A row keeps the range it was created with. R is pinned for the cluster (`PinnedSettings`,
+ * changed only by `idgen cluster pin`), and the database refuses a new row that does not
+ * match the pinned R or overlaps another datacenter's row of the biz_tag (migration 0005).
  */
 import { Errors } from "@idgen/core"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import type { AllocatedSegment } from "./Records.ts"
@@ -121,7 +122,18 @@ export const make = Effect.fnUntraced(function*(options: PgSegmentRepoOptions) {
     orDatabaseUnavailable("SegmentRepo.remaining")
   )
 
-  return SegmentRepo.of({ allocate, remaining })
+  const rowRange = Effect.fn("SegmentRepo.rowRange")(
+    function*(bizTagId: string, datacenterId: number) {
+      if (!UUID.test(bizTagId)) return Option.none()
+      const rows = yield* sql<{ readonly range_start: bigint; readonly range_end: bigint }>`
+        SELECT range_start, range_end FROM segments
+        WHERE biz_tag_id = ${bizTagId}::uuid AND datacenter_id = ${datacenterId}`
+      return Option.map(Option.fromNullishOr(rows[0]), (row) => ({ start: Number(row.range_start), end: Number(row.range_end) }))
+    },
+    orDatabaseUnavailable("SegmentRepo.rowRange")
+  )
+
+  return SegmentRepo.of({ allocate, remaining, rowRange })
 })
 
 /** `SegmentRepo` with an explicit range size (tests, tools). Requires `SqlClient`. */

@@ -2,8 +2,8 @@
  * The segment distributor: hands out disjoint number ranges per (biz_tag, datacenter).
  * PostgreSQL is the authority; one allocation is one transaction.
  */
-import type { Errors } from "@idgen/core"
-import { Context, type Effect } from "effect"
+import type { DatacenterRange, Errors } from "@idgen/core"
+import { Context, type Effect, type Option } from "effect"
 import type { AllocatedSegment } from "./Records.ts"
 
 export interface AllocateInput {
@@ -28,4 +28,9 @@ export class SegmentRepo extends Context.Service<SegmentRepo, {
   ): Effect.Effect<AllocatedSegment, Errors.SegmentExhausted | Errors.DatabaseUnavailable | Errors.SegmentAllocateFailed>
   /** Numbers not yet handed out in the datacenter's range (the whole range before its first allocation). */
   remaining(bizTagId: string, datacenterId: number): Effect.Effect<number, Errors.DatabaseUnavailable>
+  /**
+   * The range the (biz_tag, datacenter) row was created with — kept for good, whatever R is
+   * pinned later — or none before its first allocation.
+   */
+  rowRange(bizTagId: string, datacenterId: number): Effect.Effect<Option.Option<DatacenterRange.Range>, Errors.DatabaseUnavailable>
 }>()("@idgen/server/storage/SegmentRepo") {}

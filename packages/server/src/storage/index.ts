@@ -11,6 +11,7 @@
 import { Layer } from "effect"
 import * as Database from "./Database.ts"
 import * as PgSegmentRepo from "./PgSegmentRepo.ts"
+import * as PinnedSettings from "./PinnedSettings.ts"
 import * as SqlApiKeyRepo from "./SqlApiKeyRepo.ts"
 import * as SqlBizTagRepo from "./SqlBizTagRepo.ts"
 import * as SqlPoolFenceRepo from "./SqlPoolFenceRepo.ts"
@@ -32,8 +33,11 @@ export const RepositoriesLive = Layer.mergeAll(
   SqlApiKeyRepo.layer
 )
 
-/** Database + repositories, from `ServerConfig`. */
-export const StorageLive = RepositoriesLive.pipe(Layer.provideMerge(Database.layer))
+/** Database + repositories, from `ServerConfig`; refuses to start on settings other than the cluster's pinned ones. */
+export const StorageLive = RepositoriesLive.pipe(
+  Layer.provideMerge(PinnedSettings.layer),
+  Layer.provideMerge(Database.layer)
+)
 
 /** Repositories over an explicit database, for tests and tools: no `ServerConfig` needed. */
 export const layerWith = (options: Database.DatabaseOptions & { readonly rangeSize: number }) =>

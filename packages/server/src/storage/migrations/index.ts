@@ -6,12 +6,14 @@ import { Migrator } from "effect/sql"
 import tenancy from "./0001_tenancy.ts"
 import segments from "./0002_segments.ts"
 import auditLog from "./0003_audit_log.ts"
+import clusterSettings from "./0005_cluster_settings.ts"
 import poolFence from "./0007_pool_fence.ts"
 
 export const loader = Migrator.fromRecord({
   "0001_tenancy": tenancy,
   "0002_segments": segments,
   "0003_audit_log": auditLog,
+  "0005_cluster_settings": clusterSettings,
   "0007_pool_fence": poolFence
 })
 

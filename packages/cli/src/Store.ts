@@ -1,0 +1,27 @@
+/**
+ * The database of the configured node (IDGEN_DATABASE_URL, or the embedded store under
+ * IDGEN_DATA_DIR), opened directly for commands that work on it rather than through a
+ * server: `migrate`, `cluster`. The embedded store can only be opened while no node runs on it.
+ */
+import type { ServerConfigShape } from "@idgen/server/config/ServerConfig"
+import { Effect, Logger } from "effect"
+import type { SqlClient } from "effect/sql"
+import { CliFailure } from "./CliFailure.ts"
+
+/** Runs `use` on one connection to the configured store, with the node's configuration. */
+export const withConfiguredStore = <A, E>(
+  use: (config: ServerConfigShape) => Effect.Effect<A, E, SqlClient.SqlClient>
+) =>
+  Effect.gen(function*() {
+    // Loaded here, not at start-up: the other commands need none of the server.
+    const { load } = yield* Effect.promise(() => import("@idgen/server/config/ConfigLoader"))
+    const { Database } = yield* Effect.promise(() => import("@idgen/server/storage/index"))
+    const config = yield* load(process.env).pipe(
+      Effect.catchTag("ConfigInvalid", (error) => Effect.fail(new CliFailure({ message: error.message })))
+    )
+    const client = config.database.url === undefined
+      ? Database.layerEmbeddedClient(config.database.dataDir)
+      : Database.layerExternalClient(config.database.url, 1)
+    // The store's own log lines go to stderr: stdout carries the result (`--json`).
+    return yield* use(config).pipe(Effect.provide(client), Effect.provideService(Logger.LogToStderr, true))
+  })
