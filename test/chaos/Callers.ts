@@ -8,7 +8,7 @@
 import * as Grpc from "@grpc/grpc-js"
 import { Errors } from "@idgen/core"
 import { type ClientError, IdgenClient } from "@idgen/client"
-import { Cause, Context, Duration, Effect, Exit, Layer, type Scope } from "effect"
+import { Cause, Context, Effect, Exit, Layer, type Scope } from "effect"
 import { contractViolation, grpcContractViolation } from "../support/ContractErrors.ts"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import { GROUP, WORKSPACE } from "./Kinds.ts"
@@ -156,7 +156,10 @@ export const grpcCaller = (
         ))
   })
 
-/** Effect RPC (WebSocket) through the typed client, which fails over by itself. */
+/**
+ * Effect RPC (WebSocket) through the typed client with its defaults: it fails over by
+ * itself, also past nodes answering "unavailable", for at most 5 s a call.
+ */
 export const rpcCaller = (
   nodes: ReadonlyArray<Node>,
   apiKey: string,
@@ -165,7 +168,7 @@ export const rpcCaller = (
 ): Effect.Effect<Caller, never, Scope.Scope> =>
   Effect.gen(function*() {
     const endpoints = nodes.map((_, i) => nodes[(firstNode + i) % nodes.length]!.baseUrl)
-    const context = yield* Layer.build(IdgenClient.layer({ endpoints, apiKey, timeout: Duration.millis(timeoutMs) }))
+    const context = yield* Layer.build(IdgenClient.layer({ endpoints, apiKey }))
     const client = Context.get(context, IdgenClient)
     return (tag, size) => {
       const path = `${WORKSPACE}/${GROUP}/${tag}`
@@ -174,7 +177,7 @@ export const rpcCaller = (
         : Effect.map(client.batch(path, size), (r) => ({ ids: r.ids, algorithm: r.algorithm }))
       return call.pipe(
         // A bound of our own on top of the client's: past it the call hangs.
-        Effect.timeoutOption(timeoutMs + 2000),
+        Effect.timeoutOption(timeoutMs),
         Effect.exit,
         Effect.map((exit): Answer => {
           if (Exit.isSuccess(exit)) {

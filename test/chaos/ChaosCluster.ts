@@ -19,8 +19,8 @@ import { GROUP, kinds, WORKSPACE } from "./Kinds.ts"
 export interface ChaosDatabase {
   /** What the nodes connect to (the proxy standing in for the VIP, once failover exists). */
   readonly url: string
-  /** Stops the primary and starts it again. */
-  readonly restart: Effect.Effect<void, Error>
+  /** Stops the primary (immediate), and starts it again `downMs` later. */
+  readonly restart: (downMs: number) => Effect.Effect<void, Error>
   /** Kills the primary, promotes the standby and points the proxy at it. */
   readonly failover: Effect.Effect<void, Error>
 }
@@ -68,7 +68,7 @@ const startDatabase: Effect.Effect<ChaosDatabase, Error, Scope.Scope> = Effect.g
   const pg = Context.get(yield* Layer.build(OwnPostgres.layer), OwnPostgres)
   return {
     url: pg.url,
-    restart: Effect.andThen(pg.stop, pg.start),
+    restart: (downMs) => Effect.andThen(pg.stop, Effect.andThen(ServerProcess.wait(downMs), pg.start)),
     failover: Effect.fail(new Error("PostgreSQL failover is not available yet"))
   }
 })

@@ -101,7 +101,7 @@ export const make = (cluster: ChaosClusterShape, timeline: Timeline, snapshotFil
         "postgres-restart",
         "postgres",
         `primary stopped (immediate) for ${downMs} ms`,
-        Effect.andThen(wait(downMs), database.restart)
+        database.restart(downMs)
       ),
     failoverPostgres: timeline.run(
       "postgres-failover",

@@ -38,7 +38,7 @@ const cycle = (t: number, failover: boolean): Profile["schedule"] => [
   { at: t + 2_000, kind: "redis-snapshot" },
   { at: t + 4_000, kind: "clock-step", byMs: -10 },
   // Long enough to drain the nodes' buffers and the Redis pool: refusals and fallbacks.
-  { at: t + 6_000, kind: "postgres-restart", downMs: 8_000 },
+  { at: t + 6_000, kind: "postgres-restart", downMs: 12_000 },
   { at: t + 13_000, kind: "etcd-leader-kill", downMs: 3_000 },
   { at: t + 15_000, kind: "clock-step", byMs: -500 },
   { at: t + 19_000, kind: "redis-kill" },
