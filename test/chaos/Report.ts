@@ -60,10 +60,16 @@ export interface ChaosReport {
   readonly resultsDir: string
 }
 
-/** The faults in progress around an outage (or "no fault" when none was). */
+/**
+ * The fault behind an outage: of those in progress during it (or ended up to 2 s before
+ * it), the one overlapping it longest, then the others ("no fault" when none was).
+ */
 export const causeOf = (timeline: Timeline, from: number, to: number): string => {
-  const faults = timeline.overlapping(from, to, 2000)
-  return faults.length === 0 ? "no fault" : [...new Set(faults.map((f) => `${f.kind} ${f.target}`))].join(", ")
+  const overlap = (f: Fault) => Math.min(to, (f.end ?? to) + 2000) - Math.max(from, f.start)
+  const faults = [...timeline.overlapping(from, to, 2000)].sort((a, b) => overlap(b) - overlap(a))
+  if (faults.length === 0) return "no fault"
+  const names = [...new Set(faults.map((f) => `${f.kind} ${f.target}`))]
+  return names.length === 1 ? names[0]! : `${names[0]} (also: ${names.slice(1).join(", ")})`
 }
 
 export const kindReports = (
