@@ -12,6 +12,8 @@ const rejects = (t: string) => {
   if (Result.isFailure(r)) {
     assert.instanceOf(r.failure, Errors.InvalidRequest)
     assert.strictEqual(Errors.codeOf(r.failure), "IDGEN-COMMON-0001")
+    // The message names the template it refuses.
+    assert.include(r.failure.message, JSON.stringify(t))
   }
 }
 
@@ -22,10 +24,27 @@ describe("formatted Template", () => {
 
   it("renders every token in UTC", () => {
     const t = compiled("{YYYY}-{MM}-{DD}T{HH}:{mm}:{ss}/{DC}/{WORKER}/{SEQ}")
-    assert.strictEqual(Template.render(t, ctx), "2026-11-25T07:05:09/3/17/42")
+    assert.strictEqual(Template.render(t, ctx), "2026-11-25T07:05:09/3/017/42")
     // One ms before midnight UTC stays on the 24th, whatever the machine's zone.
     const late = Template.render(compiled("{YYYYMMDD}{HH}{SEQ:1}"), { ...ctx, nowMs: Date.UTC(2026, 10, 24, 23, 59, 59, 999) })
     assert.strictEqual(late, "202611242342")
+  })
+
+  it("renders {WORKER} in three digits and {DC} in one, whatever the value", () => {
+    const t = compiled("{DC}{WORKER}.{SEQ}")
+    assert.deepStrictEqual(
+      [[0, 0], [7, 5], [1, 42], [2, 255]].map(([datacenterId, workerId]) => Template.render(t, { ...ctx, datacenterId, workerId })),
+      ["0000.42", "7005.42", "1042.42", "2255.42"]
+    )
+    assert.isTrue(compiled("W{WORKER}{SEQ}").usesWorker)
+    assert.isFalse(compiled("W{DC}{SEQ}").usesWorker)
+  })
+
+  it("tells templates that render plain numbers", () => {
+    assert.isTrue(Template.rendersOnlyDigits(compiled("{SEQ}")))
+    assert.isTrue(Template.rendersOnlyDigits(compiled("9{YYYYMMDD}{DC}{WORKER}0{SEQ:8}")))
+    assert.isFalse(Template.rendersOnlyDigits(compiled("W{SEQ}")))
+    assert.isFalse(Template.rendersOnlyDigits(compiled("{SEQ}-{DC}")))
   })
 
   it("pads {SEQ:n} to n digits and never truncates a longer value", () => {

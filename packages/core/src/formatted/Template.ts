@@ -1,10 +1,24 @@
 /**
  * Templates of the `formatted` algorithm, e.g. `WB{YYYYMMDD}{SEQ:8}` → `WB2026112500000042`.
  *
- * Tokens: `{YYYY} {MM} {DD} {HH} {mm} {ss} {YYYYMMDD}` (UTC, zero-padded), `{SEQ}` (the
- * biz_tag's segment counter, unpadded), `{SEQ:n}` (zero-padded to n digits, 1 ≤ n ≤ 20;
- * a longer value is printed in full, never truncated, so distinct counters always give
- * distinct IDs), `{DC}`, `{WORKER}`. Anything else, including unknown `{…}`, is literal.
+ * Tokens: `{YYYY} {MM} {DD} {HH} {mm} {ss} {YYYYMMDD}` (UTC, zero-padded), `{DC}` (one
+ * digit, 0–7), `{WORKER}` (three digits, 000–255), `{SEQ}` (the biz_tag's segment
+ * counter, unpadded) and `{SEQ:n}` (zero-padded to n digits, 1 ≤ n ≤ 20; a longer value is
+ * printed in full, never truncated). Anything else, including unknown `{…}`, is literal.
+ *
+ * Why two equal IDs of one template always come from one counter value. Every part but
+ * the counter renders at a width that does not depend on the input: a literal is itself,
+ * a date field has its fixed width (years 0–9999), `{DC}` one digit, `{WORKER}` three. A
+ * counter part of width n renders max(n, d) characters, d being the counter's digit
+ * count. So take two renderings that are equal strings. Equal lengths give equal sums
+ * Σ max(n_i, d) over the counter parts; each term is non-decreasing in d, so every term
+ * is equal: each counter part has the same length in both. The first counter part then
+ * starts at the same offset (only fixed widths precede it) and spans the same
+ * characters, which are the counter zero-padded: the same text, the same counter. (With
+ * `{WORKER}` unpadded, `W{WORKER}{SEQ}` gave `W11500` for worker 1 / 1500 and for worker
+ * 11 / 500.) A template without a counter part is refused. The counter itself never
+ * repeats within a biz_tag: its datacenters own disjoint ranges, and `segment` and
+ * `formatted` draw distinct values from it.
  *
  * A template is compiled once (when a biz_tag is configured or first used) into a list
  * of parts, so rendering is a loop of string appends.
@@ -29,6 +43,8 @@ export interface CompiledTemplate {
   readonly parts: ReadonlyArray<Part>
   /** Whether rendering needs the date (skips the date arithmetic when it does not). */
   readonly usesDate: boolean
+  /** Whether rendering needs this node's worker id (`{WORKER}`). */
+  readonly usesWorker: boolean
 }
 
 export interface RenderInput {
@@ -36,7 +52,9 @@ export interface RenderInput {
   readonly seq: number
   /** Unix ms; date tokens use its UTC calendar fields. */
   readonly nowMs: number
+  /** 0–7 (`Snowflake.MAX_DATACENTER_ID`): one digit. */
   readonly datacenterId: number
+  /** 0–255 (`Snowflake.MAX_WORKER_ID`): three digits. */
   readonly workerId: number
 }
 
@@ -44,16 +62,17 @@ export interface RenderInput {
 // silently rendered as literal text.
 const tokenPattern = /\{(YYYYMMDD|YYYY|MM|DD|HH|mm|ss|SEQ|DC|WORKER)\}|\{SEQ:([^}]*)\}/g
 
-const invalid = (template: string, message: string): Result.Result<never, InvalidRequest> =>
-  Result.fail(new InvalidRequest({ message, details: { template } }))
+const invalid = (template: string, why: string): Result.Result<never, InvalidRequest> =>
+  Result.fail(new InvalidRequest({ message: `format template ${JSON.stringify(template)}: ${why}`, details: { template } }))
 
 export const compile = (template: string): Result.Result<CompiledTemplate, InvalidRequest> => {
   if (template.length > MAX_TEMPLATE_LENGTH) {
-    return invalid(template, `format template longer than ${MAX_TEMPLATE_LENGTH} characters`)
+    return invalid(template, `longer than ${MAX_TEMPLATE_LENGTH} characters`)
   }
   const parts: Array<Part> = []
   let hasSeq = false
   let usesDate = false
+  let usesWorker = false
   let last = 0
   for (const match of template.matchAll(tokenPattern)) {
     if (match.index > last) parts.push({ _tag: "Literal", text: template.slice(last, match.index) })
@@ -72,6 +91,7 @@ export const compile = (template: string): Result.Result<CompiledTemplate, Inval
     } else if (token === "DC") {
       parts.push({ _tag: "Datacenter" })
     } else if (token === "WORKER") {
+      usesWorker = true
       parts.push({ _tag: "Worker" })
     } else {
       usesDate = true
@@ -81,12 +101,20 @@ export const compile = (template: string): Result.Result<CompiledTemplate, Inval
   if (last < template.length) parts.push({ _tag: "Literal", text: template.slice(last) })
   if (!hasSeq) {
     // Without the counter every ID of a day/second would be identical.
-    return invalid(template, "format template needs a {SEQ} or {SEQ:n} token")
+    return invalid(template, "needs a {SEQ} or {SEQ:n} token, the only part that tells two IDs apart")
   }
-  return Result.succeed({ source: template, parts, usesDate })
+  return Result.succeed({ source: template, parts, usesDate, usesWorker })
 }
 
+/**
+ * Whether every rendering is a plain decimal number (no literal other than digits), so it
+ * could equal a `segment` or `snowflake` ID of the same biz_tag's fallback chain.
+ */
+export const rendersOnlyDigits = (compiled: CompiledTemplate): boolean =>
+  compiled.parts.every((part) => part._tag !== "Literal" || /^[0-9]*$/.test(part.text))
+
 const pad2 = (n: number): string => (n < 10 ? "0" + n : String(n))
+const pad3 = (n: number): string => (n < 10 ? "00" + n : n < 100 ? "0" + n : String(n))
 const pad4 = (n: number): string => String(n).padStart(4, "0")
 
 export const render = (compiled: CompiledTemplate, input: RenderInput): string => {
@@ -105,7 +133,7 @@ export const render = (compiled: CompiledTemplate, input: RenderInput): string =
         out += String(input.datacenterId)
         break
       case "Worker":
-        out += String(input.workerId)
+        out += pad3(input.workerId)
         break
       case "Date":
         out += dateField(date!, part.field)

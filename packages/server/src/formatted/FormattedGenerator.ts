@@ -1,6 +1,9 @@
 /**
  * Formatted IDs: a biz_tag's template rendered over its segment counter, so every
- * rendered value carries a number that is never issued twice.
+ * rendered value carries a number that is never issued twice (and the rendering tells
+ * counter values apart, see `Template`). A template with `{WORKER}` needs the worker id
+ * held: without one the generator is unavailable (IDGEN-SNOW-2003) and the biz_tag's
+ * fallback chain serves, rather than render a worker id this node does not hold.
  */
 import { type Errors, Template } from "@idgen/core"
 import { Clock, Context, Effect, Layer } from "effect"
@@ -10,7 +13,10 @@ import type { BizTagRecord } from "../storage/Records.ts"
 import { WorkerIdentity } from "../snowflake/WorkerIdentity.ts"
 
 export class FormattedGenerator extends Context.Service<FormattedGenerator, {
-  next(tag: BizTagRecord, n: number): Effect.Effect<Array<string>, LoadError | Errors.InvalidRequest>
+  next(
+    tag: BizTagRecord,
+    n: number
+  ): Effect.Effect<Array<string>, LoadError | Errors.InvalidRequest | Errors.NoAvailableWorkerId>
 }>()("@idgen/server/formatted/FormattedGenerator") {
   static readonly layer = Layer.effect(
     FormattedGenerator,
@@ -30,11 +36,12 @@ export class FormattedGenerator extends Context.Service<FormattedGenerator, {
 
       const next = Effect.fnUntraced(function*(tag: BizTagRecord, n: number) {
         const template = yield* templateOf(tag.formatTemplate ?? "")
+        // Checked before taking numbers, so none is spent on a refusal.
+        const worker = template.usesWorker ? identity.current() : 0
+        if (typeof worker !== "number") return yield* worker
         const actor = yield* segments.actorFor(tag)
         const seqs = yield* actor.take(n)
-        const nowMs = clock.currentTimeMillisUnsafe()
-        const worker = identity.current()
-        const context = { nowMs, datacenterId: identity.datacenterId, workerId: typeof worker === "number" ? worker : 0 }
+        const context = { nowMs: clock.currentTimeMillisUnsafe(), datacenterId: identity.datacenterId, workerId: worker }
         return seqs.map((seq) => Template.render(template, { ...context, seq }))
       })
 

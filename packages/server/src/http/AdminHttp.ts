@@ -70,9 +70,19 @@ const validateSettings = (settings: BizTagSettings): Result.Result<BizTagSetting
       : Result.succeed(settings)
   }
   const compiled = Template.compile(formatTemplate)
-  return Result.isFailure(compiled)
-    ? Result.fail(invalid("format_template", compiled.failure.message, { template: formatTemplate }))
-    : Result.succeed(settings)
+  if (Result.isFailure(compiled)) {
+    return Result.fail(invalid("format_template", compiled.failure.message, { template: formatTemplate }))
+  }
+  const decimal = [algorithm, ...fallback].find((a) => a === "segment" || a === "snowflake")
+  if (needsTemplate && decimal !== undefined && Template.rendersOnlyDigits(compiled.success)) {
+    return Result.fail(invalid(
+      "format_template",
+      `format template ${JSON.stringify(formatTemplate)} renders plain numbers, which could equal the ${decimal} IDs ` +
+        `of the same biz_tag; give it a non-digit literal (e.g. a prefix) or take ${decimal} out of the chain`,
+      { template: formatTemplate }
+    ))
+  }
+  return Result.succeed(settings)
 }
 
 const AdminHandlers = HttpApiBuilder.group(
