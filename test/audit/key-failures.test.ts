@@ -21,7 +21,9 @@ class Nodes extends Context.Service<Nodes, { readonly a: ServerProcessShape; rea
 const Suite = Layer.unwrap(Effect.gen(function*() {
   const databaseUrl = yield* TestDatabase.make.pipe(Effect.orDie)
   const a = yield* make(databaseUrl, { env: { IDGEN_NODE_NAME: "audit-a" } })
-  const b = yield* make(databaseUrl, { env: { IDGEN_NODE_NAME: "audit-b" } })
+  // Node b takes the flood from one address: its failed-attempt limit (which would answer
+  // most of it 429 before any lookup, `test/auth/failed-auth.test.ts`) is raised above it.
+  const b = yield* make(databaseUrl, { env: { IDGEN_NODE_NAME: "audit-b", IDGEN_AUTH_FAILED_PER_IP_BURST: "1000" } })
   return Layer.merge(
     Layer.succeed(Nodes, { a, b }),
     PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })

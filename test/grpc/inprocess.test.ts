@@ -13,6 +13,7 @@ import { ServerConfig, type ServerConfigShape } from "../../packages/server/src/
 import { IdRequests } from "../../packages/server/src/generate/IdRequests.ts"
 import { GrpcServer } from "../../packages/server/src/grpc/GrpcServer.ts"
 import { Health } from "../../packages/server/src/health/Health.ts"
+import { Admission } from "../../packages/server/src/requests/Admission.ts"
 import * as GrpcClient from "../support/GrpcClient.ts"
 
 /** The contract's table (API.md), written out independently of StatusMapping. */
@@ -65,11 +66,16 @@ const behave = (hooks: Hooks, request: unknown) => {
 const stubs = (hooks: Hooks) =>
   Layer.mergeAll(
     Layer.succeed(ServerConfig, {
-      http: { host: "127.0.0.1" },
-      grpc: { port: 0 },
+      http: { host: "127.0.0.1", maxBodyBytes: 65_536 },
+      grpc: { port: 0, maxConcurrentStreams: 100 },
       tls: { certFile: undefined, keyFile: undefined }
     } as unknown as ServerConfigShape),
     Layer.mock(Health, { ready: Effect.succeed(true) }),
+    // Every key is workspace ws's: the stubbed IdRequests decides each call's outcome.
+    Layer.mock(Admission, {
+      authenticateUnsafe: () => "ws" as Names.WorkspaceName,
+      admitUnsafe: () => "ws" as Names.WorkspaceName
+    }),
     Layer.mock(IdRequests, {
       generate: (_, request) => behave(hooks, request),
       batchGenerate: (_, request) => behave(hooks, request)

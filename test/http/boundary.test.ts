@@ -21,6 +21,7 @@ import { Health } from "../../packages/server/src/health/Health.ts"
 import * as IdsFastPath from "../../packages/server/src/http/IdsFastPath.ts"
 import { HttpRoutesLive } from "../../packages/server/src/http/HttpServerLive.ts"
 import { RateLimiter } from "../../packages/server/src/ratelimit/RateLimiter.ts"
+import { Admission } from "../../packages/server/src/requests/Admission.ts"
 import { ApiKeyRepo } from "../../packages/server/src/storage/ApiKeyRepo.ts"
 import { DegradationManager } from "../../packages/server/src/degradation/DegradationManager.ts"
 import { BizTagRepo } from "../../packages/server/src/storage/BizTagRepo.ts"
@@ -34,8 +35,11 @@ const generateStub = (key: Names.SequenceKey) =>
     ? Effect.die(new Error("kaboom: secret internals"))
     : Effect.succeed({ ids: ["1"], algorithm: "segment" as const, timestampMs: 0 })
 
-const Stubs = Layer.mergeAll(
-  Layer.succeed(ServerConfig, { http: { host: "127.0.0.1", port: 0, maxBodyBytes: 65_536 } } as ServerConfigShape),
+const Services = Layer.mergeAll(
+  Layer.succeed(ServerConfig, {
+    http: { host: "127.0.0.1", port: 0, maxBodyBytes: 65_536 },
+    auth: { cacheTtlMillis: 1000, failedPerIp: { perSecond: 10, burst: 50 }, unknownKeyCacheMillis: 5000 }
+  } as ServerConfigShape),
   Layer.mock(IdService, { generate: generateStub, generateNow: generateStub }),
   Layer.mock(ApiKeys, {
     verifyCached: () => undefined,
@@ -69,6 +73,9 @@ const Stubs = Layer.mergeAll(
     failed: () => {}
   })
 )
+
+/** The stubbed services behind the node's real front door. */
+const Stubs = Admission.layer.pipe(Layer.provideMerge(Services))
 
 /** Defects are logged server-side; keep the test output quiet. */
 const Quiet = Logger.layer([])

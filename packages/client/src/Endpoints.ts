@@ -67,18 +67,31 @@ const downMillis = 5_000
 /** Pause between rounds when every endpoint failed, so a call does not spin until its deadline. */
 const roundPauseMillis = 50
 
-const rpcLayer = (url: string, transport: "websocket" | "http") =>
+/**
+ * Node's own WebSocket (undici), which — unlike the standard constructor Effect's global
+ * layer insists on — takes handshake headers: the server wants the API key on the upgrade.
+ */
+const nodeWebSocket = Layer.succeed(Socket.WebSocketConstructor)((url, options) =>
+  new globalThis.WebSocket(url, options as string | Array<string> | undefined)
+)
+
+/**
+ * The WebSocket upgrade carries the API key: the server upgrades no one without a valid
+ * one. Over HTTP the key stays in each request message, so a refusal is the typed error of
+ * each request (a key in the HTTP header would be refused for the whole POST, untyped).
+ */
+const rpcLayer = (url: string, transport: "websocket" | "http", apiKey: string) =>
   transport === "websocket"
     ? RpcClient.layerProtocolSocket({ pingInterval: "2 seconds" }).pipe(
-      Layer.provide(Socket.layerWebSocket(`${url.replace(/^http/, "ws")}/rpc/ws`)),
-      Layer.provide(Socket.layerWebSocketConstructorGlobal)
+      Layer.provide(Socket.layerWebSocket(`${url.replace(/^http/, "ws")}/rpc/ws`, { headers: { [Rpcs.apiKeyHeader]: apiKey } })),
+      Layer.provide(nodeWebSocket)
     )
     : RpcClient.layerProtocolHttp({ url: `${url}/rpc` }).pipe(Layer.provide(FetchHttpClient.layer))
 
 /** An RPC client for `url`, living as long as the current scope. */
-const makeClient = (url: string, transport: "websocket" | "http") =>
+const makeClient = (url: string, transport: "websocket" | "http", apiKey: string) =>
   Effect.flatMap(
-    Layer.build(rpcLayer(url, transport).pipe(Layer.provide(RpcSerialization.layerNdjson))),
+    Layer.build(rpcLayer(url, transport, apiKey).pipe(Layer.provide(RpcSerialization.layerNdjson))),
     (context) => RpcClient.make(IdRpcs).pipe(Effect.provideContext(context))
   ) as Effect.Effect<Client, never, Scope.Scope>
 
@@ -91,8 +104,8 @@ export const make = (options: EndpointOptions): Effect.Effect<Endpoints, never, 
       const url = raw.replace(/\/+$/, "")
       endpoints.push({
         url,
-        ws: options.transport === "websocket" ? yield* makeClient(url, "websocket") : undefined,
-        http: yield* makeClient(url, "http"),
+        ws: options.transport === "websocket" ? yield* makeClient(url, "websocket", options.apiKey) : undefined,
+        http: yield* makeClient(url, "http", options.apiKey),
         useHttp: options.transport === "http",
         down: false,
         retryAt: 0,

@@ -15,7 +15,7 @@
 import { Errors, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Metric, Option, Schema } from "effect"
 import { hash, randomBytes, timingSafeEqual } from "node:crypto"
-import { AuditLog } from "../audit/AuditLog.ts"
+import { type AuditEvent, AuditLog } from "../audit/AuditLog.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { RedisClient } from "../redis/RedisClient.ts"
 import * as Metrics from "../observability/Metrics.ts"
@@ -76,18 +76,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
       const refuse = (reason: Metrics.AuthFailureReason, error: Errors.Unauthorized, rawKey: string) =>
         Effect.andThen(
           Metric.update(Metrics.authFailures({ credential: "api_key", reason }), 1),
-          reason === "missing" ? Effect.fail(error) : Effect.andThen(
-            audit.record({
-              eventType: "key_use_failure",
-              // Only the public part of the key: the prefix, when the key is well-formed.
-              actor: publicPrefixOf(rawKey),
-              action: "verify_api_key",
-              resource: "api_key",
-              result: "failure",
-              metadata: { reason }
-            }),
-            Effect.fail(error)
-          )
+          reason === "missing" ? Effect.fail(error) : Effect.andThen(audit.record(keyUseFailure(rawKey, reason)), Effect.fail(error))
         )
 
       const create = Effect.fn("ApiKeys.create")(function*(workspace: Names.WorkspaceName, options: CreateOptions) {
@@ -136,7 +125,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         }
         const found = yield* repo.findByPrefix(prefixOf(parsed.workspace, parsed.secret))
         if (Option.isNone(found) || !matches(found.value, hash, parsed.workspace)) {
-          return yield* refuse("unknown", unauthorized("Unknown API key"), rawKey)
+          return yield* refuse("unknown", unknownKey, rawKey)
         }
         const record = found.value
         if (!record.enabled) {
@@ -225,6 +214,20 @@ const publicPrefixOf = (rawKey: string): string | null => {
   const parsed = parseKey(rawKey)
   return parsed === undefined ? null : prefixOf(parsed.workspace, parsed.secret)
 }
+
+/** The audit event of a refused key (`reason` as in `idgen_auth_failures_total`). */
+export const keyUseFailure = (rawKey: string, reason: Metrics.AuthFailureReason): AuditEvent => ({
+  eventType: "key_use_failure",
+  // Only the public part of the key: the prefix, when the key is well-formed.
+  actor: publicPrefixOf(rawKey),
+  action: "verify_api_key",
+  resource: "api_key",
+  result: "failure",
+  metadata: { reason }
+})
+
+/** The refusal of a well-formed key that matches no stored one (what `FailedAttempts` caches). */
+export const unknownKey = unauthorized("Unknown API key")
 
 const missingKey = new Errors.Unauthorized({ message: "Missing X-API-Key header", details: { header: "X-API-Key" } })
 const malformedKey = new Errors.Unauthorized({

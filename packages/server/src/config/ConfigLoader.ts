@@ -20,9 +20,17 @@ export const FileSchema = Schema.Struct({
   http: section({
     host: withDefault(Schema.String, "0.0.0.0"),
     port: withDefault(Port, 8080),
-    max_body_bytes: withDefault(PositiveInt, 64 * 1024)
+    max_body_bytes: withDefault(PositiveInt, 64 * 1024),
+    headers_timeout_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 600_000 })), 5000),
+    request_timeout_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 600_000 })), 10_000),
+    max_connections: withDefault(PositiveInt, 10_000),
+    max_websockets: withDefault(PositiveInt, 1000)
   }),
-  grpc: section({ port: withDefault(Port, 50051) }),
+  grpc: section({
+    port: withDefault(Port, 50051),
+    max_connections: withDefault(PositiveInt, 10_000),
+    max_concurrent_streams: withDefault(PositiveInt, 100)
+  }),
   admin: section({ token: Schema.optional(Schema.String.check(Schema.isMinLength(16))) }),
   database: section({
     url: Schema.optional(Schema.String.check(Schema.isPattern(/^postgres(ql)?:\/\//))),
@@ -68,7 +76,12 @@ export const FileSchema = Schema.Struct({
     pool_segments_per_refill: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })), 20),
     pool_low_mark: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 })), 5)
   }),
-  auth: section({ cache_ttl_millis: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2000 })), 1000) }),
+  auth: section({
+    cache_ttl_millis: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2000 })), 1000),
+    failed_per_ip_per_second: withDefault(PositiveInt, 10),
+    failed_per_ip_burst: withDefault(PositiveInt, 50),
+    unknown_key_cache_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 60_000 })), 5000)
+  }),
   degradation: section({
     failure_threshold: withDefault(PositiveInt, 3),
     recovery_threshold: withDefault(PositiveInt, 3),
@@ -90,7 +103,14 @@ const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x.le
 export const environment: ReadonlyArray<readonly [name: string, path: Path, parse: (s: string) => unknown]> = [
   ["IDGEN_HTTP_HOST", ["http", "host"], String],
   ["IDGEN_HTTP_PORT", ["http", "port"], integer],
+  ["IDGEN_HTTP_MAX_BODY_BYTES", ["http", "max_body_bytes"], integer],
+  ["IDGEN_HTTP_HEADERS_TIMEOUT_MS", ["http", "headers_timeout_ms"], integer],
+  ["IDGEN_HTTP_REQUEST_TIMEOUT_MS", ["http", "request_timeout_ms"], integer],
+  ["IDGEN_HTTP_MAX_CONNECTIONS", ["http", "max_connections"], integer],
+  ["IDGEN_HTTP_MAX_WEBSOCKETS", ["http", "max_websockets"], integer],
   ["IDGEN_GRPC_PORT", ["grpc", "port"], integer],
+  ["IDGEN_GRPC_MAX_CONNECTIONS", ["grpc", "max_connections"], integer],
+  ["IDGEN_GRPC_MAX_CONCURRENT_STREAMS", ["grpc", "max_concurrent_streams"], integer],
   ["IDGEN_ADMIN_TOKEN", ["admin", "token"], String],
   ["IDGEN_DATABASE_URL", ["database", "url"], String],
   ["IDGEN_DATA_DIR", ["database", "data_dir"], String],
@@ -113,6 +133,9 @@ export const environment: ReadonlyArray<readonly [name: string, path: Path, pars
   ["IDGEN_SEGMENT_POOL_SEGMENT_SIZE", ["segment", "pool_segment_size"], integer],
   ["IDGEN_SEGMENT_POOL_SEGMENTS_PER_REFILL", ["segment", "pool_segments_per_refill"], integer],
   ["IDGEN_SEGMENT_POOL_LOW_MARK", ["segment", "pool_low_mark"], integer],
+  ["IDGEN_AUTH_FAILED_PER_IP_PER_SECOND", ["auth", "failed_per_ip_per_second"], integer],
+  ["IDGEN_AUTH_FAILED_PER_IP_BURST", ["auth", "failed_per_ip_burst"], integer],
+  ["IDGEN_AUTH_UNKNOWN_KEY_CACHE_MS", ["auth", "unknown_key_cache_ms"], integer],
   ["IDGEN_DEGRADATION_FAILURE_THRESHOLD", ["degradation", "failure_threshold"], integer],
   ["IDGEN_DEGRADATION_RECOVERY_THRESHOLD", ["degradation", "recovery_threshold"], integer],
   ["IDGEN_DEGRADATION_MIN_UNHEALTHY_MS", ["degradation", "min_unhealthy_ms"], integer],
@@ -211,8 +234,20 @@ export const load = Effect.fnUntraced(function*(
   const operations = yield* OperationsConfig.fromFile(raw)
   const config: ServerConfigShape = {
     ...operations,
-    http: { host: raw.http.host, port: raw.http.port, maxBodyBytes: raw.http.max_body_bytes },
-    grpc: { port: raw.grpc.port },
+    http: {
+      host: raw.http.host,
+      port: raw.http.port,
+      maxBodyBytes: raw.http.max_body_bytes,
+      headersTimeoutMillis: raw.http.headers_timeout_ms,
+      requestTimeoutMillis: Math.max(raw.http.request_timeout_ms, raw.http.headers_timeout_ms),
+      maxConnections: raw.http.max_connections,
+      maxWebSockets: raw.http.max_websockets
+    },
+    grpc: {
+      port: raw.grpc.port,
+      maxConnections: raw.grpc.max_connections,
+      maxConcurrentStreams: raw.grpc.max_concurrent_streams
+    },
     admin: { token: optionalSecret(raw.admin.token) },
     database: {
       url: optionalSecret(raw.database.url),
@@ -260,7 +295,11 @@ export const load = Effect.fnUntraced(function*(
         lowMark: raw.segment.pool_low_mark
       }
     },
-    auth: { cacheTtlMillis: raw.auth.cache_ttl_millis },
+    auth: {
+      cacheTtlMillis: raw.auth.cache_ttl_millis,
+      failedPerIp: { perSecond: raw.auth.failed_per_ip_per_second, burst: raw.auth.failed_per_ip_burst },
+      unknownKeyCacheMillis: raw.auth.unknown_key_cache_ms
+    },
     degradation: {
       failureThreshold: raw.degradation.failure_threshold,
       recoveryThreshold: raw.degradation.recovery_threshold,

@@ -10,10 +10,27 @@ export interface ServerConfigShape extends OperationsConfigShape {
   readonly http: {
     readonly host: string
     readonly port: number
-    /** Request bodies above this are refused with IDGEN-COMMON-0001. */
+    /**
+     * Request bodies above this are refused with IDGEN-COMMON-0001 — on every interface: HTTP
+     * bodies, `/rpc` bodies, `/rpc/ws` frames and messages, gRPC messages.
+     */
     readonly maxBodyBytes: number
+    /** A client must have sent the request headers within this (Node's `headersTimeout`). */
+    readonly headersTimeoutMillis: number
+    /** …and the whole request within this (Node's `requestTimeout`); never below the headers'. */
+    readonly requestTimeoutMillis: number
+    /** Open connections of the HTTP port; more are closed at once. */
+    readonly maxConnections: number
+    /** Open `/rpc/ws` WebSockets; more upgrades are refused with IDGEN-COMMON-0005. */
+    readonly maxWebSockets: number
   }
-  readonly grpc: { readonly port: number }
+  readonly grpc: {
+    readonly port: number
+    /** Open connections of the gRPC port; more are closed at once. */
+    readonly maxConnections: number
+    /** Calls at once on one connection (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`). */
+    readonly maxConcurrentStreams: number
+  }
   readonly admin: {
     /** Unset → generated at start-up and printed once (embedded default only). */
     readonly token: Redacted.Redacted<string> | undefined
@@ -97,6 +114,13 @@ export interface ServerConfigShape extends OperationsConfigShape {
   readonly auth: {
     /** How long a verified key is trusted locally; bounds revocation delay on this node. */
     readonly cacheTtlMillis: number
+    /**
+     * Failed authentications per client address (token bucket, per node): past it, keys this
+     * node has not verified before are refused with 429 without a lookup.
+     */
+    readonly failedPerIp: { readonly perSecond: number; readonly burst: number }
+    /** A key the lookup found unknown is refused from memory for this long; 0 = off. */
+    readonly unknownKeyCacheMillis: number
   }
   /** The degradation manager's initial thresholds (operators change them at run time). */
   readonly degradation: {

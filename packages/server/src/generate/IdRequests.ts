@@ -1,8 +1,9 @@
 /**
  * The ID operations as an interface other than HTTP receives them (gRPC, Effect RPC): a
  * raw API key, the client's address when known, and an undecoded request. The rules are
- * HTTP's, through HTTP's own pieces: the key is verified by `ApiKeys` (401), the
- * workspace's and the address's rate limits are taken by `RateLimiter` (429), the request
+ * HTTP's, through HTTP's own pieces: the node's one `Admission` verifies the key (401, or
+ * 429 for an address out of failed attempts) and takes the workspace's and the address's
+ * rate limits (429), the request
  * is decoded with the HTTP endpoint schemas (a bad field is the same 400 IDGEN-COMMON-0001
  * naming the field), a workspace other than the key's is 403 (`forbidden`), and
  * `IdService` does the rest. So a caller gets the same answer, as the same IDGEN error,
@@ -10,11 +11,10 @@
  */
 import { Errors, type Names } from "@idgen/core"
 import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
-import { ApiKeys } from "../auth/ApiKeys.ts"
 import { BatchGenerateRequest, GenerateRequest, ParseRequest } from "../http/IdsApi.ts"
 import { forbidden, sequenceKeyOf } from "../http/IdsHttp.ts"
 import { invalidRequestFrom } from "../http/RequestValidation.ts"
-import { RateLimiter, toEffect } from "../ratelimit/RateLimiter.ts"
+import { Admission } from "../requests/Admission.ts"
 import { type GenerateResult, IdService, type ParsedId } from "./IdService.ts"
 import { parseInputOf } from "./ParseInput.ts"
 
@@ -32,29 +32,26 @@ export class IdRequests extends Context.Service<IdRequests, {
   /** `{id}` plus optional `workspace, group, biz_tag` (all or none) → the parse response. */
   parse(caller: Caller, request: unknown): Effect.Effect<ParsedId, Errors.IdgenError>
 }>()("@idgen/server/generate/IdRequests") {
-  static readonly layer: Layer.Layer<IdRequests, never, IdService | ApiKeys | RateLimiter> = Layer.effect(
+  static readonly layer: Layer.Layer<IdRequests, never, IdService | Admission> = Layer.effect(
     IdRequests,
     Effect.gen(function*() {
       const ids = yield* IdService
-      const apiKeys = yield* ApiKeys
-      const limiter = yield* RateLimiter
+      const admission = yield* Admission
 
-      /** Verifies the key, takes the rate limits, decodes the request, checks its workspace, then runs `use`. */
+      /** Admits the caller (key, rate limits), decodes the request, checks its workspace, then runs `use`. */
       const authorized = <I extends { readonly workspace?: Names.WorkspaceName | undefined }, A>(
         decode: (u: unknown) => Exit.Exit<I, Errors.InvalidRequest>,
         caller: Caller,
         request: unknown,
         use: (decoded: I) => Effect.Effect<A, Errors.IdgenError>
       ): Effect.Effect<A, Errors.IdgenError> =>
-        Effect.flatMap(apiKeys.verify(caller.apiKey), (own) => {
-          const admitted = limiter.admit(own, caller.clientIp)
+        Effect.flatMap(admission.admit(caller.apiKey, caller.clientIp), (own) => {
           const decoded = decode(request)
-          const run = Exit.isFailure(decoded)
+          return Exit.isFailure(decoded)
             ? Effect.failCause(decoded.cause)
             : decoded.value.workspace === undefined || decoded.value.workspace === own
             ? use(decoded.value)
             : Effect.fail(forbidden(own, decoded.value.workspace))
-          return admitted === undefined ? run : Effect.andThen(toEffect(admitted), run)
         })
 
       return IdRequests.of({

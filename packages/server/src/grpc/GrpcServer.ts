@@ -34,15 +34,17 @@ import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import * as Tracing from "../observability/Tracing.ts"
 import type { RedisClient } from "../redis/RedisClient.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
+import { Admission } from "../requests/Admission.ts"
 import type { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
 import type { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
+import * as GrpcAdmission from "./GrpcAdmission.ts"
 import { toStatus } from "./StatusMapping.ts"
 
 /** The port the server listens on (the configured one, or the kernel's pick for port 0). */
 export class GrpcServer extends Context.Service<GrpcServer, { readonly port: number }>()(
   "@idgen/server/grpc/GrpcServer"
 ) {
-  static readonly layer: Layer.Layer<GrpcServer, GrpcBindError, IdRequests | Health | ServerConfig> = Layer.effect(
+  static readonly layer: Layer.Layer<GrpcServer, GrpcBindError, IdRequests | Admission | Health | ServerConfig> = Layer.effect(
     GrpcServer,
     Effect.suspend(() => make)
   )
@@ -58,10 +60,14 @@ const drainMillis = 10_000
 
 const internalError = new Errors.InternalError({ message: "Internal server error", details: {} })
 
-type MakeContext = IdRequests | Health | ServerConfig | Scope.Scope
+type MakeContext = IdRequests | Admission | Health | ServerConfig | Scope.Scope
+
+/** The calls that need an API key (checked by `GrpcAdmission` before their message is read). */
+const keyedPaths = new Set(["Generate", "BatchGenerate", "Parse"].map((method) => `/${idServiceName}/${method}`))
 
 const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = Effect.gen(function*() {
   const requests = yield* IdRequests
+  const admission = yield* Admission
   const health = yield* Health
   const config = yield* ServerConfig
   const context = yield* Effect.context<never>()
@@ -152,7 +158,22 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
     standardHealth.setStatus(idServiceName, status)
   }
 
-  const server = new Grpc.Server()
+  const server = new Grpc.Server({
+    // Limits before any work: message size, calls per connection; the key before the message.
+    "grpc.max_receive_message_length": config.http.maxBodyBytes,
+    "grpc.max_concurrent_streams": config.grpc.maxConcurrentStreams,
+    interceptors: [
+      GrpcAdmission.interceptor({
+        admission,
+        maxMessageBytes: config.http.maxBodyBytes,
+        keyed: keyedPaths,
+        clientIp: ipOf,
+        run: (effect, onExit) => void run(effect, { onExit }),
+        onDefect: (cause) => void run(Effect.logError("gRPC admission failed", cause)),
+        internalError
+      })
+    ]
+  })
   server.addService(IdServiceDefinition, idService)
   standardHealth.addToServer(server)
   new ReflectionService(reflectionDefinition()).addToServer(server)
@@ -242,8 +263,9 @@ const reflectionDefinition = () =>
   })
 
 /**
- * The gRPC port with the request rules. `ApiKeys.layer` and `RateLimiter.layer` are the
- * values HTTP uses, so the node has one verified-key cache and one set of rate-limit buckets.
+ * The gRPC port with the request rules. `Admission.layer`, `ApiKeys.layer` and
+ * `RateLimiter.layer` are the values HTTP uses, so the node has one front door: one
+ * verified-key cache, one record of failed attempts, one set of rate-limit buckets.
  */
 export const GrpcServerLive: Layer.Layer<
   GrpcServer,
@@ -251,5 +273,6 @@ export const GrpcServerLive: Layer.Layer<
   IdService | Health | ServerConfig | ApiKeyRepo | AuditLog | RedisClient | WorkspaceRepo
 > = GrpcServer.layer.pipe(
   Layer.provide(IdRequests.layer),
+  Layer.provide(Admission.layer),
   Layer.provide([ApiKeys.layer, RateLimiter.layer])
 )

@@ -31,7 +31,7 @@ const statusByTag: { readonly [K in Errors.IdgenError["_tag"]]: Status } = {
 export const statusOf = (error: Errors.IdgenError): Status => statusByTag[error._tag]
 
 /** The status a handler answers with for `error`. */
-export const toStatus = (error: Errors.IdgenError): Partial<StatusObject> & { code: Status } => {
+export const toStatus = (error: Errors.IdgenError): StatusObject => {
   const metadata = new Metadata()
   metadata.set(errorCodeKey, Errors.codeOf(error))
   if (error._tag === "RateLimitExceeded") {

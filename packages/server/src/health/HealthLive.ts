@@ -1,6 +1,7 @@
 /**
  * Health of this node: storage reachable within a second, a worker id held, and the
  * clock not stepped back beyond the tolerated drift (snowflake refuses then, IDGEN-SNOW-2001).
+ * The storage probe is shared: at most one a second.
  */
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -22,10 +23,16 @@ export const HealthLive = Layer.effect(
     const degradation = yield* DegradationManager
     const toleratedMs = (yield* ServerConfig).snowflake.clockLogicalThresholdMillis
 
-    const storage = sql`SELECT 1`.pipe(
-      Effect.timeout("1 second"),
-      Effect.as(healthy),
-      Effect.catchCause(() => Effect.succeed(unhealthy("database not reachable")))
+    // Probed at most once a second, whatever the callers (`/health`, `/ready`, both
+    // HealthCheck RPCs, the gRPC health service; none needs a key): concurrent callers
+    // share the probe in flight, later ones its result until it is a second old.
+    const storage = yield* Effect.cachedWithTTL(
+      sql`SELECT 1`.pipe(
+        Effect.timeout("1 second"),
+        Effect.as(healthy),
+        Effect.catchCause(() => Effect.succeed(unhealthy("database not reachable")))
+      ),
+      "1 second"
     )
 
     const worker = Effect.sync(() => {

@@ -1,14 +1,14 @@
 /**
- * Authentication of the ID endpoints: header `X-API-Key`. A verified key gives handlers
- * the workspace it belongs to, as `CurrentWorkspace`. The workspace's and the client
- * address's rate limits are taken here too (`RateLimiter`, as on the fast path).
+ * Authentication of the ID endpoints: header `X-API-Key`. The request goes through the
+ * node's one `Admission` (key, failed-attempt limit, rate limits), as on the fast path,
+ * gRPC and RPC; a verified key gives handlers the workspace it belongs to, as
+ * `CurrentWorkspace`.
  */
 import type { Names } from "@idgen/core"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
-import { ApiKeys } from "../auth/ApiKeys.ts"
-import { RateLimiter, toEffect } from "../ratelimit/RateLimiter.ts"
+import { Admission } from "../requests/Admission.ts"
 import * as WireError from "./WireError.ts"
 
 /** The workspace of the request's API key. */
@@ -30,19 +30,15 @@ export class ApiKeyAuth extends HttpApiMiddleware.Service<ApiKeyAuth, {
   error: [WireError.Unauthorized, WireError.TooManyRequests, WireError.Unavailable]
 }) {}
 
-export const ApiKeyAuthLive: Layer.Layer<ApiKeyAuth, never, ApiKeys | RateLimiter> = Layer.effect(
+export const ApiKeyAuthLive: Layer.Layer<ApiKeyAuth, never, Admission> = Layer.effect(
   ApiKeyAuth,
-  Effect.gen(function*() {
-    const apiKeys = yield* ApiKeys
-    const limiter = yield* RateLimiter
-    return ApiKeyAuth.of({
+  Effect.map(Admission, (admission) =>
+    ApiKeyAuth.of({
       apiKey: (httpEffect, { credential }) =>
-        Effect.flatMap(apiKeys.verify(Redacted.value(credential)), (workspace) =>
-          Effect.flatMap(Effect.service(HttpServerRequest.HttpServerRequest), (request) =>
-            Effect.andThen(
-              toEffect(limiter.admit(workspace, Option.getOrUndefined(request.remoteAddress))),
-              Effect.provideService(httpEffect, CurrentWorkspace, workspace)
-            )))
-    })
-  })
+        Effect.flatMap(Effect.service(HttpServerRequest.HttpServerRequest), (request) =>
+          Effect.flatMap(
+            admission.admit(Redacted.value(credential), Option.getOrUndefined(request.remoteAddress)),
+            (workspace) => Effect.provideService(httpEffect, CurrentWorkspace, workspace)
+          ))
+    }))
 )

@@ -13,9 +13,11 @@ import { AdminToken } from "../auth/AdminToken.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
+import { Admission } from "../requests/Admission.ts"
 import { RpcRoutesLive } from "../rpc/RpcRoutes.ts"
 import { AdminHttpLive } from "./AdminHttp.ts"
 import { Api } from "./Api.ts"
+import { closeUnread } from "./CloseUnread.ts"
 import { DegradationHttpLive } from "./DegradationHttp.ts"
 import { recover } from "./ErrorBoundary.ts"
 import * as IdsFastPath from "./IdsFastPath.ts"
@@ -25,8 +27,11 @@ import { OperationsHttpLive } from "./OperationsHttp.ts"
 import { SystemHttpLive } from "./SystemHttp.ts"
 import * as Tls from "./Tls.ts"
 
-/** Request id on every response; error bodies for whatever no route answered. */
-export const RequestBoundaryLive = HttpRouter.middleware((app) => withRequestId(recover(app)), { global: true })
+/**
+ * Request id on every response; error bodies for whatever no route answered; the
+ * connection closed after an error answered before the request body arrived.
+ */
+export const RequestBoundaryLive = HttpRouter.middleware((app) => withRequestId(closeUnread(recover(app))), { global: true })
 
 /** The HttpApi endpoints and `/openapi.json`. */
 export const ApiRoutesLive = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
@@ -43,29 +48,41 @@ export const HttpRoutesLive = Layer.mergeAll(
 
 /**
  * Node's `http` server (`https` when TLS is configured, see `Tls.ts`) on `ServerConfig.http.host:port`, with the generate fast path
- * (`IdsFastPath`) in front of the router unless `fastPath` is false.
+ * (`IdsFastPath`) in front of the router unless `fastPath` is false, and the limits of
+ * `http.*`: header and request timeouts, a connection cap, the WebSocket frame size.
  */
 export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
   Layer.unwrap(
     Effect.gen(function*() {
       const config = yield* ServerConfig
       const fastPath = options.fastPath ? yield* IdsFastPath.make : undefined
-      const server = yield* Tls.nodeServer(config, { keepAliveTimeout: 65_000 })
+      const server = yield* Tls.nodeServer(config, {
+        keepAliveTimeout: 65_000,
+        // Slow clients: the headers, then the whole request, within a few seconds; Node
+        // checks every connection against these every `connectionsCheckingInterval`.
+        headersTimeout: config.http.headersTimeoutMillis,
+        requestTimeout: config.http.requestTimeoutMillis,
+        connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMillis)
+      })
+      // Connections past the cap are closed as soon as they are accepted.
+      server.maxConnections = config.http.maxConnections
       return NodeHttpServer.layer(
         () => (fastPath === undefined ? server : IdsFastPath.install(server, fastPath)),
-        { host: config.http.host, port: config.http.port }
+        // `/rpc/ws` frames are bounded like bodies (larger ones close the socket with 1009).
+        { host: config.http.host, port: config.http.port, websocket: { maxPayload: config.http.maxBodyBytes } }
       )
     })
   )
 
 /**
- * Serves `routes` (default: `HttpRoutesLive`) on `ServerConfig.http`. `ApiKeys` and
- * `AdminToken` are provided outside `serve` so their layers are shared with siblings
- * (gRPC, RPC) that use the same layer values: one verified-key cache per node.
+ * Serves `routes` (default: `HttpRoutesLive`) on `ServerConfig.http`. `Admission`,
+ * `ApiKeys` and `AdminToken` are provided outside `serve` so their layers are shared with
+ * siblings (gRPC, RPC) that use the same layer values: one front door per node.
  */
 export const serve = <E, R>(routes: Layer.Layer<never, E, R>, options: { readonly fastPath: boolean } = { fastPath: true }) =>
   HttpRouter.serve(routes, { disableLogger: true }).pipe(
     Layer.provide(makeNodeServer(options)),
+    Layer.provide(Admission.layer),
     Layer.provide([ApiKeys.layer, AdminToken.layer, RateLimiter.layer])
   )
 

@@ -14,20 +14,20 @@
  * other than JSON, `Expect: 100-continue`, which Node reports as a separate event) go to
  * the HttpApi endpoints as usual, which answer them the same way.
  */
-import { Errors, type Names } from "@idgen/core"
+import { Errors } from "@idgen/core"
 import { Cause, Clock, Context, Effect, Exit, Schema, SchemaIssue, type Tracer } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
-import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { type GenerateResult, IdService } from "../generate/IdService.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import * as Tracing from "../observability/Tracing.ts"
-import { RateLimiter } from "../ratelimit/RateLimiter.ts"
+import { Admission, isRefusal } from "../requests/Admission.ts"
+import { closeIfUnread } from "./CloseUnread.ts"
 import { BatchGenerateRequest, GenerateRequest } from "./IdsApi.ts"
 import * as GenerateBodies from "./GenerateBodies.ts"
 import { batchBodyBytes, forbidden, generateBody, sequenceKeyOf } from "./IdsHttp.ts"
 import { fromHeader, headerName } from "./RequestId.ts"
-import { invalidRequestFrom, isJson, malformedJson, tooLarge } from "./RequestValidation.ts"
+import { invalidRequestFrom, malformedJson, refuseByHeaders, tooLarge } from "./RequestValidation.ts"
 import * as WireError from "./WireError.ts"
 
 const generatePath = "/api/v1/generate"
@@ -46,10 +46,9 @@ interface Exchange {
   readonly span: Tracer.Span | undefined
 }
 
-export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerConfig | RateLimiter> = Effect.gen(function*() {
+export const make: Effect.Effect<FastPath, never, IdService | Admission | ServerConfig> = Effect.gen(function*() {
   const ids = yield* IdService
-  const apiKeys = yield* ApiKeys
-  const limiter = yield* RateLimiter
+  const admission = yield* Admission
   const maxBytes = (yield* ServerConfig).http.maxBodyBytes
   const context = yield* Effect.context<never>()
   const clock = Context.get(context, Clock.Clock)
@@ -82,6 +81,12 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
       x.res.setHeader("retry-after", String(Math.max(1, Math.ceil(error.retryAfterSeconds))))
     }
     send(x, Errors.statusOf(error), JSON.stringify(WireError.toBody(error, x.requestId, clock.currentTimeMillisUnsafe())), error)
+  }
+
+  /** A refusal before the body was read: the connection goes unless the body arrives promptly. */
+  const refuse = (req: IncomingMessage, x: Exchange, cause: Cause.Cause<Errors.IdgenError>) => {
+    closeIfUnread(req, x.res)
+    sendFailure(x, cause)
   }
 
   const sendFailure = (x: Exchange, cause: Cause.Cause<Errors.IdgenError>) => {
@@ -163,13 +168,9 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
     const batch = url === batchPath
     if (!batch && url !== generatePath) return false
     const headers = req.headers
-    // Bodies this path would refuse before reading them (too large, not JSON) and chunked
-    // ones go to the router, which answers the same 400s and knows how to discard them.
-    if (headers["transfer-encoding"] !== undefined) return false
-    const length = headers["content-length"]
-    if (length !== undefined && length !== "0" && (Number(length) > maxBytes || !isJson(headers["content-type"]))) {
-      return false
-    }
+    // Bodies refused before reading them (too large, not JSON) and chunked ones go to the
+    // router, which answers the same 400s and knows how to discard them.
+    if (headers["transfer-encoding"] !== undefined || refuseByHeaders(headers, maxBytes) !== undefined) return false
     req.on("error", ignore)
     const x: Exchange = {
       res,
@@ -178,22 +179,11 @@ export const make: Effect.Effect<FastPath, never, IdService | ApiKeys | ServerCo
       span: tracing ? Tracing.serverSpan(context, "POST", url, headers) : undefined
     }
     const header = headers["x-api-key"]
-    const rawKey = typeof header === "string" ? header : ""
-    const refused = (cause: Cause.Cause<Errors.IdgenError>) => {
-      req.resume()
-      sendFailure(x, cause)
-    }
-    const admit = (workspace: Names.WorkspaceName) => {
-      // Rate limits before the body is read: a refused request costs no parsing.
-      const admission = limiter.admit(workspace, req.socket.remoteAddress)
-      if (admission === undefined) return serve(req, x, workspace, batch)
-      if (admission instanceof Errors.RateLimitExceeded) return refused(Cause.fail(admission))
-      runIn(x, admission, (admitted) => Exit.isSuccess(admitted) ? serve(req, x, workspace, batch) : refused(admitted.cause))
-    }
-    // A key this node trusts right now needs no fiber; any other goes through `verify`.
-    const trusted = apiKeys.verifyCached(rawKey, clock.currentTimeMillisUnsafe())
-    if (trusted !== undefined) admit(trusted)
-    else runIn(x, apiKeys.verify(rawKey), (exit) => Exit.isFailure(exit) ? refused(exit.cause) : admit(exit.value))
+    // Key and rate limits before the body is read: a refused request costs no parsing.
+    const admitted = admission.admitUnsafe(typeof header === "string" ? header : "", req.socket.remoteAddress)
+    if (typeof admitted === "string") serve(req, x, admitted, batch)
+    else if (isRefusal(admitted)) refuse(req, x, Cause.fail(admitted))
+    else runIn(x, admitted, (exit) => Exit.isSuccess(exit) ? serve(req, x, exit.value, batch) : refuse(req, x, exit.cause))
     return true
   }
 })

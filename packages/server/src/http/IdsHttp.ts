@@ -8,12 +8,11 @@ import { Errors, type Names } from "@idgen/core"
 import { Effect, Layer } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
-import type { ApiKeys } from "../auth/ApiKeys.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
 import { type GenerateResult, IdService } from "../generate/IdService.ts"
 import { parseInputOf } from "../generate/ParseInput.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
-import type { RateLimiter } from "../ratelimit/RateLimiter.ts"
+import type { Admission } from "../requests/Admission.ts"
 import { Api } from "./Api.ts"
 import { ApiKeyAuthLive, CurrentWorkspace } from "./ApiKeyMiddleware.ts"
 import type { GenerateRequest } from "./IdsApi.ts"
@@ -114,6 +113,6 @@ const IdsHandlers = HttpApiBuilder.group(
 export const IdsHttpLive: Layer.Layer<
   HttpApiGroup.Service<"idgen", "ids">,
   never,
-  IdService | ApiKeys | ServerConfig | RateLimiter
+  IdService | Admission | ServerConfig
 > =
   IdsHandlers.pipe(Layer.provide([ApiKeyAuthLive, RequestValidationLive]))

@@ -45,19 +45,32 @@ export const RequestValidationLive: Layer.Layer<RequestValidation, never, Server
       if (endpoint.payload.size === 0 || !HttpMethod.hasBody(endpoint.method)) return decoded
       return Effect.withFiber((fiber) => {
         const request = Context.getUnsafe(fiber.context, HttpServerRequest.HttpServerRequest)
-        const headers = request.headers
-        const length = headers["content-length"]
-        const chunked = headers["transfer-encoding"] !== undefined
-        // No body at all: there is no media type to check; the payload schema decides.
-        if (!chunked && (length === undefined || length === "0")) return decoded
-        if (length !== undefined && Number(length) > maxBytes) return Effect.fail(tooLarge(maxBytes, Number(length)))
-        const contentType = headers["content-type"]
-        if (!isJson(contentType)) return Effect.fail(notJson(contentType))
-        return chunked ? Effect.andThen(readBounded(request), decoded) : decoded
+        const refused = refuseByHeaders(request.headers, maxBytes)
+        if (refused !== undefined) return Effect.fail(refused)
+        return request.headers["transfer-encoding"] !== undefined ? Effect.andThen(readBounded(request), decoded) : decoded
       })
     })
   })
 )
+
+/**
+ * The body rules decided from the headers alone, before anything is read (here and on the
+ * fast path): a body announced over `maxBytes` is 400, so is a Content-Type other than
+ * JSON — even on an empty body, which must not reach the HttpApi's own 415. Without a
+ * Content-Type, only a request that has a body is refused; an empty one is left to the
+ * payload schema.
+ */
+export const refuseByHeaders = (
+  headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
+  maxBytes: number
+): Errors.InvalidRequest | undefined => {
+  const length = headers["content-length"]
+  if (typeof length === "string" && length !== "0" && Number(length) > maxBytes) return tooLarge(maxBytes, Number(length))
+  const contentType = headers["content-type"]
+  if (typeof contentType === "string") return isJson(contentType) ? undefined : notJson(contentType)
+  const hasBody = headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")
+  return hasBody ? notJson(undefined) : undefined
+}
 
 /** Whether a Content-Type header names JSON (parameters such as charset allowed). */
 export const isJson = (contentType: string | undefined): boolean => {

@@ -144,7 +144,7 @@ export const grpcServerCredentials = (config: Pick<ServerConfigShape, "tls" | "r
  */
 export const nodeServer = (
   config: Pick<ServerConfigShape, "tls" | "reload">,
-  serverOptions: { readonly keepAliveTimeout: number }
+  serverOptions: Http.ServerOptions
 ): Effect.Effect<Http.Server, ConfigInvalid, Scope.Scope> =>
   Effect.gen(function*() {
     const tls = config.tls

@@ -55,6 +55,16 @@ export const authFailures = (attributes: { credential: AuthCredential; reason: A
     attributes
   })
 
+/** `cached`: a key refused moments ago; `throttled`: its address has no failed attempt left. */
+export type AuthShortCut = "cached" | "throttled"
+
+export const authRefusedWithoutLookup = (attributes: { reason: AuthShortCut }) =>
+  Metric.counter("idgen_auth_refused_without_lookup_total", {
+    description: "API keys refused from memory, before any lookup (negative cache, per-address limit of failed attempts)",
+    incremental: true,
+    attributes
+  })
+
 // --- segment, per biz_tag (scrape-time reads, see SegmentMetrics.ts) ----------------------
 
 export type BizTagLabels = {

@@ -26,7 +26,7 @@ export const toEffect = RedisTokenBucket.toEffect
  * An IPv4 client as its IPv4 address, however the interface reports it (a dual-stack
  * socket says `::ffff:10.0.0.1`, gRPC may say `10.0.0.1`): one bucket per client.
  */
-const plainIp = (ip: string): string => ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip
+export const plainIp = (ip: string): string => ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip
 
 /** Idle buckets are forgotten after this (per-IP buckets would otherwise pile up). */
 const idleMillis = 10 * 60_000

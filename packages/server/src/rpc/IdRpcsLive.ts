@@ -4,22 +4,23 @@
  * `IdRequests`, so every rule (and every error, the per-IP 429 included) is the one HTTP
  * and gRPC apply.
  */
-import { IdRpcs, Rpcs } from "@idgen/protocol"
+import { Rpcs } from "@idgen/protocol"
 import { Effect } from "effect"
 import type { Headers } from "effect/http"
 import { type Caller, IdRequests } from "../generate/IdRequests.ts"
 import { Health } from "../health/Health.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import { peerOf } from "./PeerAddress.ts"
+import { ServerRpcs } from "./ServerRpcs.ts"
 
 const callerOf = (headers: Headers.Headers): Caller => ({ apiKey: headers[Rpcs.apiKeyHeader] ?? "", clientIp: peerOf(headers) })
 
-export const IdRpcsLive = IdRpcs.toLayer(
+export const IdRpcsLive = ServerRpcs.toLayer(
   Effect.gen(function*() {
     const requests = yield* IdRequests
     const health = yield* Health
     const observed = RequestMetrics.observe("rpc")
-    return IdRpcs.of({
+    return ServerRpcs.of({
       Generate: (payload, { headers }) =>
         Effect.map(observed(requests.generate(callerOf(headers), payload)), (result) => ({
           id: result.ids[0]!,

@@ -4,12 +4,11 @@
  * from the connection's remote address — the address the HTTP endpoints rate-limit by, no
  * `X-Forwarded-For` — replacing whatever the client sent there. The RPC server hands each
  * handler the transport's headers followed by the request message's own headers, and the
- * later entry wins, so `serialization` also drops that header from every request message:
- * a client cannot choose the address it is limited as.
+ * later entry wins, so the serialization (`RpcMessages`) also drops that header from every
+ * request message (`stripPeer`): a client cannot choose the address it is limited as.
  */
-import { Effect, Layer, Option, type Scope } from "effect"
+import { Effect, Option, type Scope } from "effect"
 import { Headers, type HttpServerResponse, HttpServerRequest } from "effect/http"
-import { RpcSerialization } from "effect/rpc"
 
 export const peerHeader = "x-idgen-peer"
 
@@ -28,26 +27,8 @@ export const withPeer = <E, R>(
     return Effect.provideService(httpEffect, HttpServerRequest.HttpServerRequest, request.modify({ headers }))
   })
 
-/** ndjson, minus any `x-idgen-peer` a request message carries. */
-export const serialization: Layer.Layer<RpcSerialization.RpcSerialization> = Layer.succeed(
-  RpcSerialization.RpcSerialization,
-  RpcSerialization.RpcSerialization.of({
-    ...RpcSerialization.ndjson,
-    makeUnsafe: () => {
-      const parser = RpcSerialization.ndjson.makeUnsafe()
-      return {
-        encode: parser.encode,
-        decode: (data) => {
-          const messages = parser.decode(data)
-          for (const message of messages) stripPeer(message)
-          return messages
-        }
-      }
-    }
-  })
-)
-
-const stripPeer = (message: unknown): void => {
+/** Removes any `x-idgen-peer` a request message carries. */
+export const stripPeer = (message: unknown): void => {
   if (typeof message !== "object" || message === null) return
   const m = message as { _tag?: unknown; headers?: unknown }
   if (m._tag !== "Request" || !Array.isArray(m.headers)) return

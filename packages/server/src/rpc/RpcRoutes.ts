@@ -1,8 +1,10 @@
 /**
  * The Effect RPC endpoints on the HTTP port: `/rpc` (one HTTP POST per batch of requests,
- * ndjson) and `/rpc/ws` (a WebSocket per client, ndjson frames), both serving `IdRpcs` with
- * the same handlers. Both routes tell the handlers the client's address (`PeerAddress`),
- * for the per-IP rate limit HTTP and gRPC apply.
+ * ndjson) and `/rpc/ws` (a WebSocket per client, ndjson frames), both serving the group
+ * with the same handlers. In front of each, the front door (`RpcGate`: body limit, key
+ * before body or upgrade, WebSocket cap), and the client's address for the handlers
+ * (`PeerAddress`, for the per-IP rate limit HTTP and gRPC apply); every message is checked
+ * before the RPC server sees it (`RpcMessages`).
  *
  * Tracing: with an exporter configured (`Tracing.isEnabled`), the RPC server makes one
  * server span per request, `rpc IdRpcs.<Tag>`, parented to the span the Effect client sent
@@ -10,14 +12,18 @@
  * nest beneath the caller's trace. Without one, tracing stays disabled: these are hot
  * paths, like HTTP generate, and a span per request would cost for nothing.
  */
-import { IdRpcs } from "@idgen/protocol"
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { RpcServer } from "effect/rpc"
+import { ServerConfig } from "../config/ServerConfig.ts"
 import { IdRequests } from "../generate/IdRequests.ts"
 import * as Tracing from "../observability/Tracing.ts"
+import { Admission } from "../requests/Admission.ts"
 import { IdRpcsLive } from "./IdRpcsLive.ts"
 import * as PeerAddress from "./PeerAddress.ts"
+import * as RpcGate from "./RpcGate.ts"
+import * as RpcMessages from "./RpcMessages.ts"
+import { ServerRpcs } from "./ServerRpcs.ts"
 
 export const rpcPath = "/rpc"
 export const rpcWebSocketPath = "/rpc/ws"
@@ -25,27 +31,38 @@ export const rpcWebSocketPath = "/rpc/ws"
 const spanPrefix = "rpc IdRpcs"
 const spanAttributes = { "rpc.service": "IdRpcs" }
 
-/** `RpcServer.layerHttp`'s protocol, its route wrapped in `PeerAddress.withPeer`. */
-const protocolLayer = (method: "POST" | "GET", path: typeof rpcPath | typeof rpcWebSocketPath) =>
+/** `RpcServer.layerHttp`'s protocol, its route behind the gate and `PeerAddress.withPeer`. */
+const protocolLayer = (gate: ReturnType<typeof RpcGate.make>, method: "POST" | "GET") =>
   Layer.effect(
     RpcServer.Protocol,
     Effect.gen(function*() {
-      const { httpEffect, protocol } = yield* (method === "POST"
-        ? RpcServer.makeProtocolWithHttpEffect()
-        : RpcServer.makeProtocolWithHttpEffectWebsocket)
-      yield* (yield* HttpRouter.HttpRouter).add(method, path, PeerAddress.withPeer(httpEffect))
+      const router = yield* HttpRouter.HttpRouter
+      if (method === "POST") {
+        const { httpEffect, protocol } = yield* RpcServer.makeProtocolWithHttpEffect()
+        yield* router.add("POST", rpcPath, gate.post(PeerAddress.withPeer(httpEffect)))
+        return protocol
+      }
+      const { httpEffect, protocol } = yield* RpcServer.makeProtocolWithHttpEffectWebsocket
+      yield* router.add("GET", rpcWebSocketPath, gate.upgrade(PeerAddress.withPeer(httpEffect)))
       return protocol
     })
   )
 
-/** Routes for `HttpRouter.serve`, next to the HttpApi routes (needs `ApiKeys` from `serve`). */
-export const RpcRoutesLive = Layer.unwrap(Effect.map(Effect.context<never>(), (context) => {
+/** Routes for `HttpRouter.serve`, next to the HttpApi routes (needs `Admission` from `serve`). */
+export const RpcRoutesLive = Layer.unwrap(Effect.gen(function*() {
+  const context = yield* Effect.context<never>()
+  const config = yield* ServerConfig
+  const gate = RpcGate.make({
+    admission: yield* Admission,
+    maxBodyBytes: config.http.maxBodyBytes,
+    maxWebSockets: config.http.maxWebSockets
+  })
   const options = { disableTracing: !Tracing.isEnabled(context), spanPrefix, spanAttributes }
   return Layer.mergeAll(
-    RpcServer.layer(IdRpcs, options).pipe(Layer.provide(protocolLayer("POST", rpcPath))),
-    RpcServer.layer(IdRpcs, options).pipe(Layer.provide(protocolLayer("GET", rpcWebSocketPath)))
-  )
+    RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, "POST"))),
+    RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, "GET")))
+  ).pipe(Layer.provide(RpcMessages.serialization(config.http.maxBodyBytes, new Set(ServerRpcs.requests.keys()))))
 })).pipe(
-  Layer.provide([IdRpcsLive, PeerAddress.serialization]),
+  Layer.provide(IdRpcsLive),
   Layer.provide(IdRequests.layer)
 )

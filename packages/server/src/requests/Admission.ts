@@ -1,0 +1,123 @@
+/**
+ * The front door of the ID operations, the same for every interface (the HTTP fast path,
+ * the HttpApi router, gRPC, Effect RPC over HTTP and WebSocket): who is calling, and may
+ * they. In order, each step cheaper than the next:
+ *
+ * 1. a key this node trusts right now (`ApiKeys.verifyCached`): a map lookup;
+ * 2. an unknown key refused moments ago (401, counted and audited as any refusal) or, for
+ *    a key this node has never seen valid, an address out of failed attempts (429):
+ *    decided from memory (`FailedAttempts`);
+ * 3. `ApiKeys.verify` (shared cache, database); its refusals feed step 2;
+ * 4. for a request (`admit…`, not `authenticate…`): the workspace's and the address's rate
+ *    limits (`RateLimiter`).
+ *
+ * The `…Unsafe` forms answer synchronously with a plain value — the workspace, or the
+ * refusal — whenever memory decides, and with an Effect only when a lookup or a Redis
+ * lease is needed: the HTTP fast path serves the usual request without a fiber. The
+ * Effect forms do nothing until run.
+ */
+import { Errors, type Names } from "@idgen/core"
+import { Clock, Context, Effect, Layer, Schedule } from "effect"
+import { AuditLog } from "../audit/AuditLog.ts"
+import { ApiKeys, keyUseFailure } from "../auth/ApiKeys.ts"
+import { FailedAttempts } from "../auth/FailedAttempts.ts"
+import { ServerConfig } from "../config/ServerConfig.ts"
+import * as Metrics from "../observability/Metrics.ts"
+import { plainIp, RateLimiter, toEffect } from "../ratelimit/RateLimiter.ts"
+
+/** A refusal known without running anything. */
+export type Refusal = Errors.Unauthorized | Errors.RateLimitExceeded
+
+/** Whatever admission can fail with: a refusal, or storage not answering the lookup. */
+export type AdmissionError = Refusal | Errors.DatabaseUnavailable
+
+/** The workspace, a refusal, or the Effect that decides (lookups, leases). */
+export type Admitted = Names.WorkspaceName | Refusal | Effect.Effect<Names.WorkspaceName, AdmissionError>
+
+export const isRefusal = (admitted: Admitted): admitted is Refusal =>
+  admitted instanceof Errors.Unauthorized || admitted instanceof Errors.RateLimitExceeded
+
+/** The Effect form of an `Admitted`. */
+export const toAdmitEffect = (admitted: Admitted): Effect.Effect<Names.WorkspaceName, AdmissionError> =>
+  typeof admitted === "string" ? Effect.succeed(admitted) : isRefusal(admitted) ? Effect.fail(admitted) : admitted
+
+export class Admission extends Context.Service<Admission, {
+  /** The workspace of `rawKey`, checked as above without taking a rate-limit token (before a body or a connection). */
+  authenticateUnsafe(rawKey: string, clientIp: string | undefined): Admitted
+  /** `authenticateUnsafe`, then the rate limits: the admission of one request. */
+  admitUnsafe(rawKey: string, clientIp: string | undefined): Admitted
+  authenticate(rawKey: string, clientIp: string | undefined): Effect.Effect<Names.WorkspaceName, AdmissionError>
+  admit(rawKey: string, clientIp: string | undefined): Effect.Effect<Names.WorkspaceName, AdmissionError>
+}>()("@idgen/server/requests/Admission") {
+  static readonly layer: Layer.Layer<Admission, never, ApiKeys | RateLimiter | AuditLog | ServerConfig> = Layer.effect(
+    Admission,
+    Effect.gen(function*() {
+      const apiKeys = yield* ApiKeys
+      const limiter = yield* RateLimiter
+      const config = (yield* ServerConfig).auth
+      const context = yield* Effect.context<never>()
+      const clock = Context.get(context, Clock.Clock)
+      const failures = new FailedAttempts(config.failedPerIp, config.unknownKeyCacheMillis)
+      const audit = yield* AuditLog
+      const runFork = Effect.runForkWith(context)
+      const cached = Metrics.authRefusedWithoutLookup({ reason: "cached" })
+      const throttled = Metrics.authRefusedWithoutLookup({ reason: "throttled" })
+      const unknown = Metrics.authFailures({ credential: "api_key", reason: "unknown" })
+
+      yield* Effect.forkScoped(
+        Effect.sync(() => failures.sweep(clock.currentTimeMillisUnsafe())).pipe(Effect.repeat(Schedule.spaced("10 seconds")))
+      )
+
+      /** Step 3, remembering the outcome for step 2; `attempted`: the address spent an attempt on it. */
+      const verify = (rawKey: string, attempted: string | undefined) =>
+        apiKeys.verify(rawKey).pipe(
+          Effect.tap(() => Effect.sync(() => failures.verified(rawKey, attempted, clock.currentTimeMillisUnsafe()))),
+          Effect.tapError((error) =>
+            error._tag === "Unauthorized"
+              ? Effect.sync(() => failures.refused(rawKey, error, clock.currentTimeMillisUnsafe()))
+              : Effect.void
+          )
+        )
+
+      const authenticateUnsafe = (rawKey: string, clientIp: string | undefined): Admitted => {
+        const now = clock.currentTimeMillisUnsafe()
+        const trusted = apiKeys.verifyCached(rawKey, now)
+        if (trusted !== undefined) return trusted
+        if (failures.isKnownValid(rawKey, now)) return verify(rawKey, undefined)
+        const address = clientIp === undefined ? undefined : plainIp(clientIp)
+        const refused = failures.refuseUnsafe(rawKey, address, now)
+        if (refused === undefined) return verify(rawKey, address)
+        if (refused._tag === "Unauthorized") {
+          // Still a refused credential: counted and audited (sampled) like a looked-up one.
+          cached.updateUnsafe(1, context)
+          unknown.updateUnsafe(1, context)
+          runFork(audit.record(keyUseFailure(rawKey, "unknown")))
+        } else {
+          throttled.updateUnsafe(1, context)
+        }
+        return refused
+      }
+
+      const admitUnsafe = (rawKey: string, clientIp: string | undefined): Admitted => {
+        const authenticated = authenticateUnsafe(rawKey, clientIp)
+        if (typeof authenticated === "string") {
+          const limited = limiter.admit(authenticated, clientIp)
+          return limited === undefined
+            ? authenticated
+            : limited instanceof Errors.RateLimitExceeded
+            ? limited
+            : Effect.as(limited, authenticated)
+        }
+        if (isRefusal(authenticated)) return authenticated
+        return Effect.flatMap(authenticated, (workspace) => Effect.as(toEffect(limiter.admit(workspace, clientIp)), workspace))
+      }
+
+      return Admission.of({
+        authenticateUnsafe,
+        admitUnsafe,
+        authenticate: (rawKey, clientIp) => Effect.suspend(() => toAdmitEffect(authenticateUnsafe(rawKey, clientIp))),
+        admit: (rawKey, clientIp) => Effect.suspend(() => toAdmitEffect(admitUnsafe(rawKey, clientIp)))
+      })
+    })
+  )
+}
