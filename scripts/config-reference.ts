@@ -73,6 +73,7 @@ const descriptions: Record<string, string> = {
   "segment.pool_segments_per_refill": "Pool segments one refill allocates from the database as one range",
   "segment.pool_low_mark": "A pop leaving fewer segments than this in the pool starts a refill",
   "auth.cache_ttl_millis": "How long a verified API key is trusted locally",
+  "auth.outage_grace_ms": "While the database is unreachable, a key stays honoured this long after the database last confirmed it (bounds how long a key revoked elsewhere works on a cut-off node); then 503 IDGEN-SEG-1003",
   "degradation.failure_threshold": "Consecutive node-level failures that take an algorithm out of the chains",
   "degradation.recovery_threshold": "Passing probes that bring it back",
   "degradation.min_unhealthy_ms": "Minimum time an algorithm stays unhealthy before probes count",

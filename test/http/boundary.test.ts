@@ -38,7 +38,7 @@ const generateStub = (key: Names.SequenceKey) =>
 const Services = Layer.mergeAll(
   Layer.succeed(ServerConfig, {
     http: { host: "127.0.0.1", port: 0, maxBodyBytes: 65_536 },
-    auth: { cacheTtlMillis: 1000, failedPerIp: { perSecond: 10, burst: 50 }, unknownKeyCacheMillis: 5000 }
+    auth: { cacheTtlMillis: 1000, failedPerIp: { perSecond: 10, burst: 50 }, unknownKeyCacheMillis: 5000, outageGraceMillis: 60_000 }
   } as ServerConfigShape),
   Layer.mock(IdService, { generate: generateStub, generateNow: generateStub }),
   Layer.mock(ApiKeys, {

@@ -9,8 +9,12 @@
  * cache before the database is asked, and a revocation reaches every node's local cache
  * at once (`SharedKeyCache`); since Redis may miss one, every node also learns
  * revocations from the database within a second (`RevocationWatch`) and never takes a
- * revoked key from the shared cache. Failed key use is written to the audit log (sampled
- * under a flood, `AuditLog`).
+ * revoked key from the shared cache. A node that cannot reach the database cannot learn
+ * of a revocation made elsewhere: it honours a key only for `auth.outage_grace_ms` after
+ * the database last confirmed it (and shared entries only while the revocation watch
+ * heard from the database that recently), then answers DatabaseUnavailable (503): it
+ * cannot tell the key is bad, only that it cannot check. Failed key use is written to
+ * the audit log (sampled under a flood, `AuditLog`).
  */
 import { Errors, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Metric, Option, Schema } from "effect"
@@ -20,6 +24,7 @@ import { ServerConfig } from "../config/ServerConfig.ts"
 import { RedisClient } from "../redis/RedisClient.ts"
 import * as Metrics from "../observability/Metrics.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
+import { pollMillis } from "../storage/ChangePoll.ts"
 import * as RevocationWatch from "./RevocationWatch.ts"
 import { SharedKeyCache } from "./SharedKeyCache.ts"
 
@@ -61,6 +66,9 @@ export class ApiKeys extends Context.Service<ApiKeys, {
       const audit = yield* AuditLog
       const shared = yield* SharedKeyCache
       const cache = new VerifiedKeyCache(config.auth.cacheTtlMillis, maxCachedKeys)
+      const graceMillis = config.auth.outageGraceMillis
+      // Shared entries need the watch's word; while the database answers it looks every poll.
+      const watchGraceMillis = Math.max(graceMillis, 2 * pollMillis)
       const watch = (yield* RedisClient) === undefined
         ? undefined
         : yield* RevocationWatch.make(repo, SharedKeyCache.entryTtlMillis, (id) => cache.forget(id))
@@ -115,11 +123,13 @@ export class ApiKeys extends Context.Service<ApiKeys, {
 
       const lookup = Effect.fnUntraced(function*(parsed: ParsedKey, hash: string, rawKey: string) {
         const sharedKey = yield* shared.get(hash)
-        if (sharedKey !== undefined && watch?.isRevoked(sharedKey.id) !== true) {
+        if (sharedKey !== undefined && watch !== undefined && !watch.isRevoked(sharedKey.id)) {
           const now = yield* Clock.currentTimeMillis
           const expiresAtMs = sharedKey.expiresAtMs ?? Infinity
-          if (expiresAtMs > now) {
-            cache.put(rawKey, sharedKey.id, sharedKey.workspace, expiresAtMs, now)
+          // Not revoked as far as the database told this node at its watch's last look.
+          const heardAt = watch.lastLookMillis()
+          if (expiresAtMs > now && now - heardAt < watchGraceMillis) {
+            cache.put(rawKey, sharedKey.id, sharedKey.workspace, expiresAtMs, now, heardAt)
             return sharedKey.workspace
           }
         }
@@ -135,7 +145,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         const now = yield* Clock.currentTimeMillis
         const expiresAtMs = record.expiresAt === null ? Infinity : record.expiresAt.getTime()
         if (expiresAtMs <= now) return yield* refuse("expired", unauthorized("API key has expired"), rawKey)
-        cache.put(rawKey, record.id, record.workspace, expiresAtMs, now)
+        cache.put(rawKey, record.id, record.workspace, expiresAtMs, now, now)
         yield* shared.put(
           hash,
           { id: record.id, workspace: record.workspace, expiresAtMs: record.expiresAt === null ? null : expiresAtMs },
@@ -152,10 +162,10 @@ export class ApiKeys extends Context.Service<ApiKeys, {
           if (workspace !== undefined) return Effect.succeed(workspace)
           const parsed = parseKey(rawKey)
           if (parsed === undefined) return refuse("malformed", malformedKey, rawKey)
-          // Database down: a key verified within `staleMillis` (and not revoked on this
-          // node since) is still honoured, so an outage does not lock every client out.
+          // Database down: a key confirmed within the grace (and not revoked on this node
+          // since) is still honoured, so a short outage does not lock every client out.
           return lookup(parsed, sha256Hex(rawKey), rawKey).pipe(Effect.catchTag("DatabaseUnavailable", (error) => {
-            const stale = cache.getStale(rawKey, clock.currentTimeMillisUnsafe())
+            const stale = cache.getStale(rawKey, clock.currentTimeMillisUnsafe(), graceMillis)
             return stale === undefined ? Effect.fail(error) : Effect.succeed(stale)
           }))
         })
@@ -177,8 +187,6 @@ export class ApiKeys extends Context.Service<ApiKeys, {
 
 const keyPrefix = "idgen_"
 const maxCachedKeys = 10_000
-/** How long past its trust a verified key is honoured while the database is unreachable. */
-const staleMillis = 15 * 60_000
 const keyPattern = /^idgen_([a-z0-9][a-z0-9_-]{0,63})_([0-9a-f]{32})$/
 
 interface ParsedKey {
@@ -241,6 +249,8 @@ interface CachedKey {
   /** When this node stops trusting the entry (Unix ms). */
   readonly trustedUntil: number
   readonly keyExpiresAt: number
+  /** When the database last said the key was good, to this node (Unix ms): what the outage grace counts from. */
+  readonly confirmedAt: number
 }
 
 /**
@@ -263,14 +273,21 @@ class VerifiedKeyCache {
     return entry.workspace
   }
 
-  /** An expired entry still within the outage grace (never past the key's own expiry). */
-  getStale(rawKey: string, now: number): Names.WorkspaceName | undefined {
+  /** An entry confirmed less than `graceMillis` ago (never past the key's own expiry), for a database outage. */
+  getStale(rawKey: string, now: number, graceMillis: number): Names.WorkspaceName | undefined {
     const entry = this.entries.get(rawKey)
-    if (entry === undefined || entry.keyExpiresAt <= now || entry.trustedUntil + staleMillis <= now) return undefined
+    if (entry === undefined || entry.keyExpiresAt <= now || now - entry.confirmedAt >= graceMillis) return undefined
     return entry.workspace
   }
 
-  put(rawKey: string, id: string, workspace: Names.WorkspaceName, keyExpiresAt: number, now: number): void {
+  put(
+    rawKey: string,
+    id: string,
+    workspace: Names.WorkspaceName,
+    keyExpiresAt: number,
+    now: number,
+    confirmedAt: number
+  ): void {
     if (this.ttlMillis <= 0) return
     this.entries.delete(rawKey)
     if (this.entries.size >= this.maxEntries) {
@@ -281,7 +298,8 @@ class VerifiedKeyCache {
       id,
       workspace,
       trustedUntil: Math.min(now + this.ttlMillis, keyExpiresAt),
-      keyExpiresAt
+      keyExpiresAt,
+      confirmedAt
     })
   }
 

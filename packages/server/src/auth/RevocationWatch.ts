@@ -11,7 +11,7 @@
  * once (`learn`), so a key once refused here is not taken from a stale shared entry.
  *
  * While the database is down, nothing is learnt (`storage/ChangePoll.ts`) — and nothing is
- * verified either, except keys already trusted.
+ * verified either, except keys confirmed within `auth.outage_grace_ms` (`lastLookMillis`).
  */
 import { Clock, Effect, type Scope } from "effect"
 import type { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
@@ -22,6 +22,8 @@ export interface RevocationWatch {
   isRevoked(id: string): boolean
   /** Key `id` is revoked, as this node just learnt otherwise (it revoked it, the database or the broadcast said so). */
   learn(id: string): void
+  /** When this node last heard from the database which keys were revoked (Unix ms, its clock; -Infinity: never). */
+  lastLookMillis(): number
 }
 
 /** Watches for the scope's lifetime; `rememberMillis` is the longest a shared entry lives. */
@@ -34,12 +36,14 @@ export const make = (
     /** Revoked key ids and when this node first saw them (Unix ms, its clock). */
     const revoked = new Map<string, number>()
     const clock = yield* Clock.Clock
+    let lastLook = -Infinity
     yield* pollChanges({
       name: "revocation watch",
       lookBackMillis: rememberMillis,
       changedSince: repo.revokedSince,
       onLook: ({ ids }) => {
         const now = clock.currentTimeMillisUnsafe()
+        lastLook = now
         for (const id of ids) {
           if (!revoked.has(id)) onRevoked(id)
           revoked.set(id, now)
@@ -51,6 +55,7 @@ export const make = (
     })
     return {
       isRevoked: (id) => revoked.has(id),
-      learn: (id) => void revoked.set(id, clock.currentTimeMillisUnsafe())
+      learn: (id) => void revoked.set(id, clock.currentTimeMillisUnsafe()),
+      lastLookMillis: () => lastLook
     }
   })

@@ -80,7 +80,8 @@ export const FileSchema = Schema.Struct({
     cache_ttl_millis: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2000 })), 1000),
     failed_per_ip_per_second: withDefault(PositiveInt, 10),
     failed_per_ip_burst: withDefault(PositiveInt, 50),
-    unknown_key_cache_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 60_000 })), 5000)
+    unknown_key_cache_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 60_000 })), 5000),
+    outage_grace_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 900_000 })), 60_000)
   }),
   degradation: section({
     failure_threshold: withDefault(PositiveInt, 3),
@@ -136,6 +137,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: Path, pars
   ["IDGEN_AUTH_FAILED_PER_IP_PER_SECOND", ["auth", "failed_per_ip_per_second"], integer],
   ["IDGEN_AUTH_FAILED_PER_IP_BURST", ["auth", "failed_per_ip_burst"], integer],
   ["IDGEN_AUTH_UNKNOWN_KEY_CACHE_MS", ["auth", "unknown_key_cache_ms"], integer],
+  ["IDGEN_AUTH_OUTAGE_GRACE_MS", ["auth", "outage_grace_ms"], integer],
   ["IDGEN_DEGRADATION_FAILURE_THRESHOLD", ["degradation", "failure_threshold"], integer],
   ["IDGEN_DEGRADATION_RECOVERY_THRESHOLD", ["degradation", "recovery_threshold"], integer],
   ["IDGEN_DEGRADATION_MIN_UNHEALTHY_MS", ["degradation", "min_unhealthy_ms"], integer],
@@ -298,7 +300,8 @@ export const load = Effect.fnUntraced(function*(
     auth: {
       cacheTtlMillis: raw.auth.cache_ttl_millis,
       failedPerIp: { perSecond: raw.auth.failed_per_ip_per_second, burst: raw.auth.failed_per_ip_burst },
-      unknownKeyCacheMillis: raw.auth.unknown_key_cache_ms
+      unknownKeyCacheMillis: raw.auth.unknown_key_cache_ms,
+      outageGraceMillis: raw.auth.outage_grace_ms
     },
     degradation: {
       failureThreshold: raw.degradation.failure_threshold,

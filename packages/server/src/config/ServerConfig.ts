@@ -121,6 +121,12 @@ export interface ServerConfigShape extends OperationsConfigShape {
     readonly failedPerIp: { readonly perSecond: number; readonly burst: number }
     /** A key the lookup found unknown is refused from memory for this long; 0 = off. */
     readonly unknownKeyCacheMillis: number
+    /**
+     * While the database is unreachable, a key is honoured for this long after the database
+     * last confirmed it to this node; this bounds how long a key revoked elsewhere keeps
+     * working on a node cut off from the database.
+     */
+    readonly outageGraceMillis: number
   }
   /** The degradation manager's initial thresholds (operators change them at run time). */
   readonly degradation: {
