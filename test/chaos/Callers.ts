@@ -1,9 +1,11 @@
 /**
  * One generate request of the chaos load, over HTTP, gRPC or Effect RPC, single or batch,
- * as a client with every node's address would send it: a node that does not answer at
- * all (killed, restarting) is skipped for the next one; whatever a node answers is the
- * answer. Each request ends as one `Answer`: IDs, a refusal with an IDGEN code, a breach
- * of the contract, or no answer from any node within the request timeout.
+ * as a client with every node's address would send it — the way the project's own client
+ * fails over: a node that does not answer at all (killed, restarting) or answers
+ * "unavailable" (503: IDGEN-COMMON-0005, IDGEN-SEG-1003, IDGEN-SNOW-2003) is skipped for
+ * the next one; any other answer is the answer. Each request ends as one `Answer`: IDs, a
+ * refusal with an IDGEN code (the last node's, when every node refused as unavailable), a
+ * breach of the contract, or no answer from any node within the request timeout.
  */
 import * as Grpc from "@grpc/grpc-js"
 import { Errors } from "@idgen/core"
@@ -25,7 +27,7 @@ export interface Answer {
   readonly algorithm: string
   readonly ids: ReadonlyArray<string>
   readonly detail: string
-  /** Nodes skipped because they did not answer. */
+  /** Nodes skipped because they did not answer or answered "unavailable". */
   readonly skipped: number
 }
 
@@ -53,9 +55,17 @@ const success = (node: number, body: any, size: number, skipped: number): Answer
   return { node, outcome: "ok", code: "", algorithm: body.algorithm, ids, detail: "", skipped }
 }
 
+/** The contract's "this node cannot serve now, another may" codes (all 503). */
+export const unavailableCodes: ReadonlySet<string> = new Set([
+  Errors.ServiceUnavailable.code,
+  Errors.DatabaseUnavailable.code,
+  Errors.NoAvailableWorkerId.code
+])
+
 /**
- * Tries the nodes in turn from `first` until one answers; `attempt` yields undefined when
- * its node did not answer (connection refused or reset), or the answer.
+ * Tries the nodes in turn from `first` until one gives an answer other than "unavailable";
+ * `attempt` yields a string when its node did not answer at all (connection refused or
+ * reset), else the answer.
  */
 const failover = (
   count: number,
@@ -66,13 +76,19 @@ const failover = (
   Effect.gen(function*() {
     const deadline = Date.now() + timeoutMs
     const reasons: Array<string> = []
+    let refusal: Answer | undefined
     for (let i = 0; i < count; i++) {
       const node = (first + i) % count
       const result = yield* attempt(node, deadline, i)
-      if (typeof result !== "string") return result
-      reasons.push(`node-${node}: ${result}`)
+      if (typeof result === "string") {
+        reasons.push(`node-${node}: ${result}`)
+      } else if (result.outcome === "refused" && unavailableCodes.has(result.code)) {
+        refusal = result
+      } else {
+        return result
+      }
     }
-    return unanswered("no answer", reasons.join("; "), count)
+    return refusal ?? unanswered("no answer", reasons.join("; "), count)
   })
 
 const requestBody = (tag: string, size: number) =>
@@ -202,10 +218,10 @@ export const rpcCaller = (
   })
 
 /** The errors the RPC client fails over on, by tag; it records them as `<Tag>: message`. */
-const unavailableCodes: Readonly<Record<string, string>> = {
+const unavailableByTag: Readonly<Record<string, string>> = {
   ServiceUnavailable: Errors.ServiceUnavailable.code,
   DatabaseUnavailable: Errors.DatabaseUnavailable.code,
   NoAvailableWorkerId: Errors.NoAvailableWorkerId.code
 }
 
-const unavailableCode = (attempt: string): string | undefined => unavailableCodes[attempt.slice(0, attempt.indexOf(":"))]
+const unavailableCode = (attempt: string): string | undefined => unavailableByTag[attempt.slice(0, attempt.indexOf(":"))]

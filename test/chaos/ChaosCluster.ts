@@ -17,12 +17,16 @@ import * as ServerProcess from "../support/ServerProcess.ts"
 import { GROUP, kinds, WORKSPACE } from "./Kinds.ts"
 
 export interface ChaosDatabase {
-  /** What the nodes connect to (the proxy standing in for the VIP, once failover exists). */
+  /** What the nodes connect to: the proxy standing in for the database's VIP. */
   readonly url: string
-  /** Stops the primary (immediate), and starts it again `downMs` later. */
+  /** Stops the current primary (immediate), and starts it again `downMs` later. */
   readonly restart: (downMs: number) => Effect.Effect<void, Error>
-  /** Kills the primary, promotes the standby and points the proxy at it. */
-  readonly failover: Effect.Effect<void, Error>
+  /**
+   * Detaches the standby, lets the primary commit `lagMs` more without it, kills the
+   * primary, promotes the standby and points the proxy at it. Once a run: there is no
+   * standby afterwards.
+   */
+  readonly failover: (lagMs: number) => Effect.Effect<void, Error>
 }
 
 export interface ChaosNode {
@@ -63,13 +67,13 @@ const segmentEnv = {
   IDGEN_SEGMENT_POOL_SEGMENTS_PER_REFILL: "4"
 }
 
-/** The PostgreSQL of the run. */
+/** The PostgreSQL of the run (the failover pair replaces it once test/support has one). */
 const startDatabase: Effect.Effect<ChaosDatabase, Error, Scope.Scope> = Effect.gen(function*() {
   const pg = Context.get(yield* Layer.build(OwnPostgres.layer), OwnPostgres)
   return {
     url: pg.url,
     restart: (downMs) => Effect.andThen(pg.stop, Effect.andThen(ServerProcess.wait(downMs), pg.start)),
-    failover: Effect.fail(new Error("PostgreSQL failover is not available yet"))
+    failover: () => Effect.fail(new Error("PostgreSQL failover is not available yet"))
   }
 })
 

@@ -109,7 +109,7 @@ export const run = (profile: Profile, options: RunOptions): Effect.Effect<ChaosR
         case "postgres-restart":
           return faults.restartPostgres(fault.downMs)
         case "postgres-failover":
-          return faults.failoverPostgres
+          return faults.failoverPostgres(fault.lagMs)
         case "etcd-leader-kill":
           return faults.killEtcdLeader(fault.downMs)
         case "etcd-quorum-loss":
@@ -184,7 +184,7 @@ export const run = (profile: Profile, options: RunOptions): Effect.Effect<ChaosR
       kinds: kindReports(tally, timeline, (tag) => kinds.find((k) => k.tag === tag)?.minSuccessRatio),
       interfaces: [...tally.interfaces].map(([via, c]) => ({ via, ...c })),
       errorsByCode: tally.errors,
-      requestsThatSkippedADeadNode: tally.skippedNodes,
+      requestsThatSkippedANode: tally.skippedNodes,
       breaches: tally.breaches,
       readiness: {
         afterDependencies,
@@ -209,7 +209,7 @@ export const run = (profile: Profile, options: RunOptions): Effect.Effect<ChaosR
 /** Waits until `at` ms into the run, or until `stop()`. */
 const waitUntil = (timeline: Timeline, at: number, stop: () => boolean) =>
   Effect.gen(function*() {
-    while (!stop() && timeline.now() < at) yield* wait(Math.min(200, at - timeline.now()))
+    for (let left = at - timeline.now(); !stop() && left > 0; left = at - timeline.now()) yield* wait(Math.min(200, left))
   })
 
 /** The lines of the request log whose request number is in `wanted`. */

@@ -15,7 +15,7 @@ import type { Timeline } from "./Timeline.ts"
 export interface Faults {
   readonly killNode: (node: ChaosNode, behindMs?: number) => Effect.Effect<void>
   readonly restartPostgres: (downMs: number) => Effect.Effect<void>
-  readonly failoverPostgres: Effect.Effect<void>
+  readonly failoverPostgres: (lagMs: number) => Effect.Effect<void>
   readonly killEtcdLeader: (downMs: number) => Effect.Effect<void>
   readonly loseEtcdQuorum: (downMs: number) => Effect.Effect<void>
   /** Saves an RDB snapshot of the Redis now, for a later `restoreRedis`. */
@@ -103,12 +103,13 @@ export const make = (cluster: ChaosClusterShape, timeline: Timeline, snapshotFil
         `primary stopped (immediate) for ${downMs} ms`,
         database.restart(downMs)
       ),
-    failoverPostgres: timeline.run(
-      "postgres-failover",
-      "postgres",
-      "primary killed, standby promoted, proxy switched",
-      database.failover
-    ),
+    failoverPostgres: (lagMs) =>
+      timeline.run(
+        "postgres-failover",
+        "postgres",
+        `standby detached, ${lagMs} ms of commits it misses, primary killed, standby promoted, proxy switched`,
+        database.failover(lagMs)
+      ),
     killEtcdLeader: (downMs) =>
       Effect.flatMap(etcdLeader(etcd.endpoints), (leader) => {
         const member = leader ?? 0

@@ -20,7 +20,8 @@ export interface Lane {
   readonly caller: Caller
 }
 
-export const REQUEST_LOG_HEADER = "request\tsent_ms\tlatency_ms\tvia\ttag\tsize\tnode\toutcome\tcode\talgorithm\tids\n"
+export const REQUEST_LOG_HEADER =
+  "request\tsent_ms\tlatency_ms\tvia\ttag\tsize\tnode\tskipped\toutcome\tcode\talgorithm\tids\tdetail\n"
 
 export interface LoadSinks {
   readonly tally: Tally
@@ -29,6 +30,8 @@ export interface LoadSinks {
   /** Real time the run started (request log times are relative to it). */
   readonly started: number
 }
+
+const oneLine = (text: string) => text.replace(/\s+/g, " ").slice(0, 300)
 
 /** Runs every lane until `stop()`; lane `i` starts at tag `i` so the lanes spread over the kinds. */
 export const runLoad = (
@@ -46,7 +49,8 @@ export const runLoad = (
         const tag = tags[turn % tags.length]!
         // Paced, without catching up a backlog after slow answers.
         due = Math.max(due + intervalMs, Date.now() - intervalMs)
-        if (due > Date.now() + 1) yield* wait(Math.floor(due - Date.now()))
+        const ahead = Math.floor(due - Date.now())
+        if (ahead > 0) yield* wait(ahead)
         const sent = Date.now()
         const answer = yield* lane.caller(tag, lane.size)
         const at = Date.now()
@@ -54,8 +58,8 @@ export const runLoad = (
         if (answer.outcome === "ok") sinks.ledger.record(tag, answer.algorithm, answer.ids, request)
         sinks.tally.record(lane.via, tag, lane.size, sent, at, answer)
         sinks.requests.write(
-          `${request}\t${sent - sinks.started}\t${at - sent}\t${lane.via}\t${tag}\t${lane.size}\t${answer.node}\t` +
-            `${answer.outcome}\t${answer.code}\t${answer.algorithm}\t${answer.ids.length}\n`
+          `${request}\t${sent - sinks.started}\t${at - sent}\t${lane.via}\t${tag}\t${lane.size}\t${answer.node}\t${answer.skipped}\t` +
+            `${answer.outcome}\t${answer.code}\t${answer.algorithm}\t${answer.ids.length}\t${oneLine(answer.detail)}\n`
         )
       }
     }), { concurrency: "unbounded", discard: true })

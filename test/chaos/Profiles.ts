@@ -8,7 +8,8 @@ import type { Interface } from "./Callers.ts"
 
 export type ScheduledFault =
   | { readonly kind: "postgres-restart"; readonly downMs: number }
-  | { readonly kind: "postgres-failover" }
+  /** The standby stops receiving WAL `lagMs` before the primary is killed. */
+  | { readonly kind: "postgres-failover"; readonly lagMs: number }
   | { readonly kind: "etcd-leader-kill"; readonly downMs: number }
   | { readonly kind: "etcd-quorum-loss"; readonly downMs: number }
   | { readonly kind: "redis-snapshot" }
@@ -43,7 +44,7 @@ const cycle = (t: number, failover: boolean): Profile["schedule"] => [
   { at: t + 15_000, kind: "clock-step", byMs: -500 },
   { at: t + 19_000, kind: "redis-kill" },
   failover
-    ? { at: t + 25_000, kind: "postgres-failover" }
+    ? { at: t + 23_000, kind: "postgres-failover", lagMs: 2_000 }
     : { at: t + 25_000, kind: "postgres-restart", downMs: 4_000 },
   { at: t + 33_000, kind: "etcd-quorum-loss", downMs: 5_000 },
   { at: t + 35_000, kind: "clock-step", byMs: -5_000 },

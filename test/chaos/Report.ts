@@ -44,7 +44,8 @@ export interface ChaosReport {
   readonly kinds: ReadonlyArray<KindReport>
   readonly interfaces: ReadonlyArray<{ readonly via: string; readonly requests: number; readonly ok: number; readonly ids: number; readonly maxLatencyMs: number }>
   readonly errorsByCode: Record<string, number>
-  readonly requestsThatSkippedADeadNode: number
+  /** Requests another node answered after one did not answer or answered "unavailable". */
+  readonly requestsThatSkippedANode: number
   readonly breaches: ReadonlyArray<Breach>
   readonly readiness: {
     readonly afterDependencies: ReadonlyArray<ReadyAfter>

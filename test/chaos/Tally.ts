@@ -53,7 +53,7 @@ export class Tally {
   /** Every non-success by code (refusal codes, "contract", "timeout", "no answer"). */
   readonly errors: Record<string, number> = {}
   readonly breaches: Array<Breach> = []
-  /** Requests that skipped at least one node that did not answer. */
+  /** Requests that skipped at least one node that did not answer or answered "unavailable". */
   skippedNodes = 0
 
   constructor(tags: ReadonlyArray<string>) {
