@@ -57,6 +57,8 @@ const descriptions: Record<string, string> = {
   "snowflake.clock_logical_threshold_ms": "Clock behind by at most this → logical clock; beyond → IDGEN-SNOW-2001",
   "snowflake.ceiling_window_ms": "How far ahead the timestamp ceiling of a leased worker id is reserved",
   "segment.range_size": "R: datacenter d owns [d·R + 1, (d+1)·R]; pinned for the cluster at first start (idgen cluster pin)",
+  "segment.failover_safety_gap":
+    "Numbers every segment pointer skips when the database changed incarnation (promoted standby, restore); at least what all nodes allocate per biz_tag and datacenter within the replication lag (see PostgreSQL failover)",
   "segment.default_step": "Base step of new biz_tags",
   "segment.take_timeout_ms": "A take that finds L1 and L2 empty waits at most this long for a refill, then IDGEN-SEG-1003 (storage did not answer in time), or IDGEN-SEG-1002 when the last load failed for another reason",
   "segment.idle_release_ms": "A biz_tag unused this long on this node releases its ring and actor (buffered numbers become gaps); 0 = never",

@@ -31,7 +31,7 @@ describe("migrations", () => {
     Effect.gen(function*() {
       const url = yield* TestDatabase.make
       const first = yield* Database.migrate.pipe(Effect.provide(client(url)))
-      assert.deepStrictEqual(first.map(([id, name]) => `${id}_${name}`), ["1_tenancy", "2_segments", "3_audit_log", "5_cluster_settings", "7_pool_fence"])
+      assert.deepStrictEqual(first.map(([id, name]) => `${id}_${name}`), ["1_tenancy", "2_segments", "3_audit_log", "5_cluster_settings", "6_storage_fence", "7_pool_fence"])
       const second = yield* Database.migrate.pipe(Effect.provide(client(url)))
       assert.deepStrictEqual(second, [])
 
@@ -47,7 +47,7 @@ describe("migrations", () => {
           WHERE table_schema = 'public' AND table_type IN ('BASE TABLE') ORDER BY 1`
       }).pipe(Effect.provide(client(url)))
       const names = tables.map((t) => t.name)
-      for (const table of ["workspaces", "api_keys", "groups", "biz_tags", "segments", "segment_pool_fences", "audit_log", "idgen_migrations"]) {
+      for (const table of ["workspaces", "api_keys", "groups", "biz_tags", "segments", "segment_pool_fences", "storage_fence", "audit_log", "idgen_migrations"]) {
         assert.include(names, table)
       }
       const parts = yield* partitions.pipe(Effect.provide(client(url)))

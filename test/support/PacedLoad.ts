@@ -61,19 +61,26 @@ export const shoot = (target: Target, size = 1): Effect.Effect<Shot> =>
   })
 
 /**
- * `callers` concurrent callers per target, each sending a request every `intervalMs`
- * (or as soon as the previous one is answered, when that takes longer) until `stop()`.
+ * `callers` concurrent callers per target, each sending a request (a batch of `size`, default
+ * 1) every `intervalMs` (or as soon as the previous one is answered, when that takes longer)
+ * until `stop()`.
  */
 export const pacedLoad = (
   targets: ReadonlyArray<Target>,
-  options: { readonly callers: number; readonly intervalMs: number; readonly stop: () => boolean; readonly shots: Array<Shot> }
+  options: {
+    readonly callers: number
+    readonly intervalMs: number
+    readonly stop: () => boolean
+    readonly shots: Array<Shot>
+    readonly size?: number
+  }
 ): Effect.Effect<void> =>
   Effect.forEach(
     targets.flatMap((target) => Array.from({ length: options.callers }, () => target)),
     (target) =>
       Effect.gen(function*() {
         while (!options.stop()) {
-          const shot = yield* shoot(target)
+          const shot = yield* shoot(target, options.size)
           options.shots.push(shot)
           yield* wait(Math.max(0, options.intervalMs - (shot.at - shot.sent)))
         }

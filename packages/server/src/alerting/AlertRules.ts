@@ -127,6 +127,33 @@ export const builtinRules = (t: Thresholds): ReadonlyArray<RuleSpec> => [
     }
   },
   {
+    name: "IdgenStorageAsynchronousReplication",
+    expr: "idgen_storage_synchronous_replication == 0",
+    // A configuration, not an event: only a lasting state is worth a notice.
+    forMs: 600_000,
+    severity: "info",
+    labels: {},
+    annotations: {
+      summary: "Database commits are not replicated synchronously",
+      description: "For 10 minutes this node's commits have not waited for a synchronous standby: a failover can lose " +
+        "the last segment allocations. Only the timeline fence's safety gap (segment.failover_safety_gap) then keeps " +
+        "ranges from being issued twice; it must cover what all nodes allocate within the replication lag."
+    }
+  },
+  {
+    name: "IdgenStorageFenced",
+    expr: "increase(idgen_storage_fences_total[1h]) > 0",
+    forMs: 0,
+    severity: "warning",
+    labels: {},
+    annotations: {
+      summary: "Segment pointers fenced after a database failover",
+      description: "This node found the database on a new incarnation (a promoted standby or a restore) and moved every " +
+        "segment pointer past the safety gap within the last hour. Check that the failover was intended and that the " +
+        "replication lag at the failover stayed within what the gap covers."
+    }
+  },
+  {
     name: "IdgenSegmentBufferStarvation",
     expr: "increase(idgen_segment_buffer_waits_total[5m]) > 0",
     forMs: 300_000,

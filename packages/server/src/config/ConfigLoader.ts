@@ -13,6 +13,7 @@ import { ConfigInvalid } from "./ConfigInvalid.ts"
 import * as OperationsConfig from "./OperationsConfig.ts"
 import { Port, PositiveInt, section, withDefault } from "./SchemaHelpers.ts"
 import { ServerConfig, type ServerConfigShape } from "./ServerConfig.ts"
+import * as StorageFence from "../storage/StorageFence.ts"
 
 /** The file format: snake_case keys, every key optional. */
 export const FileSchema = Schema.Struct({
@@ -60,6 +61,8 @@ export const FileSchema = Schema.Struct({
   segment: section({
     // Pinned in the database at first start (storage/PinnedSettings.ts); change with `idgen cluster pin`.
     range_size: withDefault(DatacenterRange.RangeSize, DatacenterRange.DEFAULT_RANGE_SIZE),
+    // Numbers every (biz_tag, datacenter) pointer skips after a database failover (storage/StorageFence.ts).
+    failover_safety_gap: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: DatacenterRange.MAX_RANGE_SIZE })), StorageFence.DEFAULT_SAFETY_GAP),
     default_step: withDefault(PositiveInt, 1000),
     preload_threshold: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true })), 0.1),
     target_segment_seconds: withDefault(PositiveInt, 300),
@@ -129,6 +132,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: Path, pars
   ["IDGEN_SNOWFLAKE_CLOCK_LOGICAL_THRESHOLD_MS", ["snowflake", "clock_logical_threshold_ms"], integer],
   ["IDGEN_SNOWFLAKE_CEILING_WINDOW_MS", ["snowflake", "ceiling_window_ms"], integer],
   ["IDGEN_SEGMENT_RANGE_SIZE", ["segment", "range_size"], integer],
+  ["IDGEN_SEGMENT_FAILOVER_SAFETY_GAP", ["segment", "failover_safety_gap"], integer],
   ["IDGEN_SEGMENT_STEP", ["segment", "default_step"], integer],
   ["IDGEN_SEGMENT_POOL_ENABLED", ["segment", "pool_enabled"], OperationsConfig.boolean],
   ["IDGEN_SEGMENT_POOL_SEGMENT_SIZE", ["segment", "pool_segment_size"], integer],
@@ -277,6 +281,7 @@ export const load = Effect.fnUntraced(function*(
     },
     segment: {
       rangeSize: raw.segment.range_size,
+      failoverSafetyGap: raw.segment.failover_safety_gap,
       defaultStep: raw.segment.default_step,
       preloadThreshold: raw.segment.preload_threshold,
       targetSegmentSeconds: raw.segment.target_segment_seconds,

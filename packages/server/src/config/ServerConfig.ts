@@ -76,6 +76,13 @@ export interface ServerConfigShape extends OperationsConfigShape {
   readonly segment: {
     /** R: datacenter d owns [d*R + 1, (d+1)*R]. */
     readonly rangeSize: number
+    /**
+     * After the database changed incarnation (a promoted standby, a point-in-time restore),
+     * every (biz_tag, datacenter) pointer skips this many numbers before the next allocation
+     * (`storage/StorageFence.ts`). Sound while it is at least what all nodes can allocate per
+     * pointer within the replication lag.
+     */
+    readonly failoverSafetyGap: number
     /** Base step of new biz_tags. */
     readonly defaultStep: number
     /** Fraction of the current segment consumed that triggers preloading the next one. */

@@ -1,7 +1,8 @@
 /**
  * Health of this node: storage reachable within a second, a worker id held, and the
  * clock not stepped back beyond the tolerated drift (snowflake refuses then, IDGEN-SNOW-2001).
- * The storage probe is shared: at most one a second.
+ * The storage probe is shared: at most one a second. `replication` reports the database's
+ * replication mode (`ReplicationMode`): information, it never degrades the node.
  */
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -9,6 +10,7 @@ import { ServerConfig } from "../config/ServerConfig.ts"
 import { DegradationManager } from "../degradation/DegradationManager.ts"
 import { SnowflakeGenerator } from "../snowflake/SnowflakeGenerator.ts"
 import { WorkerIdentity } from "../snowflake/WorkerIdentity.ts"
+import { ReplicationMode } from "../storage/ReplicationMode.ts"
 import { type CheckResult, Health, type HealthStatus } from "./Health.ts"
 
 const healthy: CheckResult = { status: "healthy" }
@@ -21,6 +23,7 @@ export const HealthLive = Layer.effect(
     const identity = yield* WorkerIdentity
     const snowflake = yield* SnowflakeGenerator
     const degradation = yield* DegradationManager
+    const replicationMode = yield* ReplicationMode
     const toleratedMs = (yield* ServerConfig).snowflake.clockLogicalThresholdMillis
 
     // Probed at most once a second, whatever the callers (`/health`, `/ready`, both
@@ -66,7 +69,13 @@ export const HealthLive = Layer.effect(
     const report = Effect.gen(function*() {
       const [database, workerId, clockCheck] = yield* Effect.all([storage, worker, clock], { concurrency: "unbounded" })
       const degradationResult = yield* degradationCheck
-      const checks = { database, worker_id: workerId, clock: clockCheck, degradation: degradationResult }
+      const checks = {
+        database,
+        worker_id: workerId,
+        clock: clockCheck,
+        degradation: degradationResult,
+        replication: { status: "healthy" as const, message: replicationMode.current()?.message ?? "not read yet" }
+      }
       // Without a worker id or with a stepped-back clock only snowflake is affected: the
       // node still serves other algorithms.
       const status: HealthStatus = database.status === "unhealthy"

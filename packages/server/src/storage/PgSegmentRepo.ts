@@ -11,6 +11,10 @@
  * The row lock serialises concurrent allocators (fibers, pools, processes, nodes), and the
  * commit makes the range durable before anyone can hand out a number from it.
  *
+ * On an external PostgreSQL the transaction first checks the database's incarnation
+ * (`StorageFence`): after a failover no range is answered until every pointer has been
+ * moved past what the old primary may have handed out; new rows then start that far in.
+ *
  * A row keeps the range it was created with. R is pinned for the cluster (`PinnedSettings`,
  * changed only by `idgen cluster pin`), and the database refuses a new row that does not
  * match the pinned R or overlaps another datacenter's row of the biz_tag (migration 0005).
@@ -22,10 +26,16 @@ import { ServerConfig } from "../config/ServerConfig.ts"
 import type { AllocatedSegment } from "./Records.ts"
 import { type AllocateInput, SegmentRepo } from "./SegmentRepo.ts"
 import { isForeignKeyViolation, orDatabaseUnavailable } from "./SqlFailure.ts"
+import * as StorageFence from "./StorageFence.ts"
 
 export interface PgSegmentRepoOptions {
   /** R: datacenter d owns [d*R + 1, (d+1)*R]. */
   readonly rangeSize: number
+  /**
+   * The timeline fence's safety gap (`StorageFence`); unset on the embedded store, which has
+   * no replication and is not fenced.
+   */
+  readonly failoverSafetyGap?: number | undefined
 }
 
 export const MAX_DATACENTER_ID = 7
@@ -41,6 +51,9 @@ export const make = Effect.fnUntraced(function*(options: PgSegmentRepoOptions) {
     return yield* Effect.die(new Error(`segment.rangeSize must be an integer in 1..${Math.floor(Number.MAX_SAFE_INTEGER / 8)}, got ${R}`))
   }
   const sql = yield* SqlClient.SqlClient
+  const fence = options.failoverSafetyGap === undefined
+    ? StorageFence.unfenced
+    : StorageFence.make(sql, options.failoverSafetyGap)
 
   const rangeOf = (datacenterId: number) => ({ start: datacenterId * R + 1, end: (datacenterId + 1) * R })
 
@@ -64,10 +77,12 @@ export const make = Effect.fnUntraced(function*(options: PgSegmentRepoOptions) {
       const range = rangeOf(datacenterId)
 
       const transaction = Effect.gen(function*() {
+        const checked = yield* fence.check(node)
+        const firstMax = Math.min(range.start - 1 + checked.newRowOffset, range.end)
         yield* sql`
           INSERT INTO segments (biz_tag_id, datacenter_id, range_start, range_end, max_id, step)
           VALUES (${bizTagId}::uuid, ${datacenterId}, ${BigInt(range.start)}, ${BigInt(range.end)},
-                  ${BigInt(range.start - 1)}, ${BigInt(step)})
+                  ${BigInt(firstMax)}, ${BigInt(step)})
           ON CONFLICT (biz_tag_id, datacenter_id) DO NOTHING`.pipe(
           Effect.catchIf(isForeignKeyViolation, () =>
             Effect.fail(invalid("unknown biz_tag", { biz_tag_id: bizTagId, datacenter_id: datacenterId })))
@@ -102,9 +117,11 @@ export const make = Effect.fnUntraced(function*(options: PgSegmentRepoOptions) {
             }
           })
         }
-        return { start: Number(row.start_id), end: Number(row.end_id) } satisfies AllocatedSegment
+        return { checked, segment: { start: Number(row.start_id), end: Number(row.end_id) } satisfies AllocatedSegment }
       })
-      return yield* sql.withTransaction(transaction)
+      const { checked, segment } = yield* sql.withTransaction(transaction)
+      yield* fence.committed(checked, { bizTagId, datacenterId, rangeStart: range.start, rangeEnd: range.end, step, end: segment.end })
+      return segment
     },
     orDatabaseUnavailable("SegmentRepo.allocate")
   )
@@ -140,11 +157,17 @@ export const make = Effect.fnUntraced(function*(options: PgSegmentRepoOptions) {
 export const layerWith = (options: PgSegmentRepoOptions): Layer.Layer<SegmentRepo, never, SqlClient.SqlClient> =>
   Layer.effect(SegmentRepo, make(options))
 
-/** `SegmentRepo` with `segment.rangeSize` from the configuration. Requires `SqlClient` and `ServerConfig`. */
+/**
+ * `SegmentRepo` with `segment.rangeSize` and `segment.failoverSafetyGap` from the configuration,
+ * fenced on an external database. Requires `SqlClient` and `ServerConfig`.
+ */
 export const layer: Layer.Layer<SegmentRepo, never, SqlClient.SqlClient | ServerConfig> = Layer.effect(
   SegmentRepo,
   Effect.gen(function*() {
     const config = yield* ServerConfig
-    return yield* make({ rangeSize: config.segment.rangeSize })
+    return yield* make({
+      rangeSize: config.segment.rangeSize,
+      failoverSafetyGap: config.database.url === undefined ? undefined : config.segment.failoverSafetyGap
+    })
   })
 )

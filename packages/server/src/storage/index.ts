@@ -4,7 +4,7 @@
  *
  *   Layer.provideMerge(StorageLive)   // needs ServerConfig
  *
- * Provides `SegmentRepo`, `PoolFenceRepo`, `WorkspaceRepo`, `BizTagRepo`, `ApiKeyRepo`, and the underlying
+ * Provides `SegmentRepo`, `PoolFenceRepo`, `WorkspaceRepo`, `BizTagRepo`, `ApiKeyRepo`, `ReplicationMode`, and the underlying
  * `SqlClient` / `PgClient` (health checks, maintenance such as
  * `Database.ensureAllocationPartitions`).
  */
@@ -12,14 +12,17 @@ import { Layer } from "effect"
 import * as Database from "./Database.ts"
 import * as PgSegmentRepo from "./PgSegmentRepo.ts"
 import * as PinnedSettings from "./PinnedSettings.ts"
+import { ReplicationMode } from "./ReplicationMode.ts"
 import * as SqlApiKeyRepo from "./SqlApiKeyRepo.ts"
 import * as SqlBizTagRepo from "./SqlBizTagRepo.ts"
 import * as SqlPoolFenceRepo from "./SqlPoolFenceRepo.ts"
 import * as SqlWorkspaceRepo from "./SqlWorkspaceRepo.ts"
+import * as StorageFence from "./StorageFence.ts"
 
 export { ApiKeyRepo } from "./ApiKeyRepo.ts"
 export { BizTagRepo } from "./BizTagRepo.ts"
 export { PoolFenceRepo } from "./PoolFenceRepo.ts"
+export { ReplicationMode } from "./ReplicationMode.ts"
 export { SegmentRepo } from "./SegmentRepo.ts"
 export { WorkspaceRepo } from "./WorkspaceRepo.ts"
 export { Database }
@@ -33,16 +36,27 @@ export const RepositoriesLive = Layer.mergeAll(
   SqlApiKeyRepo.layer
 )
 
-/** Database + repositories, from `ServerConfig`; refuses to start on settings other than the cluster's pinned ones. */
-export const StorageLive = RepositoriesLive.pipe(
+/**
+ * Database + repositories (+ its replication mode), from `ServerConfig`; refuses to start on
+ * settings other than the cluster's pinned ones.
+ */
+export const StorageLive = Layer.merge(RepositoriesLive, ReplicationMode.layer).pipe(
   Layer.provideMerge(PinnedSettings.layer),
   Layer.provideMerge(Database.layer)
 )
 
-/** Repositories over an explicit database, for tests and tools: no `ServerConfig` needed. */
-export const layerWith = (options: Database.DatabaseOptions & { readonly rangeSize: number }) =>
+/**
+ * Repositories over an explicit database, for tests and tools: no `ServerConfig` needed. An
+ * external database is fenced with `failoverSafetyGap` (default `StorageFence.DEFAULT_SAFETY_GAP`).
+ */
+export const layerWith = (
+  options: Database.DatabaseOptions & { readonly rangeSize: number; readonly failoverSafetyGap?: number }
+) =>
   Layer.mergeAll(
-    PgSegmentRepo.layerWith({ rangeSize: options.rangeSize }),
+    PgSegmentRepo.layerWith({
+      rangeSize: options.rangeSize,
+      failoverSafetyGap: options.url === undefined ? undefined : options.failoverSafetyGap ?? StorageFence.DEFAULT_SAFETY_GAP
+    }),
     SqlPoolFenceRepo.layer,
     SqlWorkspaceRepo.layer,
     SqlBizTagRepo.layer,
