@@ -8,6 +8,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { idgen } from "../support/IdgenCli.ts"
 import {
   ADMIN_TOKEN,
@@ -22,16 +25,17 @@ import { duplicatesIn } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const BATCH = 1000
-const PER_NODE = 150_000
+/** IDs each node issues side by side, after the sequential warm-up. */
+const TOGETHER = 100_000
 
-/** `PER_NODE` formatted IDs from `server`, in batches. */
-const drain = (server: ServerProcessShape, apiKey: string, bizTag: string) =>
+/** `count` formatted IDs of biz_tag `w` from `server`, in batches. */
+const drain = (server: ServerProcessShape, apiKey: string, count: number) =>
   Effect.gen(function*() {
     const ids: Array<string> = []
-    while (ids.length < PER_NODE) {
+    while (ids.length < count) {
       const res = yield* server.request("POST", "/api/v1/generate/batch", {
         apiKey,
-        json: { workspace: "fmt", group: "g", biz_tag: bizTag, size: BATCH }
+        json: { workspace: "fmt", group: "g", biz_tag: "w", size: BATCH }
       })
       assert.strictEqual(res.status, 200, res.text)
       assert.strictEqual(res.json.algorithm, "formatted")
@@ -43,19 +47,34 @@ const drain = (server: ServerProcessShape, apiKey: string, bizTag: string) =>
 describe("formatted IDs across nodes", () => {
   it.live("static workers 1 and 11 on one database, {WORKER}{SEQ}: no string twice", () =>
     Effect.gen(function*() {
+      // Segments of at most 100 numbers (the dynamic step would otherwise hand one node
+      // millions at once), so the counter ranges of the two nodes are known below.
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-fmt-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+      const config = join(dir, "idgen.toml")
+      writeFileSync(config, "[segment]\nmax_step = 100\n")
       const databaseUrl = yield* TestDatabase.make
-      const one = yield* startServer(databaseUrl, { env: { IDGEN_WORKER_ID: "1", IDGEN_NODE_NAME: "fmt-1" } })
-      const eleven = yield* startServer(databaseUrl, { env: { IDGEN_WORKER_ID: "11", IDGEN_NODE_NAME: "fmt-11" } })
+      const node = (worker: string) =>
+        startServer(databaseUrl, { env: { IDGEN_CONFIG: config, IDGEN_WORKER_ID: worker, IDGEN_NODE_NAME: `fmt-${worker}` } })
+      const one = yield* node("1")
+      const eleven = yield* node("11")
       const apiKey = yield* workspaceWithKey(one, { name: "fmt" })
-      // A small step: the nodes take interleaved counter ranges, the case where the
-      // unpadded worker made IDs of one node reappear on the other.
       yield* createBizTag(one, "fmt", { group: "g", name: "w", algorithm: "formatted", step: 100, format_template: "{WORKER}{SEQ}" })
-      const [ones, elevens] = yield* Effect.all([drain(one, apiKey, "w"), drain(eleven, apiKey, "w")], { concurrency: 2 })
-      const all = [...ones, ...elevens]
-      assert.strictEqual(all.length, 2 * PER_NODE)
+      // Worker 11 first takes the counter's first 5,000 values, then worker 1 the next
+      // 15,000: with {WORKER} unpadded, 11‖b (b ≤ 5,000) and 1‖(10,000 + b) are the same
+      // string about 4,000 times. Then both side by side, the counter ranges interleaved.
+      const first = yield* drain(eleven, apiKey, 5_000)
+      const second = yield* drain(one, apiKey, 15_000)
+      const [ones, elevens] = yield* Effect.all([drain(one, apiKey, TOGETHER), drain(eleven, apiKey, TOGETHER)], {
+        concurrency: 2
+      })
+      const all = [...first, ...second, ...ones, ...elevens]
+      assert.strictEqual(all.length, 20_000 + 2 * TOGETHER)
       assert.strictEqual(duplicatesIn(all), 0, `duplicates among ${all.length} strings`)
-      assert.isTrue(ones.every((id) => id.startsWith("001")), "worker 1 renders as 001")
-      assert.isTrue(elevens.every((id) => id.startsWith("011")), "worker 11 renders as 011")
+      assert.isTrue([...second, ...ones].every((id) => id.startsWith("001")), "worker 1 renders as 001")
+      assert.isTrue([...first, ...elevens].every((id) => id.startsWith("011")), "worker 11 renders as 011")
     }).pipe(Effect.scoped), { timeout: 180_000 })
 
   it.live("no worker id held: {WORKER} templates answer IDGEN-SNOW-2003 or their fallback, never worker 0", () =>
