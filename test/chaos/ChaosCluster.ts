@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as EtcdCluster from "../support/EtcdCluster.ts"
 import * as FakeClock from "../support/FakeClock.ts"
-import { OwnPostgres } from "../support/OwnPostgres.ts"
+import * as PostgresFailoverPair from "../support/PostgresFailoverPair.ts"
 import { OwnRedis, type OwnRedisShape } from "../support/OwnRedis.ts"
 import * as ServerProcess from "../support/ServerProcess.ts"
 import { GROUP, kinds, WORKSPACE } from "./Kinds.ts"
@@ -67,13 +67,28 @@ const segmentEnv = {
   IDGEN_SEGMENT_POOL_SEGMENTS_PER_REFILL: "4"
 }
 
-/** The PostgreSQL of the run (the failover pair replaces it once test/support has one). */
+/** The PostgreSQL of the run: a primary with an asynchronous standby, behind the proxy. */
 const startDatabase: Effect.Effect<ChaosDatabase, Error, Scope.Scope> = Effect.gen(function*() {
-  const pg = Context.get(yield* Layer.build(OwnPostgres.layer), OwnPostgres)
+  const pair = yield* PostgresFailoverPair.make
+  let current = pair.primary
   return {
-    url: pg.url,
-    restart: (downMs) => Effect.andThen(pg.stop, Effect.andThen(ServerProcess.wait(downMs), pg.start)),
-    failover: () => Effect.fail(new Error("PostgreSQL failover is not available yet"))
+    url: pair.url,
+    restart: (downMs) =>
+      Effect.suspend(() => {
+        const primary = current
+        return Effect.andThen(primary.stop, Effect.andThen(ServerProcess.wait(downMs), primary.start))
+      }),
+    failover: (lagMs) =>
+      Effect.gen(function*() {
+        if (current !== pair.primary) return yield* Effect.fail(new Error("the run has failed over already: no standby left"))
+        // Commits the standby never sees: what an asynchronous standby may lose for real.
+        yield* pair.detachStandby
+        yield* ServerProcess.wait(lagMs)
+        yield* pair.killPrimary
+        yield* pair.promoteStandby
+        yield* pair.switchProxy
+        current = pair.standby
+      })
   }
 })
 
