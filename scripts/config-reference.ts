@@ -55,7 +55,9 @@ const descriptions: Record<string, string> = {
   "snowflake.epoch": "Epoch of snowflake timestamps (RFC 3339 or Unix ms); pinned for the cluster at first start (idgen cluster pin)",
   "snowflake.clock_wait_threshold_ms": "Clock behind by at most this → the request waits",
   "snowflake.clock_logical_threshold_ms": "Clock behind by at most this → logical clock; beyond → IDGEN-SNOW-2001",
-  "snowflake.ceiling_window_ms": "How far ahead the timestamp ceiling of a leased worker id is reserved",
+  "snowflake.ceiling_window_ms": "How far ahead the timestamp ceiling of a worker id (leased or static) is reserved",
+  "snowflake.static_hold_timeout_ms": "A static worker id whose holder's heartbeat is older than this (database time) may be taken over by another node configured with it",
+  "snowflake.static_ceiling_wait_ms": "At start, a static worker id waits at most this long for the clock to pass its recorded ceiling; beyond, IDGEN-SNOW-2001 (fallbacks serve) until the clock is within the tolerated drift",
   "segment.range_size": "R: datacenter d owns [d·R + 1, (d+1)·R]; pinned for the cluster at first start (idgen cluster pin)",
   "segment.failover_safety_gap":
     "Numbers every segment pointer skips when the database changed incarnation (promoted standby, restore); at least what all nodes allocate per biz_tag and datacenter within the replication lag (see PostgreSQL failover)",

@@ -27,7 +27,7 @@ const config = await Effect.runPromise(load({}))
 // the whole run; it ends with the process.
 const runtime = ManagedRuntime.make(
   SnowflakeGenerator.layer.pipe(
-    Layer.provide(WorkerIdentity.layerStatic),
+    Layer.provide(WorkerIdentity.layerUnpersisted),
     Layer.provide(Layer.succeed(ServerConfig, config))
   )
 )

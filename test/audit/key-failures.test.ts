@@ -23,7 +23,9 @@ const Suite = Layer.unwrap(Effect.gen(function*() {
   const a = yield* make(databaseUrl, { env: { IDGEN_NODE_NAME: "audit-a" } })
   // Node b takes the flood from one address: its failed-attempt limit (which would answer
   // most of it 429 before any lookup, `test/auth/failed-auth.test.ts`) is raised above it.
-  const b = yield* make(databaseUrl, { env: { IDGEN_NODE_NAME: "audit-b", IDGEN_AUTH_FAILED_PER_IP_BURST: "1000" } })
+  const b = yield* make(databaseUrl, {
+    env: { IDGEN_NODE_NAME: "audit-b", IDGEN_WORKER_ID: "1", IDGEN_AUTH_FAILED_PER_IP_BURST: "1000" }
+  })
   return Layer.merge(
     Layer.succeed(Nodes, { a, b }),
     PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })

@@ -118,7 +118,8 @@ describe("client SDK (failover)", () => {
       Effect.gen(function*() {
         const databaseUrl = yield* TestDatabase.make
         const a = yield* ServerProcessModule.make(databaseUrl)
-        const b = yield* ServerProcessModule.make(databaseUrl)
+        // Its own static worker id: a second holder of the same one would not be ready.
+        const b = yield* ServerProcessModule.make(databaseUrl, { env: { IDGEN_WORKER_ID: "1" } })
         const apiKey = yield* workspaceWithKey(a, { name: "fo" })
         const idgen = yield* clientFor({
           endpoints: [a.baseUrl, b.baseUrl],

@@ -41,7 +41,8 @@ export const pairLayer = <I>(
         writeFileSync(env.IDGEN_CONFIG, options.toml)
       }
       const a = yield* make(databaseUrl, { env: { ...env, IDGEN_NODE_NAME: `${name}-a` } })
-      const b = yield* make(databaseUrl, { env: { ...env, IDGEN_NODE_NAME: `${name}-b` } })
+      // Each node its own static worker id: a second holder of the same one would not be ready.
+      const b = yield* make(databaseUrl, { env: { IDGEN_WORKER_ID: "1", ...env, IDGEN_NODE_NAME: `${name}-b` } })
       return { a, b }
     })
   )

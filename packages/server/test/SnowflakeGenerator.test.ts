@@ -11,7 +11,7 @@ const epochMs = Snowflake.DEFAULT_EPOCH_MS
 const start = epochMs + 1_000_000
 
 const Generator = SnowflakeGenerator.layer.pipe(
-  Layer.provideMerge(WorkerIdentity.layerStatic),
+  Layer.provideMerge(WorkerIdentity.layerUnpersisted),
   Layer.provideMerge(Layer.effect(ServerConfig, load({ IDGEN_DATACENTER_ID: "3", IDGEN_WORKER_ID: "42" })))
 )
 

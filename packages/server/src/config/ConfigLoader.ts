@@ -56,7 +56,9 @@ export const FileSchema = Schema.Struct({
     epoch: withDefault(Schema.String, new Date(Snowflake.DEFAULT_EPOCH_MS).toISOString()),
     clock_wait_threshold_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1000 })), 5),
     clock_logical_threshold_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 60_000 })), 1000),
-    ceiling_window_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1000, maximum: 3_600_000 })), 10_000)
+    ceiling_window_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1000, maximum: 3_600_000 })), 10_000),
+    static_hold_timeout_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 1000, maximum: 600_000 })), 10_000),
+    static_ceiling_wait_ms: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 3_600_000 })), 20_000)
   }),
   segment: section({
     // Pinned in the database at first start (storage/PinnedSettings.ts); change with `idgen cluster pin`.
@@ -131,6 +133,8 @@ export const environment: ReadonlyArray<readonly [name: string, path: Path, pars
   ["IDGEN_SNOWFLAKE_CLOCK_WAIT_THRESHOLD_MS", ["snowflake", "clock_wait_threshold_ms"], integer],
   ["IDGEN_SNOWFLAKE_CLOCK_LOGICAL_THRESHOLD_MS", ["snowflake", "clock_logical_threshold_ms"], integer],
   ["IDGEN_SNOWFLAKE_CEILING_WINDOW_MS", ["snowflake", "ceiling_window_ms"], integer],
+  ["IDGEN_SNOWFLAKE_STATIC_HOLD_TIMEOUT_MS", ["snowflake", "static_hold_timeout_ms"], integer],
+  ["IDGEN_SNOWFLAKE_STATIC_CEILING_WAIT_MS", ["snowflake", "static_ceiling_wait_ms"], integer],
   ["IDGEN_SEGMENT_RANGE_SIZE", ["segment", "range_size"], integer],
   ["IDGEN_SEGMENT_FAILOVER_SAFETY_GAP", ["segment", "failover_safety_gap"], integer],
   ["IDGEN_SEGMENT_STEP", ["segment", "default_step"], integer],
@@ -277,7 +281,9 @@ export const load = Effect.fnUntraced(function*(
       epochMs,
       clockWaitThresholdMillis: clock.wait,
       clockLogicalThresholdMillis: clock.logical,
-      ceilingWindowMillis: raw.snowflake.ceiling_window_ms
+      ceilingWindowMillis: raw.snowflake.ceiling_window_ms,
+      staticHoldTimeoutMillis: raw.snowflake.static_hold_timeout_ms,
+      staticCeilingWaitMillis: raw.snowflake.static_ceiling_wait_ms
     },
     segment: {
       rangeSize: raw.segment.range_size,

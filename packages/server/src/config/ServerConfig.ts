@@ -70,8 +70,19 @@ export interface ServerConfigShape extends OperationsConfigShape {
     readonly clockWaitThresholdMillis: number
     /** Clock behind by at most this → the logical clock; beyond it IDGEN-SNOW-2001. */
     readonly clockLogicalThresholdMillis: number
-    /** How far ahead of the clock the timestamp ceiling of an etcd-leased worker id is reserved. */
+    /** How far ahead of the clock the timestamp ceiling of a worker id (leased or static) is reserved. */
     readonly ceilingWindowMillis: number
+    /**
+     * A static worker id whose holder has not heartbeated for this long (database time) may
+     * be taken over by another node configured with it.
+     */
+    readonly staticHoldTimeoutMillis: number
+    /**
+     * At start, a node with a static worker id waits at most this long for its clock to pass
+     * the id's recorded ceiling; beyond it, snowflake refuses with IDGEN-SNOW-2001 until the
+     * clock is within the tolerated drift (fallbacks serve meanwhile).
+     */
+    readonly staticCeilingWaitMillis: number
   }
   readonly segment: {
     /** R: datacenter d owns [d*R + 1, (d+1)*R]. */

@@ -25,7 +25,9 @@
 import { Errors } from "@idgen/core"
 import { Cause, Clock, Deferred, Effect, Exit, Layer, Schedule } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import * as CeilingWait from "./CeilingWait.ts"
 import { type Claim, EtcdWorkerRegistry, type WorkerLease } from "./EtcdWorkerRegistry.ts"
+import * as Lifecycle from "./Lifecycle.ts"
 import * as SnowflakeMetrics from "./SnowflakeMetrics.ts"
 import * as TimestampCeiling from "./TimestampCeiling.ts"
 import { type WorkerGrant, WorkerIdentity, workerIdOf } from "./WorkerIdentity.ts"
@@ -47,7 +49,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
     const ttlMs = config.etcd.leaseTtlSeconds * 1000
     const marginMs = config.etcd.fencingMarginMillis
     const windowMs = config.snowflake.ceilingWindowMillis
-    const toleratedMs = config.snowflake.clockLogicalThresholdMillis
+    const ceilingWait = yield* CeilingWait.make(config.snowflake.clockLogicalThresholdMillis)
     const datacenterId = registry.datacenterId
 
     const unavailable = (message: string, details: Record<string, unknown> = {}) =>
@@ -64,7 +66,6 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
     let generation = 0
     let retired = false
     let highestIssuedMs: number | undefined
-    let lastReport = ""
     /**
      * Revision of this process's last ceiling write per worker id. Finding it unchanged
      * when claiming the id again (after a lost lease) proves nobody else reserved — so
@@ -76,12 +77,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
     const publish = (next: WorkerGrant | Errors.NoAvailableWorkerId) => {
       if (!retired) status = next
     }
-    /** Logs a problem once, not on every retry. */
-    const report = (message: string) =>
-      message === lastReport ? Effect.void : Effect.suspend(() => {
-        lastReport = message
-        return Effect.logWarning(message)
-      })
+    const report = Lifecycle.reports()
 
     const grant = () => {
       if (held !== undefined && status === held && monoNs() >= validUntilNs) {
@@ -108,7 +104,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
           Effect.suspend(() => {
             const reason = why(error)
             publish(reason)
-            return report(reason.message)
+            return report.warn(reason.message)
           })
         ),
         Effect.retry(Schedule.spaced(RETRY_MS))
@@ -130,7 +126,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
             validUntilNs = sentNs + nanos(result.value * 1000 - marginMs)
             confirmedAtNs = sentNs
             failing = false
-            lastReport = ""
+            report.clear()
             if (fencedNow && held !== undefined) {
               fencedNow = false
               publish(held)
@@ -151,23 +147,6 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
             )
           }
           failing = true
-        }
-      })
-
-    /** A node must not issue until its clock is past what the id's previous holders used. */
-    const waitPastCeiling = (claim: Claim) =>
-      Effect.gen(function*() {
-        let gapMs = claim.afterMs - clock.currentTimeMillisUnsafe()
-        if (gapMs < 0) return
-        const message = `worker ${claim.workerId}: the clock is ${gapMs} ms behind the timestamp ceiling ` +
-          `${claim.afterMs} recorded by the id's previous holder; waiting until it passes`
-        publish(unavailable(message, { worker_id: claim.workerId, ceiling_ms: claim.afterMs, gap_ms: gapMs }))
-        yield* gapMs > toleratedMs
-          ? Effect.logWarning(`${message} — more than the tolerated ${toleratedMs} ms drift: check this node's time sync`)
-          : Effect.logInfo(message)
-        while (gapMs >= 0) {
-          yield* Effect.sleep(Math.min(gapMs + 1, 1000))
-          gapMs = claim.afterMs - clock.currentTimeMillisUnsafe()
         }
       })
 
@@ -192,7 +171,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
           }
           const error = Cause.findErrorOption(result.cause)
           if (error._tag === "Some" && error.value._tag === "ClaimLost") return yield* error.value
-          yield* report(`worker ${current.workerId}: could not extend the timestamp ceiling (${Cause.pretty(result.cause)})`)
+          yield* report.warn(`worker ${current.workerId}: could not extend the timestamp ceiling (${Cause.pretty(result.cause)})`)
         }
       })
 
@@ -208,7 +187,14 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
         const own = claim.ceilingRevision !== undefined && ownCeilings.get(claim.workerId) === claim.ceilingRevision
         // The id's own earlier holder was this process: its generator is already above it.
         const afterMs = own ? -1 : claim.afterMs
-        if (!own) yield* waitPastCeiling(claim)
+        if (!own) {
+          yield* ceilingWait.waitPast({
+            workerId: claim.workerId,
+            ceilingMs: claim.afterMs,
+            maxWaitMs: Infinity,
+            publish: (message, details) => publish(unavailable(message, details))
+          })
+        }
         const ceilingMs = TimestampCeiling.extended(claim.afterMs, clock.currentTimeMillisUnsafe(), windowMs)
         // Retried while etcd is unreachable, but a lost claim ends the session.
         const reserved = yield* retrying(
@@ -221,7 +207,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
         held = { _tag: "WorkerGrant", workerId: claim.workerId, generation, afterMs, ceilingMs }
         fencedNow = false
         publish(held)
-        lastReport = ""
+        report.clear()
         yield* Effect.logInfo(
           `worker ${claim.workerId} of datacenter ${datacenterId} acquired (lease ${lease.id}, holder ${config.node.name})`
         )
@@ -270,22 +256,8 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
       yield* Effect.logWarning(`worker ${was?.workerId ?? "-"}: lease lost (${reason}); acquiring a worker id again`)
     })
 
-    const lifecycle = Effect.scoped(session).pipe(
-      Effect.catchCause((cause) =>
-        Effect.logError("worker-id lifecycle failed; restarting it", cause).pipe(Effect.andThen(Effect.sleep(RETRY_MS)))
-      ),
-      Effect.forever
-    )
-    yield* Effect.forkScoped(lifecycle)
-
-    yield* SnowflakeMetrics.gaugeFrom(
-      SnowflakeMetrics.leaseAge,
-      () => (confirmedAtNs === undefined ? -1 : millisBetween(confirmedAtNs, monoNs()) / 1000)
-    )
-    yield* SnowflakeMetrics.gaugeFrom(
-      SnowflakeMetrics.ceilingAhead,
-      () => (held === undefined ? 0 : held.ceilingMs - clock.currentTimeMillisUnsafe())
-    )
+    yield* Lifecycle.supervise("worker-id", session, RETRY_MS)
+    yield* SnowflakeMetrics.holdGauges(clock, { confirmedAtNs: () => confirmedAtNs, ceilingMs: () => held?.ceilingMs })
 
     return WorkerIdentity.of({
       datacenterId,

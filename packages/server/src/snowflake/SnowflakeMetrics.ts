@@ -1,13 +1,14 @@
 /**
  * The snowflake side's metrics, served on `/metrics`: which worker id is held and for how
- * long its lease has gone unconfirmed, the reserved timestamp ceiling, clock drift and
+ * long its lease (or heartbeat) has gone unconfirmed, the reserved timestamp ceiling, clock drift and
  * what the generator did about it (waits, logical clock, refusals).
  *
  * Counters are pushed where things happen (`updateUnsafe`, the generator's hot path is
  * synchronous). Values that live in the services' own state — drift, lease age, queue
  * length — are gauges read at scrape time (`gaugeFrom`), so nothing is paid per ID.
  */
-import { type Context, Effect, Metric, type Scope } from "effect"
+import type { Clock, Context } from "effect"
+import { Effect, Metric, type Scope } from "effect"
 
 export const workerId = Metric.gauge("idgen_snowflake_worker_id", {
   description: "Worker id this node issues snowflake IDs with; -1 while it holds none"
@@ -16,21 +17,24 @@ export const workerHeld = Metric.gauge("idgen_snowflake_worker_id_held", {
   description: "1 while this node may issue snowflake IDs (worker id held, lease confirmed), else 0"
 })
 export const leaseAge = Metric.gauge("idgen_snowflake_lease_age_seconds", {
-  description: "Seconds since the send time of the last successful keep-alive of the worker lease (etcd mode)"
+  description: "Seconds since the send time of the last confirmed keep-alive of the worker lease (etcd) or heartbeat of the static worker id"
 })
 export const ceilingAhead = Metric.gauge("idgen_snowflake_ceiling_ahead_ms", {
-  description: "How far the reserved timestamp ceiling is ahead of the clock (etcd mode)"
+  description: "How far the reserved timestamp ceiling is ahead of the clock"
+})
+export const ceilingWait = Metric.gauge("idgen_snowflake_ceiling_wait_ms", {
+  description: "How far the clock is behind the timestamp ceiling recorded by the worker id's previous holders while this node waits for it (0 when not waiting)"
 })
 export const acquisitions = Metric.counter("idgen_snowflake_worker_acquisitions_total", {
-  description: "Worker ids acquired from etcd",
+  description: "Worker ids acquired (leased from etcd, or the static id taken hold of in storage)",
   incremental: true
 })
 export const leasesLost = Metric.counter("idgen_snowflake_leases_lost_total", {
-  description: "Worker leases found expired, revoked or taken over",
+  description: "Worker leases found expired, revoked or taken over; static worker ids taken over by another node",
   incremental: true
 })
 export const fenced = Metric.counter("idgen_snowflake_fenced_total", {
-  description: "Times issuing stopped because the lease was not confirmed within ttl - fencing margin",
+  description: "Times issuing stopped because the lease was not confirmed within ttl - fencing margin, or the static id's reservation ran out with storage unreachable",
   incremental: true
 })
 
@@ -70,6 +74,25 @@ export const sequenceOverflows = Metric.counter("idgen_snowflake_sequence_overfl
   description: "Requests refused with IDGEN-SNOW-2002 (no sequence within the wait limit)",
   incremental: true
 })
+
+/**
+ * The gauges of a held worker id, read from its holder's state: seconds since the last
+ * confirmation (monotonic; -1 before the first) and how far the reserved ceiling is ahead.
+ */
+export const holdGauges = (
+  clock: Clock.Clock,
+  state: { readonly confirmedAtNs: () => bigint | undefined; readonly ceilingMs: () => number | undefined }
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.andThen(
+    gaugeFrom(leaseAge, () => {
+      const confirmedAtNs = state.confirmedAtNs()
+      return confirmedAtNs === undefined ? -1 : Number((clock.monotonicTimeNanosUnsafe() - confirmedAtNs) / 1_000_000n) / 1000
+    }),
+    gaugeFrom(ceilingAhead, () => {
+      const ceilingMs = state.ceilingMs()
+      return ceilingMs === undefined ? 0 : ceilingMs - clock.currentTimeMillisUnsafe()
+    })
+  )
 
 /**
  * A gauge whose value is read from `get` at scrape time, for the lifetime of the scope.

@@ -1,15 +1,16 @@
 /**
- * The reserved timestamp ceiling of an etcd-leased worker id: the highest timestamp its
- * holder may issue with, written to `{worker key}/ceiling` *before* the holder uses it.
+ * The reserved timestamp ceiling of a worker id: the highest timestamp its holder may
+ * issue with, written *before* the holder uses it — to `{worker key}/ceiling` for an
+ * etcd-leased id, to its `snowflake_workers` row for a static one.
  * A crash therefore never loses a timestamp that was issued, and whoever acquires the id
  * next starts strictly above the ceiling — whatever its clock says.
  *
- * The key has no lease: it outlives every holder. The holder keeps the reservation a
+ * The ceiling outlives every holder. The holder keeps the reservation a
  * window ahead of its clock (extending it when less than half the window is left); on a
  * graceful release it records the highest timestamp actually issued instead, so a quick
  * restart does not wait out the unused reservation.
  *
- * Pure decisions only; the etcd writes are in `EtcdWorkerRegistry`.
+ * Pure decisions only; the writes are in `EtcdWorkerRegistry` and `SnowflakeWorkerRepo`.
  */
 
 /** The stored form: decimal Unix milliseconds. */

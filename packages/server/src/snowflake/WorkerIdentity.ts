@@ -1,9 +1,9 @@
 /**
  * The machine-id distributor seam: which (datacenter, worker) this node issues
- * snowflake IDs as, and within which timestamps. The static implementation reads the
- * worker id from config; the etcd implementation (`EtcdWorkerIdentity`) leases one and
- * fences it. The generator asks on every issue, so a lost or unconfirmed lease stops
- * issuance immediately.
+ * snowflake IDs as, and within which timestamps. `StorageWorkerIdentity` holds the
+ * configured static worker id in the node's own storage; `EtcdWorkerIdentity` leases one
+ * from etcd. Both fence it with a persisted timestamp ceiling. The generator asks on every
+ * issue, so a lost or unconfirmed hold stops issuance immediately.
  */
 import { Errors } from "@idgen/core"
 import { Context, Effect, Layer } from "effect"
@@ -20,7 +20,7 @@ export interface WorkerGrant {
   readonly generation: number
   /** The highest timestamp the id's previous holders may have issued with (-1: none). */
   readonly afterMs: number
-  /** The highest timestamp reserved for this holder (Infinity for a static id). */
+  /** The highest timestamp reserved for this holder (persisted before it is granted). */
   readonly ceilingMs: number
 }
 
@@ -47,10 +47,11 @@ export class WorkerIdentity extends Context.Service<WorkerIdentity, WorkerIdenti
   "@idgen/server/snowflake/WorkerIdentity"
 ) {
   /**
-   * A fixed worker id from config (`IDGEN_WORKER_ID`), for single nodes and the embedded
-   * default. Keeping ids unique across nodes is the operator's job in this mode.
+   * The configured worker id with no persisted ceiling and no hold, for in-process tests
+   * and benchmarks only: it survives neither a restart nor a second node (a server uses
+   * `WorkerIdentityLive`).
    */
-  static readonly layerStatic = Layer.effect(
+  static readonly layerUnpersisted = Layer.effect(
     WorkerIdentity,
     Effect.gen(function*() {
       const { node } = yield* ServerConfig

@@ -6,6 +6,7 @@ import { Migrator } from "effect/sql"
 import tenancy from "./0001_tenancy.ts"
 import segments from "./0002_segments.ts"
 import auditLog from "./0003_audit_log.ts"
+import snowflakeWorkers from "./0004_snowflake_workers.ts"
 import clusterSettings from "./0005_cluster_settings.ts"
 import storageFence from "./0006_storage_fence.ts"
 import poolFence from "./0007_pool_fence.ts"
@@ -14,6 +15,7 @@ export const loader = Migrator.fromRecord({
   "0001_tenancy": tenancy,
   "0002_segments": segments,
   "0003_audit_log": auditLog,
+  "0004_snowflake_workers": snowflakeWorkers,
   "0005_cluster_settings": clusterSettings,
   "0006_storage_fence": storageFence,
   "0007_pool_fence": poolFence
