@@ -8,8 +8,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { idgen } from "../support/IdgenCli.ts"
 import {
@@ -22,6 +21,7 @@ import {
   workspaceWithKey
 } from "../support/ServerProcess.ts"
 import { duplicatesIn } from "../support/SnowflakeCluster.ts"
+import { tempDir } from "../support/TempDir.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const BATCH = 1000
@@ -49,11 +49,7 @@ describe("formatted IDs across nodes", () => {
     Effect.gen(function*() {
       // Segments of at most 100 numbers (the dynamic step would otherwise hand one node
       // millions at once), so the counter ranges of the two nodes are known below.
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-fmt-"))),
-        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-      )
-      const config = join(dir, "idgen.toml")
+      const config = join(yield* tempDir("idgen-fmt-"), "idgen.toml")
       writeFileSync(config, "[segment]\nmax_step = 100\n")
       const databaseUrl = yield* TestDatabase.make
       const node = (worker: string) =>
