@@ -66,8 +66,8 @@ const behave = (hooks: Hooks, request: unknown) => {
 const stubs = (hooks: Hooks) =>
   Layer.mergeAll(
     Layer.succeed(ServerConfig, {
-      http: { host: "127.0.0.1", maxBodyBytes: 65_536 },
-      grpc: { port: 0, maxConcurrentStreams: 100 },
+      http: { host: "127.0.0.1", maxBodyBytes: 65_536, headersTimeoutMillis: 5000 },
+      grpc: { port: 0, maxConnections: 100, maxConcurrentStreams: 100 },
       tls: { certFile: undefined, keyFile: undefined }
     } as unknown as ServerConfigShape),
     Layer.mock(Health, { ready: Effect.succeed(true) }),

@@ -8,11 +8,13 @@
  */
 import { status as Status } from "@grpc/grpc-js"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect } from "effect"
 import * as GrpcClient from "../support/GrpcClient.ts"
+import * as LegitTraffic from "../support/LegitTraffic.ts"
 import { rssBytes } from "../support/ProcessMemory.ts"
 import * as RawSocket from "../support/RawSocket.ts"
-import { assertError, ServerProcess, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
+import * as RpcWebSocket from "../support/RpcWebSocket.ts"
+import { assertError, ServerProcess, type ServerProcessShape, workspaceWithKey } from "../support/ServerProcess.ts"
 
 const limit = 64 * 1024
 const seq = { workspace: "door", group: "g", biz_tag: "t" }
@@ -27,68 +29,15 @@ const doorKey = (server: ServerProcessShape) =>
     return Effect.tap(workspaceWithKey(server, { name: "door" }), (key) => Effect.sync(() => keys.set(server, key)))
   })
 
-/**
- * Runs `attack` while a legitimate client generates IDs over HTTP every 20 ms; asserts every
- * one of its requests was served.
- */
+/** `attack` while a client of workspace `door` keeps generating IDs (`LegitTraffic`). */
 const whileServing = <A, E, R>(server: ServerProcessShape, attack: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const apiKey = yield* doorKey(server)
-    const statuses: Array<number> = []
-    const legit = yield* Effect.forkChild(Effect.forever(
-      Effect.andThen(
-        Effect.map(server.request("POST", "/api/v1/generate", { apiKey, json: seq }), (res) => statuses.push(res.status)),
-        wait(20)
-      )
-    ))
-    const served = (n: number) => Effect.gen(function*() {
-      const deadline = Date.now() + 10_000
-      while (statuses.length < n && Date.now() < deadline) yield* wait(10)
-    })
-    yield* served(1)
-    const before = statuses.length
-    const result = yield* attack
-    // At least one request issued after the attack was answered, too.
-    yield* served(before + 2)
-    yield* Fiber.interrupt(legit)
-    assert.isAbove(statuses.length, 0, "the legitimate client made no request")
-    assert.deepStrictEqual(statuses.filter((status) => status !== 200), [], "legitimate requests refused")
-    return result
-  })
-
-/** The HTTP head of a request, for raw sockets. */
-const head = (method: string, path: string, headers: Record<string, string | number>) =>
-  `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
-  Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("") + "\r\n"
-
-/** The JSON error body of a raw HTTP response. */
-const errorOf = (raw: string) => {
-  const body = raw.slice(raw.indexOf("\r\n\r\n") + 4)
-  return JSON.parse(body.slice(0, body.lastIndexOf("}") + 1)).error as { code: string; message: string }
-}
-
-const statusLine = (raw: string) => raw.slice(0, raw.indexOf("\r\n"))
+  Effect.flatMap(doorKey(server), (apiKey) => LegitTraffic.whileServing(server, { apiKey, json: seq }, attack))
 
 /** Internal messages that must never reach a client. */
 const internals = ["is not iterable", "Unknown request tag", "SyntaxError", "Expected", "TypeError", "Invalid request id", "    at "]
 
 const rpcPost = (server: ServerProcessShape, body: string | Uint8Array, headers: Record<string, string> = {}) =>
   server.request("POST", "/rpc", { body, headers: { "content-type": "application/x-ndjson", ...headers } })
-
-/** A WebSocket to `/rpc/ws` (Node's own client), with `headers` on the upgrade. */
-const openWebSocket = (server: ServerProcessShape, headers: Record<string, string>) =>
-  Effect.callback<{ readonly ws: WebSocket; readonly closed: Promise<number> } | string>((resume) => {
-    // Node's WebSocket (undici) takes handshake headers as an extension of the standard.
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/rpc/ws`, { headers } as never)
-    const closed = new Promise<number>((resolve) => ws.addEventListener("close", (event) => resolve(event.code)))
-    ws.addEventListener("open", () => resume(Effect.succeed({ ws, closed })), { once: true })
-    ws.addEventListener("error", () => resume(Effect.succeed("refused")), { once: true })
-  })
-
-const within = <A>(promise: Promise<A>, millis: number) =>
-  Effect.promise(() =>
-    Promise.race([promise, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), millis))])
-  )
 
 layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true })("one front door: limits on every interface", (it) => {
   it.effect("HTTP: a body announced over 64 KiB is 400 IDGEN-COMMON-0001 before it is sent, then the connection is closed", () =>
@@ -100,15 +49,15 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
         Effect.forEach(["/api/v1/generate", "/api/v1/generate/batch", "/api/v1/parse"], (path) =>
           Effect.scoped(Effect.gen(function*() {
             const socket = yield* RawSocket.connect(server.port)
-            yield* socket.write(head("POST", path, {
+            yield* socket.write(RawSocket.requestHead("POST", path, {
               "content-type": "application/json",
               "content-length": 2 * 1024 * 1024,
               "x-api-key": apiKey
             }))
             yield* socket.write("{\"workspace\":")
             assert.isTrue(yield* socket.receivedText("\r\n\r\n", 5_000), `${path}: no answer to a 2 MiB body announced`)
-            assert.match(statusLine(socket.received()), /^HTTP\/1\.1 400 /, socket.received())
-            const error = errorOf(yield* Effect.andThen(socket.closed(3_000), Effect.sync(socket.received)))
+            assert.match(RawSocket.statusLine(socket.received()), /^HTTP\/1\.1 400 /, socket.received())
+            const error = RawSocket.errorBody(yield* Effect.andThen(socket.closed(3_000), Effect.sync(socket.received)))
             assert.strictEqual(error.code, "IDGEN-COMMON-0001")
             assert.include(error.message, String(limit))
             assert.isTrue(socket.isClosed(), `${path}: the connection stayed open after the early 400`)
@@ -124,15 +73,15 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
         Effect.forEach(["/api/v1/generate", "/api/v1/generate/batch", "/api/v1/parse"], (path) =>
           Effect.scoped(Effect.gen(function*() {
             const socket = yield* RawSocket.connect(server.port)
-            yield* socket.write(head("POST", path, {
+            yield* socket.write(RawSocket.requestHead("POST", path, {
               "content-type": "application/json",
               "content-length": 60_000,
               "x-api-key": unknownKey
             }))
             assert.isTrue(yield* socket.receivedText("\r\n\r\n", 5_000), `${path}: no answer before the body`)
-            assert.match(statusLine(socket.received()), /^HTTP\/1\.1 401 /, socket.received())
+            assert.match(RawSocket.statusLine(socket.received()), /^HTTP\/1\.1 401 /, socket.received())
             assert.isDefined(yield* socket.closed(3_000), `${path}: the connection stayed open after the early 401`)
-            assert.strictEqual(errorOf(socket.received()).code, "IDGEN-COMMON-0002")
+            assert.strictEqual(RawSocket.errorBody(socket.received()).code, "IDGEN-COMMON-0002")
           })))
       )
     }))
@@ -195,15 +144,15 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
         server,
         Effect.scoped(Effect.gen(function*() {
           const socket = yield* RawSocket.connect(server.port)
-          yield* socket.write(head("POST", "/rpc", {
+          yield* socket.write(RawSocket.requestHead("POST", "/rpc", {
             "content-type": "application/x-ndjson",
             "content-length": 50_000,
             "x-api-key": unknownKey
           }))
           assert.isTrue(yield* socket.receivedText("\r\n\r\n", 5_000), "no answer before the body")
-          assert.match(statusLine(socket.received()), /^HTTP\/1\.1 401 /, socket.received())
+          assert.match(RawSocket.statusLine(socket.received()), /^HTTP\/1\.1 401 /, socket.received())
           assert.isDefined(yield* socket.closed(3_000), "the connection stayed open after the early 401")
-          assert.strictEqual(errorOf(socket.received()).code, "IDGEN-COMMON-0002")
+          assert.strictEqual(RawSocket.errorBody(socket.received()).code, "IDGEN-COMMON-0002")
         }))
       )
     }))
@@ -254,20 +203,14 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       for (const key of [undefined, unknownKey, "not-a-key"]) {
         const refused = yield* Effect.scoped(Effect.gen(function*() {
           const socket = yield* RawSocket.connect(server.port)
-          yield* socket.write(head("GET", "/rpc/ws", {
-            connection: "Upgrade",
-            upgrade: "websocket",
-            "sec-websocket-version": 13,
-            "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-            ...(key === undefined ? {} : { "x-api-key": key })
-          }))
+          yield* socket.write(RawSocket.upgradeHead("/rpc/ws", key === undefined ? {} : { "x-api-key": key }))
           assert.isTrue(yield* socket.receivedText("}}", 5_000), `${key}: ${socket.received()}`)
           return socket.received()
         }))
-        assert.match(statusLine(refused), /^HTTP\/1\.1 401 /, refused)
-        assert.strictEqual(errorOf(refused).code, "IDGEN-COMMON-0002")
+        assert.match(RawSocket.statusLine(refused), /^HTTP\/1\.1 401 /, refused)
+        assert.strictEqual(RawSocket.errorBody(refused).code, "IDGEN-COMMON-0002")
       }
-      const opened = yield* openWebSocket(server, { "x-api-key": apiKey })
+      const opened = yield* RpcWebSocket.open(server, { "x-api-key": apiKey })
       assert.notStrictEqual(opened, "refused", "a valid key's upgrade was refused")
       if (typeof opened !== "string") opened.ws.close()
     }))
@@ -279,7 +222,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       /** `mib` MiB of text without a newline on each of `connections` WebSockets: messages that never end. */
       const flood = (connections: number, mib: number) =>
         Effect.gen(function*() {
-          const sockets = yield* Effect.forEach(Array.from({ length: connections }), () => openWebSocket(server, { "x-api-key": apiKey }))
+          const sockets = yield* Effect.forEach(Array.from({ length: connections }), () => RpcWebSocket.open(server, { "x-api-key": apiKey }))
           const frame = "y".repeat(32 * 1024)
           for (let i = 0; i < mib * 32; i++) {
             for (const socket of sockets) {
@@ -291,16 +234,16 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
           }
           for (const socket of sockets) {
             if (typeof socket === "string") continue
-            assert.strictEqual(yield* within(socket.closed, 10_000), 1009, "a never-ending message did not close its connection")
+            assert.strictEqual(yield* RpcWebSocket.within(socket.closed, 10_000), 1009, "a never-ending message did not close its connection")
           }
         })
       yield* whileServing(
         server,
         Effect.gen(function*() {
-          const big = yield* openWebSocket(server, { "x-api-key": apiKey })
+          const big = yield* RpcWebSocket.open(server, { "x-api-key": apiKey })
           if (typeof big === "string") return assert.fail("upgrade refused")
           big.ws.send("x".repeat(1024 * 1024))
-          assert.strictEqual(yield* within(big.closed, 5_000), 1009, "a 1 MiB frame did not close the connection")
+          assert.strictEqual(yield* RpcWebSocket.within(big.closed, 5_000), 1009, "a 1 MiB frame did not close the connection")
 
           // The first flood grows the heap once (V8 sizing its spaces); the second is measured.
           yield* flood(8, 8)

@@ -89,3 +89,27 @@ export const connect = (port: number): Effect.Effect<RawSocketShape, never, Scop
     (raw) => Effect.sync(() => raw.socket.destroy())
   )
 
+
+/** The head of an HTTP/1.1 request, to write on a raw socket. */
+export const requestHead = (method: string, path: string, headers: Record<string, string | number>) =>
+  `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+  Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("") + "\r\n"
+
+/** The status line of a raw HTTP response. */
+export const statusLine = (raw: string) => raw.slice(0, raw.indexOf("\r\n"))
+
+/** The contract's `error` object of a raw HTTP response. */
+export const errorBody = (raw: string) => {
+  const body = raw.slice(raw.indexOf("\r\n\r\n") + 4)
+  return JSON.parse(body.slice(0, body.lastIndexOf("}") + 1)).error as { code: string; message: string }
+}
+
+/** The head of a WebSocket upgrade of `path`, with `headers` besides the handshake's own. */
+export const upgradeHead = (path: string, headers: Record<string, string | number> = {}) =>
+  requestHead("GET", path, {
+    connection: "Upgrade",
+    upgrade: "websocket",
+    "sec-websocket-version": 13,
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    ...headers
+  })

@@ -38,6 +38,7 @@ import { Admission } from "../requests/Admission.ts"
 import type { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
 import type { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 import * as GrpcAdmission from "./GrpcAdmission.ts"
+import * as GrpcListener from "./GrpcListener.ts"
 import { toStatus } from "./StatusMapping.ts"
 
 /** The port the server listens on (the configured one, or the kernel's pick for port 0). */
@@ -178,25 +179,24 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
   standardHealth.addToServer(server)
   new ReflectionService(reflectionDefinition()).addToServer(server)
 
-  const port = yield* Effect.acquireRelease(
-    Effect.callback<number, GrpcBindError>((resume) => {
-      server.bindAsync(
-        `${hostPart(config.http.host)}:${config.grpc.port}`,
-        // TLS from the same files as HTTP (tls.*), reloaded when they change.
-        Tls.grpcServerCredentials(config),
-        (error, port) =>
-          resume(
-            error === null
-              ? Effect.succeed(port)
-              : Effect.fail(new GrpcBindError({ message: `gRPC cannot listen on port ${config.grpc.port}: ${error.message}` }))
-          )
-      )
-    }),
-    () =>
+  const { port } = yield* Effect.acquireRelease(
+    // TLS from the same files as HTTP (tls.*), reloaded when they change.
+    GrpcListener.listen(server, Tls.grpcServerCredentials(config), {
+      host: config.http.host,
+      port: config.grpc.port,
+      maxConnections: config.grpc.maxConnections,
+      firstBytesMillis: config.http.headersTimeoutMillis
+    }).pipe(
+      Effect.mapError((error) => new GrpcBindError({ message: `gRPC cannot listen on port ${config.grpc.port}: ${error.message}` }))
+    ),
+    ({ listener }) =>
       Effect.callback<void>((resume) => {
         setServing(false)
         const force = setTimeout(() => server.forceShutdown(), drainMillis)
-        server.tryShutdown(() => {
+        // grpc-js closes its sessions gracefully (no new calls); the listener's close
+        // completes once every connection it accepted has ended, i.e. the calls finished.
+        server.tryShutdown(() => {})
+        listener.close(() => {
           clearTimeout(force)
           resume(Effect.void)
         })
@@ -252,9 +252,6 @@ const ipOf = (peer: string): string | undefined => {
   const match = /^(?:ipv[46]:)?\[?(.+?)\]?:\d+$/.exec(peer)
   return match === null ? undefined : match[1]
 }
-
-/** IPv6 literals need brackets in a gRPC target. */
-const hostPart = (host: string) => (host.includes(":") && !host.startsWith("[") ? `[${host}]` : host)
 
 /** What reflection describes: the contract's `.proto` and the standard health service. */
 const reflectionDefinition = () =>

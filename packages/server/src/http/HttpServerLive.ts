@@ -5,7 +5,7 @@
  * on `ServerConfig.http`; the per-request logger is off (hot path).
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { PrometheusMetrics } from "effect/observability"
@@ -17,6 +17,7 @@ import { Admission } from "../requests/Admission.ts"
 import { RpcRoutesLive } from "../rpc/RpcRoutes.ts"
 import { AdminHttpLive } from "./AdminHttp.ts"
 import { Api } from "./Api.ts"
+import * as ClientErrors from "./ClientErrors.ts"
 import { closeUnread } from "./CloseUnread.ts"
 import { DegradationHttpLive } from "./DegradationHttp.ts"
 import { recover } from "./ErrorBoundary.ts"
@@ -66,6 +67,10 @@ export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
       })
       // Connections past the cap are closed as soon as they are accepted.
       server.maxConnections = config.http.maxConnections
+      ClientErrors.install(server, yield* Clock.Clock, {
+        headersMillis: config.http.headersTimeoutMillis,
+        requestMillis: config.http.requestTimeoutMillis
+      })
       return NodeHttpServer.layer(
         () => (fastPath === undefined ? server : IdsFastPath.install(server, fastPath)),
         // `/rpc/ws` frames are bounded like bodies (larger ones close the socket with 1009).

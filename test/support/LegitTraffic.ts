@@ -1,0 +1,36 @@
+/**
+ * A legitimate client beside an attack: while `attack` runs, it generates IDs over HTTP
+ * every 20 ms with a valid key; afterwards every one of its requests must have been served
+ * (at least one before the attack and two after it).
+ */
+import { assert } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
+import { type ServerProcessShape, wait } from "./ServerProcess.ts"
+
+export const whileServing = <A, E, R>(
+  server: ServerProcessShape,
+  legit: { readonly apiKey: string; readonly json: unknown },
+  attack: Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function*() {
+    const statuses: Array<number> = []
+    const client = yield* Effect.forkChild(Effect.forever(
+      Effect.andThen(
+        Effect.map(server.request("POST", "/api/v1/generate", legit), (res) => statuses.push(res.status)),
+        wait(20)
+      )
+    ))
+    const served = (n: number) =>
+      Effect.gen(function*() {
+        const deadline = Date.now() + 10_000
+        while (statuses.length < n && Date.now() < deadline) yield* wait(10)
+      })
+    yield* served(1)
+    const before = statuses.length
+    const result = yield* attack
+    yield* served(before + 2)
+    yield* Fiber.interrupt(client)
+    assert.isAtLeast(statuses.length, before + 2, "the legitimate client was not answered after the attack")
+    assert.deepStrictEqual(statuses.filter((status) => status !== 200), [], "legitimate requests refused")
+    return result
+  })
