@@ -50,6 +50,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
           name: "acme",
           default_algorithm: "segment",
           auto_create_biz_tags: true,
+          max_auto_biz_tags: 10_000,
           rate_limit: null,
           created_at: undefined
         }

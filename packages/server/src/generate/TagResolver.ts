@@ -20,6 +20,8 @@ import type { BizTagRecord } from "../storage/Records.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 
 const cacheTtlMillis = 5_000
+/** biz_tags cached at most. */
+const maxCached = 100_000
 
 export class TagResolver extends Context.Service<TagResolver, {
   resolve(key: Names.SequenceKey): Effect.Effect<BizTagRecord, Errors.NotFound | Errors.InvalidRequest | Errors.DatabaseUnavailable>
@@ -70,18 +72,38 @@ export class TagResolver extends Context.Service<TagResolver, {
             details: { workspace: key.workspace, group: key.group, biz_tag: key.bizTag }
           })
         }
-        return yield* tags.ensure(key, {
+        const created = yield* tags.autoCreate(key, {
           algorithm: workspace.value.defaultAlgorithm,
           fallback: [],
           step: config().segment.defaultStep,
           formatTemplate: null
         })
+        if (Option.isSome(created)) return created.value
+        const limit = workspace.value.maxAutoBizTags
+        return yield* new Errors.NotFound({
+          message: `biz_tag ${Names.keyString(key)} does not exist, and workspace ${key.workspace} has auto-created ` +
+            `its limit of ${limit} biz_tags (max_auto_biz_tags); create it through the operator API ` +
+            `(POST /api/v1/admin/workspaces/${key.workspace}/biz-tags)`,
+          details: { workspace: key.workspace, group: key.group, biz_tag: key.bizTag, max_auto_biz_tags: limit }
+        })
       })
+
+      /** Drops expired entries, then the oldest ones down to three quarters of the bound. */
+      const sweep = () => {
+        const now = clock.currentTimeMillisUnsafe()
+        for (const [id, entry] of cache) if (entry.expiresAt <= now) cache.delete(id)
+        for (const id of cache.keys()) {
+          if (cache.size < maxCached * 0.75) break
+          cache.delete(id)
+        }
+      }
 
       const load = Effect.fn("TagResolver.load")(function*(key: Names.SequenceKey, id: string) {
         const dropsBefore = drops
         const found = yield* tags.find(key)
         const tag = Option.isSome(found) ? found.value : yield* autoCreate(key)
+        // Bounded: biz_tags are (auto-creates are capped per workspace), but expired entries would linger.
+        if (cache.size >= maxCached) sweep()
         // Possibly stale (read before a change that was dropped meanwhile): used, and already expired.
         cache.set(id, { tag, expiresAt: drops === dropsBefore ? clock.currentTimeMillisUnsafe() + cacheTtlMillis : 0 })
         return tag

@@ -22,6 +22,9 @@ export const CreateWorkspaceRequest = Schema.Struct({
   name: Names.WorkspaceName,
   default_algorithm: Schema.optional(Names.Algorithm).annotate({ description: "Defaults to segment" }),
   auto_create_biz_tags: Schema.optional(Schema.Boolean).annotate({ description: "Defaults to true" }),
+  max_auto_biz_tags: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 }))).annotate({
+    description: "How many biz_tags may be auto-created (operator-created ones do not count); defaults to 10000"
+  }),
   rate_limit: Schema.optional(Schema.NullOr(RateLimit))
 }).annotate({ identifier: "CreateWorkspaceRequest" })
 
@@ -29,6 +32,7 @@ export const Workspace = Schema.Struct({
   name: Schema.String,
   default_algorithm: Names.Algorithm,
   auto_create_biz_tags: Schema.Boolean,
+  max_auto_biz_tags: Schema.Int,
   rate_limit: Schema.NullOr(RateLimit),
   created_at: Timestamp
 }).annotate({ identifier: "Workspace" })

@@ -26,6 +26,7 @@ const toWorkspace = (record: WorkspaceRecord) => ({
   name: record.name,
   default_algorithm: record.defaultAlgorithm,
   auto_create_biz_tags: record.autoCreateBizTags,
+  max_auto_biz_tags: record.maxAutoBizTags,
   rate_limit: record.rateLimit === null ? null : { per_second: record.rateLimit.perSecond, burst: record.rateLimit.burst },
   created_at: record.createdAt.toISOString()
 })
@@ -122,6 +123,7 @@ const AdminHandlers = HttpApiBuilder.group(
             name: payload.name,
             defaultAlgorithm: payload.default_algorithm ?? "segment",
             autoCreateBizTags: payload.auto_create_biz_tags ?? true,
+            maxAutoBizTags: payload.max_auto_biz_tags,
             rateLimit: payload.rate_limit == null
               ? null
               : { perSecond: payload.rate_limit.per_second, burst: payload.rate_limit.burst }

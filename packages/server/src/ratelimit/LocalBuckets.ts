@@ -5,12 +5,17 @@
  */
 import { Errors, TokenBucket } from "@idgen/core"
 
+/** Buckets kept at most (per-IP ones are keyed by client input); past it the oldest go. */
+const maxBuckets = 100_000
+
 export class LocalBuckets {
   readonly buckets = new Map<string, TokenBucket.Bucket>()
 
   /** Takes one token from `key`'s bucket: undefined when allowed, else the 429. */
   take(key: string, limit: TokenBucket.Limit, now: number): Errors.RateLimitExceeded | undefined {
-    const decision = TokenBucket.take(limit, this.buckets.get(key) ?? TokenBucket.full(limit, now), now)
+    const bucket = this.buckets.get(key)
+    if (bucket === undefined && this.buckets.size >= maxBuckets) this.buckets.delete(this.buckets.keys().next().value!)
+    const decision = TokenBucket.take(limit, bucket ?? TokenBucket.full(limit, now), now)
     this.buckets.set(key, decision.bucket)
     return decision.allowed ? undefined : rateLimited(key, decision.retryAfterSeconds)
   }

@@ -25,6 +25,16 @@ export class BizTagRepo extends Context.Service<BizTagRepo, {
     key: Names.SequenceKey,
     settings: BizTagSettings
   ): Effect.Effect<BizTagRecord, Errors.NotFound | Errors.DatabaseUnavailable>
+  /**
+   * `ensure` for a biz_tag created on first use (the workspace's auto-create): the new row
+   * is marked auto-created, and created only while the workspace has auto-created fewer
+   * than its `max_auto_biz_tags` — None when it has. Race-safe like `ensure`, and exact:
+   * concurrent auto-creates of a workspace never pass its limit.
+   */
+  autoCreate(
+    key: Names.SequenceKey,
+    settings: BizTagSettings
+  ): Effect.Effect<Option.Option<BizTagRecord>, Errors.NotFound | Errors.DatabaseUnavailable>
   find(key: Names.SequenceKey): Effect.Effect<Option.Option<BizTagRecord>, Errors.DatabaseUnavailable>
   list(workspace: Names.WorkspaceName): Effect.Effect<ReadonlyArray<BizTagRecord>, Errors.DatabaseUnavailable>
   update(

@@ -13,6 +13,8 @@ export interface WorkspaceRecord {
   readonly name: Names.WorkspaceName
   readonly defaultAlgorithm: Names.Algorithm
   readonly autoCreateBizTags: boolean
+  /** How many biz_tags it may auto-create (those an operator created do not count). */
+  readonly maxAutoBizTags: number
   readonly rateLimit: RateLimit | null
   readonly createdAt: Date
 }

@@ -189,7 +189,34 @@ export const make = Effect.gen(function*() {
     orDatabaseUnavailable("BizTagRepo.updatedSince")
   )
 
-  return BizTagRepo.of({ create, ensure, find, list, update, updatedSince })
+  const autoCreate = Effect.fn("BizTagRepo.autoCreate")(
+    function*(key: Names.SequenceKey, settings: BizTagSettings) {
+      const existing = yield* findRow(key)
+      if (Option.isSome(existing)) return existing
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        // The workspace row is locked: its auto-creates run one at a time, so the count holds.
+        const workspaces = yield* sql<{ readonly id: string; readonly max_auto_biz_tags: number }>`
+          SELECT id, max_auto_biz_tags FROM workspaces WHERE name = ${key.workspace} FOR UPDATE`
+        const workspace = workspaces[0]
+        if (workspace === undefined) return yield* workspaceNotFound(key.workspace)
+        const counted = yield* sql<{ readonly n: number }>`
+          SELECT count(*)::integer AS n FROM biz_tags t JOIN groups g ON g.id = t.group_id
+          WHERE g.workspace_id = ${workspace.id}::uuid AND t.auto_created`
+        if (counted[0]!.n < workspace.max_auto_biz_tags) {
+          const groupId = yield* ensureGroup(key)
+          yield* sql`INSERT INTO biz_tags (group_id, name, algorithm, fallback, step, format_template, auto_created)
+            VALUES (${groupId}::uuid, ${key.bizTag}, ${settings.algorithm}, ${[...settings.fallback]}::text[],
+                    ${BigInt(settings.step)}, ${settings.formatTemplate}::text, true)
+            ON CONFLICT (group_id, name) DO NOTHING`
+        }
+        // Created now, or by a concurrent caller; none when the workspace is at its limit.
+        return yield* findRow(key)
+      }))
+    },
+    orDatabaseUnavailable("BizTagRepo.autoCreate")
+  )
+
+  return BizTagRepo.of({ create, ensure, autoCreate, find, list, update, updatedSince })
 })
 
 /** `BizTagRepo`. Requires `SqlClient`. */

@@ -14,6 +14,7 @@ export interface WorkspaceRow {
   readonly name: string
   readonly default_algorithm: string
   readonly auto_create_biz_tags: boolean
+  readonly max_auto_biz_tags: number
   readonly rate_limit_per_second: number | null
   readonly rate_limit_burst: number | null
   readonly created_at: Date
@@ -24,23 +25,27 @@ export const toWorkspaceRecord = (row: WorkspaceRow): WorkspaceRecord => ({
   name: row.name as Names.WorkspaceName,
   defaultAlgorithm: row.default_algorithm as Names.Algorithm,
   autoCreateBizTags: row.auto_create_biz_tags,
+  maxAutoBizTags: row.max_auto_biz_tags,
   rateLimit: row.rate_limit_per_second === null || row.rate_limit_burst === null
     ? null
     : { perSecond: row.rate_limit_per_second, burst: row.rate_limit_burst },
   createdAt: row.created_at
 })
 
+/** The contract's default of `max_auto_biz_tags`. */
+export const defaultMaxAutoBizTags = 10_000
+
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql.literal(
-    "id, name, default_algorithm, auto_create_biz_tags, rate_limit_per_second, rate_limit_burst, created_at"
+    "id, name, default_algorithm, auto_create_biz_tags, max_auto_biz_tags, rate_limit_per_second, rate_limit_burst, created_at"
   )
 
   const create = Effect.fn("WorkspaceRepo.create")(
     function*(input: CreateWorkspace) {
       const rows = yield* sql<WorkspaceRow>`
-        INSERT INTO workspaces (name, default_algorithm, auto_create_biz_tags, rate_limit_per_second, rate_limit_burst)
-        VALUES (${input.name}, ${input.defaultAlgorithm}, ${input.autoCreateBizTags},
+        INSERT INTO workspaces (name, default_algorithm, auto_create_biz_tags, max_auto_biz_tags, rate_limit_per_second, rate_limit_burst)
+        VALUES (${input.name}, ${input.defaultAlgorithm}, ${input.autoCreateBizTags}, ${input.maxAutoBizTags ?? defaultMaxAutoBizTags},
                 ${input.rateLimit?.perSecond ?? null}::integer, ${input.rateLimit?.burst ?? null}::integer)
         RETURNING ${columns}`.pipe(
         Effect.catchIf(

@@ -9,6 +9,8 @@ export interface CreateWorkspace {
   readonly name: Names.WorkspaceName
   readonly defaultAlgorithm: Names.Algorithm
   readonly autoCreateBizTags: boolean
+  /** Default 10 000. */
+  readonly maxAutoBizTags?: number | undefined
   readonly rateLimit: RateLimit | null
 }
 

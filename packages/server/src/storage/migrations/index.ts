@@ -10,6 +10,7 @@ import snowflakeWorkers from "./0004_snowflake_workers.ts"
 import clusterSettings from "./0005_cluster_settings.ts"
 import storageFence from "./0006_storage_fence.ts"
 import poolFence from "./0007_pool_fence.ts"
+import autoBizTagCap from "./0008_auto_biz_tag_cap.ts"
 
 export const loader = Migrator.fromRecord({
   "0001_tenancy": tenancy,
@@ -18,7 +19,8 @@ export const loader = Migrator.fromRecord({
   "0004_snowflake_workers": snowflakeWorkers,
   "0005_cluster_settings": clusterSettings,
   "0006_storage_fence": storageFence,
-  "0007_pool_fence": poolFence
+  "0007_pool_fence": poolFence,
+  "0008_auto_biz_tag_cap": autoBizTagCap
 })
 
 /** The table recording applied migrations. */
