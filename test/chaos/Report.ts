@@ -141,6 +141,14 @@ export const table = (report: ChaosReport): string => {
     `within ${worst === undefined ? "-" : `${worst} ms`}${report.readiness.notReadyAgain.length > 0 ? `, ${report.readiness.notReadyAgain.length} never` : ""}; ` +
     `restarted nodes ready after ${spread(report.readiness.afterRestarts.map((r) => r.readyAfterMs))}; ` +
     `all ready at the end: ${report.readiness.allReadyAtEnd ? "yes" : "NO"}; crashes: ${report.crashes.length}`
+  const byKind = pad([
+    ["fault kind", "times", "failed", "back after (min–max)"],
+    ...[...new Set(report.faults.map((f) => f.kind))].map((kind) => {
+      const of = report.faults.filter((f) => f.kind === kind)
+      const back = of.flatMap((f) => (f.end === undefined ? [] : [f.end - f.start]))
+      return [kind, String(of.length), String(of.filter((f) => f.error !== undefined).length), `${seconds(Math.min(...back))}–${seconds(Math.max(...back))}`]
+    })
+  ])
   const faults = pad([
     ["fault", "target", "start", "back after", "detail"],
     ...report.faults.map((f) => [
@@ -151,7 +159,7 @@ export const table = (report: ChaosReport): string => {
       f.error === undefined ? f.detail : `${f.detail} — FAILED: ${f.error.split("\n")[0]}`
     ])
   ])
-  return [head, "", kinds, "", interfaces, "", readiness, "", faults].join("\n")
+  return [head, "", kinds, "", interfaces, "", readiness, "", byKind, "", faults].join("\n")
 }
 
 const spread = (values: ReadonlyArray<number | undefined>) => {
