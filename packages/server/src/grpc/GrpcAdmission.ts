@@ -27,6 +27,8 @@ export interface GrpcAdmissionOptions {
   /** Runs an admission that needs a lookup. */
   readonly run: <A, E>(effect: Effect.Effect<A, E>, onExit: (exit: Exit.Exit<A, E>) => void) => void
   readonly onDefect: (cause: Cause.Cause<unknown>) => void
+  /** A call refused here, before its handler: for the span the handler would have made. */
+  readonly onRefused: (path: string, metadata: Grpc.Metadata, status: Grpc.StatusObject) => void
   readonly internalError: Errors.IdgenError
 }
 
@@ -44,7 +46,11 @@ export const interceptor = (options: GrpcAdmissionOptions): Grpc.ServerIntercept
       start: (next) =>
         next(
           new Grpc.ServerListenerBuilder().withOnReceiveMetadata((metadata, pass) => {
-            const refuse = (error: Errors.IdgenError) => intercepting.sendStatus(toStatus(error))
+            const refuse = (error: Errors.IdgenError) => {
+              const status = toStatus(error)
+              options.onRefused(method.path, metadata, status)
+              intercepting.sendStatus(status)
+            }
             const key = metadata.get("x-api-key")[0]
             const admitted = options.admission.authenticateUnsafe(
               typeof key === "string" ? key : "",

@@ -171,6 +171,11 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
         clientIp: ipOf,
         run: (effect, onExit) => void run(effect, { onExit }),
         onDefect: (cause) => void run(Effect.logError("gRPC admission failed", cause)),
+        onRefused: (path, metadata, status) => {
+          if (!tracing) return
+          const span = Tracing.grpcServerSpan(context, path, metadata.getMap() as Headers.Headers)
+          Tracing.endGrpcServerSpan(context, span, status.code, status.details)
+        },
         internalError
       })
     ]
