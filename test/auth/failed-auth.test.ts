@@ -17,6 +17,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import * as GrpcClient from "../support/GrpcClient.ts"
+import * as RawRpc from "../support/RawRpc.ts"
 import { metricValue } from "../support/SnowflakeCluster.ts"
 import { assertError, ServerProcess, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
 
@@ -54,20 +55,12 @@ const call = (server: ServerProcessShape, grpc: GrpcClient.GrpcClientShape, via:
         return 401
       })
     case "rpc":
-      return Effect.map(
-        server.request("POST", "/rpc", {
-          headers: { "content-type": "application/x-ndjson" },
-          body: JSON.stringify({ _tag: "Request", id: "1", tag: "Generate", payload: seq, headers: [["x-api-key", apiKey]] }) + "\n"
-        }),
-        (res) => {
-          assert.strictEqual(res.status, 200, res.text)
-          const exit = JSON.parse(res.text.trim()).exit
-          if (exit._tag === "Success") return 200
-          const tag = exit.cause[0]?.error?._tag
-          assert.oneOf(tag, ["Unauthorized", "RateLimitExceeded"], res.text)
-          return tag === "Unauthorized" ? 401 : 429
-        }
-      )
+      return Effect.map(RawRpc.call(server, "Generate", seq, apiKey), ({ exit, text }) => {
+        if (exit._tag === "Success") return 200
+        const tag = exit.cause[0]?.error?._tag
+        assert.oneOf(tag, ["Unauthorized", "RateLimitExceeded"], text)
+        return tag === "Unauthorized" ? 401 : 429
+      })
   }
 }
 
@@ -143,13 +136,11 @@ layer(Suite, { timeout: "180 seconds", excludeTestServices: true })("failed auth
     Effect.gen(function*() {
       const server = yield* ServerProcess
       const grpc = yield* GrpcClient.make(server.grpcPort)
-      const rpcHealth = JSON.stringify({ _tag: "Request", id: "1", tag: "HealthCheck", payload: null, headers: [] }) + "\n"
       const probes = [
         Effect.map(server.request("GET", "/health"), (res) => res.status === 200),
         Effect.map(server.request("GET", "/ready"), (res) => res.status === 200),
         Effect.map(grpc.call("HealthCheck", {}), (reply) => reply.ok),
-        Effect.map(server.request("POST", "/rpc", { body: rpcHealth, headers: { "content-type": "application/x-ndjson" } }), (res) =>
-          res.text.includes("\"healthy\""))
+        Effect.map(RawRpc.call(server, "HealthCheck", null), ({ exit }) => exit.value?.status === "healthy")
       ]
       yield* wait(1500)
       const before = yield* transactions(server)

@@ -10,6 +10,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import { rssBytes } from "../support/ProcessMemory.ts"
+import * as RawRpc from "../support/RawRpc.ts"
 import { assertError, createBizTag, ServerProcess, type ServerProcessShape, workspaceWithKey } from "../support/ServerProcess.ts"
 
 const limit = 20
@@ -44,20 +45,13 @@ const generate = (
         return 404
       })
     case "rpc":
-      return Effect.map(
-        server.request("POST", "/rpc", {
-          headers: { "content-type": "application/x-ndjson" },
-          body: JSON.stringify({ _tag: "Request", id: "1", tag: "Generate", payload: request, headers: [["x-api-key", apiKey]] }) + "\n"
-        }),
-        (res) => {
-          const exit = JSON.parse(res.text.trim()).exit
-          if (exit._tag === "Success") return 200
-          const error = exit.cause[0].error
-          assert.strictEqual(error?._tag, "NotFound", res.text)
-          namesLimit(error.message)
-          return 404
-        }
-      )
+      return Effect.map(RawRpc.call(server, "Generate", request, apiKey), ({ exit, text }) => {
+        if (exit._tag === "Success") return 200
+        const error = exit.cause[0].error
+        assert.strictEqual(error?._tag, "NotFound", text)
+        namesLimit(error.message)
+        return 404
+      })
   }
 }
 

@@ -12,32 +12,42 @@ import { Effect } from "effect"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import * as LegitTraffic from "../support/LegitTraffic.ts"
 import { rssBytes } from "../support/ProcessMemory.ts"
+import * as RawRpc from "../support/RawRpc.ts"
 import * as RawSocket from "../support/RawSocket.ts"
 import * as RpcWebSocket from "../support/RpcWebSocket.ts"
-import { assertError, ServerProcess, type ServerProcessShape, workspaceWithKey } from "../support/ServerProcess.ts"
+import { assertError, ServerProcess, type ServerProcessShape } from "../support/ServerProcess.ts"
 
 const limit = 64 * 1024
 const seq = { workspace: "door", group: "g", biz_tag: "t" }
 const unknownKey = `idgen_door_${"0".repeat(32)}`
 
-/** A key of workspace `door`, created once per server. */
-const keys = new WeakMap<ServerProcessShape, string>()
-const doorKey = (server: ServerProcessShape) =>
-  Effect.suspend(() => {
-    const known = keys.get(server)
-    if (known !== undefined) return Effect.succeed(known)
-    return Effect.tap(workspaceWithKey(server, { name: "door" }), (key) => Effect.sync(() => keys.set(server, key)))
-  })
+const doorKey = (server: ServerProcessShape) => LegitTraffic.keyFor(server, "door")
 
 /** `attack` while a client of workspace `door` keeps generating IDs (`LegitTraffic`). */
 const whileServing = <A, E, R>(server: ServerProcessShape, attack: Effect.Effect<A, E, R>) =>
   Effect.flatMap(doorKey(server), (apiKey) => LegitTraffic.whileServing(server, { apiKey, json: seq }, attack))
 
+const idPaths = ["/api/v1/generate", "/api/v1/generate/batch", "/api/v1/parse"]
+
+/**
+ * A JSON POST to `path` with `headers` whose body never comes: answered `status` with the
+ * contract's `code` before it, and the connection closed. Returns the error.
+ */
+const refusedEarly = (server: ServerProcessShape, path: string, headers: Record<string, string | number>, status: number, code: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const socket = yield* RawSocket.connect(server.port)
+    yield* socket.write(RawSocket.requestHead("POST", path, { "content-type": "application/json", ...headers }))
+    assert.isTrue(yield* socket.receivedText("\r\n\r\n", 5_000), `${path}: no answer before the body`)
+    assert.isDefined(yield* socket.closed(3_000), `${path}: the connection stayed open after the early ${status}`)
+    const raw = socket.received()
+    assert.match(RawSocket.statusLine(raw), new RegExp(`^HTTP/1\\.1 ${status} `), raw)
+    const error = RawSocket.errorBody(raw)
+    assert.strictEqual(error.code, code)
+    return error
+  }))
+
 /** Internal messages that must never reach a client. */
 const internals = ["is not iterable", "Unknown request tag", "SyntaxError", "Expected", "TypeError", "Invalid request id", "    at "]
-
-const rpcPost = (server: ServerProcessShape, body: string | Uint8Array, headers: Record<string, string> = {}) =>
-  server.request("POST", "/rpc", { body, headers: { "content-type": "application/x-ndjson", ...headers } })
 
 layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true })("one front door: limits on every interface", (it) => {
   it.effect("HTTP: a body announced over 64 KiB is 400 IDGEN-COMMON-0001 before it is sent, then the connection is closed", () =>
@@ -46,22 +56,9 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       const apiKey = yield* doorKey(server)
       yield* whileServing(
         server,
-        Effect.forEach(["/api/v1/generate", "/api/v1/generate/batch", "/api/v1/parse"], (path) =>
-          Effect.scoped(Effect.gen(function*() {
-            const socket = yield* RawSocket.connect(server.port)
-            yield* socket.write(RawSocket.requestHead("POST", path, {
-              "content-type": "application/json",
-              "content-length": 2 * 1024 * 1024,
-              "x-api-key": apiKey
-            }))
-            yield* socket.write("{\"workspace\":")
-            assert.isTrue(yield* socket.receivedText("\r\n\r\n", 5_000), `${path}: no answer to a 2 MiB body announced`)
-            assert.match(RawSocket.statusLine(socket.received()), /^HTTP\/1\.1 400 /, socket.received())
-            const error = RawSocket.errorBody(yield* Effect.andThen(socket.closed(3_000), Effect.sync(socket.received)))
-            assert.strictEqual(error.code, "IDGEN-COMMON-0001")
-            assert.include(error.message, String(limit))
-            assert.isTrue(socket.isClosed(), `${path}: the connection stayed open after the early 400`)
-          })))
+        Effect.forEach(idPaths, (path) =>
+          Effect.map(refusedEarly(server, path, { "content-length": 2 * 1024 * 1024, "x-api-key": apiKey }, 400, "IDGEN-COMMON-0001"), (error) =>
+            assert.include(error.message, String(limit))))
       )
     }))
 
@@ -70,19 +67,8 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       const server = yield* ServerProcess
       yield* whileServing(
         server,
-        Effect.forEach(["/api/v1/generate", "/api/v1/generate/batch", "/api/v1/parse"], (path) =>
-          Effect.scoped(Effect.gen(function*() {
-            const socket = yield* RawSocket.connect(server.port)
-            yield* socket.write(RawSocket.requestHead("POST", path, {
-              "content-type": "application/json",
-              "content-length": 60_000,
-              "x-api-key": unknownKey
-            }))
-            assert.isTrue(yield* socket.receivedText("\r\n\r\n", 5_000), `${path}: no answer before the body`)
-            assert.match(RawSocket.statusLine(socket.received()), /^HTTP\/1\.1 401 /, socket.received())
-            assert.isDefined(yield* socket.closed(3_000), `${path}: the connection stayed open after the early 401`)
-            assert.strictEqual(RawSocket.errorBody(socket.received()).code, "IDGEN-COMMON-0002")
-          })))
+        Effect.forEach(idPaths, (path) =>
+          refusedEarly(server, path, { "content-length": 60_000, "x-api-key": unknownKey }, 401, "IDGEN-COMMON-0002"))
       )
     }))
 
@@ -106,18 +92,11 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
     Effect.gen(function*() {
       const server = yield* ServerProcess
       const apiKey = yield* doorKey(server)
-      const message = (pad: string) =>
-        JSON.stringify({
-          _tag: "Request",
-          id: "1",
-          tag: "Parse",
-          payload: { id: pad },
-          headers: [["x-api-key", apiKey]]
-        }) + "\n"
+      const message = (pad: string) => RawRpc.message("Parse", { id: pad }, apiKey)
       yield* whileServing(
         server,
         Effect.gen(function*() {
-          const announced = yield* rpcPost(server, message("1".repeat(2 * 1024 * 1024)))
+          const announced = yield* RawRpc.post(server, message("1".repeat(2 * 1024 * 1024)))
           assert.include(assertError(announced, 400, "IDGEN-COMMON-0001").message, String(limit))
           const chunked = yield* Effect.promise(() =>
             fetch(`${server.baseUrl}/rpc`, {
@@ -130,7 +109,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
           assert.strictEqual(chunked.status, 400, chunked.text)
           assert.strictEqual(JSON.parse(chunked.text).error.code, "IDGEN-COMMON-0001")
           // Under the limit, the same message is answered over RPC.
-          const small = yield* rpcPost(server, message("1"))
+          const small = yield* RawRpc.post(server, message("1"))
           assert.strictEqual(small.status, 200, small.text)
           assert.include(small.text, "\"Success\"")
         })
@@ -172,25 +151,15 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
         "{\"_tag\":\"Request\",\"id\":{},\"tag\":\"Generate\",\"payload\":{},\"headers\":[]}\n"
       ]
       for (const body of malformed) {
-        const res = yield* rpcPost(server, body, { "x-api-key": apiKey })
+        const res = yield* RawRpc.post(server, body, { "x-api-key": apiKey })
         assert.include(res.text, "IDGEN-COMMON-0001", `${body.trim()} → ${res.status} ${res.text}`)
         assert.include(res.text, "InvalidRequest", `${body.trim()} → ${res.text}`)
         for (const internal of internals) assert.notInclude(res.text, internal, `${body.trim()} → ${res.text}`)
       }
       // A well-formed message with a field of the wrong type: the typed failure naming it.
-      const wrongType = yield* rpcPost(
-        server,
-        JSON.stringify({
-          _tag: "Request",
-          id: "7",
-          tag: "BatchGenerate",
-          payload: { ...seq, size: "x" },
-          headers: [["x-api-key", apiKey]]
-        }) + "\n"
-      )
-      const exit = JSON.parse(wrongType.text.trim()).exit
-      assert.strictEqual(exit._tag, "Failure", wrongType.text)
-      const failure = exit.cause[0]
+      const wrongType = yield* RawRpc.call(server, "BatchGenerate", { ...seq, size: "x" }, apiKey)
+      assert.strictEqual(wrongType.exit._tag, "Failure", wrongType.text)
+      const failure = wrongType.exit.cause[0]
       assert.strictEqual(failure._tag, "Fail", wrongType.text)
       assert.strictEqual(failure.error._tag, "InvalidRequest", wrongType.text)
       assert.include(failure.error.message, "size", wrongType.text)

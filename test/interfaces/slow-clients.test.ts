@@ -34,13 +34,7 @@ const Suite = Layer.mergeAll(
   Layer.effect(Capped, Effect.map(Layer.build(ServerProcess.layer({ env: { IDGEN_HTTP_MAX_CONNECTIONS: "10" } })), Context.get(ServerProcess)))
 )
 
-const keys = new WeakMap<ServerProcessShape, string>()
-const slowKey = (server: ServerProcessShape) =>
-  Effect.suspend(() => {
-    const known = keys.get(server)
-    if (known !== undefined) return Effect.succeed(known)
-    return Effect.tap(workspaceWithKey(server, { name: "slow" }), (key) => Effect.sync(() => keys.set(server, key)))
-  })
+const slowKey = (server: ServerProcessShape) => LegitTraffic.keyFor(server, "slow")
 
 const whileServing = <A, E, R>(server: ServerProcessShape, attack: Effect.Effect<A, E, R>) =>
   Effect.flatMap(slowKey(server), (apiKey) => LegitTraffic.whileServing(server, { apiKey, json: seq }, attack))

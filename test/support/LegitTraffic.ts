@@ -1,11 +1,23 @@
 /**
  * A legitimate client beside an attack: while `attack` runs, it generates IDs over HTTP
- * every 20 ms with a valid key; afterwards every one of its requests must have been served
- * (at least one before the attack and two after it).
+ * every 20 ms with a valid key (`keyFor`); afterwards every one of its requests must have
+ * been served (at least one before the attack and two after it).
  */
 import { assert } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import { type ServerProcessShape, wait } from "./ServerProcess.ts"
+import { type ServerProcessShape, wait, workspaceWithKey } from "./ServerProcess.ts"
+
+const keys = new WeakMap<ServerProcessShape, Map<string, string>>()
+
+/** A key of `workspace` on `server`, the workspace and key created at the first call. */
+export const keyFor = (server: ServerProcessShape, workspace: string) =>
+  Effect.suspend(() => {
+    let known = keys.get(server)
+    if (known === undefined) keys.set(server, known = new Map())
+    const key = known.get(workspace)
+    if (key !== undefined) return Effect.succeed(key)
+    return Effect.tap(workspaceWithKey(server, { name: workspace }), (created) => Effect.sync(() => known.set(workspace, created)))
+  })
 
 export const whileServing = <A, E, R>(
   server: ServerProcessShape,
