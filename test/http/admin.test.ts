@@ -20,7 +20,12 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
         ["GET", "/api/v1/admin/workspaces/x/biz-tags"],
         ["PATCH", "/api/v1/admin/workspaces/x/biz-tags/g/n", { step: 5 }],
         ["POST", "/api/v1/admin/workspaces/x/api-keys", {}],
-        ["DELETE", "/api/v1/admin/workspaces/x/api-keys/00000000-0000-4000-8000-000000000000"]
+        ["DELETE", "/api/v1/admin/workspaces/x/api-keys/00000000-0000-4000-8000-000000000000"],
+        ["GET", "/api/v1/admin/workspaces/x"],
+        ["PATCH", "/api/v1/admin/workspaces/x", { default_algorithm: "uuid_v7" }],
+        ["GET", "/api/v1/admin/workspaces/x/api-keys"],
+        ["DELETE", "/api/v1/admin/workspaces/x/biz-tags/g/n"],
+        ["GET", "/api/v1/admin/audit"]
       ]
       for (const [method, path, json] of endpoints) {
         const body = json === undefined ? {} : { json }
@@ -51,6 +56,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
           default_algorithm: "segment",
           auto_create_biz_tags: true,
           max_auto_biz_tags: 10_000,
+          default_fallback: [],
           rate_limit: null,
           created_at: undefined
         }
@@ -212,7 +218,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       assert.deepStrictEqual(tags.json, [])
     }))
 
-  it.effect("biz-tags: PATCH changes settings (200), validates the result, 404 for an unknown tag", () =>
+  it.effect("biz-tags: PATCH changes settings (200), validates the result, 409 for the rendering of issued numbers, 404 for an unknown tag", () =>
     Effect.gen(function*() {
       const server = yield* ServerProcess
       const apiKey = yield* workspaceWithKey(server, { name: "patch" })
@@ -243,9 +249,15 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       assert.strictEqual(id.json.algorithm, "formatted")
       assert.match(id.json.id, /^T\d{4,}$/)
 
-      const toSnowflake = yield* server.request("PATCH", path, { admin: true, json: { algorithm: "snowflake", format_template: null } })
+      // Numbers issued: the rendering is fixed (test/http/operator-api.test.ts), other settings are not.
+      assertError(
+        yield* server.request("PATCH", path, { admin: true, json: { algorithm: "snowflake", format_template: null } }),
+        409,
+        "IDGEN-COMMON-0008"
+      )
+      const toSnowflake = yield* server.request("PATCH", path, { admin: true, json: { fallback: ["snowflake"] } })
       assert.strictEqual(toSnowflake.status, 200, toSnowflake.text)
-      assert.isNull(toSnowflake.json.format_template)
+      assert.deepStrictEqual(toSnowflake.json.fallback, ["snowflake"])
 
       assertError(
         yield* server.request("PATCH", "/api/v1/admin/workspaces/patch/biz-tags/g/unknown", { admin: true, json: { step: 5 } }),

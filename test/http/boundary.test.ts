@@ -11,6 +11,7 @@ import { HttpRouter, HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { AlertEvaluator } from "../../packages/server/src/alerting/AlertEvaluator.ts"
 import { AuditLog } from "../../packages/server/src/audit/AuditLog.ts"
+import { AuditQuery } from "../../packages/server/src/audit/AuditQuery.ts"
 import { AdminToken } from "../../packages/server/src/auth/AdminToken.ts"
 import { LiveConfig } from "../../packages/server/src/config/HotReload.ts"
 import { ApiKeys } from "../../packages/server/src/auth/ApiKeys.ts"
@@ -65,6 +66,7 @@ const Services = Layer.mergeAll(
   Layer.mock(TagResolver, {}),
   Layer.mock(SegmentRepo, {}),
   Layer.mock(ApiKeyRepo, {}),
+  Layer.mock(AuditQuery, {}),
   Layer.mock(DegradationManager, {
     snapshot: () => DegradationFsm.initial(0),
     plan: (chain) => chain,

@@ -5,6 +5,7 @@
 import { Layer } from "effect"
 import { AlertEvaluator } from "./alerting/AlertEvaluator.ts"
 import { AuditLog } from "./audit/AuditLog.ts"
+import { AuditQuery } from "./audit/AuditQuery.ts"
 import { layerFromEnv } from "./config/ConfigLoader.ts"
 import { LiveConfig } from "./config/HotReload.ts"
 import { DegradationManager } from "./degradation/DegradationManager.ts"
@@ -35,7 +36,7 @@ const Generators = AlgorithmRouter.layer.pipe(
 
 const Core = Layer.mergeAll(IdServiceLive, HealthLive).pipe(
   Layer.provideMerge(DegradationManager.layer),
-  Layer.provideMerge(AuditLog.layer),
+  Layer.provideMerge(Layer.mergeAll(AuditLog.layer, AuditQuery.layer)),
   Layer.provideMerge(Generators),
   Layer.provideMerge(TagResolver.layer)
 )

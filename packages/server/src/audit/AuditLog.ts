@@ -33,6 +33,22 @@ export interface AuditEvent {
   readonly metadata: Readonly<Record<string, unknown>>
 }
 
+/**
+ * The workspace an event concerns, for the audit log's `workspace` filter: named by its
+ * resource (`workspace:<ws>`, `biz_tag:<ws>/…`), its details, or — for a refused key — the
+ * key's public prefix `idgen_<ws>_<8 hex>`.
+ */
+export const workspaceOf = (event: AuditEvent): string | null => {
+  if (event.resource.startsWith("workspace:")) return event.resource.slice("workspace:".length)
+  if (event.resource.startsWith("biz_tag:")) return event.resource.slice("biz_tag:".length).split("/")[0]!
+  const named = event.metadata["workspace"]
+  if (typeof named === "string") return named
+  const prefix = event.eventType === "key_use_failure" && event.actor !== null ? keyPrefix.exec(event.actor) : null
+  return prefix === null ? null : prefix[1]!
+}
+
+const keyPrefix = /^idgen_(.+)_[0-9a-f]{8}$/
+
 const maxPending = 10_000
 const batchSize = 500
 
@@ -81,6 +97,7 @@ export class AuditLog extends Context.Service<AuditLog, {
             resource: e.resource,
             result: e.result,
             node,
+            workspace: workspaceOf(e),
             metadata: JSON.stringify(e.metadata)
           })))
         }`.pipe(Effect.asVoid)

@@ -26,6 +26,7 @@ import * as Metrics from "../observability/Metrics.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
 import { pollMillis } from "../storage/ChangePoll.ts"
 import * as RevocationWatch from "./RevocationWatch.ts"
+import * as KeyUsage from "./KeyUsage.ts"
 import { SharedKeyCache } from "./SharedKeyCache.ts"
 
 /** What the operator gets back once, at creation. */
@@ -65,7 +66,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
       const config = yield* ServerConfig
       const audit = yield* AuditLog
       const shared = yield* SharedKeyCache
-      const cache = new VerifiedKeyCache(config.auth.cacheTtlMillis, maxCachedKeys)
+      const cache = new VerifiedKeyCache(config.auth.cacheTtlMillis, maxCachedKeys, yield* KeyUsage.make(repo))
       const graceMillis = config.auth.outageGraceMillis
       // Shared entries need the watch's word; while the database answers it looks every poll.
       const watchGraceMillis = Math.max(graceMillis, 2 * pollMillis)
@@ -262,14 +263,18 @@ class VerifiedKeyCache {
   readonly entries = new Map<string, CachedKey>()
   readonly ttlMillis: number
   readonly maxEntries: number
-  constructor(ttlMillis: number, maxEntries: number) {
+  /** Told of every use of a key this cache answers or takes in (`last_used_at`). */
+  readonly usage: KeyUsage.KeyUsage
+  constructor(ttlMillis: number, maxEntries: number, usage: KeyUsage.KeyUsage) {
     this.ttlMillis = ttlMillis
     this.maxEntries = maxEntries
+    this.usage = usage
   }
 
   get(rawKey: string, now: number): Names.WorkspaceName | undefined {
     const entry = this.entries.get(rawKey)
     if (entry === undefined || entry.trustedUntil <= now) return undefined
+    this.usage.note(entry.id, now)
     return entry.workspace
   }
 
@@ -277,6 +282,7 @@ class VerifiedKeyCache {
   getStale(rawKey: string, now: number, graceMillis: number): Names.WorkspaceName | undefined {
     const entry = this.entries.get(rawKey)
     if (entry === undefined || entry.keyExpiresAt <= now || now - entry.confirmedAt >= graceMillis) return undefined
+    this.usage.note(entry.id, now)
     return entry.workspace
   }
 
@@ -288,6 +294,7 @@ class VerifiedKeyCache {
     now: number,
     confirmedAt: number
   ): void {
+    this.usage.note(id, now)
     if (this.ttlMillis <= 0) return
     this.entries.delete(rawKey)
     if (this.entries.size >= this.maxEntries) {

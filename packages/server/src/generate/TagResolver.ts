@@ -74,7 +74,7 @@ export class TagResolver extends Context.Service<TagResolver, {
         }
         const created = yield* tags.autoCreate(key, {
           algorithm: workspace.value.defaultAlgorithm,
-          fallback: [],
+          fallback: workspace.value.defaultFallback,
           step: config().segment.defaultStep,
           formatTemplate: null
         })

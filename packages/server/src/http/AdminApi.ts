@@ -1,6 +1,7 @@
 /**
- * The operator API (`Authorization: Bearer <admin token>`): workspaces, biz_tags, API keys.
- * Bodies use the contract's snake_case names; timestamps are RFC 3339 strings.
+ * The operator API (`Authorization: Bearer <admin token>`): workspaces, biz_tags, API keys,
+ * the audit log. Bodies use the contract's snake_case names; timestamps are RFC 3339
+ * strings. The newer lists (API keys, audit log) are paged: `limit`, `cursor` → `next_cursor`.
  */
 import { Names } from "@idgen/core"
 import { Schema } from "effect"
@@ -18,28 +19,41 @@ export const RateLimit = Schema.Struct({
   burst: PositiveInt
 }).annotate({ identifier: "RateLimit" })
 
-export const CreateWorkspaceRequest = Schema.Struct({
-  name: Names.WorkspaceName,
+const Fallback = Schema.Array(Names.Algorithm).check(Schema.isMaxLength(4)).annotate({
+  description: "Algorithms tried in order when the primary one fails; must not contain the primary"
+})
+
+const workspaceSettings = {
   default_algorithm: Schema.optional(Names.Algorithm).annotate({ description: "Defaults to segment" }),
   auto_create_biz_tags: Schema.optional(Schema.Boolean).annotate({ description: "Defaults to true" }),
   max_auto_biz_tags: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 }))).annotate({
     description: "How many biz_tags may be auto-created (operator-created ones do not count); defaults to 10000"
   }),
   rate_limit: Schema.optional(Schema.NullOr(RateLimit))
+}
+
+export const CreateWorkspaceRequest = Schema.Struct({
+  name: Names.WorkspaceName,
+  ...workspaceSettings
 }).annotate({ identifier: "CreateWorkspaceRequest" })
+
+export const UpdateWorkspaceRequest = Schema.Struct({
+  name: Schema.optional(Schema.Never).annotate({ description: "A workspace's name cannot change" }),
+  ...workspaceSettings,
+  default_fallback: Schema.optional(Fallback).annotate({
+    description: "Fallback chain of the biz_tags this workspace auto-creates (not formatted: they have no template)"
+  })
+}).annotate({ identifier: "UpdateWorkspaceRequest" })
 
 export const Workspace = Schema.Struct({
   name: Schema.String,
   default_algorithm: Names.Algorithm,
   auto_create_biz_tags: Schema.Boolean,
   max_auto_biz_tags: Schema.Int,
+  default_fallback: Schema.Array(Names.Algorithm),
   rate_limit: Schema.NullOr(RateLimit),
   created_at: Timestamp
 }).annotate({ identifier: "Workspace" })
-
-const Fallback = Schema.Array(Names.Algorithm).check(Schema.isMaxLength(4)).annotate({
-  description: "Algorithms tried in order when the primary one fails; must not contain the primary"
-})
 const FormatTemplate = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)).annotate({
   description: "e.g. WB{YYYYMMDD}{SEQ:8}; required for algorithm formatted"
 })
@@ -93,7 +107,45 @@ export const CreatedApiKey = Schema.Struct({
   expires_at: Schema.NullOr(Timestamp)
 }).annotate({ identifier: "CreatedApiKey" })
 
+export const ApiKeyInfo = Schema.Struct({
+  id: Schema.String,
+  prefix: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  created_at: Timestamp,
+  expires_at: Schema.NullOr(Timestamp),
+  last_used_at: Schema.NullOr(Timestamp).annotate({ description: "Written at most once a minute per key and node" }),
+  revoked_at: Schema.NullOr(Timestamp)
+}).annotate({ identifier: "ApiKeyInfo" })
+
+export const AuditEntry = Schema.Struct({
+  id: Schema.String,
+  occurred_at: Timestamp,
+  event_type: Schema.String.annotate({ description: "operator, key_use_failure or degradation" }),
+  actor: Schema.NullOr(Schema.String),
+  action: Schema.String,
+  resource: Schema.String,
+  result: Schema.String,
+  node: Schema.String,
+  workspace: Schema.NullOr(Schema.String),
+  details: Schema.Unknown
+}).annotate({ identifier: "AuditEntry" })
+
+const page = <S extends Schema.Top>(item: S, identifier: string) =>
+  Schema.Struct({
+    items: Schema.Array(item),
+    next_cursor: Schema.NullOr(Schema.String).annotate({ description: "Pass as cursor for the next page; null on the last" })
+  }).annotate({ identifier })
+
+const QueryTimestamp = Schema.String.check(Schema.isPattern(rfc3339, { message: "must be an RFC 3339 date-time" }))
+const pageQuery = (maximum: number) => ({
+  limit: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum }))).annotate({
+    description: `Items per page, 1..${maximum} (default 100)`
+  }),
+  cursor: Schema.optional(Schema.String).annotate({ description: "next_cursor of the previous page" })
+})
+
 const workspaceParams = { ws: Names.WorkspaceName }
+const bizTagParams = { ...workspaceParams, group: Names.GroupName, name: Names.BizTagName }
 
 export class AdminApi extends HttpApiGroup.make("admin")
   .add(
@@ -105,6 +157,17 @@ export class AdminApi extends HttpApiGroup.make("admin")
     HttpApiEndpoint.get("listWorkspaces", "/workspaces", {
       success: Schema.Array(Workspace),
       error: WireError.common
+    }),
+    HttpApiEndpoint.get("getWorkspace", "/workspaces/:ws", {
+      params: workspaceParams,
+      success: Workspace,
+      error: [WireError.NotFound, ...WireError.common]
+    }),
+    HttpApiEndpoint.patch("updateWorkspace", "/workspaces/:ws", {
+      params: workspaceParams,
+      payload: UpdateWorkspaceRequest,
+      success: Workspace,
+      error: [WireError.BadRequest, WireError.NotFound, ...WireError.common]
     }),
     HttpApiEndpoint.post("createBizTag", "/workspaces/:ws/biz-tags", {
       params: workspaceParams,
@@ -118,10 +181,15 @@ export class AdminApi extends HttpApiGroup.make("admin")
       error: [WireError.NotFound, ...WireError.common]
     }),
     HttpApiEndpoint.patch("updateBizTag", "/workspaces/:ws/biz-tags/:group/:name", {
-      params: { ...workspaceParams, group: Names.GroupName, name: Names.BizTagName },
+      params: bizTagParams,
       payload: UpdateBizTagRequest,
       success: BizTag,
-      error: [WireError.BadRequest, WireError.NotFound, ...WireError.common]
+      error: [WireError.BadRequest, WireError.NotFound, WireError.Conflict, ...WireError.common]
+    }),
+    HttpApiEndpoint.delete("deleteBizTag", "/workspaces/:ws/biz-tags/:group/:name", {
+      params: bizTagParams,
+      success: HttpApiSchema.NoContent,
+      error: [WireError.NotFound, ...WireError.common]
     }),
     HttpApiEndpoint.post("createApiKey", "/workspaces/:ws/api-keys", {
       params: workspaceParams,
@@ -130,14 +198,32 @@ export class AdminApi extends HttpApiGroup.make("admin")
       success: CreatedApiKey.pipe(HttpApiSchema.status(201)),
       error: [WireError.BadRequest, WireError.NotFound, ...WireError.common]
     }),
+    HttpApiEndpoint.get("listApiKeys", "/workspaces/:ws/api-keys", {
+      params: workspaceParams,
+      query: pageQuery(1000),
+      success: page(ApiKeyInfo, "ApiKeyPage"),
+      error: [WireError.BadRequest, WireError.NotFound, ...WireError.common]
+    }),
     HttpApiEndpoint.delete("revokeApiKey", "/workspaces/:ws/api-keys/:id", {
       params: { ...workspaceParams, id: Schema.NonEmptyString },
       success: HttpApiSchema.NoContent,
       error: [WireError.NotFound, ...WireError.common]
+    }),
+    HttpApiEndpoint.get("listAudit", "/audit", {
+      query: {
+        since: Schema.optional(QueryTimestamp).annotate({ description: "Events at or after (RFC 3339)" }),
+        until: Schema.optional(QueryTimestamp).annotate({ description: "Events before (RFC 3339)" }),
+        action: Schema.optional(Schema.String).annotate({ description: "e.g. create_workspace, delete_biz_tag" }),
+        actor: Schema.optional(Schema.String),
+        workspace: Schema.optional(Names.WorkspaceName),
+        ...pageQuery(1000)
+      },
+      success: page(AuditEntry, "AuditPage"),
+      error: [WireError.BadRequest, ...WireError.common]
     })
   )
   .middleware(RequestValidation)
   .middleware(AdminAuth)
   .prefix("/api/v1/admin")
-  .annotateMerge(OpenApi.annotations({ title: "Operator", description: "Workspaces, biz_tags, API keys (admin token)" }))
+  .annotateMerge(OpenApi.annotations({ title: "Operator", description: "Workspaces, biz_tags, API keys, audit log (admin token)" }))
 {}

@@ -8,14 +8,17 @@ import * as Template from "@idgen/core/formatted/Template"
 import { Effect, Layer, Result } from "effect"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import type { AuditLog } from "../audit/AuditLog.ts"
+import { AuditQuery } from "../audit/AuditQuery.ts"
 import { audited } from "../audit/Operator.ts"
 import type { AdminToken } from "../auth/AdminToken.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { TagResolver } from "../generate/TagResolver.ts"
+import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
 import { BizTagRepo, type BizTagSettings } from "../storage/BizTagRepo.ts"
-import type { BizTagRecord, WorkspaceRecord } from "../storage/Records.ts"
+import * as Page from "../storage/Page.ts"
+import type { ApiKeyListing, BizTagRecord, WorkspaceRecord } from "../storage/Records.ts"
 import { SegmentRepo } from "../storage/SegmentRepo.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 import { AdminAuthLive } from "./AdminMiddleware.ts"
@@ -27,6 +30,7 @@ const toWorkspace = (record: WorkspaceRecord) => ({
   default_algorithm: record.defaultAlgorithm,
   auto_create_biz_tags: record.autoCreateBizTags,
   max_auto_biz_tags: record.maxAutoBizTags,
+  default_fallback: record.defaultFallback,
   rate_limit: record.rateLimit === null ? null : { per_second: record.rateLimit.perSecond, burst: record.rateLimit.burst },
   created_at: record.createdAt.toISOString()
 })
@@ -86,6 +90,71 @@ const validateSettings = (settings: BizTagSettings): Result.Result<BizTagSetting
   return Result.succeed(settings)
 }
 
+const toApiKey = (key: ApiKeyListing) => ({
+  id: key.id,
+  prefix: key.prefix,
+  name: key.name,
+  created_at: key.createdAt.toISOString(),
+  expires_at: key.expiresAt?.toISOString() ?? null,
+  last_used_at: key.lastUsedAt?.toISOString() ?? null,
+  revoked_at: key.revokedAt?.toISOString() ?? null
+})
+
+const toWirePage = <A, B>(page: Page.Page<A>, toItem: (a: A) => B) => ({
+  items: page.items.map(toItem),
+  next_cursor: page.next === null ? null : Page.encode(page.next)
+})
+
+/** The page a list request asks for; 400 for a cursor that is not one of ours. */
+const pageRequest = (
+  query: { readonly limit?: number | undefined; readonly cursor?: string | undefined },
+  idFormat: RegExp
+): Result.Result<Page.PageRequest, Errors.InvalidRequest> => {
+  const limit = query.limit ?? 100
+  if (query.cursor === undefined) return Result.succeed({ limit, after: undefined })
+  const after = Page.decode(query.cursor, idFormat)
+  return after === undefined
+    ? Result.fail(
+      new Errors.InvalidRequest({
+        message: "Invalid request query: cursor: not a cursor of this list (pass next_cursor as given)",
+        details: { location: "query", errors: [{ field: "cursor", message: "not a cursor of this list" }] }
+      })
+    )
+    : Result.succeed({ limit, after })
+}
+
+const uuidFormat = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const auditIdFormat = /^[1-9][0-9]{0,18}$/
+
+/** A workspace's default fallback chain (of the biz_tags it auto-creates), with its default algorithm. */
+const validateDefaults = (
+  algorithm: Names.Algorithm,
+  fallback: ReadonlyArray<Names.Algorithm>
+): Result.Result<void, Errors.InvalidRequest> => {
+  if (fallback.includes("formatted")) {
+    return Result.fail(invalid("default_fallback", "must not contain formatted (auto-created biz_tags have no template)"))
+  }
+  if (fallback.includes(algorithm)) {
+    return Result.fail(invalid("default_fallback", `must not contain the default algorithm ${algorithm}`))
+  }
+  if (new Set(fallback).size !== fallback.length) return Result.fail(invalid("default_fallback", "must not repeat an algorithm"))
+  return Result.succeed(undefined)
+}
+
+/** A timestamp from the query (its shape already checked); 400 when it is not a real date. */
+const queryDate = (field: string, text: string | undefined): Result.Result<Date | undefined, Errors.InvalidRequest> => {
+  if (text === undefined) return Result.succeed(undefined)
+  const date = new Date(text)
+  return Number.isNaN(date.getTime())
+    ? Result.fail(
+      new Errors.InvalidRequest({
+        message: `Invalid request query: ${field}: is not a valid date-time`,
+        details: { location: "query", errors: [{ field, message: "is not a valid date-time" }] }
+      })
+    )
+    : Result.succeed(date)
+}
+
 const AdminHandlers = HttpApiBuilder.group(
   Api,
   "admin",
@@ -95,6 +164,8 @@ const AdminHandlers = HttpApiBuilder.group(
     const resolver = yield* TagResolver
     const segments = yield* SegmentRepo
     const apiKeys = yield* ApiKeys
+    const keyRepo = yield* ApiKeyRepo
+    const auditQuery = yield* AuditQuery
     const config = yield* ServerConfig
     const current = yield* currentConfig
 
@@ -134,10 +205,37 @@ const AdminHandlers = HttpApiBuilder.group(
           details: {
             default_algorithm: created.default_algorithm,
             auto_create_biz_tags: created.auto_create_biz_tags,
+            max_auto_biz_tags: created.max_auto_biz_tags,
             rate_limit: created.rate_limit
           }
         }))))
       .handle("listWorkspaces", () => Effect.map(workspaces.list(), (all) => all.map(toWorkspace)))
+      .handle("getWorkspace", ({ params }) => Effect.map(requireWorkspace(params.ws), toWorkspace))
+      .handle("updateWorkspace", ({ params, payload }) =>
+        requireWorkspace(params.ws).pipe(
+          Effect.flatMap((current) =>
+            Effect.fromResult(validateDefaults(
+              payload.default_algorithm ?? current.defaultAlgorithm,
+              payload.default_fallback ?? current.defaultFallback
+            ))
+          ),
+          Effect.andThen(workspaces.update(params.ws, {
+            ...(payload.default_algorithm === undefined ? {} : { defaultAlgorithm: payload.default_algorithm }),
+            ...(payload.auto_create_biz_tags === undefined ? {} : { autoCreateBizTags: payload.auto_create_biz_tags }),
+            ...(payload.max_auto_biz_tags === undefined ? {} : { maxAutoBizTags: payload.max_auto_biz_tags }),
+            ...(payload.default_fallback === undefined ? {} : { defaultFallback: payload.default_fallback }),
+            ...(payload.rate_limit === undefined
+              ? {}
+              : {
+                rateLimit: payload.rate_limit === null
+                  ? null
+                  : { perSecond: payload.rate_limit.per_second, burst: payload.rate_limit.burst }
+              })
+          })),
+          Effect.map(toWorkspace),
+          // The fields the request changed, as sent.
+          audited("update_workspace", (updated) => ({ resource: `workspace:${updated.name}`, details: { ...payload } }))
+        ))
       .handle("createBizTag", ({ params, payload }) =>
         Effect.flatMap(
           Effect.fromResult(validateSettings({
@@ -201,6 +299,17 @@ const AdminHandlers = HttpApiBuilder.group(
           audited("update_biz_tag", (updated) => ({ resource: bizTagResource(updated), details: { ...payload } }))
         )
       })
+      .handle("deleteBizTag", ({ params }) => {
+        const key = { workspace: params.ws, group: params.group, bizTag: params.name }
+        return bizTags.remove(key).pipe(
+          // Every node stops answering for it (TagResolver: within 2 s).
+          Effect.andThen(resolver.changed(key)),
+          audited("delete_biz_tag", () => ({
+            resource: bizTagResource({ workspace: params.ws, group: params.group, name: params.name }),
+            details: {}
+          }))
+        )
+      })
       .handle("createApiKey", ({ params, payload }) => {
         const expiresAt = payload?.expires_at == null ? null : new Date(payload.expires_at)
         if (expiresAt !== null && Number.isNaN(expiresAt.getTime())) {
@@ -214,6 +323,33 @@ const AdminHandlers = HttpApiBuilder.group(
           }))
         )
       })
+      .handle("listApiKeys", ({ params, query }) =>
+        Effect.fromResult(pageRequest(query, uuidFormat)).pipe(
+          Effect.flatMap((page) => keyRepo.list(params.ws, page)),
+          Effect.map((page) => toWirePage(page, toApiKey))
+        ))
+      .handle("listAudit", ({ query }) =>
+        Effect.gen(function*() {
+          const page = yield* Effect.fromResult(pageRequest(query, auditIdFormat))
+          const since = yield* Effect.fromResult(queryDate("since", query.since))
+          const until = yield* Effect.fromResult(queryDate("until", query.until))
+          const found = yield* auditQuery.list(
+            { since, until, action: query.action, actor: query.actor, workspace: query.workspace },
+            page
+          )
+          return toWirePage(found, (entry) => ({
+            id: entry.id,
+            occurred_at: entry.occurredAt.toISOString(),
+            event_type: entry.eventType,
+            actor: entry.actor,
+            action: entry.action,
+            resource: entry.resource,
+            result: entry.result,
+            node: entry.node,
+            workspace: entry.workspace,
+            details: entry.details
+          }))
+        }))
       .handle("revokeApiKey", ({ params }) =>
         apiKeys.revoke(params.ws, params.id).pipe(
           audited("revoke_api_key", () => ({ resource: `api_key:${params.id}`, details: { workspace: params.ws } }))
@@ -225,5 +361,14 @@ const AdminHandlers = HttpApiBuilder.group(
 export const AdminHttpLive: Layer.Layer<
   HttpApiGroup.Service<"idgen", "admin">,
   never,
-  WorkspaceRepo | BizTagRepo | SegmentRepo | ApiKeys | AdminToken | AuditLog | ServerConfig | TagResolver
+  | WorkspaceRepo
+  | BizTagRepo
+  | SegmentRepo
+  | ApiKeys
+  | ApiKeyRepo
+  | AdminToken
+  | AuditLog
+  | ServerConfig
+  | TagResolver
+  | AuditQuery
 > = AdminHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))

@@ -15,6 +15,8 @@ export interface WorkspaceRecord {
   readonly autoCreateBizTags: boolean
   /** How many biz_tags it may auto-create (those an operator created do not count). */
   readonly maxAutoBizTags: number
+  /** The fallback chain of the biz_tags it auto-creates. */
+  readonly defaultFallback: ReadonlyArray<Names.Algorithm>
   readonly rateLimit: RateLimit | null
   readonly createdAt: Date
 }
@@ -44,6 +46,17 @@ export interface ApiKeyRecord {
   readonly keyHash: string
   readonly enabled: boolean
   readonly expiresAt: Date | null
+}
+
+/** An API key as the operator lists it (never the key or its hash). */
+export interface ApiKeyListing {
+  readonly id: string
+  readonly prefix: string
+  readonly name: string | null
+  readonly createdAt: Date
+  readonly expiresAt: Date | null
+  readonly lastUsedAt: Date | null
+  readonly revokedAt: Date | null
 }
 
 /** A number range handed to one node: `start..end`, both inclusive. */

@@ -5,6 +5,7 @@ import { Errors, type Names } from "@idgen/core"
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { ApiKeyRepo, type NewApiKey } from "./ApiKeyRepo.ts"
+import * as Page from "./Page.ts"
 import type { ApiKeyRecord } from "./Records.ts"
 import { orDatabaseUnavailable, uniqueViolation } from "./SqlFailure.ts"
 
@@ -88,6 +89,55 @@ export const make = Effect.gen(function*() {
     orDatabaseUnavailable("ApiKeyRepo.revoke")
   )
 
+  const list = Effect.fn("ApiKeyRepo.list")(
+    function*(workspace: Names.WorkspaceName, page: Page.PageRequest) {
+      const found = yield* sql<{ readonly id: string }>`SELECT id FROM workspaces WHERE name = ${workspace}`
+      if (found.length === 0) {
+        return yield* new Errors.NotFound({ message: `workspace ${workspace} does not exist`, details: { workspace } })
+      }
+      const after = page.after === undefined
+        ? sql`true`
+        : sql`(k.created_at, k.id) > (${page.after.at}::timestamptz, ${page.after.id}::uuid)`
+      const rows = yield* sql<{
+        readonly id: string
+        readonly cursor_at: string
+        readonly prefix: string
+        readonly name: string | null
+        readonly created_at: Date
+        readonly expires_at: Date | null
+        readonly last_used_at: Date | null
+        readonly revoked_at: Date | null
+      }>`
+        SELECT k.id::text AS id, ${sql.literal(Page.timestampText("k.created_at"))} AS cursor_at, k.prefix, k.name,
+               k.created_at, k.expires_at, k.last_used_at, k.revoked_at
+        FROM api_keys k WHERE k.workspace_id = ${found[0]!.id}::uuid AND ${after}
+        ORDER BY k.created_at, k.id LIMIT ${page.limit + 1}`
+      return Page.fromRows(rows, page.limit, (row) => ({
+        id: row.id,
+        prefix: row.prefix,
+        name: row.name,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+        lastUsedAt: row.last_used_at,
+        revokedAt: row.revoked_at
+      }))
+    },
+    orDatabaseUnavailable("ApiKeyRepo.list")
+  )
+
+  const recordUse = Effect.fn("ApiKeyRepo.recordUse")(
+    function*(uses: ReadonlyMap<string, Date>) {
+      if (uses.size === 0) return
+      const ids = [...uses.keys()]
+      const times = ids.map((id) => uses.get(id)!.toISOString())
+      yield* sql`
+        UPDATE api_keys k SET last_used_at = GREATEST(k.last_used_at, u.used_at)
+        FROM unnest(${ids}::uuid[], ${times}::timestamptz[]) AS u(id, used_at)
+        WHERE k.id = u.id`
+    },
+    orDatabaseUnavailable("ApiKeyRepo.recordUse")
+  )
+
   const revokedSince = Effect.fn("ApiKeyRepo.revokedSince")(
     function*(since: Date) {
       const rows = yield* sql<{ readonly checked_at: Date; readonly ids: ReadonlyArray<string> }>`
@@ -97,7 +147,7 @@ export const make = Effect.gen(function*() {
     orDatabaseUnavailable("ApiKeyRepo.revokedSince")
   )
 
-  return ApiKeyRepo.of({ insert, findByPrefix, revoke, revokedSince })
+  return ApiKeyRepo.of({ insert, findByPrefix, revoke, list, recordUse, revokedSince })
 })
 
 /** `ApiKeyRepo`. Requires `SqlClient`. */

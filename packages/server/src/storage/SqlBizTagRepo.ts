@@ -4,6 +4,17 @@
  * Groups are created on demand. `ensure` is race-safe across fibers and processes:
  * `INSERT … ON CONFLICT DO NOTHING` then `SELECT`, so every concurrent caller returns the one
  * row that won (under READ COMMITTED the follow-up SELECT sees the winner's committed row).
+ *
+ * A deleted biz_tag is a tombstone (`deleted_at`): its row and its `segments` rows stay, so
+ * its numbers are never handed out again. Creating it again through the operator API brings
+ * the same row back, whose counter continues above the old range.
+ *
+ * Changes of settings (`update`, a re-create) lock the row `FOR UPDATE`, which also waits
+ * for — or sees — an allocation inserting the first `segments` row (its foreign-key check
+ * takes a KEY SHARE lock on the row). A change of rendering (`Rendering`) is refused once
+ * numbers were issued; before that it is allowed and gives the row a new id, so a node still
+ * holding the old settings cannot issue the first numbers with the old rendering: its
+ * allocation names an id that no longer exists and fails until it reloads the biz_tag.
  */
 import { Errors, Names } from "@idgen/core"
 import { Effect, Layer, Option } from "effect"
@@ -11,6 +22,7 @@ import { SqlClient } from "effect/sql"
 import type { Fragment } from "effect/sql/Statement"
 import { type BizTagPatch, BizTagRepo, type BizTagSettings } from "./BizTagRepo.ts"
 import type { BizTagRecord } from "./Records.ts"
+import * as Rendering from "./Rendering.ts"
 import { orDatabaseUnavailable, uniqueViolation } from "./SqlFailure.ts"
 
 interface BizTagRow {
@@ -48,6 +60,34 @@ const bizTagNotFound = (key: Names.SequenceKey) =>
     details: { workspace: key.workspace, group: key.group, biz_tag: key.bizTag }
   })
 
+const keyDetails = (key: Names.SequenceKey) => ({ workspace: key.workspace, group: key.group, biz_tag: key.bizTag })
+
+const alreadyExists = (key: Names.SequenceKey) =>
+  new Errors.Conflict({ message: `biz_tag ${Names.keyString(key)} already exists`, details: keyDetails(key) })
+
+const renderingFixed = (key: Names.SequenceKey) =>
+  new Errors.Conflict({
+    message: `biz_tag ${Names.keyString(key)} has issued numbers, so its format template cannot change and formatted ` +
+      "cannot enter or leave its algorithm chain: the new rendering could repeat an ID it already issued; " +
+      "create a new biz_tag for the new form",
+    details: { ...keyDetails(key), reason: "rendering_fixed_after_issue" }
+  })
+
+/** The columns of a locked row that a settings change is checked against. */
+interface SettingsRow {
+  readonly id: string
+  readonly algorithm: string
+  readonly fallback: ReadonlyArray<string>
+  readonly format_template: string | null
+  readonly deleted_at: Date | null
+}
+
+const renderingOf = (row: SettingsRow): Rendering.Rendering => ({
+  algorithm: row.algorithm as Names.Algorithm,
+  fallback: row.fallback as ReadonlyArray<Names.Algorithm>,
+  formatTemplate: row.format_template
+})
+
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
@@ -60,7 +100,7 @@ export const make = Effect.gen(function*() {
 
   const findRow = (key: Names.SequenceKey) =>
     sql<BizTagRow>`${select}
-      WHERE w.name = ${key.workspace} AND g.name = ${key.group} AND t.name = ${key.bizTag}`.pipe(
+      WHERE w.name = ${key.workspace} AND g.name = ${key.group} AND t.name = ${key.bizTag} AND t.deleted_at IS NULL`.pipe(
       Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toRecord))
     )
 
@@ -84,22 +124,59 @@ export const make = Effect.gen(function*() {
         VALUES (${groupId}::uuid, ${key.bizTag}, ${settings.algorithm}, ${[...settings.fallback]}::text[],
                 ${BigInt(settings.step)}, ${settings.formatTemplate}::text)`
 
+  /** The row of `key`, deleted or not, locked for a change of its settings. */
+  const lockRow = (key: Names.SequenceKey) =>
+    Effect.map(
+      sql<SettingsRow>`
+        SELECT t.id, t.algorithm, t.fallback, t.format_template, t.deleted_at
+        FROM biz_tags t JOIN groups g ON g.id = t.group_id JOIN workspaces w ON w.id = g.workspace_id
+        WHERE w.name = ${key.workspace} AND g.name = ${key.group} AND t.name = ${key.bizTag}
+        FOR UPDATE OF t`,
+      (rows) => Option.fromNullishOr(rows[0])
+    )
+
+  /**
+   * Whether the change from the locked `row` to `next` needs a new row id (see the module
+   * comment); Conflict when it changes the rendering of a counter that has issued numbers.
+   */
+  const checkRendering = Effect.fnUntraced(function*(key: Names.SequenceKey, row: SettingsRow, next: Rendering.Rendering) {
+    if (!Rendering.changes(renderingOf(row), next)) return false
+    const issued = yield* sql<{ readonly issued: boolean }>`
+      SELECT EXISTS (SELECT 1 FROM segments WHERE biz_tag_id = ${row.id}::uuid)
+          OR EXISTS (SELECT 1 FROM segment_pool_fences WHERE biz_tag_id = ${row.id}::uuid) AS issued`
+    if (issued[0]?.issued === true) return yield* renderingFixed(key)
+    return true
+  })
+
+  /** Writes `settings` to the locked row `id` (a new id when `renew`), live again if it was deleted. */
+  const writeSettings = (id: string, settings: Partial<BizTagSettings>, renew: boolean, recreate: boolean) => {
+    const sets: Array<Fragment> = [sql`updated_at = now()`]
+    if (settings.algorithm !== undefined) sets.push(sql`algorithm = ${settings.algorithm}`)
+    if (settings.fallback !== undefined) sets.push(sql`fallback = ${[...settings.fallback]}::text[]`)
+    if (settings.step !== undefined) sets.push(sql`step = ${BigInt(settings.step)}`)
+    if (settings.formatTemplate !== undefined) sets.push(sql`format_template = ${settings.formatTemplate}::text`)
+    if (renew) sets.push(sql`id = gen_random_uuid()`)
+    // Created anew by the operator: live, counted as the operator's, its creation time now.
+    if (recreate) sets.push(sql`deleted_at = NULL`, sql`auto_created = false`, sql`created_at = now()`)
+    return sql`UPDATE biz_tags SET ${sql.csv(sets)} WHERE id = ${id}::uuid`
+  }
+
   const create = Effect.fn("BizTagRepo.create")(
     function*(key: Names.SequenceKey, settings: BizTagSettings) {
       const created = yield* sql.withTransaction(Effect.gen(function*() {
         const groupId = yield* ensureGroup(key)
-        yield* insertValues(groupId, key, settings).pipe(
-          Effect.catchIf(
-            (error) => uniqueViolation(error) !== undefined,
-            () =>
-              Effect.fail(
-                new Errors.Conflict({
-                  message: `biz_tag ${Names.keyString(key)} already exists`,
-                  details: { workspace: key.workspace, group: key.group, biz_tag: key.bizTag }
-                })
-              )
+        const existing = yield* lockRow(key)
+        if (Option.isNone(existing)) {
+          yield* insertValues(groupId, key, settings).pipe(
+            Effect.catchIf((error) => uniqueViolation(error) !== undefined, () => Effect.fail(alreadyExists(key)))
           )
-        )
+        } else if (existing.value.deleted_at === null) {
+          return yield* alreadyExists(key)
+        } else {
+          // A deleted biz_tag comes back as the same row: its counter continues above everything it issued.
+          const renew = yield* checkRendering(key, existing.value, settings)
+          yield* writeSettings(existing.value.id, settings, renew, true)
+        }
         return yield* findRow(key)
       }))
       if (Option.isNone(created)) return yield* Effect.die("created biz_tag not found")
@@ -130,7 +207,7 @@ export const make = Effect.gen(function*() {
 
   const list = Effect.fn("BizTagRepo.list")(
     function*(workspace: Names.WorkspaceName) {
-      const rows = yield* sql<BizTagRow>`${select} WHERE w.name = ${workspace} ORDER BY g.name, t.name`
+      const rows = yield* sql<BizTagRow>`${select} WHERE w.name = ${workspace} AND t.deleted_at IS NULL ORDER BY g.name, t.name`
       return rows.map(toRecord)
     },
     orDatabaseUnavailable("BizTagRepo.list")
@@ -138,22 +215,36 @@ export const make = Effect.gen(function*() {
 
   const update = Effect.fn("BizTagRepo.update")(
     function*(key: Names.SequenceKey, patch: BizTagPatch) {
-      const sets: Array<Fragment> = [sql`updated_at = now()`]
-      if (patch.algorithm !== undefined) sets.push(sql`algorithm = ${patch.algorithm}`)
-      if (patch.fallback !== undefined) sets.push(sql`fallback = ${[...patch.fallback]}::text[]`)
-      if (patch.step !== undefined) sets.push(sql`step = ${BigInt(patch.step)}`)
-      if (patch.formatTemplate !== undefined) sets.push(sql`format_template = ${patch.formatTemplate}::text`)
-      const updated = yield* sql<{ readonly id: string }>`
-        UPDATE biz_tags t SET ${sql.csv(sets)}
-        FROM groups g JOIN workspaces w ON w.id = g.workspace_id
-        WHERE g.id = t.group_id AND w.name = ${key.workspace} AND g.name = ${key.group} AND t.name = ${key.bizTag}
-        RETURNING t.id`
-      if (updated.length === 0) return yield* bizTagNotFound(key)
-      const row = yield* findRow(key)
-      if (Option.isNone(row)) return yield* bizTagNotFound(key)
-      return row.value
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        const locked = yield* lockRow(key)
+        if (Option.isNone(locked) || locked.value.deleted_at !== null) return yield* bizTagNotFound(key)
+        const current = renderingOf(locked.value)
+        const renew = yield* checkRendering(key, locked.value, {
+          algorithm: patch.algorithm ?? current.algorithm,
+          fallback: patch.fallback ?? current.fallback,
+          formatTemplate: patch.formatTemplate === undefined ? current.formatTemplate : patch.formatTemplate
+        })
+        yield* writeSettings(locked.value.id, patch, renew, false)
+        const row = yield* findRow(key)
+        if (Option.isNone(row)) return yield* bizTagNotFound(key)
+        return row.value
+      }))
     },
     orDatabaseUnavailable("BizTagRepo.update")
+  )
+
+  const remove = Effect.fn("BizTagRepo.remove")(
+    function*(key: Names.SequenceKey) {
+      // A tombstone, not a DELETE: the segments rows cascade from this row and must stay.
+      const rows = yield* sql<{ readonly id: string }>`
+        UPDATE biz_tags t SET deleted_at = now(), updated_at = now()
+        FROM groups g JOIN workspaces w ON w.id = g.workspace_id
+        WHERE g.id = t.group_id AND w.name = ${key.workspace} AND g.name = ${key.group} AND t.name = ${key.bizTag}
+          AND t.deleted_at IS NULL
+        RETURNING t.id`
+      if (rows.length === 0) return yield* bizTagNotFound(key)
+    },
+    orDatabaseUnavailable("BizTagRepo.remove")
   )
 
   const updatedSince = Effect.fn("BizTagRepo.updatedSince")(
@@ -193,6 +284,16 @@ export const make = Effect.gen(function*() {
     function*(key: Names.SequenceKey, settings: BizTagSettings) {
       const existing = yield* findRow(key)
       if (Option.isSome(existing)) return existing
+      const tombstone = yield* sql`
+        SELECT 1 FROM biz_tags t JOIN groups g ON g.id = t.group_id JOIN workspaces w ON w.id = g.workspace_id
+        WHERE w.name = ${key.workspace} AND g.name = ${key.group} AND t.name = ${key.bizTag} AND t.deleted_at IS NOT NULL`
+      if (tombstone.length > 0) {
+        return yield* new Errors.NotFound({
+          message: `biz_tag ${Names.keyString(key)} was deleted; first use does not bring it back ` +
+            `(an operator can create it again: POST /api/v1/admin/workspaces/${key.workspace}/biz-tags)`,
+          details: { ...keyDetails(key), deleted: true }
+        })
+      }
       return yield* sql.withTransaction(Effect.gen(function*() {
         // The workspace row is locked: its auto-creates run one at a time, so the count holds.
         const workspaces = yield* sql<{ readonly id: string; readonly max_auto_biz_tags: number }>`
@@ -201,7 +302,7 @@ export const make = Effect.gen(function*() {
         if (workspace === undefined) return yield* workspaceNotFound(key.workspace)
         const counted = yield* sql<{ readonly n: number }>`
           SELECT count(*)::integer AS n FROM biz_tags t JOIN groups g ON g.id = t.group_id
-          WHERE g.workspace_id = ${workspace.id}::uuid AND t.auto_created`
+          WHERE g.workspace_id = ${workspace.id}::uuid AND t.auto_created AND t.deleted_at IS NULL`
         if (counted[0]!.n < workspace.max_auto_biz_tags) {
           const groupId = yield* ensureGroup(key)
           yield* sql`INSERT INTO biz_tags (group_id, name, algorithm, fallback, step, format_template, auto_created)
@@ -216,7 +317,7 @@ export const make = Effect.gen(function*() {
     orDatabaseUnavailable("BizTagRepo.autoCreate")
   )
 
-  return BizTagRepo.of({ create, ensure, autoCreate, find, list, update, updatedSince })
+  return BizTagRepo.of({ create, ensure, autoCreate, find, list, update, remove, updatedSince })
 })
 
 /** `BizTagRepo`. Requires `SqlClient`. */

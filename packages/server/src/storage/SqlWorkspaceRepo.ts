@@ -4,9 +4,10 @@
 import { Errors, type Names } from "@idgen/core"
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
+import type { Fragment } from "effect/sql/Statement"
 import type { WorkspaceRecord } from "./Records.ts"
 import { orDatabaseUnavailable, uniqueViolation } from "./SqlFailure.ts"
-import { type CreateWorkspace, WorkspaceRepo } from "./WorkspaceRepo.ts"
+import { type CreateWorkspace, WorkspaceRepo, type WorkspacePatch } from "./WorkspaceRepo.ts"
 
 /** A `workspaces` row as selected by `COLUMNS`. */
 export interface WorkspaceRow {
@@ -15,6 +16,7 @@ export interface WorkspaceRow {
   readonly default_algorithm: string
   readonly auto_create_biz_tags: boolean
   readonly max_auto_biz_tags: number
+  readonly default_fallback: ReadonlyArray<string>
   readonly rate_limit_per_second: number | null
   readonly rate_limit_burst: number | null
   readonly created_at: Date
@@ -26,6 +28,7 @@ export const toWorkspaceRecord = (row: WorkspaceRow): WorkspaceRecord => ({
   defaultAlgorithm: row.default_algorithm as Names.Algorithm,
   autoCreateBizTags: row.auto_create_biz_tags,
   maxAutoBizTags: row.max_auto_biz_tags,
+  defaultFallback: row.default_fallback as ReadonlyArray<Names.Algorithm>,
   rateLimit: row.rate_limit_per_second === null || row.rate_limit_burst === null
     ? null
     : { perSecond: row.rate_limit_per_second, burst: row.rate_limit_burst },
@@ -38,7 +41,8 @@ export const defaultMaxAutoBizTags = 10_000
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql.literal(
-    "id, name, default_algorithm, auto_create_biz_tags, max_auto_biz_tags, rate_limit_per_second, rate_limit_burst, created_at"
+    "id, name, default_algorithm, auto_create_biz_tags, max_auto_biz_tags, default_fallback, rate_limit_per_second, " +
+      "rate_limit_burst, created_at"
   )
 
   const create = Effect.fn("WorkspaceRepo.create")(
@@ -80,7 +84,30 @@ export const make = Effect.gen(function*() {
     orDatabaseUnavailable("WorkspaceRepo.findByName")
   )
 
-  return WorkspaceRepo.of({ create, list, findByName })
+  const update = Effect.fn("WorkspaceRepo.update")(
+    function*(name: Names.WorkspaceName, patch: WorkspacePatch) {
+      const sets: Array<Fragment> = []
+      if (patch.defaultAlgorithm !== undefined) sets.push(sql`default_algorithm = ${patch.defaultAlgorithm}`)
+      if (patch.autoCreateBizTags !== undefined) sets.push(sql`auto_create_biz_tags = ${patch.autoCreateBizTags}`)
+      if (patch.maxAutoBizTags !== undefined) sets.push(sql`max_auto_biz_tags = ${patch.maxAutoBizTags}`)
+      if (patch.defaultFallback !== undefined) sets.push(sql`default_fallback = ${[...patch.defaultFallback]}::text[]`)
+      if (patch.rateLimit !== undefined) {
+        sets.push(sql`rate_limit_per_second = ${patch.rateLimit?.perSecond ?? null}::integer`)
+        sets.push(sql`rate_limit_burst = ${patch.rateLimit?.burst ?? null}::integer`)
+      }
+      const rows = sets.length === 0
+        ? yield* sql<WorkspaceRow>`SELECT ${columns} FROM workspaces WHERE name = ${name}`
+        : yield* sql<WorkspaceRow>`UPDATE workspaces SET ${sql.csv(sets)} WHERE name = ${name} RETURNING ${columns}`
+      const row = rows[0]
+      if (row === undefined) {
+        return yield* new Errors.NotFound({ message: `workspace ${name} does not exist`, details: { workspace: name } })
+      }
+      return toWorkspaceRecord(row)
+    },
+    orDatabaseUnavailable("WorkspaceRepo.update")
+  )
+
+  return WorkspaceRepo.of({ create, list, findByName, update })
 })
 
 /** `WorkspaceRepo`. Requires `SqlClient`. */

@@ -14,8 +14,22 @@ export interface CreateWorkspace {
   readonly rateLimit: RateLimit | null
 }
 
+/** The settings a PATCH changes (absent: unchanged). */
+export interface WorkspacePatch {
+  readonly defaultAlgorithm?: Names.Algorithm
+  readonly autoCreateBizTags?: boolean
+  readonly maxAutoBizTags?: number
+  readonly defaultFallback?: ReadonlyArray<Names.Algorithm>
+  readonly rateLimit?: RateLimit | null
+}
+
 export class WorkspaceRepo extends Context.Service<WorkspaceRepo, {
   create(input: CreateWorkspace): Effect.Effect<WorkspaceRecord, Errors.Conflict | Errors.DatabaseUnavailable>
   list(): Effect.Effect<ReadonlyArray<WorkspaceRecord>, Errors.DatabaseUnavailable>
   findByName(name: Names.WorkspaceName): Effect.Effect<Option.Option<WorkspaceRecord>, Errors.DatabaseUnavailable>
+  /** NotFound when the workspace does not exist. */
+  update(
+    name: Names.WorkspaceName,
+    patch: WorkspacePatch
+  ): Effect.Effect<WorkspaceRecord, Errors.NotFound | Errors.DatabaseUnavailable>
 }>()("@idgen/server/storage/WorkspaceRepo") {}

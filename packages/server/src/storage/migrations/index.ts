@@ -11,6 +11,7 @@ import clusterSettings from "./0005_cluster_settings.ts"
 import storageFence from "./0006_storage_fence.ts"
 import poolFence from "./0007_pool_fence.ts"
 import autoBizTagCap from "./0008_auto_biz_tag_cap.ts"
+import operatorApi from "./0009_operator_api.ts"
 
 export const loader = Migrator.fromRecord({
   "0001_tenancy": tenancy,
@@ -20,7 +21,8 @@ export const loader = Migrator.fromRecord({
   "0005_cluster_settings": clusterSettings,
   "0006_storage_fence": storageFence,
   "0007_pool_fence": poolFence,
-  "0008_auto_biz_tag_cap": autoBizTagCap
+  "0008_auto_biz_tag_cap": autoBizTagCap,
+  "0009_operator_api": operatorApi
 })
 
 /** The table recording applied migrations. */

@@ -1,0 +1,93 @@
+/**
+ * Reading the audit log (`GET /api/v1/admin/audit`): rows newest first, filtered by time,
+ * action, actor and workspace, in keyset pages (`storage/Page.ts`) over
+ * `(occurred_at, id)`.
+ */
+import type { Errors } from "@idgen/core"
+import { Context, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import * as Page from "../storage/Page.ts"
+import { orDatabaseUnavailable } from "../storage/SqlFailure.ts"
+
+export interface AuditFilter {
+  readonly since: Date | undefined
+  readonly until: Date | undefined
+  readonly action: string | undefined
+  readonly actor: string | undefined
+  readonly workspace: string | undefined
+}
+
+export interface AuditEntry {
+  readonly id: string
+  readonly occurredAt: Date
+  readonly eventType: string
+  readonly actor: string | null
+  readonly action: string
+  readonly resource: string
+  readonly result: string
+  readonly node: string
+  readonly workspace: string | null
+  readonly details: unknown
+}
+
+interface Row {
+  readonly id: string
+  readonly cursor_at: string
+  readonly occurred_at: Date
+  readonly event_type: string
+  readonly actor: string | null
+  readonly action: string
+  readonly resource: string
+  readonly result: string
+  readonly node: string
+  readonly workspace: string | null
+  readonly metadata: unknown
+}
+
+export class AuditQuery extends Context.Service<AuditQuery, {
+  list(filter: AuditFilter, page: Page.PageRequest): Effect.Effect<Page.Page<AuditEntry>, Errors.DatabaseUnavailable>
+}>()("@idgen/server/audit/AuditQuery") {
+  static readonly layer: Layer.Layer<AuditQuery, never, SqlClient.SqlClient> = Layer.effect(
+    AuditQuery,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const cursorAt = sql.literal(Page.timestampText("occurred_at"))
+
+      const list = Effect.fn("AuditQuery.list")(
+        function*(filter: AuditFilter, page: Page.PageRequest) {
+          const conditions = [
+            sql`true`,
+            filter.since === undefined ? undefined : sql`occurred_at >= ${filter.since}`,
+            filter.until === undefined ? undefined : sql`occurred_at < ${filter.until}`,
+            filter.action === undefined ? undefined : sql`action = ${filter.action}`,
+            filter.actor === undefined ? undefined : sql`actor = ${filter.actor}`,
+            filter.workspace === undefined ? undefined : sql`workspace = ${filter.workspace}`,
+            page.after === undefined
+              ? undefined
+              : sql`(occurred_at, id) < (${page.after.at}::timestamptz, ${BigInt(page.after.id)})`
+          ].filter((c) => c !== undefined)
+          const rows = yield* sql<Row>`
+            SELECT id::text AS id, ${cursorAt} AS cursor_at, occurred_at, event_type, actor, action, resource, result,
+                   node, workspace, metadata
+            FROM audit_log WHERE ${sql.and(conditions)}
+            ORDER BY occurred_at DESC, id DESC LIMIT ${page.limit + 1}`
+          return Page.fromRows(rows, page.limit, (row) => ({
+            id: row.id,
+            occurredAt: row.occurred_at,
+            eventType: row.event_type,
+            actor: row.actor,
+            action: row.action,
+            resource: row.resource,
+            result: row.result,
+            node: row.node,
+            workspace: row.workspace,
+            details: typeof row.metadata === "string" ? JSON.parse(row.metadata) : row.metadata
+          }))
+        },
+        orDatabaseUnavailable("AuditQuery.list")
+      )
+
+      return AuditQuery.of({ list })
+    })
+  )
+}
