@@ -340,11 +340,12 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         const first = idsOf(yield* generate(a, apiKey, "ws_render", "g", "f", 5))
         assert.deepStrictEqual(first, ["11", "12", "13", "14", "15"])
 
+        // Each would let "15" come again: "{SEQ}" renders 15 as "15", and so does segment.
         const changes: ReadonlyArray<Record<string, unknown>> = [
           { format_template: "{SEQ}" },
           { format_template: null, algorithm: "segment" },
-          { algorithm: "segment" },
-          { algorithm: "uuid_v7", fallback: [] }
+          { algorithm: "uuid_v7", fallback: [] },
+          { algorithm: "formatted", format_template: "{SEQ}" }
         ]
         const responses = []
         for (const json of changes) responses.push(yield* a.request("PATCH", path, { admin: true, json }))
