@@ -72,5 +72,25 @@ describe("API keys while the database is unreachable", () => {
           yield* pollUntil("the key works again", 30_000, Effect.map(generate(node), (res) => res.status === 200 ? true : undefined))
         }
       }))
+
+    it.effect("a valid key this node never verified, while the database is down: 503 IDGEN-SEG-1003, never a failed-attempt 429", () =>
+      Effect.gen(function*() {
+        const pg = yield* OwnPostgres
+        // A small failed-attempt budget per address: lookups the database could not answer must not spend it.
+        const node = yield* ServerProcess.make(pg.url, {
+          env: { IDGEN_WORKER_ID: "3", IDGEN_NODE_NAME: "fresh", IDGEN_AUTH_FAILED_PER_IP_BURST: "3", IDGEN_AUTH_FAILED_PER_IP_PER_SECOND: "1" }
+        })
+        const apiKey = yield* ServerProcess.workspaceWithKey(node, { name: "unverified", default_algorithm: "uuid_v7" })
+        const json = { ...body, workspace: "unverified" }
+        yield* pg.stop
+        yield* Effect.addFinalizer(() => Effect.ignore(pg.start))
+        for (let i = 0; i < 12; i++) {
+          const res = yield* node.request("POST", "/api/v1/generate", { apiKey, json })
+          ServerProcess.assertError(res, 503, "IDGEN-SEG-1003")
+        }
+        yield* pg.start
+        yield* pollUntil("the key works once the database is back", 30_000,
+          Effect.map(node.request("POST", "/api/v1/generate", { apiKey, json }), (res) => res.status === 200 ? true : undefined))
+      }))
   })
 })

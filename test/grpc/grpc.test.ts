@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import descriptor from "protobufjs/ext/descriptor/index.js"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import { createBizTag, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
+import { pollUntil } from "../support/SnowflakeCluster.ts"
 
 const decimal = /^[1-9][0-9]*$/
 const increasing = (ids: ReadonlyArray<string>) => ids.every((id, i) => i === 0 || BigInt(id) > BigInt(ids[i - 1]!))
@@ -139,7 +140,8 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
     Effect.gen(function*() {
       const server = yield* ServerProcess
       const grpc = yield* GrpcClient.make(server.grpcPort)
-      assert.strictEqual(GrpcClient.valueOf(yield* grpc.healthCheck("")).status, "SERVING")
+      // It follows readiness once a second: SERVING within that tick of /ready answering 200.
+      yield* pollUntil("SERVING", 3_000, Effect.map(grpc.healthCheck(""), (r) => r.ok && r.value.status === "SERVING" || undefined))
       assert.strictEqual(GrpcClient.valueOf(yield* grpc.healthCheck("idgen.v1.IdService")).status, "SERVING")
       const unknown = yield* grpc.healthCheck("no.such.Service")
       assert.isFalse(unknown.ok)

@@ -74,6 +74,15 @@ export class FailedAttempts {
   verified(rawKey: string, address: string | undefined, now: number): void {
     this.unknownKeys.delete(rawKey)
     put(this.validKeys, rawKey, now)
+    this.undecided(address)
+  }
+
+  /**
+   * The lookup could not decide (storage unreachable): the key may well be valid, so the
+   * attempt it took from `address` is given back — an outage must not turn valid clients
+   * into throttled ones.
+   */
+  undecided(address: string | undefined): void {
     const bucket = address === undefined ? undefined : this.byAddress.get(address)
     if (bucket !== undefined) {
       this.byAddress.set(address!, { tokens: Math.min(this.limit.burst, bucket.tokens + 1), updatedMs: bucket.updatedMs })

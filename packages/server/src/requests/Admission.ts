@@ -75,7 +75,7 @@ export class Admission extends Context.Service<Admission, {
           Effect.tapError((error) =>
             error._tag === "Unauthorized"
               ? Effect.sync(() => failures.refused(rawKey, error, clock.currentTimeMillisUnsafe()))
-              : Effect.void
+              : Effect.sync(() => failures.undecided(attempted))
           )
         )
 
