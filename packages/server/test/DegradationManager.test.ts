@@ -69,6 +69,19 @@ describe("DegradationManager", () => {
       assert.isFalse(manager.isHealthy("segment"))
     }))
 
+  it.effect("a {WORKER} template without a worker id does not take formatted out for every template", () =>
+    Effect.gen(function*() {
+      const { manager } = yield* setup
+      const noWorker = { _tag: "NoAvailableWorkerId", message: "no worker id" } as never
+      for (let i = 0; i < 10; i++) manager.failed("formatted", noWorker)
+      assert.isTrue(manager.isHealthy("formatted"))
+      for (let i = 0; i < 3; i++) manager.failed("snowflake", noWorker)
+      assert.isFalse(manager.isHealthy("snowflake"))
+      const down = { _tag: "DatabaseUnavailable", message: "down" } as never
+      for (let i = 0; i < 3; i++) manager.failed("formatted", down)
+      assert.isFalse(manager.isHealthy("formatted"))
+    }))
+
   it.effect("an operator's degrade holds until recovered; thresholds change at run time", () =>
     Effect.gen(function*() {
       const { manager, audited } = yield* setup

@@ -25,6 +25,16 @@ const healthSignals = new Set<Errors.IdgenError["_tag"]>([
   "UuidGenerateFailed"
 ])
 
+/**
+ * A formatted biz_tag fails with the worker id's errors only when its own template uses
+ * `{WORKER}`: that says nothing about formatted tags without it, so only its counter's
+ * (the database's) failures count against `formatted`.
+ */
+const formattedSignals = new Set<Errors.IdgenError["_tag"]>(["DatabaseUnavailable", "SegmentAllocateFailed"])
+
+const countsAgainst = (algorithm: Names.Algorithm, error: Errors.IdgenError) =>
+  (algorithm === "formatted" ? formattedSignals : healthSignals).has(error._tag)
+
 const modeValue: Record<DegradationFsm.Mode, number> = { Normal: 0, Degraded: 1, Critical: 2 }
 
 const transitionsTotal = (algorithm: Names.Algorithm, to: DegradationFsm.Status, manual: boolean) =>
@@ -88,7 +98,7 @@ export const make = (probes: Probes) =>
     }
 
     const failed = (algorithm: Names.Algorithm, error: Errors.IdgenError) => {
-      if (!healthSignals.has(error._tag)) return
+      if (!countsAgainst(algorithm, error)) return
       apply({ _tag: "Failure", algorithm, now: clock.currentTimeMillisUnsafe(), reason: `${error._tag}: ${error.message}` })
     }
 
