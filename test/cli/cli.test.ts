@@ -17,7 +17,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
   it.effect("npx idgen --help lists the commands", () =>
     Effect.gen(function*() {
       const help = ok(yield* idgen(["--help"], {}, ["npx", "idgen"]))
-      for (const command of ["serve", "migrate", "cluster", "workspace", "key", "tag", "gen", "parse", "bench"]) {
+      for (const command of ["serve", "migrate", "cluster", "workspace", "key", "tag", "audit", "gen", "parse", "bench"]) {
         assert.match(help, new RegExp(`^\\s+${command}\\s`, "m"), help)
       }
     }), 120_000)
@@ -94,6 +94,72 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.strictEqual(revoked.code, 1)
       assert.match(revoked.stderr.trim(), /^idgen: IDGEN-COMMON-0002: /)
     }), 240_000)
+
+  it.effect("workspace get/update, key list, tag delete and audit against a running server", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const env = { IDGEN_URL: server.baseUrl, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN }
+      ok(yield* idgen(["workspace", "create", "ops", "--max-auto-biz-tags", "50", "--rate-limit", "100/200"], env))
+      const shown = ok(yield* idgen(["workspace", "get", "ops"], env))
+      assert.match(shown, /^max_auto_biz_tags\s+50$/m)
+      assert.match(shown, /^rate_limit\s+100\/s burst 200$/m)
+      const updated = ok(yield* idgen(
+        ["workspace", "update", "ops", "--default-fallback", "uuid_v7", "--auto-create", "off", "--rate-limit", "none"],
+        env
+      ))
+      assert.match(updated, /^default_fallback\s+uuid_v7$/m)
+      assert.match(updated, /^auto_create_biz_tags\s+false$/m)
+      assert.match(updated, /^rate_limit\s+-$/m)
+      const asJson = JSON.parse(ok(yield* idgen(["workspace", "get", "ops", "--json"], env)))
+      assert.deepStrictEqual(asJson.default_fallback, ["uuid_v7"])
+      const nothing = yield* idgen(["workspace", "update", "ops"], env)
+      assert.strictEqual(nothing.code, 1)
+      assert.include(nothing.stderr, "nothing to change")
+
+      const keys = []
+      for (const name of ["first", "second", "third"]) keys.push(JSON.parse(ok(yield* idgen(["key", "create", "ops", "--name", name, "--json"], env))))
+      const table = yield* idgen(["key", "list", "ops"], env)
+      assert.match(ok(table), /^ID\s+PREFIX\s+NAME\s+CREATED\s+EXPIRES\s+LAST USED\s+REVOKED$/m)
+      for (const key of keys) {
+        assert.match(ok(table), new RegExp(`^${key.id}\\s+${key.prefix}\\s+`, "m"))
+        assert.notInclude(ok(table), key.key)
+      }
+      assert.strictEqual(table.stderr, "", "one page: no cursor hint")
+      const page = yield* idgen(["key", "list", "ops", "--limit", "2", "--json"], env)
+      const first = JSON.parse(ok(page))
+      assert.deepStrictEqual(first.items.map((k: { id: string }) => k.id), [keys[0].id, keys[1].id])
+      const rest = JSON.parse(ok(yield* idgen(["key", "list", "ops", "--limit", "2", "--cursor", first.next_cursor, "--json"], env)))
+      assert.deepStrictEqual(rest, { ...rest, items: [rest.items[0]], next_cursor: null })
+      assert.strictEqual(rest.items[0].id, keys[2].id)
+      const hinted = yield* idgen(["key", "list", "ops", "--limit", "2"], env)
+      assert.match(hinted.stderr, /^more: --cursor \S+$/m)
+
+      ok(yield* idgen(["tag", "create", "ops/g/t", "-a", "segment"], env))
+      const withKey = { ...env, IDGEN_API_KEY: keys[0].key }
+      assert.match(ok(yield* idgen(["gen", "ops/g/t"], withKey)).trim(), /^[1-9][0-9]*$/)
+      assert.include(ok(yield* idgen(["tag", "delete", "ops/g/t"], env)), "deleted ops/g/t")
+      const gone = yield* idgen(["gen", "ops/g/t"], withKey)
+      assert.strictEqual(gone.code, 1)
+      assert.match(gone.stderr.trim(), /^idgen: IDGEN-COMMON-0007: /)
+      const again = yield* idgen(["tag", "delete", "ops/g/t"], env)
+      assert.strictEqual(again.code, 1)
+      assert.match(again.stderr.trim(), /^idgen: IDGEN-COMMON-0007: /)
+
+      // The audit trail is written asynchronously: poll until the deletion is in it.
+      const deadline = Date.now() + 10_000
+      let audit = ""
+      while (!/delete_biz_tag/.test(audit) && Date.now() < deadline) {
+        audit = ok(yield* idgen(["audit", "--workspace", "ops"], env))
+      }
+      assert.match(audit, /^TIME\s+TYPE\s+ACTOR\s+ACTION\s+RESOURCE\s+RESULT\s+NODE$/m)
+      assert.match(audit.split("\n")[1]!, /\soperator\s+admin:[0-9a-f]{8}\s+delete_biz_tag\s+biz_tag:ops\/g\/t\s+success\s/)
+      const deletions = JSON.parse(ok(yield* idgen(["audit", "--workspace", "ops", "--action", "delete_biz_tag", "--json"], env)))
+      assert.deepStrictEqual(deletions.items.map((e: { resource: string }) => e.resource), ["biz_tag:ops/g/t"])
+      assert.isNull(deletions.next_cursor)
+      const badSince = yield* idgen(["audit", "--since", "yesterday"], env)
+      assert.strictEqual(badSince.code, 1)
+      assert.match(badSince.stderr.trim(), /^idgen: IDGEN-COMMON-0001: .*since/)
+    }), 180_000)
 
   it.effect("bench drives HTTP, gRPC and RPC and prints IDs/s and latency percentiles", () =>
     Effect.gen(function*() {

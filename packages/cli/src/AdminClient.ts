@@ -2,7 +2,8 @@
  * The operator API (`/api/v1/admin`, `Authorization: Bearer <admin token>`) for the CLI:
  * JSON in, JSON out; an error body becomes a `CliFailure` reading `CODE: message`.
  */
-import { Effect } from "effect"
+import { Console, Effect, Option } from "effect"
+import { Flag } from "effect/cli"
 import { CliFailure } from "./CliFailure.ts"
 
 export interface AdminTarget {
@@ -50,3 +51,24 @@ const safeJson = (text: string): unknown => {
     return text
   }
 }
+
+/** `--limit` and `--cursor` of the paged lists. */
+export const pageFlags = {
+  limit: Flag.Int("limit").pipe(Flag.withDescription("Items per page (1..1000, default 100)"), Flag.optional),
+  cursor: Flag.String("cursor").pipe(Flag.withDescription("Where to go on: the previous page's next cursor"), Flag.optional)
+}
+
+/** The query string of the given filters (absent ones left out), `?` included when any. */
+export const query = (params: Record<string, Option.Option<string | number>>): string => {
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(params)) if (Option.isSome(value)) search.set(name, String(value.value))
+  const text = search.toString()
+  return text === "" ? "" : `?${text}`
+}
+
+export const pageQuery = (input: { readonly limit: Option.Option<number>; readonly cursor: Option.Option<string> }) =>
+  query({ limit: input.limit, cursor: input.cursor })
+
+/** Tells where the next page starts (stderr, so that stdout stays the table). */
+export const printNextCursor = (page: { readonly next_cursor: string | null }) =>
+  page.next_cursor === null ? Effect.void : Console.error(`more: --cursor ${page.next_cursor}`)

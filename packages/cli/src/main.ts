@@ -5,6 +5,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { describe } from "./CliFailure.ts"
+import { audit } from "./commands/Audit.ts"
 import { bench } from "./commands/Bench.ts"
 import { cluster } from "./commands/Cluster.ts"
 import { gen } from "./commands/Gen.ts"
@@ -17,7 +18,7 @@ import { workspace } from "./commands/Workspace.ts"
 import { idgen } from "./Root.ts"
 
 const cli = idgen.pipe(
-  Command.withSubcommands([serve, migrate, cluster, workspace, key, tag, gen, parse, bench]),
+  Command.withSubcommands([serve, migrate, cluster, workspace, key, tag, audit, gen, parse, bench]),
   Command.run({ version: "0.1.0", renderErrors: false })
 )
 

@@ -1,10 +1,10 @@
 /**
- * `idgen key create <workspace>` and `idgen key revoke <workspace> <id>` (operator API).
+ * `idgen key create|list|revoke` (operator API).
  */
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Admin from "../AdminClient.ts"
-import { printJson } from "../Output.ts"
+import { printJson, printTable } from "../Output.ts"
 import { idgen } from "../Root.ts"
 
 const workspaceArg = Argument.String("workspace").pipe(Argument.withDescription("Workspace the key belongs to"))
@@ -39,7 +39,19 @@ const revoke = Command.make("revoke", {
     yield* Console.log(`revoked API key ${input.id}`)
   })).pipe(Command.withDescription("Revoke an API key (stops working on every node within seconds)"))
 
+const list = Command.make("list", { workspace: workspaceArg, ...Admin.pageFlags }, (input) =>
+  Effect.gen(function*() {
+    const root = yield* idgen
+    const page = yield* Admin.request(root, "GET", `/workspaces/${encodeURIComponent(input.workspace)}/api-keys${Admin.pageQuery(input)}`)
+    if (root.json) return yield* printJson(page)
+    yield* printTable(
+      ["ID", "PREFIX", "NAME", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
+      page.items.map((k: any) => [k.id, k.prefix, k.name, k.created_at, k.expires_at, k.last_used_at, k.revoked_at])
+    )
+    yield* Admin.printNextCursor(page)
+  })).pipe(Command.withDescription("List a workspace's API keys (never the keys themselves)"), Command.withAlias("ls"))
+
 export const key = Command.make("key").pipe(
   Command.withDescription("Manage API keys (needs the admin token)"),
-  Command.withSubcommands([create, revoke])
+  Command.withSubcommands([create, list, revoke])
 )

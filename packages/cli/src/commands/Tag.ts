@@ -1,5 +1,5 @@
 /**
- * `idgen tag create|list|update` (operator API).
+ * `idgen tag create|list|update|delete` (operator API).
  */
 import { Names } from "@idgen/core"
 import { Console, Effect, Option } from "effect"
@@ -39,6 +39,9 @@ const body = (input: {
   ...(Option.isSome(input.template) ? { format_template: input.template.value } : {})
 })
 
+const tagUrl = (path: TagPath.TagPath) =>
+  `/workspaces/${encodeURIComponent(path.workspace)}/biz-tags/${encodeURIComponent(path.group)}/${encodeURIComponent(path.name)}`
+
 const describeTag = (tag: any) =>
   `${tag.workspace}/${tag.group}/${tag.name}: ${tag.algorithm}` +
   (tag.fallback.length > 0 ? ` (fallback ${tag.fallback.join(", ")})` : "") +
@@ -75,17 +78,24 @@ const update = Command.make("update", { path: pathArg, algorithm: algorithm.pipe
   Effect.gen(function*() {
     const root = yield* idgen
     const path = yield* TagPath.parse(input.path)
-    const updated = yield* Admin.request(
-      root,
-      "PATCH",
-      `/workspaces/${encodeURIComponent(path.workspace)}/biz-tags/${encodeURIComponent(path.group)}/${encodeURIComponent(path.name)}`,
-      { ...(Option.isSome(input.algorithm) ? { algorithm: input.algorithm.value } : {}), ...body(input) }
-    )
+    const updated = yield* Admin.request(root, "PATCH", tagUrl(path), {
+      ...(Option.isSome(input.algorithm) ? { algorithm: input.algorithm.value } : {}),
+      ...body(input)
+    })
     if (root.json) return yield* printJson(updated)
     yield* Console.log(`updated ${describeTag(updated)}`)
   })).pipe(Command.withDescription("Change a biz_tag's algorithm, fallback chain, step or template"))
 
+const remove = Command.make("delete", { path: pathArg }, (input) =>
+  Effect.gen(function*() {
+    const root = yield* idgen
+    const path = yield* TagPath.parse(input.path)
+    yield* Admin.request(root, "DELETE", tagUrl(path))
+    if (root.json) return yield* printJson({ deleted: input.path })
+    yield* Console.log(`deleted ${input.path} (its numbers are never issued again)`)
+  })).pipe(Command.withDescription("Delete a biz_tag: it answers 404 on every node; its numbers are never reused"))
+
 export const tag = Command.make("tag").pipe(
   Command.withDescription("Manage biz_tags (needs the admin token)"),
-  Command.withSubcommands([create, list, update])
+  Command.withSubcommands([create, list, update, remove])
 )

@@ -1,19 +1,68 @@
 /**
- * `idgen workspace create <name>` and `idgen workspace list` (operator API).
+ * `idgen workspace create|list|get|update` (operator API).
  */
 import { Names } from "@idgen/core"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Admin from "../AdminClient.ts"
+import { CliFailure } from "../CliFailure.ts"
 import { printJson, printTable } from "../Output.ts"
 import { idgen } from "../Root.ts"
 
-const create = Command.make("create", {
-  name: Argument.String("name").pipe(Argument.withDescription("Workspace name ([a-z0-9][a-z0-9_-]{0,63})")),
+const nameArg = Argument.String("name").pipe(Argument.withDescription("Workspace name ([a-z0-9][a-z0-9_-]{0,63})"))
+
+const settings = {
   defaultAlgorithm: Flag.Literals("default-algorithm", Names.Algorithm.literals).pipe(
     Flag.withDescription("Algorithm of biz_tags created on first use"),
     Flag.optional
   ),
+  maxAutoBizTags: Flag.Int("max-auto-biz-tags").pipe(
+    Flag.withDescription("How many biz_tags may be created on first use (default 10000)"),
+    Flag.optional
+  ),
+  rateLimit: Flag.String("rate-limit").pipe(
+    Flag.withDescription("PER_SECOND/BURST, e.g. 1000/2000, or none"),
+    Flag.optional
+  )
+}
+
+/** `1000/2000` → the wire's rate limit; `none` → null. */
+const rateLimitOf = (text: string) => {
+  if (text === "none") return Effect.succeed(null)
+  const match = /^(\d+)\/(\d+)$/.exec(text)
+  return match === null
+    ? Effect.fail(new CliFailure({ message: `--rate-limit: expected PER_SECOND/BURST (e.g. 1000/2000) or none, got ${text}` }))
+    : Effect.succeed({ per_second: Number(match[1]), burst: Number(match[2]) })
+}
+
+const settingsBody = (input: {
+  readonly defaultAlgorithm: Option.Option<Names.Algorithm>
+  readonly maxAutoBizTags: Option.Option<number>
+  readonly rateLimit: Option.Option<string>
+}) =>
+  Effect.map(
+    Option.isSome(input.rateLimit) ? Effect.map(rateLimitOf(input.rateLimit.value), Option.some) : Effect.succeed(Option.none()),
+    (rateLimit) => ({
+      ...(Option.isSome(input.defaultAlgorithm) ? { default_algorithm: input.defaultAlgorithm.value } : {}),
+      ...(Option.isSome(input.maxAutoBizTags) ? { max_auto_biz_tags: input.maxAutoBizTags.value } : {}),
+      ...(Option.isSome(rateLimit) ? { rate_limit: rateLimit.value } : {})
+    })
+  )
+
+const describeWorkspace = (w: any) =>
+  [
+    ["name", w.name],
+    ["default_algorithm", w.default_algorithm],
+    ["default_fallback", w.default_fallback.join(",") || null],
+    ["auto_create_biz_tags", w.auto_create_biz_tags],
+    ["max_auto_biz_tags", w.max_auto_biz_tags],
+    ["rate_limit", w.rate_limit === null ? null : `${w.rate_limit.per_second}/s burst ${w.rate_limit.burst}`],
+    ["created_at", w.created_at]
+  ] as const
+
+const create = Command.make("create", {
+  name: nameArg,
+  ...settings,
   noAutoCreate: Flag.Boolean("no-auto-create").pipe(
     Flag.withDescription("Unknown biz_tags are 404 instead of being created on first use"),
     Flag.withDefault(false)
@@ -23,7 +72,7 @@ const create = Command.make("create", {
     const root = yield* idgen
     const created = yield* Admin.request(root, "POST", "/workspaces", {
       name: input.name,
-      ...(Option.isSome(input.defaultAlgorithm) ? { default_algorithm: input.defaultAlgorithm.value } : {}),
+      ...(yield* settingsBody(input)),
       ...(input.noAutoCreate ? { auto_create_biz_tags: false } : {})
     })
     if (root.json) return yield* printJson(created)
@@ -47,7 +96,45 @@ const list = Command.make("list", {}, () =>
     )
   })).pipe(Command.withDescription("List workspaces"), Command.withAlias("ls"))
 
+const show = (workspace: any) =>
+  Effect.gen(function*() {
+    const root = yield* idgen
+    if (root.json) return yield* printJson(workspace)
+    yield* printTable(["SETTING", "VALUE"], describeWorkspace(workspace))
+  })
+
+const get = Command.make("get", { name: nameArg }, (input) =>
+  Effect.gen(function*() {
+    const root = yield* idgen
+    yield* show(yield* Admin.request(root, "GET", `/workspaces/${encodeURIComponent(input.name)}`))
+  })).pipe(Command.withDescription("Show a workspace with its settings"))
+
+const update = Command.make("update", {
+  name: nameArg,
+  ...settings,
+  autoCreate: Flag.Literals("auto-create", ["on", "off"]).pipe(
+    Flag.withDescription("on: create unknown biz_tags on first use; off: answer 404"),
+    Flag.optional
+  ),
+  defaultFallback: Flag.String("default-fallback").pipe(
+    Flag.withDescription("Comma-separated fallback chain of auto-created biz_tags (empty: none)"),
+    Flag.optional
+  )
+}, (input) =>
+  Effect.gen(function*() {
+    const root = yield* idgen
+    const body = {
+      ...(yield* settingsBody(input)),
+      ...(Option.isSome(input.autoCreate) ? { auto_create_biz_tags: input.autoCreate.value === "on" } : {}),
+      ...(Option.isSome(input.defaultFallback)
+        ? { default_fallback: input.defaultFallback.value.split(",").map((s) => s.trim()).filter((s) => s !== "") }
+        : {})
+    }
+    if (Object.keys(body).length === 0) return yield* new CliFailure({ message: "nothing to change: give at least one setting" })
+    yield* show(yield* Admin.request(root, "PATCH", `/workspaces/${encodeURIComponent(input.name)}`, body))
+  })).pipe(Command.withDescription("Change a workspace's settings"))
+
 export const workspace = Command.make("workspace").pipe(
   Command.withDescription("Manage workspaces (needs the admin token)"),
-  Command.withSubcommands([create, list])
+  Command.withSubcommands([create, list, get, update])
 )

@@ -1,0 +1,29 @@
+/**
+ * `idgen audit`: the audit log, newest first, filtered and paged (operator API).
+ */
+import { Effect } from "effect"
+import { Command, Flag } from "effect/cli"
+import * as Admin from "../AdminClient.ts"
+import { printJson, printTable } from "../Output.ts"
+import { idgen } from "../Root.ts"
+
+export const audit = Command.make("audit", {
+  since: Flag.String("since").pipe(Flag.withDescription("Events at or after this RFC 3339 time"), Flag.optional),
+  until: Flag.String("until").pipe(Flag.withDescription("Events before this RFC 3339 time"), Flag.optional),
+  action: Flag.String("action").pipe(Flag.withDescription("Only this action, e.g. delete_biz_tag"), Flag.optional),
+  workspace: Flag.String("workspace").pipe(Flag.withAlias("w"), Flag.withDescription("Only events of this workspace"), Flag.optional),
+  ...Admin.pageFlags
+}, (input) =>
+  Effect.gen(function*() {
+    const root = yield* idgen
+    const page = yield* Admin.request(root, "GET", `/audit${Admin.query(input)}`)
+    if (root.json) return yield* printJson(page)
+    yield* printTable(
+      ["TIME", "TYPE", "ACTOR", "ACTION", "RESOURCE", "RESULT", "NODE"],
+      page.items.map((e: any) => [e.occurred_at, e.event_type, e.actor, e.action, e.resource, e.result, e.node])
+    )
+    yield* Admin.printNextCursor(page)
+  })).pipe(
+  Command.withDescription("Read the audit log, newest first (needs the admin token)"),
+  Command.withExamples([{ command: "idgen audit --workspace shop --action delete_biz_tag", description: "who deleted biz_tags of shop" }])
+)
