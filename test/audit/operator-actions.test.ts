@@ -94,7 +94,12 @@ layer(Suite, { excludeTestServices: true, timeout: 180_000 })("audit of operator
         ["set_thresholds", "degradation"]
       ])
       const details = rows.map((row) => row.metadata)
-      assert.deepStrictEqual(details[0], { default_algorithm: "segment", auto_create_biz_tags: true, rate_limit: { per_second: 50, burst: 100 } })
+      assert.deepStrictEqual(details[0], {
+        default_algorithm: "segment",
+        auto_create_biz_tags: true,
+        max_auto_biz_tags: 10_000,
+        rate_limit: { per_second: 50, burst: 100 }
+      })
       assert.deepStrictEqual(details[1], { algorithm: "segment", fallback: [], step: 200, format_template: null })
       assert.deepStrictEqual(details[2], { step: 300 })
       assert.deepStrictEqual(details[3], { workspace: "ops", name: "ci", prefix: key.prefix, expires_at: null })

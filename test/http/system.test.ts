@@ -89,7 +89,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
         ["GET", "/api/v1/generate"],
         ["POST", "/api/v2/generate"],
         ["DELETE", "/api/v1/admin/workspaces"],
-        ["GET", "/api/v1/admin/workspaces/x/api-keys"]
+        ["GET", "/api/v1/admin/workspaces/x/api-keys/y"]
       ] as const) {
         const res = yield* server.request(method, path, { headers: { "x-request-id": "probe-1" } })
         const error = assertError(res, 404, "IDGEN-COMMON-0007")
