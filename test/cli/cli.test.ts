@@ -117,7 +117,9 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.include(nothing.stderr, "nothing to change")
 
       const keys = []
-      for (const name of ["first", "second", "third"]) keys.push(JSON.parse(ok(yield* idgen(["key", "create", "ops", "--name", name, "--json"], env))))
+      for (const name of ["first", "second", "third"]) {
+        keys.push(JSON.parse(ok(yield* idgen(["key", "create", "ops", "--name", name, "--json"], env))))
+      }
       const table = yield* idgen(["key", "list", "ops"], env)
       assert.match(ok(table), /^ID\s+PREFIX\s+NAME\s+CREATED\s+EXPIRES\s+LAST USED\s+REVOKED$/m)
       for (const key of keys) {

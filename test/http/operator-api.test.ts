@@ -9,12 +9,13 @@ import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { OwnRedis } from "../support/OwnRedis.ts"
 import { type PairShape, pairLayer } from "../support/ServerPair.ts"
+import { pollUntil } from "../support/SnowflakeCluster.ts"
 import {
   assertError,
   createBizTag,
+  type Response,
   rfc3339,
   type ServerProcessShape,
-  wait,
   workspaceWithKey
 } from "../support/ServerProcess.ts"
 
@@ -33,17 +34,8 @@ const idsOf = (response: { readonly status: number; readonly text: string; reado
   return response.json.ids ?? [response.json.id]
 }
 
-/** Polls `check` (an assertion) every 50 ms until it passes; fails with its last error after `millis`. */
-const eventually = <A>(millis: number, check: Effect.Effect<A>) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + millis
-    while (true) {
-      const exit = yield* Effect.exit(check)
-      if (exit._tag === "Success") return exit.value
-      if (Date.now() > deadline) return yield* exit
-      yield* wait(50)
-    }
-  })
+/** A response once it has `status` (else undefined: not yet), for `pollUntil`. */
+const withStatus = (status: number) => (response: Response) => (response.status === status ? response : undefined)
 
 /** Every page of a paged list, following `next_cursor`, each page checked for its shape. */
 const allPages = (server: ServerProcessShape, path: string, limit: number) =>
@@ -228,10 +220,11 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         assert.isNull((yield* list(a)).last_used_at)
         const usedFrom = Date.now()
         assert.strictEqual((yield* generate(b, apiKey, "ws_used", "g", "t")).status, 200)
-        const firstUse = yield* eventually(5_000, Effect.map(list(a), (key) => {
-          assert.isString(key.last_used_at, "last_used_at not written yet")
-          return key.last_used_at as string
-        }))
+        const firstUse: string = yield* pollUntil(
+          "last_used_at written",
+          5_000,
+          Effect.map(list(a), (key) => key.last_used_at ?? undefined)
+        )
         assert.isAtLeast(Date.parse(firstUse), usedFrom - 1_000)
         assert.isAtMost(Date.parse(firstUse), Date.now())
         // Used on and on, for three of the writer's one-second ticks: coalesced, not written again.
@@ -258,9 +251,12 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         assert.strictEqual(deleted.status, 204, deleted.text)
         assert.strictEqual(deleted.text, "")
         for (const server of [a, b]) {
-          const gone = yield* eventually(2_000, Effect.map(generate(server, apiKey, "ws_del", "g", "seq"), (res) =>
-            assertError(res, 404, "IDGEN-COMMON-0007")))
-          assert.include(gone.message, "deleted")
+          const gone = yield* pollUntil(
+            "404 after the deletion",
+            2_000,
+            Effect.map(generate(server, apiKey, "ws_del", "g", "seq"), withStatus(404))
+          )
+          assert.include(assertError(gone, 404, "IDGEN-COMMON-0007").message, "deleted")
           // Every interface and call shape: batch too.
           assertError(yield* generate(server, apiKey, "ws_del", "g", "seq", 5), 404, "IDGEN-COMMON-0007")
         }
@@ -278,10 +274,7 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         const recreated = yield* createBizTag(a, "ws_del", { group: "g", name: "seq", algorithm: "segment", step: 10 })
         assert.strictEqual(recreated.status, 201)
         const after = [
-          ...idsOf(yield* eventually(2_000, Effect.map(generate(b, apiKey, "ws_del", "g", "seq", 40), (res) => {
-            assert.strictEqual(res.status, 200, res.text)
-            return res
-          }))),
+          ...idsOf(yield* pollUntil("served again", 2_000, Effect.map(generate(b, apiKey, "ws_del", "g", "seq", 40), withStatus(200)))),
           ...idsOf(yield* generate(a, apiKey, "ws_del", "g", "seq", 40))
         ]
         const all = [...issued, ...after]
@@ -305,8 +298,12 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
           const res = yield* a.request("DELETE", `${admin}/workspaces/ws_kinds/biz-tags/g/${name}`, { admin: true })
           assert.strictEqual(res.status, 204, res.text)
           for (const server of [a, b]) {
-            yield* eventually(2_000, Effect.map(generate(server, apiKey, "ws_kinds", "g", name), (r) =>
-              assertError(r, 404, "IDGEN-COMMON-0007")))
+            const gone = yield* pollUntil(
+              `${name}: 404 after the deletion`,
+              2_000,
+              Effect.map(generate(server, apiKey, "ws_kinds", "g", name), withStatus(404))
+            )
+            assertError(gone, 404, "IDGEN-COMMON-0007")
           }
         }
         // Another template would render numbers it issued differently: refused.
@@ -316,10 +313,9 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         })
         assert.strictEqual(assertError(other, 409, "IDGEN-COMMON-0008").details.reason, "rendering_fixed_after_issue")
         yield* createBizTag(a, "ws_kinds", { group: "g", name: "inv", algorithm: "formatted", format_template: "INV{SEQ:4}", step: 5 })
-        const again = idsOf(yield* eventually(2_000, Effect.map(generate(b, apiKey, "ws_kinds", "g", "inv", 7), (res) => {
-          assert.strictEqual(res.status, 200, res.text)
-          return res
-        })))
+        const again = idsOf(
+          yield* pollUntil("served again", 2_000, Effect.map(generate(b, apiKey, "ws_kinds", "g", "inv", 7), withStatus(200)))
+        )
         const all = [...invoices, ...again]
         assert.strictEqual(new Set(all).size, all.length, all.join(" "))
         const snow = yield* createBizTag(a, "ws_kinds", { group: "g", name: "snow", algorithm: "snowflake" })
@@ -375,11 +371,12 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         assert.strictEqual(patched.status, 200, patched.text)
         const base = `${admin}/audit?workspace=ws_audit&since=${encodeURIComponent(start)}`
         // The writer batches asynchronously: wait for the last action's row.
-        const rows = yield* eventually(10_000, Effect.map(a.request("GET", `${base}&limit=1000`, { admin: true }), (res) => {
-          assert.strictEqual(res.status, 200, res.text)
-          assert.strictEqual(res.json.items[0]?.action, "update_workspace", res.text)
-          return res.json
-        }))
+        const rows = yield* pollUntil(
+          "the last action audited",
+          10_000,
+          Effect.map(a.request("GET", `${base}&limit=1000`, { admin: true }), (res) =>
+            res.status === 200 && res.json.items[0]?.action === "update_workspace" ? res.json : undefined)
+        )
         assert.isNull(rows.next_cursor)
         assert.deepStrictEqual(rows.items.map((e: any) => e.action), [
           "update_workspace",
@@ -434,7 +431,8 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         const allPaged = (yield* allPages(a, `${admin}/audit`, 3)).items
         assert.deepStrictEqual(allPaged.slice(0, everything.length).map((e: any) => e.id), everything.map((e: any) => e.id))
 
-        for (const query of ["limit=0", "limit=1001", "limit=x", "cursor=abc", "since=yesterday", "until=2026-13-45T99:00:00Z", "workspace=Bad!"]) {
+        const badQueries = ["limit=0", "limit=1001", "limit=x", "cursor=abc", "since=yesterday", "until=2026-13-45T99:00:00Z", "workspace=Bad!"]
+        for (const query of badQueries) {
           const res = yield* a.request("GET", `${admin}/audit?${query}`, { admin: true })
           assert.strictEqual(assertError(res, 400, "IDGEN-COMMON-0001").details.location, "query", res.text)
         }
