@@ -16,6 +16,7 @@ import { TagResolver } from "./generate/TagResolver.ts"
 import { GrpcServerLive } from "./grpc/GrpcServer.ts"
 import { HealthLive } from "./health/HealthLive.ts"
 import { HttpServerLive } from "./http/HttpServerLive.ts"
+import { EventLoopDelayLive } from "./observability/EventLoopDelay.ts"
 import { HealthMetricsLive } from "./observability/HealthMetrics.ts"
 import { LoggingLive } from "./observability/Logging.ts"
 import { TracingLive } from "./observability/Tracing.ts"
@@ -41,8 +42,8 @@ const Core = Layer.mergeAll(IdServiceLive, HealthLive).pipe(
   Layer.provideMerge(TagResolver.layer)
 )
 
-/** The alert evaluator and the health gauges it (and Prometheus) reads. */
-const Operations = Layer.mergeAll(AlertEvaluator.layer, HealthMetricsLive)
+/** The alert evaluator and the health and event-loop gauges it (and Prometheus) reads. */
+const Operations = Layer.mergeAll(AlertEvaluator.layer, HealthMetricsLive, EventLoopDelayLive)
 
 /**
  * Everything this node runs, given its configuration. Logging and tracing sit right above

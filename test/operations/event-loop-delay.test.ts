@@ -1,0 +1,59 @@
+/**
+ * The event-loop delay of a running server as metrics: the histogram and the windowed max
+ * are published, and a deliberate block — the whole process stopped (SIGSTOP) for 400 ms,
+ * then continued — shows up in both, in the stall counter, and as a logged stall.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { metricValue, pollUntil } from "../support/SnowflakeCluster.ts"
+import { ServerProcess, wait } from "../support/ServerProcess.ts"
+
+const BLOCK_MILLIS = 400
+
+interface Delay {
+  readonly count: number
+  readonly atMost250ms: number
+  readonly max: number
+  readonly stalls: number
+}
+
+const delay = Effect.gen(function*() {
+  const text = (yield* (yield* ServerProcess).request("GET", "/metrics")).text
+  return {
+    count: metricValue(text, "idgen_event_loop_delay_seconds_count"),
+    atMost250ms: metricValue(text, `idgen_event_loop_delay_seconds_bucket{le="0.25"}`),
+    max: metricValue(text, "idgen_event_loop_delay_max_seconds"),
+    stalls: metricValue(text, "idgen_event_loop_stalls_total")
+  } satisfies Delay
+})
+
+layer(ServerProcess.layer({ env: { IDGEN_LOG_FORMAT: "logfmt" } }), { timeout: "120 seconds", excludeTestServices: true })("event-loop delay", (it) => {
+  it.effect("the histogram, the max and the stall log move when the loop is blocked", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const before = yield* pollUntil("first published samples", 10_000, Effect.map(delay, (d) => (d.count > 0 ? d : undefined)))
+      const text = (yield* server.request("GET", "/metrics")).text
+      assert.include(text, "# TYPE idgen_event_loop_delay_seconds histogram")
+      assert.include(text, "# TYPE idgen_event_loop_delay_max_seconds gauge")
+      assert.isBelow(before.max, BLOCK_MILLIS / 1000)
+
+      const pid = server.pid()
+      assert.isNumber(pid)
+      process.kill(pid!, "SIGSTOP")
+      yield* wait(BLOCK_MILLIS)
+      process.kill(pid!, "SIGCONT")
+
+      const after = yield* pollUntil(
+        "the block in the histogram",
+        10_000,
+        Effect.map(delay, (d) => (d.count - d.atMost250ms > before.count - before.atMost250ms ? d : undefined))
+      )
+      assert.isAtLeast(after.max, 0.25)
+      assert.isAbove(after.stalls, before.stalls)
+      // Startup may have logged shorter stalls before; the block is the longest one.
+      const logged = server.output().split("\n").filter((line) => line.includes(`message="event loop stalled"`))
+      const millis = logged.map((line) => Number(/stallMillis=(\d+)/.exec(line)?.[1]))
+      assert.isAtLeast(Math.max(...millis), 250, server.output().slice(-2000))
+      assert.isTrue(logged.every((line) => line.includes("running=")), logged.join("\n"))
+    }))
+})
