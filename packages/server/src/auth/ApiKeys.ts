@@ -14,7 +14,8 @@
  * the database last confirmed it (and shared entries only while the revocation watch
  * heard from the database that recently), then answers DatabaseUnavailable (503): it
  * cannot tell the key is bad, only that it cannot check. Failed key use is written to
- * the audit log (sampled under a flood, `AuditLog`).
+ * the audit log (sampled under a flood, `AuditLog`); every accepted use is noted for the
+ * key's `last_used_at`, written coalesced (`KeyUsage`).
  */
 import { Errors, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Metric, Option, Schema } from "effect"
