@@ -1,11 +1,11 @@
 /**
  * The client for code that does not use Effect: the same operations as `IdgenClient`, as
- * Promises that reject with the same typed errors (`instanceof Errors.Forbidden`,
- * `AllServersUnavailable`, …), plus the synchronous `takeSync`.
+ * Promises that reject with the same typed errors (`instanceof Errors.Forbidden`, or
+ * `error.code === "IDGEN-COMMON-0006"`; `AllServersUnavailable`, …), plus the synchronous
+ * `takeSync`.
  *
- *   const idgen = await IdgenPromiseClient.connect({ endpoints: ["http://127.0.0.1:8080"], apiKey })
+ *   await using idgen = await IdgenPromiseClient.connect({ endpoints: ["http://127.0.0.1:8080"], apiKey })
  *   const id = await idgen.next("shop/orders/order-id")
- *   await idgen.close()
  */
 import type { Rpcs } from "@idgen/protocol"
 import { Cause, Effect, Exit, ManagedRuntime } from "effect"
@@ -86,5 +86,10 @@ export class IdgenPromiseClient {
 
   close(): Promise<void> {
     return this.runtime.dispose()
+  }
+
+  /** `await using idgen = await IdgenPromiseClient.connect(…)` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
   }
 }

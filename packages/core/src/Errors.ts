@@ -1,6 +1,7 @@
 /**
  * The IDGEN error codes of the contract, one class per row of its error table.
- * Each class knows its code and HTTP status; interfaces map them to their wire form.
+ * Each class knows its code and HTTP status; interfaces map them to their wire form. Each
+ * error also carries its code (`error.code`), for callers that do not switch on `_tag`.
  */
 import { Schema } from "effect"
 
@@ -16,10 +17,12 @@ const fields = {
 export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", fields) {
   static readonly code = "IDGEN-COMMON-0001"
   static readonly status = 400
+  get code() { return InvalidRequest.code }
 }
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", fields) {
   static readonly code = "IDGEN-COMMON-0002"
   static readonly status = 401
+  get code() { return Unauthorized.code }
 }
 export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
   ...fields,
@@ -27,30 +30,37 @@ export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("
 }) {
   static readonly code = "IDGEN-COMMON-0003"
   static readonly status = 429
+  get code() { return RateLimitExceeded.code }
 }
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", fields) {
   static readonly code = "IDGEN-COMMON-0004"
   static readonly status = 500
+  get code() { return InternalError.code }
 }
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields) {
   static readonly code = "IDGEN-COMMON-0005"
   static readonly status = 503
+  get code() { return ServiceUnavailable.code }
 }
 export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", fields) {
   static readonly code = "IDGEN-COMMON-0006"
   static readonly status = 403
+  get code() { return Forbidden.code }
 }
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", fields) {
   static readonly code = "IDGEN-COMMON-0007"
   static readonly status = 404
+  get code() { return NotFound.code }
 }
 export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", fields) {
   static readonly code = "IDGEN-COMMON-0008"
   static readonly status = 409
+  get code() { return Conflict.code }
 }
 export class SegmentExhausted extends Schema.TaggedError<SegmentExhausted>()("SegmentExhausted", fields) {
   static readonly code = "IDGEN-SEG-1001"
   static readonly status = 500
+  get code() { return SegmentExhausted.code }
 }
 export class SegmentAllocateFailed extends Schema.TaggedError<SegmentAllocateFailed>()(
   "SegmentAllocateFailed",
@@ -58,26 +68,32 @@ export class SegmentAllocateFailed extends Schema.TaggedError<SegmentAllocateFai
 ) {
   static readonly code = "IDGEN-SEG-1002"
   static readonly status = 500
+  get code() { return SegmentAllocateFailed.code }
 }
 export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>()("DatabaseUnavailable", fields) {
   static readonly code = "IDGEN-SEG-1003"
   static readonly status = 503
+  get code() { return DatabaseUnavailable.code }
 }
 export class ClockBackward extends Schema.TaggedError<ClockBackward>()("ClockBackward", fields) {
   static readonly code = "IDGEN-SNOW-2001"
   static readonly status = 500
+  get code() { return ClockBackward.code }
 }
 export class SequenceOverflow extends Schema.TaggedError<SequenceOverflow>()("SequenceOverflow", fields) {
   static readonly code = "IDGEN-SNOW-2002"
   static readonly status = 500
+  get code() { return SequenceOverflow.code }
 }
 export class NoAvailableWorkerId extends Schema.TaggedError<NoAvailableWorkerId>()("NoAvailableWorkerId", fields) {
   static readonly code = "IDGEN-SNOW-2003"
   static readonly status = 503
+  get code() { return NoAvailableWorkerId.code }
 }
 export class UuidGenerateFailed extends Schema.TaggedError<UuidGenerateFailed>()("UuidGenerateFailed", fields) {
   static readonly code = "IDGEN-UUID-3001"
   static readonly status = 500
+  get code() { return UuidGenerateFailed.code }
 }
 
 /** Every IDGEN error class, in the contract's table order. */
@@ -106,7 +122,7 @@ export const IdgenError = Schema.Union(errorClasses)
 const byTag = new Map<string, (typeof errorClasses)[number]>(errorClasses.map((c) => [c.name, c]))
 
 /** The contract's code (e.g. `IDGEN-SEG-1001`) of an error. */
-export const codeOf = (error: IdgenError): string => byTag.get(error._tag)!.code
+export const codeOf = (error: IdgenError): string => error.code
 
 /** The HTTP status of an error. */
 export const statusOf = (error: IdgenError): number => byTag.get(error._tag)!.status

@@ -9,4 +9,12 @@ describe("Errors", () => {
     assert.strictEqual(Errors.statusOf(new Errors.NoAvailableWorkerId({ message: "x" })), 503)
     assert.strictEqual(Errors.statusOf(new Errors.Forbidden({ message: "x" })), 403)
   })
+
+  it("every error instance carries its class's code, without it becoming a field", () => {
+    for (const ErrorClass of Errors.errorClasses) {
+      const error = new ErrorClass({ message: "x", retryAfterSeconds: 1 })
+      assert.strictEqual(error.code, ErrorClass.code)
+      assert.notProperty(JSON.parse(JSON.stringify(error)), "code")
+    }
+  })
 })

@@ -3,7 +3,7 @@
  * and the generated decoder reads them back, for every shape an ID can take.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { encodeBatchGenerateResponse, IdgenV1 } from "@idgen/protocol"
+import { encodeBatchGenerateResponse, IdgenV1 } from "@idgen/protocol/grpc"
 
 const cases: ReadonlyArray<readonly [string, IdgenV1.BatchGenerateResponse]> = [
   ["empty", { ids: [], algorithm: "", count: 0 }],

@@ -5,7 +5,7 @@
  */
 import * as Grpc from "@grpc/grpc-js"
 import { IdgenPromiseClient } from "@idgen/client"
-import { IdgenV1 } from "@idgen/protocol"
+import { IdgenV1 } from "@idgen/protocol/grpc"
 import { Agent, request } from "node:http"
 import { batchIds } from "./BatchBody.ts"
 

@@ -18,11 +18,11 @@ import * as Grpc from "@grpc/grpc-js"
 import * as ProtoLoader from "@grpc/proto-loader"
 import { ReflectionService } from "@grpc/reflection"
 import { Errors } from "@idgen/core"
-import { IdgenV1, IdServiceDefinition, idgenProtoFile, protoDir } from "@idgen/protocol"
+import { IdgenV1, IdServiceDefinition } from "@idgen/protocol/grpc"
 import { Cause, Context, Data, Effect, Exit, Layer, Schedule, type Scope } from "effect"
 import type { Headers } from "effect/http"
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check"
-import { dirname } from "node:path"
+import { dirname, resolve } from "node:path"
 import type { AuditLog } from "../audit/AuditLog.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -258,9 +258,12 @@ const ipOf = (peer: string): string | undefined => {
   return match === null ? undefined : match[1]
 }
 
+/** The repository's `proto/` (the server runs from its checkout; the image copies it). */
+const protoDir = resolve(import.meta.dirname, "../../../../proto")
+
 /** What reflection describes: the contract's `.proto` and the standard health service. */
 const reflectionDefinition = () =>
-  ProtoLoader.loadSync([idgenProtoFile, "health/v1/health.proto"], {
+  ProtoLoader.loadSync(["idgen/v1/idgen.proto", "health/v1/health.proto"], {
     includeDirs: [protoDir, dirname(dirname(dirname(healthProtoPath)))]
   })
 
