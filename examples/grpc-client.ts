@@ -2,7 +2,7 @@
  * gRPC from any stack: a client built from proto/idgen/v1/idgen.proto alone (here Node's
  * @grpc/grpc-js + @grpc/proto-loader; the same .proto serves grpcurl, Go, Java, …).
  *
- *   IDGEN_GRPC=127.0.0.1:50051 IDGEN_API_KEY=idgen_acme_… node examples/grpc-client.ts acme/orders/order-id
+ *   IDGEN_GRPC=127.0.0.1:50051 IDGEN_API_KEY=idgen_acme_… npm exec -- node examples/grpc-client.ts acme/orders/order-id
  */
 import * as grpc from "@grpc/grpc-js"
 import * as protoLoader from "@grpc/proto-loader"

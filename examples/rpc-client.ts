@@ -2,7 +2,7 @@
  * The typed Effect client (`@idgen/client`): Effect RPC over WebSocket, failover between
  * servers, and a local stock of prefetched IDs per biz_tag.
  *
- *   IDGEN_URL=http://127.0.0.1:8080 IDGEN_API_KEY=idgen_acme_… node examples/rpc-client.ts acme/orders/order-id
+ *   IDGEN_URL=http://127.0.0.1:8080 IDGEN_API_KEY=idgen_acme_… npm exec -- node examples/rpc-client.ts acme/orders/order-id
  */
 import { IdgenClient } from "@idgen/client"
 import { Errors } from "@idgen/core"

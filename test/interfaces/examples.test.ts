@@ -12,7 +12,8 @@ const repoRoot = resolve(import.meta.dirname, "../..")
 
 const runExample = (file: string, args: ReadonlyArray<string>, env: Record<string, string>) =>
   Effect.callback<{ code: number; stdout: string; stderr: string }>((resume) => {
-    const child = execFile(process.execPath, [join(repoRoot, "examples", file), ...args], {
+    // As the README runs them: through npm, which brings Node 24 and the source condition (.npmrc)
+    const child = execFile("npm", ["exec", "--", "node", join("examples", file), ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       timeout: 60_000
