@@ -143,6 +143,19 @@ describe("embedded store", () => {
       }
     }).pipe(Effect.scoped), 60_000)
 
+  it.live("runs queries off the node's event loop: it stays idle while the store computes", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      // PostgreSQL's own CPU work, long enough to dwarf the client's share of the round trip.
+      const before = performance.eventLoopUtilization()
+      const [row] = yield* sql<{ readonly n: bigint }>`
+        SELECT count(*) AS n FROM generate_series(1, 3000000) AS s(i) WHERE md5(i::text) LIKE 'a%'`
+      const busy = performance.eventLoopUtilization(before)
+      assert.isAbove(Number(row!.n), 0)
+      // On the node's thread the query would keep this loop busy all along (utilisation ≈ 1).
+      assert.isBelow(busy.utilization, 0.5, JSON.stringify(busy))
+    }).pipe(Effect.provide(Database.layerEmbedded(dataDir))), 60_000)
+
   it.live("SIGKILL mid-run loses no committed allocation", () =>
     Effect.gen(function*() {
       const script = Path.resolve(import.meta.dirname, "../support/embeddedAllocator.ts")

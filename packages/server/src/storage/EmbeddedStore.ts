@@ -3,8 +3,13 @@
  * `<dataDir>/pg`, served on a unix socket inside the data directory by pglite-socket, so
  * the regular `@effect/sql-pg` client talks to it exactly as to a PostgreSQL server.
  *
+ * PGlite and its socket server run in a worker thread of their own (`EmbeddedStoreWorker.ts`):
+ * executing a query and syncing its WAL to disk take milliseconds of CPU and blocking I/O
+ * that would otherwise stall every request of the node. The node's side is only the socket.
+ *
  * PGlite is a single session: the client uses exactly one connection, and every statement of
- * the node is serialised on it (see the socket server's limit below).
+ * the node is serialised on it (see the socket server's limit below) — transactions stay
+ * atomic and serialised exactly as before, whichever thread runs them.
  *
  * Durability. PGlite's defaults start PostgreSQL with `-F` (fsync off), and its emscripten
  * node filesystem turns fsync/fdatasync into no-ops. Every write still reaches the kernel
@@ -14,12 +19,11 @@
  * returns only once its WAL is on disk. `relaxedDurability` stays off (every query awaits its
  * filesystem sync). `open` checks the effective settings and fails if commits could be lost.
  */
-import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
-import { NodeFS } from "@electric-sql/pglite/nodefs"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Effect, Schema, type Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { Worker } from "node:worker_threads"
+import type { Reply, Start } from "./EmbeddedStoreWorker.ts"
 
 /** The embedded store could not be opened, or would not be durable. */
 export class EmbeddedStoreError extends Schema.TaggedError<EmbeddedStoreError>()("EmbeddedStoreError", {
@@ -48,59 +52,60 @@ const SERVER_MAX_CONNECTIONS = 2
 /** Linux's sun_path holds 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107
 
-/** NodeFS whose fsync reaches the disk (emscripten's NODEFS has no fsync at all). */
-class DurableNodeFS extends NodeFS {
-  fsyncWired = false
-
-  override async init(pg: PGlite, opts: Parameters<NodeFS["init"]>[1]) {
-    const result = await super.init(pg, opts)
-    const preRun = result.emscriptenOpts.preRun ?? []
-    result.emscriptenOpts.preRun = [
-      ...(Array.isArray(preRun) ? preRun : [preRun]),
-      (mod: { FS: { filesystems: Record<string, { stream_ops?: Record<string, unknown> } | undefined> } }) => {
-        const streamOps = mod.FS.filesystems["NODEFS"]?.stream_ops
-        if (streamOps !== undefined) {
-          streamOps["fsync"] = (stream: { nfd?: number }) => {
-            if (stream.nfd !== undefined) Fs.fsyncSync(stream.nfd)
-            return 0
-          }
-          this.fsyncWired = true
-        }
-      }
-    ] as typeof preRun
-    return result
-  }
-}
-
-const startParams = (): Array<string> => {
-  const defaults: ReadonlyArray<string> = (PGlite as unknown as { defaultStartParams?: ReadonlyArray<string> })
-    .defaultStartParams ?? ["--single", "-F", "-O", "-j", "-c", "search_path=public", "-c", "exit_on_error=false"]
-  return [
-    ...defaults.filter((p) => p !== "-F"),
-    "-c",
-    "fsync=on",
-    "-c",
-    "synchronous_commit=on",
-    "-c",
-    "wal_sync_method=fsync",
-    "-c",
-    "full_page_writes=on"
-  ]
-}
-
 const fail = (message: string) => (cause: unknown) =>
   new EmbeddedStoreError({ message: `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
 
-const setting = (db: PGlite, name: string) =>
-  Effect.tryPromise({
-    try: () => db.query<Record<string, string>>(`SHOW ${name}`),
-    catch: fail(`cannot read setting ${name}`)
-  }).pipe(Effect.map((r) => String(Object.values(r.rows[0] ?? {})[0] ?? "")))
+/** How long a clean close (checkpoint included) may take before the thread is terminated. */
+const CLOSE_TIMEOUT_MS = 30_000
+
+type Started = Extract<Reply, { _tag: "Started" }>
+
+/** Asks the thread to close PGlite cleanly and waits for it to end (terminated after the timeout). */
+const stop = (worker: Worker, exited: () => boolean) =>
+  Effect.callback<string | undefined>((resume) => {
+    if (exited()) return resume(Effect.succeed(undefined))
+    let warning: string | undefined
+    const onMessage = (message: Reply) => {
+      if (message._tag === "Closed") warning = message.warning
+    }
+    const timer = setTimeout(() => {
+      warning = `did not close within ${CLOSE_TIMEOUT_MS} ms; terminated`
+      void worker.terminate()
+    }, CLOSE_TIMEOUT_MS)
+    worker.on("message", onMessage)
+    worker.once("exit", () => {
+      clearTimeout(timer)
+      worker.off("message", onMessage)
+      resume(Effect.succeed(warning))
+    })
+    worker.postMessage("close")
+  })
+
+/** Waits for the thread's first answer: PGlite open and the socket server listening, or why not. */
+const started = (worker: Worker) =>
+  Effect.callback<Started, EmbeddedStoreError>((resume) => {
+    const onMessage = (message: Reply) => {
+      if (message._tag === "Started") resume(Effect.succeed(message))
+      else if (message._tag === "Failed") resume(Effect.fail(new EmbeddedStoreError({ message: message.message })))
+    }
+    const onError = (error: Error) => resume(Effect.fail(fail("the embedded database's thread failed")(error)))
+    const onExit = (code: number) =>
+      resume(Effect.fail(new EmbeddedStoreError({ message: `the embedded database's thread exited (code ${code})` })))
+    worker.on("message", onMessage)
+    worker.once("error", onError)
+    worker.once("exit", onExit)
+    return Effect.sync(() => {
+      worker.off("message", onMessage)
+      worker.off("error", onError)
+      worker.off("exit", onExit)
+    })
+  })
 
 /**
- * Opens (creating if needed) the store under `dataDir` for the current scope and starts its
- * socket server. The caller must hold the data directory's lock (see `DataDirLock`).
- * Closing the scope stops the socket server and closes PGlite cleanly.
+ * Opens (creating if needed) the store under `dataDir` for the current scope: starts its
+ * thread, which opens PGlite and its socket server. The caller must hold the data
+ * directory's lock (see `DataDirLock`). Closing the scope stops the socket server and closes
+ * PGlite cleanly, then ends the thread.
  */
 export const open = (dataDir: string): Effect.Effect<EmbeddedStore, EmbeddedStoreError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -112,70 +117,66 @@ export const open = (dataDir: string): Effect.Effect<EmbeddedStore, EmbeddedStor
       catch: fail(`cannot create ${pgDir}`)
     })
 
-    const fs = new DurableNodeFS(pgDir)
-    const started = Date.now()
-    const options: PGliteOptions = { fs, relaxedDurability: false, startParams: startParams() }
-    const db = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => PGlite.create(options), catch: fail(`cannot open the embedded database in ${pgDir}`) }),
-      (db) =>
-        Effect.tryPromise(() => db.close()).pipe(
-          Effect.catch((error) => Effect.logWarning("embedded database did not close cleanly", error))
-        )
-    )
-    const startupMillis = Date.now() - started
-
-    // Verify what we asked for: a COMMIT must not return before its WAL left the process.
-    const synchronousCommit = yield* setting(db, "synchronous_commit")
-    const fsyncSetting = yield* setting(db, "fsync")
-    if (synchronousCommit !== "on") {
-      return yield* new EmbeddedStoreError({
-        message: `embedded database runs with synchronous_commit=${synchronousCommit}; committed allocations could be lost`
-      })
-    }
-    const fsync = fsyncSetting === "on" && fs.fsyncWired
-    if (!fsync) {
-      yield* Effect.logWarning(
-        "embedded database: fsync could not be enabled; commits survive a process crash but not a power loss"
-      )
-    }
-
     const socketPath = Path.join(dir, SOCKET_FILE)
     const useUnix = Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH_BYTES
     if (useUnix) {
       // We hold the directory lock, so a socket file here is a leftover of a killed process.
       yield* Effect.try({ try: () => Fs.rmSync(socketPath, { force: true }), catch: fail(`cannot remove ${socketPath}`) })
     }
-    const server = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: async () => {
-          // The client pool holds one connection. The server admits a second one only so that a
-          // client replacing a dead connection is not refused while the old one is still being
-          // torn down (its handler is removed asynchronously); two live clients never coexist.
-          const server = new PGLiteSocketServer(
-            useUnix
-              ? { db, path: socketPath, maxConnections: SERVER_MAX_CONNECTIONS }
-              : { db, host: "127.0.0.1", port: 0, maxConnections: SERVER_MAX_CONNECTIONS }
-          )
-          await server.start()
-          return server
+    // The client pool holds one connection. The server admits a second one only so that a
+    // client replacing a dead connection is not refused while the old one is still being
+    // torn down (its handler is removed asynchronously); two live clients never coexist.
+    const start: Start = { pgDir, socketPath: useUnix ? socketPath : undefined, maxConnections: SERVER_MAX_CONNECTIONS }
+    const context = yield* Effect.context<never>()
+    let closing = false
+    let exited = false
+    const worker = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => {
+          const worker = new Worker(new URL("./EmbeddedStoreWorker.ts", import.meta.url), { workerData: start })
+          // After it started, the thread ends only when asked to: otherwise every query fails from then on.
+          worker.once("exit", (code) => {
+            exited = true
+            if (!closing) {
+              Effect.runForkWith(context)(
+                Effect.logError("the embedded database's thread ended unexpectedly").pipe(Effect.annotateLogs({ code }))
+              )
+            }
+          })
+          return worker
         },
-        catch: fail("cannot start the embedded database's socket server")
+        catch: fail("cannot start the embedded database's thread")
       }),
-      (server) =>
-        Effect.tryPromise(() => server.stop()).pipe(
-          Effect.andThen(Effect.sync(() => useUnix && Fs.rmSync(socketPath, { force: true }))),
-          Effect.catch((error) => Effect.logWarning("embedded socket server did not stop cleanly", error))
+      (worker) =>
+        Effect.suspend(() => {
+          closing = true
+          return stop(worker, () => exited)
+        }).pipe(
+          Effect.flatMap((warning) =>
+            warning === undefined ? Effect.void : Effect.logWarning(`embedded database: ${warning}`)
+          ),
+          Effect.andThen(Effect.sync(() => useUnix && Fs.rmSync(socketPath, { force: true })))
         )
     )
-    let endpoint: Endpoint
-    if (useUnix) {
-      yield* Effect.try({ try: () => Fs.chmodSync(socketPath, 0o600), catch: fail(`cannot restrict ${socketPath}`) })
-      endpoint = { _tag: "Unix", path: socketPath }
-    } else {
-      const conn = server.getServerConn()
-      const port = Number(conn.slice(conn.lastIndexOf(":") + 1))
-      endpoint = { _tag: "Tcp", host: "127.0.0.1", port }
+    const result = yield* started(worker)
+    const { startupMillis } = result
+
+    // Verify what we asked for: a COMMIT must not return before its WAL left the process.
+    if (result.synchronousCommit !== "on") {
+      return yield* new EmbeddedStoreError({
+        message: `embedded database runs with synchronous_commit=${result.synchronousCommit}; committed allocations could be lost`
+      })
     }
+    const fsync = result.fsyncSetting === "on" && result.fsyncWired
+    if (!fsync) {
+      yield* Effect.logWarning(
+        "embedded database: fsync could not be enabled; commits survive a process crash but not a power loss"
+      )
+    }
+
+    const endpoint: Endpoint = useUnix
+      ? { _tag: "Unix", path: socketPath }
+      : { _tag: "Tcp", host: "127.0.0.1", port: result.port ?? 0 }
 
     yield* Effect.logInfo("embedded database ready").pipe(
       Effect.annotateLogs({
