@@ -14,12 +14,14 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { startBare as startBareServer } from "./http/bare.ts"
 import { checkResponse, type IdgenServer, startIdgen } from "./http/idgen-server.ts"
 import type { LoadResult, LoadSpec } from "./http/load.ts"
-import { runNode, startNode, type Started, freePort, sleep, NODE } from "./lib/children.ts"
+import { runNode, type Started, NODE } from "./lib/children.ts"
 import { envNumber, pairedRatio, type Series } from "./lib/measure.ts"
 import { interfacesBench } from "./interfaces/section.ts"
 import { allocationsBench } from "./segment/allocations.ts"
+import { tailBench } from "./http/tail.ts"
 import { createDatabase, type ThrowawayDb } from "./lib/postgres.ts"
 import { type Check, table, writeJson } from "./report.ts"
 
@@ -41,19 +43,25 @@ const cleanup = () => {
 }
 process.on("exit", cleanup)
 
-/** A fresh store for one consumer: a throw-away database, or a temp data dir. */
-const store = (name: string): { databaseUrl: string | undefined; dataDir: string; kind: string } => {
+/** A fresh store of one kind: a throw-away database (undefined when no PostgreSQL answers), or a temp data dir. */
+const storeOfKind = (name: string, kind: "embedded" | "postgres") => {
   const dataDir = Path.join(tmp, name)
   Fs.mkdirSync(dataDir, { recursive: true })
+  if (kind === "embedded") return { databaseUrl: undefined, dataDir, kind: "embedded (PGlite)" }
+  const db = createDatabase()
+  if (db === undefined) return undefined
+  databases.push(db)
+  return { databaseUrl: db.url, dataDir, kind: `postgresql (${db.name})` }
+}
+
+/** A fresh store for one consumer: PostgreSQL when one answers (unless BENCH_STORE=embedded), else embedded. */
+const store = (name: string): { databaseUrl: string | undefined; dataDir: string; kind: string } => {
   if (process.env.BENCH_STORE !== "embedded") {
-    const db = createDatabase()
-    if (db !== undefined) {
-      databases.push(db)
-      return { databaseUrl: db.url, dataDir, kind: `postgresql (${db.name})` }
-    }
+    const postgres = storeOfKind(name, "postgres")
+    if (postgres !== undefined) return postgres
     if (process.env.BENCH_STORE === "postgres") throw new Error("BENCH_STORE=postgres but no PostgreSQL answers")
   }
-  return { databaseUrl: undefined, dataDir, kind: "embedded (PGlite)" }
+  return storeOfKind(name, "embedded")!
 }
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`)
@@ -348,16 +356,8 @@ const load = async (target: Target, scenario: (typeof scenarios)[number]): Promi
 }
 
 const startBare = async (): Promise<{ target: Target; process: Started }> => {
-  const port = await freePort()
-  const child = startNode(Path.join(BENCH, "http/bare-server.ts"), [String(port)], {
-    logFile: Path.join(RESULTS, "bare-server.log")
-  })
-  for (let i = 0; i < 200 && !child.stdout().includes("LISTENING"); i++) await sleep(50)
-  if (!child.stdout().includes("LISTENING")) throw new Error("bare server did not start")
-  return {
-    target: { name: "bare", baseUrl: `http://127.0.0.1:${port}`, headers: {}, pid: child.child.pid ?? -1 },
-    process: child
-  }
+  const bare = await startBareServer(Path.join(RESULTS, "bare-server.log"))
+  return { target: { name: "bare", baseUrl: bare.baseUrl, headers: {}, pid: bare.pid }, process: bare.process }
 }
 
 const best = (runs: ReadonlyArray<HttpRun>) => runs.reduce((a, b) => (b.rps > a.rps ? b : a))
@@ -472,6 +472,16 @@ const ifaceBench = async () => {
   }
 }
 
+const tailSection = async () => {
+  try {
+    const r = await tailBench({ repoRoot: ROOT, results: RESULTS, store: storeOfKind, log })
+    checks.push(...r.checks)
+    raw.tail = r.raw
+  } catch (error) {
+    checks.push(failed("tail.p99", "tail", "HTTP single p99 at half the bare maximum", "≤ 2× bare", error))
+  }
+}
+
 const allocBench = async () => {
   try {
     const r = await allocationsBench({ repoRoot: ROOT, results: RESULTS, store, log })
@@ -489,6 +499,7 @@ try {
     await uuidBench()
   }
   if (only === undefined || only === "" || only === "http") await httpBench()
+  if (only === undefined || only === "" || only === "tail") await tailSection()
   if (only === undefined || only === "" || only === "interfaces") await ifaceBench()
   if (only === undefined || only === "" || only === "allocations") await allocBench()
 } finally {

@@ -16,6 +16,8 @@ export interface LoadSpec {
   readonly pipelining: number
   readonly warmupSeconds: number
   readonly durationSeconds: number
+  /** Requests per second over all connections (autocannon's overallRate, `-R`); unset: as fast as answered. */
+  readonly rate?: number
 }
 
 export interface LoadResult {
@@ -25,6 +27,7 @@ export interface LoadResult {
   readonly p50: number
   readonly p90: number
   readonly p99: number
+  readonly max: number
   readonly latencyMean: number
   readonly non2xx: number
   readonly errors: number
@@ -37,7 +40,13 @@ export interface LoadResult {
 
 interface AutocannonResult {
   readonly requests: { readonly average: number; readonly total: number }
-  readonly latency: { readonly p50: number; readonly p90: number; readonly p99: number; readonly average: number }
+  readonly latency: {
+    readonly p50: number
+    readonly p90: number
+    readonly p99: number
+    readonly max: number
+    readonly average: number
+  }
   readonly throughput: { readonly average: number }
   readonly non2xx: number
   readonly errors: number
@@ -57,7 +66,8 @@ const options = (duration: number) => ({
   connections: spec.connections,
   pipelining: spec.pipelining,
   duration,
-  timeout: 10
+  timeout: 10,
+  ...(spec.rate === undefined ? {} : { overallRate: spec.rate })
 })
 
 if (spec.warmupSeconds > 0) await autocannon(options(spec.warmupSeconds))
@@ -70,6 +80,7 @@ const result: LoadResult = {
   p50: r.latency.p50,
   p90: r.latency.p90,
   p99: r.latency.p99,
+  max: r.latency.max,
   latencyMean: r.latency.average,
   non2xx: r.non2xx,
   errors: r.errors,
