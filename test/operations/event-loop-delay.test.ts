@@ -6,7 +6,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { metricValue, pollUntil } from "../support/SnowflakeCluster.ts"
-import { ServerProcess, wait } from "../support/ServerProcess.ts"
+import { ServerProcess, type ServerProcessShape, wait } from "../support/ServerProcess.ts"
 
 const BLOCK_MILLIS = 400
 
@@ -17,8 +17,8 @@ interface Delay {
   readonly stalls: number
 }
 
-const delay = Effect.gen(function*() {
-  const text = (yield* (yield* ServerProcess).request("GET", "/metrics")).text
+const delay = (server: ServerProcessShape) => Effect.gen(function*() {
+  const text = (yield* server.request("GET", "/metrics")).text
   return {
     count: metricValue(text, "idgen_event_loop_delay_seconds_count"),
     atMost250ms: metricValue(text, `idgen_event_loop_delay_seconds_bucket{le="0.25"}`),
@@ -31,7 +31,7 @@ layer(ServerProcess.layer({ env: { IDGEN_LOG_FORMAT: "logfmt" } }), { timeout: "
   it.effect("the histogram, the max and the stall log move when the loop is blocked", () =>
     Effect.gen(function*() {
       const server = yield* ServerProcess
-      const before = yield* pollUntil("first published samples", 10_000, Effect.map(delay, (d) => (d.count > 0 ? d : undefined)))
+      const before = yield* pollUntil("first published samples", 10_000, Effect.map(delay(server), (d) => (d.count > 0 ? d : undefined)))
       const text = (yield* server.request("GET", "/metrics")).text
       assert.include(text, "# TYPE idgen_event_loop_delay_seconds histogram")
       assert.include(text, "# TYPE idgen_event_loop_delay_max_seconds gauge")
@@ -46,7 +46,7 @@ layer(ServerProcess.layer({ env: { IDGEN_LOG_FORMAT: "logfmt" } }), { timeout: "
       const after = yield* pollUntil(
         "the block in the histogram",
         10_000,
-        Effect.map(delay, (d) => (d.count - d.atMost250ms > before.count - before.atMost250ms ? d : undefined))
+        Effect.map(delay(server), (d) => (d.count - d.atMost250ms > before.count - before.atMost250ms ? d : undefined))
       )
       assert.isAtLeast(after.max, 0.25)
       assert.isAbove(after.stalls, before.stalls)

@@ -79,7 +79,7 @@ export const EventLoopDelayLive: Layer.Layer<never> = Layer.effectDiscard(
       }),
       (histogram) => Effect.sync(() => histogram.disable())
     )
-    const windowMax: Array<number> = new Array(maxWindowSeconds).fill(0)
+    const windowMax: Array<number> = Array.from({ length: maxWindowSeconds }, () => 0)
     let windowSlot = 0
     // The monitor's samples are the whole interval between two timer runs; the delay is what exceeds the resolution.
     const seconds = (nanos: number) => Math.max(0, nanos / 1e6 - resolutionMillis) / 1000
