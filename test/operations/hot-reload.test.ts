@@ -7,11 +7,21 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ADMIN_TOKEN, createBizTag, make as startServer, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
+
+/**
+ * Replaces the file in one step (write, then rename), as editors and config tools do: a
+ * poll in the middle of a plain rewrite would read a truncated file — an empty one is a
+ * valid configuration of defaults.
+ */
+const writeConfig = (file: string, text: string) => {
+  writeFileSync(`${file}.tmp`, text)
+  renameSync(`${file}.tmp`, file)
+}
 
 const toml = (step: number, extra = "", watch = true) =>
   ["[segment]", `default_step = ${step}`, "", "[reload]", "poll_interval_ms = 100", `watch = ${watch}`, extra].join("\n")
@@ -37,7 +47,7 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
         (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
       )
       const file = join(dir, "idgen.toml")
-      writeFileSync(file, toml(100))
+      writeConfig(file, toml(100))
       const server = yield* startServer(yield* TestDatabase.make, { env: { IDGEN_CONFIG: file } })
       const apiKey = yield* workspaceWithKey(server, { name: "reload" })
 
@@ -53,7 +63,7 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       assert.include(initial.live_settings, "segment.default_step")
 
       // 1. A valid change: effective without a restart.
-      writeFileSync(file, toml(250, "\n[log]\nlevel = \"debug\""))
+      writeConfig(file, toml(250, "\n[log]\nlevel = \"debug\""))
       const reloaded = yield* configWhen(server, (v) => v.effective.segment.defaultStep === 250, "default_step 250")
       assert.includeMembers(reloaded.last_reload.applied, ["segment.defaultStep", "log.level"])
       assert.strictEqual(reloaded.last_reload.source, "file")
@@ -62,7 +72,7 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       assert.strictEqual(second.json.step, 250)
 
       // 2. An invalid file: refused, reported, the running configuration kept.
-      writeFileSync(file, toml(-5))
+      writeConfig(file, toml(-5))
       const refused = yield* configWhen(server, (v) => v.last_error !== null, "the refused reload")
       assert.match(refused.last_error.message, /default_step/)
       assert.strictEqual(refused.effective.segment.defaultStep, 250)
@@ -75,20 +85,20 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
         json: { workspace: "reload", group: "g", biz_tag: "after" }
       })
       assert.strictEqual(generated.status, 200, generated.text)
-      writeFileSync(file, "this is [not toml")
+      writeConfig(file, "this is [not toml")
       yield* configWhen(server, (v) => v.last_error !== null && /cannot read config file/.test(v.last_error.message), "bad TOML")
 
       // 3. A setting that needs a restart: reported, not applied.
-      writeFileSync(file, toml(300, "\n[http]\nmax_body_bytes = 1024"))
+      writeConfig(file, toml(300, "\n[http]\nmax_body_bytes = 1024"))
       const partial = yield* configWhen(server, (v) => v.effective.segment.defaultStep === 300, "default_step 300")
       assert.strictEqual(partial.last_error, null)
       assert.include(partial.last_reload.restart_required, "http.maxBodyBytes")
       assert.strictEqual(partial.effective.http.maxBodyBytes, 65_536)
 
       // 4. Watching off: the file is read on SIGHUP.
-      writeFileSync(file, toml(300, "", false))
+      writeConfig(file, toml(300, "", false))
       yield* configWhen(server, (v) => v.effective.reload.watch === false, "watch off")
-      writeFileSync(file, toml(400, "", false))
+      writeConfig(file, toml(400, "", false))
       // Absence of a reload can only be shown by letting several poll intervals pass.
       yield* wait(300)
       const unchanged = yield* configWhen(server, () => true, "config view")

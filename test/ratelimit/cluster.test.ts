@@ -98,14 +98,16 @@ layer(Suite, { excludeTestServices: true, timeout: 120_000 })("rate limiting acr
       assert.isAtLeast(tally.ok, 20, JSON.stringify(tally))
       assert.isAbove(tally.limitedBy[0]!, 0, "node A refused some")
       assert.isAbove(tally.limitedBy[1]!, 0, "node B refused some")
-      // The other workspace is served on both nodes meanwhile.
-      const free = yield* hammer([a, b], freeKey, "rl-free", 20, "workspace")
-      assert.strictEqual(free.ok, 20)
-      // The HttpApi path (here: a chunked body) refuses the same way, with Retry-After.
-      const viaRouter = yield* routerGenerate(b, limitedKey, "rl-ws")
+      // The HttpApi path (here: a chunked body) refuses the same way, with Retry-After. The
+      // bucket gains a token a second, so of a few quick calls at most one or two can pass.
+      const viaRouter = yield* Effect.forEach([1, 2, 3, 4, 5], () => routerGenerate(b, limitedKey, "rl-ws"))
+        .pipe(Effect.map((answers) => answers.find((answer) => answer.status !== 200) ?? answers[0]!))
       assert.strictEqual(viaRouter.status, 429, viaRouter.body)
       assert.strictEqual(JSON.parse(viaRouter.body).error.code, "IDGEN-COMMON-0003")
       assert.isAtLeast(Number(viaRouter.retryAfter), 1)
+      // The other workspace is served on both nodes meanwhile.
+      const free = yield* hammer([a, b], freeKey, "rl-free", 20, "workspace")
+      assert.strictEqual(free.ok, 20)
       assert.strictEqual((yield* routerGenerate(b, freeKey, "rl-free")).status, 200)
     }))
 
