@@ -5,10 +5,12 @@
 import { Console, Effect, Option } from "effect"
 import { Flag } from "effect/cli"
 import { CliFailure } from "./CliFailure.ts"
+import { reach } from "./Reach.ts"
 
 export interface AdminTarget {
   readonly server: string
   readonly adminToken: string
+  readonly connectTimeoutMs: number
 }
 
 export const request = (
@@ -21,6 +23,7 @@ export const request = (
     if (target.adminToken === "") {
       return yield* new CliFailure({ message: "an admin token is needed: --admin-token or IDGEN_ADMIN_TOKEN" })
     }
+    yield* reach(target.server, target.connectTimeoutMs)
     const url = `${target.server.replace(/\/+$/, "")}/api/v1/admin${path}`
     const response = yield* Effect.tryPromise({
       try: (signal) =>
@@ -33,7 +36,11 @@ export const request = (
           },
           ...(body === undefined ? {} : { body: JSON.stringify(body) })
         }),
-      catch: (error) => new CliFailure({ message: `cannot reach ${target.server}: ${(error as Error).message}` })
+      catch: (error) => {
+        // fetch says only "fetch failed"; the cause (ECONNRESET, ...) is what the user needs.
+        const { cause, message } = error as Error & { cause?: { code?: string; message?: string } }
+        return new CliFailure({ message: `request to ${url} failed: ${cause?.code ?? cause?.message ?? message}` })
+      }
     })
     const text = yield* Effect.promise(() => response.text())
     const parsed = text === "" ? undefined : safeJson(text)

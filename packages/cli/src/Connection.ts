@@ -4,12 +4,19 @@
  */
 import { Config } from "effect"
 import { Flag } from "effect/cli"
+import { withDefault } from "./FlagDefault.ts"
+import { baseUrls } from "./Reach.ts"
 
 export const server = Flag.String("server").pipe(
   Flag.withAlias("s"),
-  Flag.withDescription("Base URL of an idgen server (env IDGEN_URL)"),
   Flag.withFallbackConfig(Config.String("IDGEN_URL")),
-  Flag.withDefault("http://127.0.0.1:8080")
+  withDefault("idgen server: URL, or host:port for http (env IDGEN_URL)", "http://127.0.0.1:8080"),
+  Flag.map(baseUrls)
+)
+
+export const connectTimeoutMs = Flag.Int("connect-timeout-ms").pipe(
+  Flag.withFallbackConfig(Config.Int("IDGEN_CONNECT_TIMEOUT_MS")),
+  withDefault("Give up on an unreachable server after this many ms (env IDGEN_CONNECT_TIMEOUT_MS)", 2000)
 )
 
 export const adminToken = Flag.String("admin-token").pipe(
@@ -30,4 +37,4 @@ export const json = Flag.Boolean("json").pipe(
   Flag.withDefault(false)
 )
 
-export const shared = { server, adminToken, apiKey, json }
+export const shared = { server, connectTimeoutMs, adminToken, apiKey, json }

@@ -4,12 +4,19 @@
  */
 import { Context, type Duration, Effect, Layer } from "effect"
 import { CliFailure } from "./CliFailure.ts"
+import { reach } from "./Reach.ts"
 
-export const client = (options: { readonly server: string; readonly apiKey: string; readonly timeout?: Duration.Input }) =>
+export const client = (options: {
+  readonly server: string
+  readonly apiKey: string
+  readonly connectTimeoutMs: number
+  readonly timeout?: Duration.Input
+}) =>
   Effect.gen(function*() {
     if (options.apiKey === "") {
       return yield* new CliFailure({ message: "an API key is needed: --api-key or IDGEN_API_KEY" })
     }
+    yield* reach(options.server, options.connectTimeoutMs)
     // Loaded here, not at start-up: the operator commands need none of it.
     const { IdgenClient } = yield* Effect.promise(() => import("@idgen/client"))
     const context = yield* Layer.build(

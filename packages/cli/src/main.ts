@@ -1,7 +1,10 @@
 /**
  * `idgen`: the command line of idgen (Effect CLI). `npx idgen --help` lists the commands.
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+// Deep imports: the package's barrel loads every platform module (Redis client included),
+// which alone cost more CPU than the rest of `idgen --help`.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { describe } from "./CliFailure.ts"
@@ -16,23 +19,24 @@ import { serve } from "./commands/Serve.ts"
 import { tag } from "./commands/Tag.ts"
 import { workspace } from "./commands/Workspace.ts"
 import { idgen } from "./Root.ts"
+import * as UsageError from "./UsageError.ts"
 
 const cli = idgen.pipe(
   Command.withSubcommands([serve, migrate, cluster, workspace, key, tag, audit, gen, parse, bench]),
-  Command.run({ version: "0.1.0", renderErrors: false })
+  Command.run({ version: "0.1.0" })
 )
 
 cli.pipe(
-  // Parse errors were already shown with the help; everything else is one line and exit 1.
   Effect.catchCause((cause) => {
     const failure = Cause.findErrorOption(cause)
-    if (failure._tag === "Some" && (failure.value as { _tag?: string })._tag?.startsWith("~effect/cli")) {
-      return Effect.sync(() => process.exit(2))
+    // A command line that could not be understood was already reported (UsageError's presenter).
+    if (failure._tag === "Some" && UsageError.isUsageError(failure.value)) {
+      return Effect.sync(() => process.exit(UsageError.EXIT_USAGE))
     }
     if (Cause.hasInterruptsOnly(cause)) return Effect.void
     const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
     return Console.error(`idgen: ${describe(error)}`).pipe(Effect.andThen(Effect.sync(() => process.exit(1))))
   }),
-  Effect.provide(NodeServices.layer),
+  Effect.provide([NodeServices.layer, UsageError.layer]),
   NodeRuntime.runMain
 )

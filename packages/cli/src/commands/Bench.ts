@@ -8,7 +8,9 @@ import { Command, Flag } from "effect/cli"
 import type * as Drivers from "../bench/Drivers.ts"
 import * as Stats from "../bench/Stats.ts"
 import { CliFailure } from "../CliFailure.ts"
+import { withDefault } from "../FlagDefault.ts"
 import { printJson, printTable } from "../Output.ts"
+import { reach } from "../Reach.ts"
 import { idgen } from "../Root.ts"
 import * as TagPath from "../TagPath.ts"
 
@@ -32,18 +34,16 @@ export const bench = Command.make("bench", {
     Flag.withDescription("gRPC host:port (default: the server's host, port 50051)"),
     Flag.optional
   ),
-  size: Flag.Int("size").pipe(Flag.withDescription("IDs per batch call (1..10000)"), Flag.withDefault(1000)),
+  size: Flag.Int("size").pipe(withDefault("IDs per batch call (1..10000)", 1000)),
   concurrency: Flag.Int("concurrency").pipe(
     Flag.withAlias("c"),
-    Flag.withDescription("Calls in flight per interface"),
-    Flag.withDefault(16)
+    withDefault("Calls in flight per interface", 16)
   ),
-  duration: Flag.Finite("duration").pipe(Flag.withAlias("d"), Flag.withDescription("Seconds measured per interface"), Flag.withDefault(5)),
-  warmup: Flag.Finite("warmup").pipe(Flag.withDescription("Warm-up seconds per interface"), Flag.withDefault(1)),
+  duration: Flag.Finite("duration").pipe(Flag.withAlias("d"), withDefault("Seconds measured per interface", 5)),
+  warmup: Flag.Finite("warmup").pipe(withDefault("Warm-up seconds per interface", 1)),
   only: Flag.String("interfaces").pipe(
     Flag.withAlias("i"),
-    Flag.withDescription("Comma-separated subset of http,grpc,rpc"),
-    Flag.withDefault("http,grpc,rpc")
+    withDefault("Comma-separated subset of http,grpc,rpc", "http,grpc,rpc")
   )
 }, (input) =>
   Effect.gen(function*() {
@@ -51,6 +51,7 @@ export const bench = Command.make("bench", {
     if (input.size < 1 || input.size > 10_000) return yield* new CliFailure({ message: "--size must be 1..10000" })
     if (input.concurrency < 1) return yield* new CliFailure({ message: "--concurrency must be at least 1" })
     if (root.apiKey === "") return yield* new CliFailure({ message: "an API key is needed: --api-key or IDGEN_API_KEY" })
+    yield* reach(root.server, root.connectTimeoutMs)
     const keyWorkspace = /^idgen_(.+)_[0-9a-f]{32}$/.exec(root.apiKey)?.[1] ?? "bench"
     const path = yield* TagPath.parse(Option.getOrElse(input.tag, () => `${keyWorkspace}/bench/bench`))
     const names = input.only.split(",").map((s) => s.trim()).filter((s) => s !== "")
@@ -93,4 +94,7 @@ export const bench = Command.make("bench", {
     )
     yield* printTable(Stats.columns, Stats.rows(summaries))
     for (const s of summaries) if (s.firstError !== undefined) yield* Console.error(`${s.interface}: ${s.firstError}`)
-  })).pipe(Command.withDescription("Measure batch throughput and latency over HTTP, gRPC and Effect RPC (needs an API key)"))
+  })).pipe(
+  Command.withDescription("Measure batch throughput and latency over HTTP, gRPC and Effect RPC (needs an API key)"),
+  Command.withExamples([{ command: "idgen bench -t shop/bench/bench -d 10 -i http,grpc", description: "10 s over HTTP, then gRPC" }])
+)

@@ -71,7 +71,10 @@ const settings = Command.make("settings", database, (input) =>
       ["segment IDs up to", ceiling],
       ["snowflake IDs above them from", new Date(clearsAt).toISOString()]
     ]))
-  })).pipe(Command.withDescription("Show the cluster settings pinned in the database"))
+  })).pipe(
+  Command.withDescription("Show the cluster settings pinned in the database"),
+  Command.withExamples([{ command: "idgen cluster settings --database-url postgres://idgen@db/idgen", description: "epoch, range size, layout" }])
+)
 
 const warning = [
   "WARNING: these settings decide how every node issues IDs.",
@@ -158,7 +161,13 @@ const pin = Command.make("pin", {
         )
       })
     )
-  })).pipe(Command.withDescription("Change the cluster settings pinned in the database (an operator decision)"))
+  })).pipe(
+  Command.withDescription("Change the cluster settings pinned in the database (an operator decision)"),
+  Command.withExamples([
+    { command: "idgen cluster pin --range-size 2000000", description: "check the change and show what it means" },
+    { command: "idgen cluster pin --range-size 2000000 --force", description: "then apply it" }
+  ])
+)
 
 export const cluster = Command.make("cluster").pipe(
   Command.withDescription("Cluster-wide settings pinned in the database (works on the database directly)"),

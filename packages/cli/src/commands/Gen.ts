@@ -5,6 +5,7 @@
 import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { CliFailure } from "../CliFailure.ts"
+import { withDefault } from "../FlagDefault.ts"
 import { printJson } from "../Output.ts"
 import { idgen } from "../Root.ts"
 import * as Sdk from "../Sdk.ts"
@@ -14,8 +15,7 @@ export const gen = Command.make("gen", {
   tag: Argument.String("tag").pipe(Argument.withDescription("workspace/group/biz_tag")),
   count: Flag.Int("count").pipe(
     Flag.withAlias("n"),
-    Flag.withDescription("How many IDs"),
-    Flag.withDefault(1)
+    withDefault("How many IDs", 1)
   )
 }, (input) =>
   Effect.scoped(Effect.gen(function*() {

@@ -26,7 +26,10 @@ const create = Command.make("create", {
       `API key ${created.id} for workspace ${input.workspace} (expires ${created.expires_at ?? "never"}); ` +
         "the key is shown only now"
     )
-  })).pipe(Command.withDescription("Create an API key; prints the key (shown only once)"))
+  })).pipe(
+  Command.withDescription("Create an API key; prints the key (shown only once)"),
+  Command.withExamples([{ command: "idgen key create shop --name checkout --expires-at 2027-01-01T00:00:00Z", description: "a key for one service" }])
+)
 
 const revoke = Command.make("revoke", {
   workspace: workspaceArg,
@@ -37,7 +40,10 @@ const revoke = Command.make("revoke", {
     yield* Admin.request(root, "DELETE", `/workspaces/${encodeURIComponent(input.workspace)}/api-keys/${encodeURIComponent(input.id)}`)
     if (root.json) return yield* printJson({ revoked: input.id })
     yield* Console.log(`revoked API key ${input.id}`)
-  })).pipe(Command.withDescription("Revoke an API key (stops working on every node within seconds)"))
+  })).pipe(
+  Command.withDescription("Revoke an API key (stops working on every node within seconds)"),
+  Command.withExamples([{ command: "idgen key revoke shop 3f2a9c1e", description: "the id comes from key list" }])
+)
 
 const list = Command.make("list", { workspace: workspaceArg, ...Admin.pageFlags }, (input) =>
   Effect.gen(function*() {
@@ -49,7 +55,11 @@ const list = Command.make("list", { workspace: workspaceArg, ...Admin.pageFlags 
       page.items.map((k: any) => [k.id, k.prefix, k.name, k.created_at, k.expires_at, k.last_used_at, k.revoked_at])
     )
     yield* Admin.printNextCursor(page)
-  })).pipe(Command.withDescription("List a workspace's API keys (never the keys themselves)"), Command.withAlias("ls"))
+  })).pipe(
+  Command.withDescription("List a workspace's API keys (never the keys themselves)"),
+  Command.withAlias("ls"),
+  Command.withExamples([{ command: "idgen key list shop", description: "ids, prefixes, expiry and last use" }])
+)
 
 export const key = Command.make("key").pipe(
   Command.withDescription("Manage API keys (needs the admin token)"),

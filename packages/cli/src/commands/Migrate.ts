@@ -22,4 +22,7 @@ export const migrate = Command.make("migrate", {
     const names = applied.map(([id, name]) => `${id}_${name}`)
     if (root.json) return yield* printJson({ applied: names })
     yield* Console.log(names.length === 0 ? "database is up to date" : `applied ${names.join(", ")}`)
-  })).pipe(Command.withDescription("Apply pending database migrations and exit"))
+  })).pipe(
+  Command.withDescription("Apply pending database migrations and exit"),
+  Command.withExamples([{ command: "idgen migrate --database-url postgres://idgen@db/idgen", description: "before rolling out a new version" }])
+)

@@ -24,4 +24,10 @@ export const parse = Command.make("parse", {
     if (root.json) return yield* printJson(info)
     const width = Math.max(...Object.keys(info).map((k) => k.length))
     yield* Console.log(Object.entries(info).map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"))
-  }))).pipe(Command.withDescription("Decode an ID: algorithm, timestamp, datacenter, worker, sequence… (needs an API key)"))
+  }))).pipe(
+  Command.withDescription("Decode an ID: algorithm, timestamp, datacenter, worker, sequence… (needs an API key)"),
+  Command.withExamples([
+    { command: "idgen parse 7291858174394368000", description: "what a snowflake ID encodes" },
+    { command: "idgen parse 1001 --tag shop/orders/order-id", description: "a segment ID, in its biz_tag's context" }
+  ])
+)

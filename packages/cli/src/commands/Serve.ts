@@ -42,6 +42,12 @@ export const serve = Command.make("serve", settings, (input) =>
     Effect.flatMap(({ AppLive }) => Layer.launch(AppLive)),
     Effect.catchTag("ConfigInvalid", (error) =>
       Console.error(`idgen: ${error.message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(78)))))
-  )).pipe(Command.withDescription("Run an idgen node (HTTP + Effect RPC + gRPC) until interrupted"))
+  )).pipe(
+  Command.withDescription("Run an idgen node (HTTP + Effect RPC + gRPC) until interrupted"),
+  Command.withExamples([
+    { command: "IDGEN_ADMIN_TOKEN=… idgen serve --data-dir ./data", description: "one node on the embedded store, port 8080" },
+    { command: "idgen serve --database-url postgres://idgen@db/idgen --http-port 9080", description: "a node of a PostgreSQL cluster" }
+  ])
+)
 
 export { settings as serverSettings }

@@ -59,7 +59,13 @@ const create = Command.make("create", { path: pathArg, algorithm, ...settings },
     })
     if (root.json) return yield* printJson(created)
     yield* Console.log(`created ${describeTag(created)}`)
-  })).pipe(Command.withDescription("Create a biz_tag (its group is created when needed)"))
+  })).pipe(
+  Command.withDescription("Create a biz_tag (its group is created when needed)"),
+  Command.withExamples([
+    { command: "idgen tag create shop/orders/order-id -a snowflake --fallback segment", description: "snowflake IDs, segment when the clock is off" },
+    { command: "idgen tag create shop/billing/invoice -a formatted --template 'INV{YYYYMMDD}{SEQ:6}'", description: "invoice numbers" }
+  ])
+)
 
 const list = Command.make("list", {
   workspace: Argument.String("workspace").pipe(Argument.withDescription("Workspace whose biz_tags to list"))
@@ -72,7 +78,11 @@ const list = Command.make("list", {
       ["GROUP", "NAME", "ALGORITHM", "FALLBACK", "STEP", "TEMPLATE", "REMAINING"],
       tags.map((t) => [t.group, t.name, t.algorithm, t.fallback.join(",") || null, t.step, t.format_template, t.remaining])
     )
-  })).pipe(Command.withDescription("List a workspace's biz_tags, with each segment tag's remaining capacity"), Command.withAlias("ls"))
+  })).pipe(
+  Command.withDescription("List a workspace's biz_tags, with each segment tag's remaining capacity"),
+  Command.withAlias("ls"),
+  Command.withExamples([{ command: "idgen tag list shop --json", description: "as JSON, for scripts" }])
+)
 
 const update = Command.make("update", { path: pathArg, algorithm: algorithm.pipe(Flag.optional), ...settings }, (input) =>
   Effect.gen(function*() {
@@ -84,7 +94,10 @@ const update = Command.make("update", { path: pathArg, algorithm: algorithm.pipe
     })
     if (root.json) return yield* printJson(updated)
     yield* Console.log(`updated ${describeTag(updated)}`)
-  })).pipe(Command.withDescription("Change a biz_tag's algorithm, fallback chain, step or template"))
+  })).pipe(
+  Command.withDescription("Change a biz_tag's algorithm, fallback chain, step or template"),
+  Command.withExamples([{ command: "idgen tag update shop/orders/order-id --step 5000", description: "larger segments for a busy tag" }])
+)
 
 const remove = Command.make("delete", { path: pathArg }, (input) =>
   Effect.gen(function*() {
@@ -93,7 +106,10 @@ const remove = Command.make("delete", { path: pathArg }, (input) =>
     yield* Admin.request(root, "DELETE", tagUrl(path))
     if (root.json) return yield* printJson({ deleted: input.path })
     yield* Console.log(`deleted ${input.path} (its numbers are never issued again)`)
-  })).pipe(Command.withDescription("Delete a biz_tag: it answers 404 on every node; its numbers are never reused"))
+  })).pipe(
+  Command.withDescription("Delete a biz_tag: it answers 404 on every node; its numbers are never reused"),
+  Command.withExamples([{ command: "idgen tag delete shop/orders/old-id", description: "retire a biz_tag" }])
+)
 
 export const tag = Command.make("tag").pipe(
   Command.withDescription("Manage biz_tags (needs the admin token)"),

@@ -77,7 +77,10 @@ const create = Command.make("create", {
     })
     if (root.json) return yield* printJson(created)
     yield* Console.log(`created workspace ${created.name} (default algorithm ${created.default_algorithm})`)
-  })).pipe(Command.withDescription("Create a workspace"))
+  })).pipe(
+  Command.withDescription("Create a workspace"),
+  Command.withExamples([{ command: "idgen workspace create shop --rate-limit 1000/2000", description: "with a rate limit" }])
+)
 
 const list = Command.make("list", {}, () =>
   Effect.gen(function*() {
@@ -94,7 +97,11 @@ const list = Command.make("list", {}, () =>
         w.created_at
       ])
     )
-  })).pipe(Command.withDescription("List workspaces"), Command.withAlias("ls"))
+  })).pipe(
+  Command.withDescription("List workspaces"),
+  Command.withAlias("ls"),
+  Command.withExamples([{ command: "idgen workspace list -s 10.0.0.5:8080", description: "on another server" }])
+)
 
 const show = (workspace: any) =>
   Effect.gen(function*() {
@@ -107,7 +114,10 @@ const get = Command.make("get", { name: nameArg }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
     yield* show(yield* Admin.request(root, "GET", `/workspaces/${encodeURIComponent(input.name)}`))
-  })).pipe(Command.withDescription("Show a workspace with its settings"))
+  })).pipe(
+  Command.withDescription("Show a workspace with its settings"),
+  Command.withExamples([{ command: "idgen workspace get shop", description: "its settings" }])
+)
 
 const update = Command.make("update", {
   name: nameArg,
@@ -132,7 +142,10 @@ const update = Command.make("update", {
     }
     if (Object.keys(body).length === 0) return yield* new CliFailure({ message: "nothing to change: give at least one setting" })
     yield* show(yield* Admin.request(root, "PATCH", `/workspaces/${encodeURIComponent(input.name)}`, body))
-  })).pipe(Command.withDescription("Change a workspace's settings"))
+  })).pipe(
+  Command.withDescription("Change a workspace's settings"),
+  Command.withExamples([{ command: "idgen workspace update shop --default-fallback uuid_v7 --auto-create off", description: "fallback for new tags; no more auto-creation" }])
+)
 
 export const workspace = Command.make("workspace").pipe(
   Command.withDescription("Manage workspaces (needs the admin token)"),

@@ -1,0 +1,106 @@
+/**
+ * The `idgen` command line by clig.dev, run as separate processes: a command line it cannot
+ * understand is one line on stderr with exit 2 (help only when asked for); a server it cannot
+ * reach is reported fast, naming the URL and the cause; `host:port` is a server address.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Duration, Effect } from "effect"
+import { idgen, ok } from "../support/IdgenCli.ts"
+import { ADMIN_TOKEN, freePort, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
+
+/** Asserts a usage error: exit 2, nothing on stdout, one stderr line; yields that line. */
+const usageError = (run: { readonly code: number | null; readonly stdout: string; readonly stderr: string }) => {
+  assert.strictEqual(run.code, 2, `stdout: ${run.stdout}\nstderr: ${run.stderr}`)
+  assert.strictEqual(run.stdout, "")
+  const lines = run.stderr.trimEnd().split("\n")
+  assert.strictEqual(lines.length, 1, run.stderr)
+  return lines[0]!
+}
+
+layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true })("idgen command line", (it) => {
+  it.effect("usage errors: one stderr line naming the problem, did-you-mean for near misses, exit 2", () =>
+    Effect.gen(function*() {
+      const [algorithm, nearAlgorithm, count, bogus, command, subcommand, flag, missing] = yield* Effect.all([
+        idgen(["tag", "create", "x", "--algorithm", "foo"]),
+        idgen(["tag", "create", "x", "--algorithm", "snowflak"]),
+        idgen(["gen", "x", "-n", "abc"]),
+        idgen(["--bogus"]),
+        idgen(["worksapce", "list"]),
+        idgen(["tag", "craete", "a/b/c"]),
+        idgen(["gen", "a/b/c", "--cuont", "3"]),
+        idgen(["gen"])
+      ], { concurrency: 4 })
+      assert.match(usageError(algorithm), /^idgen: invalid value "foo" for --algorithm: expected one of segment, snowflake, uuid_v7, uuid_v4, formatted \(see 'idgen tag create --help'\)$/)
+      assert.include(usageError(nearAlgorithm), `did you mean "snowflake"?`)
+      assert.match(usageError(count), /^idgen: invalid value "abc" for --count: expected .*number/)
+      assert.match(usageError(bogus), /^idgen: unknown flag --bogus for "idgen" \(see 'idgen --help'\)$/)
+      assert.strictEqual(usageError(command), `idgen: unknown command "worksapce" for "idgen"; did you mean "workspace"? (see 'idgen --help')`)
+      assert.include(usageError(subcommand), `unknown command "craete" for "idgen tag"; did you mean "create"?`)
+      assert.include(usageError(flag), `unknown flag --cuont for "idgen gen"; did you mean "--count"?`)
+      assert.include(usageError(missing), "missing required argument: tag")
+      const badEnv = yield* idgen(["workspace", "list"], { IDGEN_CONNECT_TIMEOUT_MS: "soon" })
+      assert.include(usageError(badEnv), "invalid IDGEN_CONNECT_TIMEOUT_MS in the environment")
+    }), 120_000)
+
+  it.effect("help only when asked: --help on stdout with exit 0; a command without its subcommand shows it on stderr, exit 2", () =>
+    Effect.gen(function*() {
+      const [asked, tagAsked, bare] = yield* Effect.all([idgen(["--help"]), idgen(["tag", "create", "--help"]), idgen(["tag"])], {
+        concurrency: 3
+      })
+      assert.match(ok(asked), /^USAGE\n\s+idgen <subcommand>/m)
+      assert.strictEqual(asked.stderr, "")
+      assert.match(ok(tagAsked), /--algorithm, -a/)
+      assert.strictEqual(bare.code, 2)
+      assert.strictEqual(bare.stdout, "")
+      assert.match(bare.stderr, /^SUBCOMMANDS$/m)
+    }), 120_000)
+
+  it.effect("every command's help shows an example, and flag defaults", () =>
+    Effect.gen(function*() {
+      const commands = [
+        ["serve"], ["migrate"], ["cluster", "settings"], ["cluster", "pin"],
+        ["workspace", "create"], ["workspace", "list"], ["workspace", "get"], ["workspace", "update"],
+        ["key", "create"], ["key", "list"], ["key", "revoke"],
+        ["tag", "create"], ["tag", "list"], ["tag", "update"], ["tag", "delete"],
+        ["audit"], ["gen"], ["parse"], ["bench"]
+      ]
+      const helps = yield* Effect.all(commands.map((command) => idgen([...command, "--help"])), { concurrency: 4 })
+      helps.forEach((help, i) => assert.match(ok(help), new RegExp(`^EXAMPLES\\n(.*\\n)*\\s+idgen ${commands[i]!.join(" ")}\\b`, "m"), ok(help)))
+      const gen = ok(helps[commands.findIndex((c) => c[0] === "gen")]!)
+      assert.match(gen, /--count, -n integer\s+How many IDs \(default 1\)/)
+      assert.match(gen, /--connect-timeout-ms integer\s+.*default 2000/)
+      assert.match(ok(helps[commands.length - 1]!), /--size integer\s+.*\(default 1000\)/)
+    }), 120_000)
+
+  it.effect("an unreachable server fails within seconds with one stderr line naming the URL and the cause, exit 1", () =>
+    Effect.gen(function*() {
+      const closed = yield* freePort // nothing listens there any more
+      const url = `http://127.0.0.1:${closed}`
+      const key = "idgen_shop_0123456789abcdef0123456789abcdef"
+      const runs = yield* Effect.all([
+        Effect.timed(idgen(["gen", "shop/orders/id"], { IDGEN_URL: url, IDGEN_API_KEY: key })),
+        Effect.timed(idgen(["workspace", "list"], { IDGEN_URL: `127.0.0.1:${closed}`, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN })),
+        Effect.timed(idgen(["parse", "1", "-s", `127.0.0.1:${closed}`, "-k", key]))
+      ], { concurrency: 3 })
+      for (const [elapsed, run] of runs) {
+        assert.strictEqual(run.code, 1, run.stderr)
+        assert.strictEqual(run.stdout, "")
+        assert.strictEqual(run.stderr, `idgen: cannot reach the server at ${url} (ECONNREFUSED)\n`)
+        // The old CLI took 10-14 s here (the client's retries); the bound is the behaviour, not a benchmark.
+        assert.isBelow(Duration.toMillis(elapsed), 5_000)
+      }
+    }), 120_000)
+
+  it.effect("host:port means http://host:port, for the operator commands and the ID client", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const key = yield* workspaceWithKey(server, { name: "hostport" })
+      const env = { IDGEN_URL: `127.0.0.1:${server.port}`, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN, IDGEN_API_KEY: key }
+      const [listed, generated] = yield* Effect.all([
+        idgen(["workspace", "list", "--json"], env),
+        idgen(["gen", "hostport/orders/id", "-n", "3"], env)
+      ], { concurrency: 2 })
+      assert.include(JSON.parse(ok(listed)).map((w: { name: string }) => w.name), "hostport")
+      assert.strictEqual(ok(generated).trim().split("\n").length, 3)
+    }), 120_000)
+})
