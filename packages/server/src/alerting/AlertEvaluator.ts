@@ -20,6 +20,7 @@ import * as AlertRules from "./AlertRules.ts"
 import * as AlertState from "./AlertState.ts"
 import * as Expression from "./Expression.ts"
 import { flatten, SampleHistory } from "./MetricSamples.ts"
+import { tracked } from "../observability/EventLoopDelay.ts"
 
 export interface AlertView {
   readonly name: string
@@ -235,7 +236,7 @@ const make = Effect.gen(function*() {
 
   // The supervised loop: it lives as long as the layer, whatever a tick does.
   yield* Effect.suspend(() => Effect.sleep(live.current().alerting.evaluationIntervalMillis)).pipe(
-    Effect.andThen(evaluate),
+    Effect.andThen(tracked("alert evaluation")(evaluate)),
     Effect.forever,
     Effect.forkScoped
   )

@@ -20,6 +20,7 @@ import { TokenBucket } from "@idgen/core"
 import { Array as Arr, Clock, Context, Effect, Layer, Metric, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import { tracked } from "../observability/EventLoopDelay.ts"
 
 export type AuditEventType = "operator" | "key_use_failure" | "degradation"
 
@@ -106,6 +107,7 @@ export class AuditLog extends Context.Service<AuditLog, {
       const writeBatch = Effect.gen(function*() {
         const batch = yield* Queue.takeBetween(queue, 1, batchSize)
         yield* insert(batch).pipe(
+          tracked("audit batch write"),
           Effect.retry(Schedule.spaced("1 second")),
           Effect.catchCause((cause) => Effect.logWarning("audit batch lost", cause))
         )
@@ -115,7 +117,7 @@ export class AuditLog extends Context.Service<AuditLog, {
       const sweep = sql`DELETE FROM audit_log WHERE occurred_at < now() - make_interval(days => ${config.audit.retentionDays})`.pipe(
         Effect.catchCause((cause) => Effect.logDebug("audit retention sweep skipped", cause))
       )
-      yield* Effect.forkScoped(sweep.pipe(Effect.repeat(Schedule.spaced("1 hour"))))
+      yield* Effect.forkScoped(sweep.pipe(tracked("audit retention sweep"), Effect.repeat(Schedule.spaced("1 hour"))))
 
       const enqueue = (event: AuditEvent, ms: number) =>
         Effect.flatMap(Queue.offer(queue, { ...event, at: new Date(ms) }), (accepted) =>

@@ -5,6 +5,7 @@
  */
 import { Cause, Effect, Layer, Metric } from "effect"
 import { Health, type HealthStatus } from "../health/Health.ts"
+import { tracked } from "./EventLoopDelay.ts"
 import * as Metrics from "./Metrics.ts"
 
 const refreshMillis = 5000
@@ -26,6 +27,11 @@ export const HealthMetricsLive: Layer.Layer<never, never, Health> = Layer.effect
       ),
       Effect.withTracerEnabled(false)
     )
-    yield* refresh.pipe(Effect.andThen(Effect.sleep(refreshMillis)), Effect.forever, Effect.forkScoped)
+    yield* refresh.pipe(
+      tracked("health metrics refresh"),
+      Effect.andThen(Effect.sleep(refreshMillis)),
+      Effect.forever,
+      Effect.forkScoped
+    )
   })
 )

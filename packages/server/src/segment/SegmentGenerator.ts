@@ -12,6 +12,7 @@
 import { Clock, Context, Effect, Exit, FiberMap, Layer, Semaphore } from "effect"
 import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import { tracked } from "../observability/EventLoopDelay.ts"
 import * as SegmentMetrics from "../observability/SegmentMetrics.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
 import { SegmentRepo } from "../storage/SegmentRepo.ts"
@@ -152,7 +153,7 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
         }
       })
       yield* Effect.suspend(() => Effect.sleep(L1Rings.sweepIntervalMillis(current().segment.idleReleaseMillis))).pipe(
-        Effect.andThen(sweep),
+        Effect.andThen(tracked("segment idle/hot sweep")(sweep)),
         Effect.forever,
         Effect.forkScoped
       )

@@ -7,6 +7,7 @@
  * nothing is learnt from it (and nothing can be changed in it either).
  */
 import { Clock, Effect, Schedule, type Scope } from "effect"
+import { tracked } from "../observability/EventLoopDelay.ts"
 
 export const pollMillis = 1_000
 export const overlapMillis = 5_000
@@ -27,5 +28,7 @@ export const pollChanges = <A extends { readonly checkedAt: Date }, E>(options: 
       since = new Date(result.checkedAt.getTime() - overlapMillis)
     }).pipe(Effect.catchCause((cause) => Effect.logDebug(`${options.name}: database look skipped`, cause)))
     // Untraced: a query a second per node would bury the request traces.
-    yield* Effect.forkScoped(look.pipe(Effect.repeat(Schedule.spaced(pollMillis)), Effect.withTracerEnabled(false)))
+    yield* Effect.forkScoped(
+      look.pipe(tracked(options.name), Effect.repeat(Schedule.spaced(pollMillis)), Effect.withTracerEnabled(false))
+    )
   })

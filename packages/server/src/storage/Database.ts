@@ -15,6 +15,7 @@ import { Effect, Layer, Redacted, Schedule, Schema } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import { tracked } from "../observability/EventLoopDelay.ts"
 import * as DataDirLock from "./DataDirLock.ts"
 import * as EmbeddedStore from "./EmbeddedStore.ts"
 import * as Migrations from "./migrations/index.ts"
@@ -127,6 +128,7 @@ const startup = Effect.gen(function*() {
   // Keep the coming months' partitions ready on a long-running node, too.
   yield* ensureAllocationPartitions().pipe(
     Effect.catch((error) => Effect.logWarning("could not create audit partitions", error)),
+    tracked("audit partitions"),
     Effect.repeat(Schedule.spaced("12 hours")),
     Effect.delay("12 hours"),
     Effect.forkScoped
