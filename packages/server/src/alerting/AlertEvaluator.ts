@@ -19,7 +19,7 @@ import * as AlertChannels from "./AlertChannels.ts"
 import * as AlertRules from "./AlertRules.ts"
 import * as AlertState from "./AlertState.ts"
 import * as Expression from "./Expression.ts"
-import { flatten, SampleHistory } from "./MetricSamples.ts"
+import { flatten, SampleHistory, snapshotWanted } from "./MetricSamples.ts"
 import { tracked } from "../observability/EventLoopDelay.ts"
 
 export interface AlertView {
@@ -173,7 +173,7 @@ const make = Effect.gen(function*() {
     const active = currentRules(alerting)
     const wanted = new Set(active.flatMap((r) => Expression.metricNames(r.node)))
     const keepMs = Math.max(...active.map((r) => Expression.maxRangeMs(r.node)), 0) + 2 * alerting.evaluationIntervalMillis
-    const source = history.record(flatten(Metric.snapshotUnsafe(context), wanted), nowMs, keepMs)
+    const source = history.record(flatten(snapshotWanted(context, wanted), wanted), nowMs, keepMs)
     const seen = new Set<string>()
     const transitions: Array<AlertChannels.Notification> = []
 
