@@ -93,6 +93,7 @@ const descriptions: Record<string, string> = {
   "degradation.probe_interval_ms": "How often generator health is probed",
   "rate_limit.per_ip_per_second": "Token bucket per client IP; 0 turns it off (workspace limits come from the workspace)",
   "rate_limit.per_ip_burst": "Bucket size per client IP (default: one second's worth)",
+  "rate_limit.trusted_proxies": "Peers (IPs, CIDR blocks) whose `X-Forwarded-For` names the client for the per-IP limits (the rightmost address not itself trusted); from any other peer the header is ignored. Not on gRPC",
   "audit.retention_days": "Audit rows older than this are deleted",
   "log.level": "Minimum level logged",
   "log.format": "Log line format",

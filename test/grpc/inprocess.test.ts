@@ -73,6 +73,7 @@ const stubs = (hooks: Hooks) =>
     Layer.mock(Health, { ready: Effect.succeed(true) }),
     // Every key is workspace ws's: the stubbed IdRequests decides each call's outcome.
     Layer.mock(Admission, {
+      clientAddress: (peer) => peer,
       authenticateUnsafe: () => "ws" as Names.WorkspaceName,
       admitUnsafe: () => "ws" as Names.WorkspaceName
     }),

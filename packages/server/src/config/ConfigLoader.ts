@@ -13,6 +13,7 @@ import { ConfigInvalid } from "./ConfigInvalid.ts"
 import * as OperationsConfig from "./OperationsConfig.ts"
 import { Port, PositiveInt, section, withDefault } from "./SchemaHelpers.ts"
 import { ServerConfig, type ServerConfigShape } from "./ServerConfig.ts"
+import * as ClientAddress from "../requests/ClientAddress.ts"
 import * as StorageFence from "../storage/StorageFence.ts"
 
 /** The file format: snake_case keys, every key optional. */
@@ -96,7 +97,13 @@ export const FileSchema = Schema.Struct({
   }),
   rate_limit: section({
     per_ip_per_second: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 0),
-    per_ip_burst: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 0)
+    per_ip_burst: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 0),
+    trusted_proxies: withDefault(
+      Schema.Array(Schema.String.check(Schema.makeFilter((s: string) =>
+        ClientAddress.isAddressOrBlock(s) || "expected an IP address or a CIDR block such as 10.0.0.0/8"
+      ))),
+      []
+    )
   }),
   audit: section({ retention_days: withDefault(PositiveInt, 90) })
 })
@@ -152,6 +159,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: Path, pars
   ["IDGEN_DEGRADATION_PROBE_INTERVAL_MS", ["degradation", "probe_interval_ms"], integer],
   ["IDGEN_RATE_LIMIT_PER_IP_PER_SECOND", ["rate_limit", "per_ip_per_second"], integer],
   ["IDGEN_RATE_LIMIT_PER_IP_BURST", ["rate_limit", "per_ip_burst"], integer],
+  ["IDGEN_RATE_LIMIT_TRUSTED_PROXIES", ["rate_limit", "trusted_proxies"], list],
   ["IDGEN_AUDIT_RETENTION_DAYS", ["audit", "retention_days"], integer]
 ]
 
@@ -323,7 +331,8 @@ export const load = Effect.fnUntraced(function*(
     rateLimit: {
       perIpPerSecond: raw.rate_limit.per_ip_per_second,
       // Burst defaults to one second's worth.
-      perIpBurst: raw.rate_limit.per_ip_burst || raw.rate_limit.per_ip_per_second
+      perIpBurst: raw.rate_limit.per_ip_burst || raw.rate_limit.per_ip_per_second,
+      trustedProxies: raw.rate_limit.trusted_proxies
     },
     audit: { retentionDays: raw.audit.retention_days }
   }

@@ -159,6 +159,8 @@ export interface ServerConfigShape extends OperationsConfigShape {
     /** Token bucket per client IP; 0 turns it off. Workspace limits come from the workspace. */
     readonly perIpPerSecond: number
     readonly perIpBurst: number
+    /** Peers whose `X-Forwarded-For` names the client (IPs, CIDR blocks); empty: the header is ignored. */
+    readonly trustedProxies: ReadonlyArray<string>
   }
   readonly audit: {
     /** Audit rows older than this are deleted. */

@@ -37,7 +37,10 @@ export const ApiKeyAuthLive: Layer.Layer<ApiKeyAuth, never, Admission> = Layer.e
       apiKey: (httpEffect, { credential }) =>
         Effect.flatMap(Effect.service(HttpServerRequest.HttpServerRequest), (request) =>
           Effect.flatMap(
-            admission.admit(Redacted.value(credential), Option.getOrUndefined(request.remoteAddress)),
+            admission.admit(
+              Redacted.value(credential),
+              admission.clientAddress(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"])
+            ),
             (workspace) => Effect.provideService(httpEffect, CurrentWorkspace, workspace)
           ))
     }))

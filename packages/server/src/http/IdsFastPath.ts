@@ -180,7 +180,10 @@ export const make: Effect.Effect<FastPath, never, IdService | Admission | Server
     }
     const header = headers["x-api-key"]
     // Key and rate limits before the body is read: a refused request costs no parsing.
-    const admitted = admission.admitUnsafe(typeof header === "string" ? header : "", req.socket.remoteAddress)
+    const admitted = admission.admitUnsafe(
+      typeof header === "string" ? header : "",
+      admission.clientAddress(req.socket.remoteAddress, headers["x-forwarded-for"])
+    )
     if (typeof admitted === "string") serve(req, x, admitted, batch)
     else if (isRefusal(admitted)) refuse(req, x, Cause.fail(admitted))
     else runIn(x, admitted, (exit) => Exit.isSuccess(exit) ? serve(req, x, exit.value, batch) : refuse(req, x, exit.cause))

@@ -14,6 +14,7 @@ import { Errors, type Names, type TokenBucket } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Schedule } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { RedisClient } from "../redis/RedisClient.ts"
+import { plainIp } from "../requests/ClientAddress.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 import { LocalBuckets } from "./LocalBuckets.ts"
 import * as RedisTokenBucket from "./RedisTokenBucket.ts"
@@ -21,12 +22,6 @@ import * as WorkspaceLimits from "./WorkspaceLimits.ts"
 
 export type Admission = RedisTokenBucket.Admission
 export const toEffect = RedisTokenBucket.toEffect
-
-/**
- * An IPv4 client as its IPv4 address, however the interface reports it (a dual-stack
- * socket says `::ffff:10.0.0.1`, gRPC may say `10.0.0.1`): one bucket per client.
- */
-export const plainIp = (ip: string): string => ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip
 
 /** Idle buckets are forgotten after this (per-IP buckets would otherwise pile up). */
 const idleMillis = 10 * 60_000

@@ -23,7 +23,8 @@ import { ApiKeys, keyUseFailure } from "../auth/ApiKeys.ts"
 import { FailedAttempts } from "../auth/FailedAttempts.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import * as Metrics from "../observability/Metrics.ts"
-import { plainIp, RateLimiter, toEffect } from "../ratelimit/RateLimiter.ts"
+import { RateLimiter, toEffect } from "../ratelimit/RateLimiter.ts"
+import * as ClientAddress from "./ClientAddress.ts"
 
 /** A refusal known without running anything. */
 export type Refusal = Errors.Unauthorized | Errors.RateLimitExceeded
@@ -42,6 +43,8 @@ export const toAdmitEffect = (admitted: Admitted): Effect.Effect<Names.Workspace
   typeof admitted === "string" ? Effect.succeed(admitted) : isRefusal(admitted) ? Effect.fail(admitted) : admitted
 
 export class Admission extends Context.Service<Admission, {
+  /** The address the per-IP limits use for a connection's peer and its `X-Forwarded-For` (`ClientAddress`). */
+  clientAddress: ClientAddress.ClientAddress
   /** The workspace of `rawKey`, checked as above without taking a rate-limit token (before a body or a connection). */
   authenticateUnsafe(rawKey: string, clientIp: string | undefined): Admitted
   /** `authenticateUnsafe`, then the rate limits: the admission of one request. */
@@ -54,7 +57,8 @@ export class Admission extends Context.Service<Admission, {
     Effect.gen(function*() {
       const apiKeys = yield* ApiKeys
       const limiter = yield* RateLimiter
-      const config = (yield* ServerConfig).auth
+      const serverConfig = yield* ServerConfig
+      const config = serverConfig.auth
       const context = yield* Effect.context<never>()
       const clock = Context.get(context, Clock.Clock)
       const failures = new FailedAttempts(config.failedPerIp, config.unknownKeyCacheMillis)
@@ -84,7 +88,7 @@ export class Admission extends Context.Service<Admission, {
         const trusted = apiKeys.verifyCached(rawKey, now)
         if (trusted !== undefined) return trusted
         if (failures.isKnownValid(rawKey, now)) return verify(rawKey, undefined)
-        const address = clientIp === undefined ? undefined : plainIp(clientIp)
+        const address = clientIp === undefined ? undefined : ClientAddress.plainIp(clientIp)
         const refused = failures.refuseUnsafe(rawKey, address, now)
         if (refused === undefined) return verify(rawKey, address)
         if (refused._tag === "Unauthorized") {
@@ -113,6 +117,7 @@ export class Admission extends Context.Service<Admission, {
       }
 
       return Admission.of({
+        clientAddress: ClientAddress.make(serverConfig.rateLimit.trustedProxies),
         authenticateUnsafe,
         admitUnsafe,
         authenticate: (rawKey, clientIp) => Effect.suspend(() => toAdmitEffect(authenticateUnsafe(rawKey, clientIp))),

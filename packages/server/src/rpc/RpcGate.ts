@@ -37,11 +37,11 @@ const isBodyTooLarge = (cause: Cause.Cause<unknown>) => {
 
 const keyOf = (request: HttpServerRequest.HttpServerRequest) => request.headers["x-api-key"]
 
-const clientIpOf = (request: HttpServerRequest.HttpServerRequest) => Option.getOrUndefined(request.remoteAddress)
-
 export const make = (options: RpcGateOptions) => {
   const maxBodySize = ByteSize.bytes(options.maxBodyBytes)
   let webSockets = 0
+  const clientIpOf = (request: HttpServerRequest.HttpServerRequest) =>
+    options.admission.clientAddress(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"])
 
   /** `/rpc`: the body limit, and the header key before the body. */
   const post = <E, R>(httpEffect: HttpEffect<E, R>): HttpEffect<E, R | HttpServerRequest.HttpServerRequest> =>

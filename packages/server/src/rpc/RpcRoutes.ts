@@ -19,6 +19,7 @@ import { ServerConfig } from "../config/ServerConfig.ts"
 import { IdRequests } from "../generate/IdRequests.ts"
 import * as Tracing from "../observability/Tracing.ts"
 import { Admission } from "../requests/Admission.ts"
+import type { ClientAddress } from "../requests/ClientAddress.ts"
 import { IdRpcsLive } from "./IdRpcsLive.ts"
 import * as PeerAddress from "./PeerAddress.ts"
 import * as RpcGate from "./RpcGate.ts"
@@ -32,18 +33,18 @@ const spanPrefix = "rpc IdRpcs"
 const spanAttributes = { "rpc.service": "IdRpcs" }
 
 /** `RpcServer.layerHttp`'s protocol, its route behind the gate and `PeerAddress.withPeer`. */
-const protocolLayer = (gate: ReturnType<typeof RpcGate.make>, method: "POST" | "GET") =>
+const protocolLayer = (gate: ReturnType<typeof RpcGate.make>, clientAddress: ClientAddress, method: "POST" | "GET") =>
   Layer.effect(
     RpcServer.Protocol,
     Effect.gen(function*() {
       const router = yield* HttpRouter.HttpRouter
       if (method === "POST") {
         const { httpEffect, protocol } = yield* RpcServer.makeProtocolWithHttpEffect()
-        yield* router.add("POST", rpcPath, gate.post(PeerAddress.withPeer(httpEffect)))
+        yield* router.add("POST", rpcPath, gate.post(PeerAddress.withPeer(clientAddress, httpEffect)))
         return protocol
       }
       const { httpEffect, protocol } = yield* RpcServer.makeProtocolWithHttpEffectWebsocket
-      yield* router.add("GET", rpcWebSocketPath, gate.upgrade(PeerAddress.withPeer(httpEffect)))
+      yield* router.add("GET", rpcWebSocketPath, gate.upgrade(PeerAddress.withPeer(clientAddress, httpEffect)))
       return protocol
     })
   )
@@ -52,15 +53,16 @@ const protocolLayer = (gate: ReturnType<typeof RpcGate.make>, method: "POST" | "
 export const RpcRoutesLive = Layer.unwrap(Effect.gen(function*() {
   const context = yield* Effect.context<never>()
   const config = yield* ServerConfig
+  const admission = yield* Admission
   const gate = RpcGate.make({
-    admission: yield* Admission,
+    admission,
     maxBodyBytes: config.http.maxBodyBytes,
     maxWebSockets: config.http.maxWebSockets
   })
   const options = { disableTracing: !Tracing.isEnabled(context), spanPrefix, spanAttributes }
   return Layer.mergeAll(
-    RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, "POST"))),
-    RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, "GET")))
+    RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, admission.clientAddress, "POST"))),
+    RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, admission.clientAddress, "GET")))
   ).pipe(Layer.provide(RpcMessages.serialization(config.http.maxBodyBytes, new Set(ServerRpcs.requests.keys()))))
 })).pipe(
   Layer.provide(IdRpcsLive),
