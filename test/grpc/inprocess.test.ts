@@ -74,6 +74,7 @@ const stubs = (hooks: Hooks) =>
     // Every key is workspace ws's: the stubbed IdRequests decides each call's outcome.
     Layer.mock(Admission, {
       clientAddress: (peer) => peer,
+      admitIdsUnsafe: () => undefined,
       authenticateUnsafe: () => "ws" as Names.WorkspaceName,
       admitUnsafe: () => "ws" as Names.WorkspaceName
     }),

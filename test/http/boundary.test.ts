@@ -39,8 +39,9 @@ const generateStub = (key: Names.SequenceKey) =>
 const Services = Layer.mergeAll(
   Layer.succeed(ServerConfig, {
     http: { host: "127.0.0.1", port: 0, maxBodyBytes: 65_536 },
-    auth: { cacheTtlMillis: 1000, failedPerIp: { perSecond: 10, burst: 50 }, unknownKeyCacheMillis: 5000, outageGraceMillis: 60_000 }
-  } as ServerConfigShape),
+    auth: { cacheTtlMillis: 1000, failedPerIp: { perSecond: 10, burst: 50 }, unknownKeyCacheMillis: 5000, outageGraceMillis: 60_000 },
+    rateLimit: { perIpPerSecond: 0, perIpBurst: 0, trustedProxies: [] }
+  } as unknown as ServerConfigShape),
   Layer.mock(IdService, { generate: generateStub, generateNow: generateStub }),
   Layer.mock(ApiKeys, {
     verifyCached: () => undefined,
@@ -51,7 +52,7 @@ const Services = Layer.mergeAll(
   }),
   Layer.mock(AdminToken, {}),
   Layer.mock(AuditLog, {}),
-  Layer.mock(RateLimiter, { admit: () => undefined }),
+  Layer.mock(RateLimiter, { admit: () => undefined, admitIds: () => undefined }),
   Layer.mock(LiveConfig, { current: () => ({}) as ServerConfigShape, status: () => ({} as never), subscribe: () => () => {} }),
   Layer.mock(AlertEvaluator, { alerts: () => [] }),
   Layer.mock(Health, {

@@ -54,11 +54,20 @@ export class IdRequests extends Context.Service<IdRequests, {
             : Effect.fail(forbidden(own, decoded.value.workspace))
         })
 
+      /** The workspace's IDs-per-second limit, then `count` IDs. */
+      const limitedIds = (workspace: Names.WorkspaceName, key: Names.SequenceKey, count: number) =>
+        Effect.andThen(admission.admitIds(workspace, count), ids.generate(key, count))
+
       return IdRequests.of({
         generate: (caller, request) =>
-          authorized(decodeGenerate, caller, request, (payload) => ids.generate(sequenceKeyOf(payload), 1)),
+          authorized(decodeGenerate, caller, request, (payload) => limitedIds(payload.workspace, sequenceKeyOf(payload), 1)),
         batchGenerate: (caller, request) =>
-          authorized(decodeBatch, caller, request, (payload) => ids.generate(sequenceKeyOf(payload), payload.size)),
+          authorized(
+            decodeBatch,
+            caller,
+            request,
+            (payload) => limitedIds(payload.workspace, sequenceKeyOf(payload), payload.size)
+          ),
         parse: (caller, request) =>
           authorized(decodeParse, caller, request, (payload) => {
             const input = parseInputOf(payload)

@@ -15,8 +15,12 @@ const Timestamp = Schema.String.annotate({ description: "RFC 3339" })
 const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 
 export const RateLimit = Schema.Struct({
-  per_second: PositiveInt,
-  burst: PositiveInt
+  per_second: PositiveInt.annotate({ description: "Requests per second" }),
+  burst: PositiveInt.annotate({ description: "Requests at once" }),
+  ids_per_second: Schema.optional(PositiveInt).annotate({
+    description: "IDs per second (a batch of n counts n); unset: no limit on IDs"
+  }),
+  ids_burst: Schema.optional(PositiveInt).annotate({ description: "IDs at once; defaults to ids_per_second" })
 }).annotate({ identifier: "RateLimit" })
 
 const Fallback = Schema.Array(Names.Algorithm).check(Schema.isMaxLength(4)).annotate({

@@ -18,10 +18,11 @@ import { TagResolver } from "../generate/TagResolver.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
 import { BizTagRepo, type BizTagSettings } from "../storage/BizTagRepo.ts"
 import * as Page from "../storage/Page.ts"
-import type { ApiKeyListing, BizTagRecord, WorkspaceRecord } from "../storage/Records.ts"
+import type { ApiKeyListing, BizTagRecord, RateLimit as RateLimitRecord, WorkspaceRecord } from "../storage/Records.ts"
 import { SegmentRepo } from "../storage/SegmentRepo.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 import { AdminAuthLive } from "./AdminMiddleware.ts"
+import type { RateLimit } from "./AdminApi.ts"
 import { Api } from "./Api.ts"
 import { RequestValidationLive } from "./RequestValidation.ts"
 
@@ -31,8 +32,22 @@ const toWorkspace = (record: WorkspaceRecord) => ({
   auto_create_biz_tags: record.autoCreateBizTags,
   max_auto_biz_tags: record.maxAutoBizTags,
   default_fallback: record.defaultFallback,
-  rate_limit: record.rateLimit === null ? null : { per_second: record.rateLimit.perSecond, burst: record.rateLimit.burst },
+  rate_limit: record.rateLimit === null ? null : {
+    per_second: record.rateLimit.perSecond,
+    burst: record.rateLimit.burst,
+    ...(record.rateLimit.ids === undefined
+      ? {}
+      : { ids_per_second: record.rateLimit.ids.perSecond, ids_burst: record.rateLimit.ids.burst })
+  },
   created_at: record.createdAt.toISOString()
+})
+
+const rateLimitOf = (wire: typeof RateLimit.Type): RateLimitRecord => ({
+  perSecond: wire.per_second,
+  burst: wire.burst,
+  ids: wire.ids_per_second === undefined
+    ? undefined
+    : { perSecond: wire.ids_per_second, burst: wire.ids_burst ?? wire.ids_per_second }
 })
 
 const bizTagResource = (tag: { readonly workspace: string; readonly group: string; readonly name: string }) =>
@@ -195,9 +210,7 @@ const AdminHandlers = HttpApiBuilder.group(
             defaultAlgorithm: payload.default_algorithm ?? "segment",
             autoCreateBizTags: payload.auto_create_biz_tags ?? true,
             maxAutoBizTags: payload.max_auto_biz_tags,
-            rateLimit: payload.rate_limit == null
-              ? null
-              : { perSecond: payload.rate_limit.per_second, burst: payload.rate_limit.burst }
+            rateLimit: payload.rate_limit == null ? null : rateLimitOf(payload.rate_limit)
           }),
           toWorkspace
         ).pipe(audited("create_workspace", (created) => ({
@@ -227,9 +240,7 @@ const AdminHandlers = HttpApiBuilder.group(
             ...(payload.rate_limit === undefined
               ? {}
               : {
-                rateLimit: payload.rate_limit === null
-                  ? null
-                  : { perSecond: payload.rate_limit.per_second, burst: payload.rate_limit.burst }
+                rateLimit: payload.rate_limit === null ? null : rateLimitOf(payload.rate_limit)
               })
           })),
           Effect.map(toWorkspace),

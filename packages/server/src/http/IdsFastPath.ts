@@ -14,7 +14,7 @@
  * other than JSON, `Expect: 100-continue`, which Node reports as a separate event) go to
  * the HttpApi endpoints as usual, which answer them the same way.
  */
-import { Errors } from "@idgen/core"
+import { Errors, type Names } from "@idgen/core"
 import { Cause, Clock, Context, Effect, Exit, Schema, SchemaIssue, type Tracer } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -143,11 +143,19 @@ export const make: Effect.Effect<FastPath, never, IdService | Admission | Server
       }
       if (payload.workspace !== keyWorkspace) return sendError(x, forbidden(keyWorkspace, payload.workspace))
       const size = batch ? (payload as typeof BatchGenerateRequest.Type).size : 1
-      const generated = ids.generateNow(sequenceKeyOf(payload), size)
-      // IDs taken already (a cached biz_tag, numbers buffered): no fiber to run.
-      if (Exit.isExit(generated)) respond(x, batch, generated as Exit.Exit<GenerateResult, Errors.IdgenError>)
-      else runIn(x, generated, (exit) => respond(x, batch, exit))
+      const key = sequenceKeyOf(payload)
+      const limited = admission.admitIdsUnsafe(payload.workspace, size)
+      if (limited === undefined) generate(x, batch, key, size)
+      else if (limited instanceof Errors.RateLimitExceeded) sendError(x, limited)
+      else runIn(x, limited, (exit) => Exit.isSuccess(exit) ? generate(x, batch, key, size) : sendFailure(x, exit.cause))
     })
+  }
+
+  const generate = (x: Exchange, batch: boolean, key: Names.SequenceKey, size: number) => {
+    const generated = ids.generateNow(key, size)
+    // IDs taken already (a cached biz_tag, numbers buffered): no fiber to run.
+    if (Exit.isExit(generated)) respond(x, batch, generated as Exit.Exit<GenerateResult, Errors.IdgenError>)
+    else runIn(x, generated, (exit) => respond(x, batch, exit))
   }
 
   const respond = (x: Exchange, batch: boolean, exit: Exit.Exit<GenerateResult, Errors.IdgenError>) => {

@@ -12,7 +12,7 @@ import type { ServerConfig } from "../config/ServerConfig.ts"
 import { type GenerateResult, IdService } from "../generate/IdService.ts"
 import { parseInputOf } from "../generate/ParseInput.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
-import type { Admission } from "../requests/Admission.ts"
+import { Admission } from "../requests/Admission.ts"
 import { Api } from "./Api.ts"
 import { ApiKeyAuthLive, CurrentWorkspace } from "./ApiKeyMiddleware.ts"
 import type { GenerateRequest } from "./IdsApi.ts"
@@ -87,18 +87,21 @@ const IdsHandlers = HttpApiBuilder.group(
   "ids",
   Effect.fnUntraced(function*(handlers) {
     const ids = yield* IdService
+    const admission = yield* Admission
     // Requests the fast path left to the router count in the same request metrics.
     const observed = RequestMetrics.observe("http")
     return handlers
       .handle("generate", ({ payload }) =>
         inWorkspace(
           payload.workspace,
-          Effect.map(observed(ids.generate(sequenceKeyOf(payload), 1)), (result) => jsonText(generateBody(result)))
+          Effect.map(observed(Effect.andThen(admission.admitIds(payload.workspace, 1), ids.generate(sequenceKeyOf(payload), 1))), (result) => jsonText(generateBody(result)))
         ))
       .handle("generateBatch", ({ payload }) =>
         inWorkspace(
           payload.workspace,
-          Effect.map(observed(ids.generate(sequenceKeyOf(payload), payload.size)), (result) => jsonText(batchBody(result)))
+          Effect.map(observed(
+            Effect.andThen(admission.admitIds(payload.workspace, payload.size), ids.generate(sequenceKeyOf(payload), payload.size))
+          ), (result) => jsonText(batchBody(result)))
         ))
       .handle("parse", ({ payload }) => {
         const input = parseInputOf(payload)

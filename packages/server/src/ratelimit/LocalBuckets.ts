@@ -11,11 +11,11 @@ const maxBuckets = 100_000
 export class LocalBuckets {
   readonly buckets = new Map<string, TokenBucket.Bucket>()
 
-  /** Takes one token from `key`'s bucket: undefined when allowed, else the 429. */
-  take(key: string, limit: TokenBucket.Limit, now: number): Errors.RateLimitExceeded | undefined {
+  /** Takes `cost` tokens from `key`'s bucket: undefined when allowed, else the 429. */
+  take(key: string, limit: TokenBucket.Limit, now: number, cost = 1): Errors.RateLimitExceeded | undefined {
     const bucket = this.buckets.get(key)
     if (bucket === undefined && this.buckets.size >= maxBuckets) this.buckets.delete(this.buckets.keys().next().value!)
-    const decision = TokenBucket.take(limit, bucket ?? TokenBucket.full(limit, now), now)
+    const decision = TokenBucket.take(limit, bucket ?? TokenBucket.full(limit, now), now, cost)
     this.buckets.set(key, decision.bucket)
     return decision.allowed ? undefined : rateLimited(key, decision.retryAfterSeconds)
   }
@@ -31,12 +31,19 @@ export class LocalBuckets {
   }
 }
 
-/** The 429 for bucket `key` (`ws:<workspace>` or `ip:<address>`). */
+/** The 429 for bucket `key` (`ws:<workspace>` requests, `id:<workspace>` IDs, or `ip:<address>`). */
 export const rateLimited = (key: string, retryAfterSeconds: number): Errors.RateLimitExceeded => {
-  const ip = key.startsWith("ip:")
+  const kind = key.slice(0, 3)
+  const workspace = key.slice(3)
   return new Errors.RateLimitExceeded({
-    message: ip ? "Rate limit exceeded for this client address" : `Rate limit exceeded for workspace ${key.slice(3)}`,
-    details: ip ? { scope: "client_ip" } : { scope: "workspace", workspace: key.slice(3) },
+    message: kind === "ip:"
+      ? "Rate limit exceeded for this client address"
+      : kind === "id:"
+      ? `ID rate limit exceeded for workspace ${workspace} (rate_limit.ids_per_second)`
+      : `Rate limit exceeded for workspace ${workspace}`,
+    details: kind === "ip:"
+      ? { scope: "client_ip" }
+      : { scope: kind === "id:" ? "workspace_ids" : "workspace", workspace },
     retryAfterSeconds
   })
 }

@@ -32,6 +32,8 @@ export class RateLimiter extends Context.Service<RateLimiter, {
    * allowed, the 429 when refused, or an effect deciding it (see the module comment).
    */
   admit(workspace: Names.WorkspaceName, clientIp: string | undefined): Admission
+  /** Takes `count` tokens from the workspace's IDs bucket (`rate_limit.ids_per_second`; none when unset), as `admit`. */
+  admitIds(workspace: Names.WorkspaceName, count: number): Admission
 }>()("@idgen/server/ratelimit/RateLimiter") {
   static readonly layer: Layer.Layer<RateLimiter, never, WorkspaceRepo | ServerConfig | RedisClient> = Layer.effect(
     RateLimiter,
@@ -50,8 +52,8 @@ export class RateLimiter extends Context.Service<RateLimiter, {
             ? Effect.logInfo("rate limiting is cluster-wide again (Redis is back)")
             : Effect.logWarning("Redis unavailable: rate limits are enforced per node until it is back", String(error ?? ""))
         ))
-      const take = (key: string, limit: TokenBucket.Limit, at: number): Admission =>
-        shared === undefined ? local.take(key, limit, at) : shared.take(key, limit, at)
+      const take = (key: string, limit: TokenBucket.Limit, at: number, cost = 1): Admission =>
+        shared === undefined ? local.take(key, limit, at, cost) : shared.take(key, limit, at, cost)
 
       const limits = WorkspaceLimits.make(yield* WorkspaceRepo, runFork)
       const { perIpPerSecond, perIpBurst } = config.rateLimit
@@ -83,7 +85,17 @@ export class RateLimiter extends Context.Service<RateLimiter, {
           : Effect.andThen(byIp, toEffect(byWorkspace))
       }
 
-      return RateLimiter.of({ admit })
+      const admitIds = (workspace: Names.WorkspaceName, count: number): Admission => {
+        const limit = limits.get(workspace, now())
+        if (limit === null) return undefined
+        if (Effect.isEffect(limit)) {
+          return Effect.flatMap(limit, (loaded) =>
+            loaded?.ids === undefined ? Effect.void : toEffect(take(`id:${workspace}`, loaded.ids, now(), count)))
+        }
+        return limit.ids === undefined ? undefined : take(`id:${workspace}`, limit.ids, now(), count)
+      }
+
+      return RateLimiter.of({ admit, admitIds })
     })
   )
 }

@@ -61,7 +61,7 @@ interface Lease {
 export type Admission = Errors.RateLimitExceeded | undefined | Effect.Effect<void, Errors.RateLimitExceeded>
 
 export interface RedisTokenBucket {
-  take(key: string, limit: TokenBucket.Limit, now: number): Admission
+  take(key: string, limit: TokenBucket.Limit, now: number, cost?: number): Admission
   sweep(now: number): void
 }
 
@@ -88,8 +88,8 @@ export const make = (
     return ok
   }
 
-  const acquire = (key: string, lease: Lease, limit: TokenBucket.Limit): Promise<void> => {
-    const pending = evalTake(`idgen:ratelimit:${key}`, limit.perSecond, limit.burst, leaseSize(limit)).then(
+  const acquire = (key: string, lease: Lease, limit: TokenBucket.Limit, want: number): Promise<void> => {
+    const pending = evalTake(`idgen:ratelimit:${key}`, limit.perSecond, limit.burst, want).then(
       ([granted, retryMillis]) => {
         const now = currentTimeMillis()
         if (granted > 0) {
@@ -113,24 +113,30 @@ export const make = (
     return pending
   }
 
-  const take = (key: string, limit: TokenBucket.Limit, now: number): Admission => {
-    if (!usable(now)) return fallback.take(key, limit, now)
+  /** `asked`: a lease was already requested for this request (a batch asks once, then is refused). */
+  const take = (key: string, limit: TokenBucket.Limit, now: number, cost = 1, asked = false): Admission => {
+    if (!usable(now)) return fallback.take(key, limit, now, cost)
+    // More than the bucket holds can never be granted: refused as the bucket would (no round trip).
+    if (cost > limit.burst) return rateLimited(key, (cost - limit.burst) / limit.perSecond)
     let lease = leases.get(key)
     if (lease === undefined) {
       lease = { tokens: 0, expiresAt: 0, refusedUntil: 0, pending: undefined }
       leases.set(key, lease)
     }
-    if (lease.tokens >= 1 && lease.expiresAt > now) {
-      lease.tokens -= 1
+    if (lease.tokens >= cost && lease.expiresAt > now) {
+      lease.tokens -= cost
       // Large leases are refilled ahead of need; small ones (low limits) are not, so a
       // node does not hoard the few tokens the others need.
       const size = leaseSize(limit)
-      if (size >= 4 && lease.tokens <= size / 4 && lease.pending === undefined) acquire(key, lease, limit)
+      if (size >= 4 && lease.tokens <= size / 4 && lease.pending === undefined) acquire(key, lease, limit, size)
       return undefined
     }
     if (lease.refusedUntil > now) return rateLimited(key, (lease.refusedUntil - now) / 1000)
-    const pending = lease.pending ?? acquire(key, lease, limit)
-    return Effect.flatMap(Effect.promise(() => pending), () => toEffect(take(key, limit, currentTimeMillis())))
+    const held = lease.expiresAt > now ? lease.tokens : 0
+    if (asked && cost > 1) return rateLimited(key, (cost - held) / limit.perSecond)
+    // A lease at least as large as the request; what Redis grants short of it stays leased for later requests.
+    const pending = lease.pending ?? acquire(key, lease, limit, Math.max(leaseSize(limit), Math.ceil(cost - held)))
+    return Effect.flatMap(Effect.promise(() => pending), () => toEffect(take(key, limit, currentTimeMillis(), cost, true)))
   }
 
   const sweep = (now: number) => {

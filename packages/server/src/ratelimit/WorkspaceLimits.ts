@@ -5,21 +5,22 @@
  * cannot be read (unknown, database down) has no limit here — the request fails later,
  * where the workspace is really needed, with the proper error.
  */
-import type { Names, TokenBucket } from "@idgen/core"
+import type { Names } from "@idgen/core"
 import { Effect, Option } from "effect"
+import type { RateLimit } from "../storage/Records.ts"
 import type { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 
 const refreshMillis = 10_000
 
 interface Entry {
-  limit: TokenBucket.Limit | null
+  limit: RateLimit | null
   loadedAt: number
   refreshing: boolean
 }
 
 export interface WorkspaceLimits {
   /** The limit (null: none) when known, else the effect that loads it. */
-  get(workspace: Names.WorkspaceName, now: number): TokenBucket.Limit | null | Effect.Effect<TokenBucket.Limit | null>
+  get(workspace: Names.WorkspaceName, now: number): RateLimit | null | Effect.Effect<RateLimit | null>
 }
 
 export const make = (
@@ -28,7 +29,7 @@ export const make = (
 ): WorkspaceLimits => {
   const entries = new Map<string, Entry>()
 
-  const load = (workspace: Names.WorkspaceName, now: number): Effect.Effect<TokenBucket.Limit | null> =>
+  const load = (workspace: Names.WorkspaceName, now: number): Effect.Effect<RateLimit | null> =>
     repo.findByName(workspace).pipe(
       Effect.map((found) => {
         const limit = Option.isSome(found) ? found.value.rateLimit : null

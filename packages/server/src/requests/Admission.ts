@@ -23,7 +23,7 @@ import { ApiKeys, keyUseFailure } from "../auth/ApiKeys.ts"
 import { FailedAttempts } from "../auth/FailedAttempts.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import * as Metrics from "../observability/Metrics.ts"
-import { RateLimiter, toEffect } from "../ratelimit/RateLimiter.ts"
+import * as RateLimiter from "../ratelimit/RateLimiter.ts"
 import * as ClientAddress from "./ClientAddress.ts"
 
 /** A refusal known without running anything. */
@@ -51,12 +51,18 @@ export class Admission extends Context.Service<Admission, {
   admitUnsafe(rawKey: string, clientIp: string | undefined): Admitted
   authenticate(rawKey: string, clientIp: string | undefined): Effect.Effect<Names.WorkspaceName, AdmissionError>
   admit(rawKey: string, clientIp: string | undefined): Effect.Effect<Names.WorkspaceName, AdmissionError>
+  /**
+   * Once the request is decoded: its `count` IDs against the workspace's IDs-per-second
+   * limit (429 when over it) — undefined when allowed, the refusal, or the Effect deciding.
+   */
+  admitIdsUnsafe(workspace: Names.WorkspaceName, count: number): RateLimiter.Admission
+  admitIds(workspace: Names.WorkspaceName, count: number): Effect.Effect<void, Errors.RateLimitExceeded>
 }>()("@idgen/server/requests/Admission") {
-  static readonly layer: Layer.Layer<Admission, never, ApiKeys | RateLimiter | AuditLog | ServerConfig> = Layer.effect(
+  static readonly layer: Layer.Layer<Admission, never, ApiKeys | RateLimiter.RateLimiter | AuditLog | ServerConfig> = Layer.effect(
     Admission,
     Effect.gen(function*() {
       const apiKeys = yield* ApiKeys
-      const limiter = yield* RateLimiter
+      const limiter = yield* RateLimiter.RateLimiter
       const serverConfig = yield* ServerConfig
       const config = serverConfig.auth
       const context = yield* Effect.context<never>()
@@ -113,7 +119,7 @@ export class Admission extends Context.Service<Admission, {
             : Effect.as(limited, authenticated)
         }
         if (isRefusal(authenticated)) return authenticated
-        return Effect.flatMap(authenticated, (workspace) => Effect.as(toEffect(limiter.admit(workspace, clientIp)), workspace))
+        return Effect.flatMap(authenticated, (workspace) => Effect.as(RateLimiter.toEffect(limiter.admit(workspace, clientIp)), workspace))
       }
 
       return Admission.of({
@@ -121,7 +127,9 @@ export class Admission extends Context.Service<Admission, {
         authenticateUnsafe,
         admitUnsafe,
         authenticate: (rawKey, clientIp) => Effect.suspend(() => toAdmitEffect(authenticateUnsafe(rawKey, clientIp))),
-        admit: (rawKey, clientIp) => Effect.suspend(() => toAdmitEffect(admitUnsafe(rawKey, clientIp)))
+        admit: (rawKey, clientIp) => Effect.suspend(() => toAdmitEffect(admitUnsafe(rawKey, clientIp))),
+        admitIdsUnsafe: limiter.admitIds,
+        admitIds: (workspace, count) => Effect.suspend(() => RateLimiter.toEffect(limiter.admitIds(workspace, count)))
       })
     })
   )

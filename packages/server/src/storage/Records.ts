@@ -3,9 +3,11 @@
  */
 import type { Names } from "@idgen/core"
 
+/** Requests per second (`perSecond`, `burst`) and, when set, IDs per second (a batch of n takes n). */
 export interface RateLimit {
   readonly perSecond: number
   readonly burst: number
+  readonly ids?: { readonly perSecond: number; readonly burst: number } | undefined
 }
 
 export interface WorkspaceRecord {

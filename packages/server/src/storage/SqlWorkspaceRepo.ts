@@ -19,6 +19,8 @@ export interface WorkspaceRow {
   readonly default_fallback: ReadonlyArray<string>
   readonly rate_limit_per_second: number | null
   readonly rate_limit_burst: number | null
+  readonly rate_limit_ids_per_second: number | null
+  readonly rate_limit_ids_burst: number | null
   readonly created_at: Date
 }
 
@@ -31,7 +33,13 @@ export const toWorkspaceRecord = (row: WorkspaceRow): WorkspaceRecord => ({
   defaultFallback: row.default_fallback as ReadonlyArray<Names.Algorithm>,
   rateLimit: row.rate_limit_per_second === null || row.rate_limit_burst === null
     ? null
-    : { perSecond: row.rate_limit_per_second, burst: row.rate_limit_burst },
+    : {
+      perSecond: row.rate_limit_per_second,
+      burst: row.rate_limit_burst,
+      ...(row.rate_limit_ids_per_second === null || row.rate_limit_ids_burst === null
+        ? {}
+        : { ids: { perSecond: row.rate_limit_ids_per_second, burst: row.rate_limit_ids_burst } })
+    },
   createdAt: row.created_at
 })
 
@@ -42,15 +50,17 @@ export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql.literal(
     "id, name, default_algorithm, auto_create_biz_tags, max_auto_biz_tags, default_fallback, rate_limit_per_second, " +
-      "rate_limit_burst, created_at"
+      "rate_limit_burst, rate_limit_ids_per_second, rate_limit_ids_burst, created_at"
   )
 
   const create = Effect.fn("WorkspaceRepo.create")(
     function*(input: CreateWorkspace) {
       const rows = yield* sql<WorkspaceRow>`
-        INSERT INTO workspaces (name, default_algorithm, auto_create_biz_tags, max_auto_biz_tags, rate_limit_per_second, rate_limit_burst)
+        INSERT INTO workspaces (name, default_algorithm, auto_create_biz_tags, max_auto_biz_tags, rate_limit_per_second, rate_limit_burst,
+                                rate_limit_ids_per_second, rate_limit_ids_burst)
         VALUES (${input.name}, ${input.defaultAlgorithm}, ${input.autoCreateBizTags}, ${input.maxAutoBizTags ?? defaultMaxAutoBizTags},
-                ${input.rateLimit?.perSecond ?? null}::integer, ${input.rateLimit?.burst ?? null}::integer)
+                ${input.rateLimit?.perSecond ?? null}::integer, ${input.rateLimit?.burst ?? null}::integer,
+                ${input.rateLimit?.ids?.perSecond ?? null}::integer, ${input.rateLimit?.ids?.burst ?? null}::integer)
         RETURNING ${columns}`.pipe(
         Effect.catchIf(
           (error) => uniqueViolation(error) !== undefined,
@@ -94,6 +104,8 @@ export const make = Effect.gen(function*() {
       if (patch.rateLimit !== undefined) {
         sets.push(sql`rate_limit_per_second = ${patch.rateLimit?.perSecond ?? null}::integer`)
         sets.push(sql`rate_limit_burst = ${patch.rateLimit?.burst ?? null}::integer`)
+        sets.push(sql`rate_limit_ids_per_second = ${patch.rateLimit?.ids?.perSecond ?? null}::integer`)
+        sets.push(sql`rate_limit_ids_burst = ${patch.rateLimit?.ids?.burst ?? null}::integer`)
       }
       const rows = sets.length === 0
         ? yield* sql<WorkspaceRow>`SELECT ${columns} FROM workspaces WHERE name = ${name}`

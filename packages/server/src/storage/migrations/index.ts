@@ -12,6 +12,7 @@ import storageFence from "./0006_storage_fence.ts"
 import poolFence from "./0007_pool_fence.ts"
 import autoBizTagCap from "./0008_auto_biz_tag_cap.ts"
 import operatorApi from "./0009_operator_api.ts"
+import workspaceIdRate from "./0010_workspace_id_rate.ts"
 
 export const loader = Migrator.fromRecord({
   "0001_tenancy": tenancy,
@@ -22,7 +23,8 @@ export const loader = Migrator.fromRecord({
   "0006_storage_fence": storageFence,
   "0007_pool_fence": poolFence,
   "0008_auto_biz_tag_cap": autoBizTagCap,
-  "0009_operator_api": operatorApi
+  "0009_operator_api": operatorApi,
+  "0010_workspace_id_rate": workspaceIdRate
 })
 
 /** The table recording applied migrations. */
