@@ -17,6 +17,7 @@ import { parseAllDocuments, parse as parseYaml } from "yaml"
 import { load } from "../../packages/server/src/config/ConfigLoader.ts"
 import { readmePath, updatedReadme } from "../../scripts/config-reference.ts"
 import { render as renderRules, rulesPath } from "../../scripts/prometheus-rules.ts"
+import { ADMIN_TOKEN } from "../support/ServerProcess.ts"
 import { AMTOOL_BINARY, PROMTOOL_BINARY } from "../support/SystemPackages.ts"
 
 const root = resolve(import.meta.dirname, "../..")
@@ -159,7 +160,8 @@ describe("deploy/kubernetes", () => {
         const file = join(dir, "idgen.toml")
         writeFileSync(file, configMap.data["idgen.toml"])
         const { "idgen.toml": _, ...env } = configMap.data
-        const config = yield* load({ ...env, ...secret.stringData, IDGEN_CONFIG: file })
+        // The Secret's token is a placeholder the node refuses (test/operations/admin-token-placeholder.test.ts).
+        const config = yield* load({ ...env, ...secret.stringData, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN, IDGEN_CONFIG: file })
         assert.strictEqual(config.etcd.endpoints.length, 3)
         assert.deepStrictEqual(config.alerting.alertmanagerUrls, ["http://alertmanager.monitoring.svc:9093"])
       } finally {
@@ -198,10 +200,12 @@ describe("deploy/compose", () => {
       const env = compose.services["idgen-1"].environment
       const config = yield* load({
         ...env,
-        IDGEN_ADMIN_TOKEN: "local-admin-token-change-me",
+        IDGEN_ADMIN_TOKEN: ADMIN_TOKEN,
         IDGEN_CONFIG: deploy("compose/idgen.toml")
       })
       assert.strictEqual(config.node.name, "idgen-1")
+      // No default token: compose stops unless the operator sets one.
+      assert.match(env.IDGEN_ADMIN_TOKEN, /^\$\{IDGEN_ADMIN_TOKEN:\?[^}]+\}$/)
       assert.deepStrictEqual(config.alerting.alertmanagerUrls, ["http://alertmanager:9093"])
     }))
 })

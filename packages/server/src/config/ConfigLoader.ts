@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { parse as parseToml } from "smol-toml"
 import { withAdminToken } from "./AdminTokenBootstrap.ts"
+import { checkAdminToken } from "./AdminTokenCheck.ts"
 import { ConfigInvalid } from "./ConfigInvalid.ts"
 import * as OperationsConfig from "./OperationsConfig.ts"
 import { Port, PositiveInt, section, withDefault } from "./SchemaHelpers.ts"
@@ -33,7 +34,7 @@ export const FileSchema = Schema.Struct({
     max_connections: withDefault(PositiveInt, 10_000),
     max_concurrent_streams: withDefault(PositiveInt, 100)
   }),
-  admin: section({ token: Schema.optional(Schema.String.check(Schema.isMinLength(16))) }),
+  admin: section({ token: Schema.optional(Schema.String) }),
   database: section({
     url: Schema.optional(Schema.String.check(Schema.isPattern(/^postgres(ql)?:\/\//))),
     data_dir: withDefault(Schema.String, "./data"),
@@ -248,6 +249,7 @@ export const load = Effect.fnUntraced(function*(
   const epochMs = yield* parseEpoch(raw.snowflake.epoch)
   const fencingMarginMillis = yield* fencingMargin(raw.etcd.lease_ttl_seconds, raw.etcd.fencing_margin_ms)
   const clock = yield* clockThresholds(raw.snowflake.clock_wait_threshold_ms, raw.snowflake.clock_logical_threshold_ms)
+  const adminToken = yield* checkAdminToken(raw.admin.token)
   const optionalSecret = (value: string | undefined) => (value === undefined ? undefined : Redacted.make(value))
   const operations = yield* OperationsConfig.fromFile(raw)
   const config: ServerConfigShape = {
@@ -266,7 +268,7 @@ export const load = Effect.fnUntraced(function*(
       maxConnections: raw.grpc.max_connections,
       maxConcurrentStreams: raw.grpc.max_concurrent_streams
     },
-    admin: { token: optionalSecret(raw.admin.token) },
+    admin: { token: optionalSecret(adminToken) },
     database: {
       url: optionalSecret(raw.database.url),
       dataDir: raw.database.data_dir,
