@@ -2,7 +2,8 @@
  * The deployment artifacts of `deploy/`, checked without Docker or Kubernetes (neither
  * runs here): the Prometheus configs and rules with `promtool` (including the rules' unit
  * tests), the Alertmanager config with `amtool`, the rule file generated from the node's
- * built-in rules, the Kubernetes manifests and the compose file structurally (and their
+ * built-in rules, the Kubernetes manifests with `kubectl kustomize` and, with the compose
+ * file, structurally (and their
  * idgen configuration through the real loader), the Grafana dashboard, and the Dockerfile
  * with a Dockerfile linter.
  */
@@ -18,7 +19,7 @@ import { load } from "../../packages/server/src/config/ConfigLoader.ts"
 import { readmePath, updatedReadme } from "../../scripts/config-reference.ts"
 import { render as renderRules, rulesPath } from "../../scripts/prometheus-rules.ts"
 import { ADMIN_TOKEN } from "../support/ServerProcess.ts"
-import { AMTOOL_BINARY, PROMTOOL_BINARY } from "../support/SystemPackages.ts"
+import { AMTOOL_BINARY, KUBECTL_BINARY, PROMTOOL_BINARY } from "../support/SystemPackages.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const deploy = (...path: Array<string>) => join(root, "deploy", ...path)
@@ -93,7 +94,7 @@ describe("deploy/kubernetes", () => {
     for (const kind of ["Namespace", "ConfigMap", "Secret", "Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget"]) {
       one(kind)
     }
-    assert.strictEqual(byKind("Service").length, 2)
+    assert.strictEqual(byKind("Service").length, 3)
     for (const doc of docs) {
       assert.isString(doc.apiVersion, doc.file)
       assert.isString(doc.metadata?.name, doc.file)
@@ -101,6 +102,10 @@ describe("deploy/kubernetes", () => {
     }
     const kustomization = parseYaml(read(deploy("kubernetes/kustomization.yaml")))
     for (const resource of kustomization.resources) assert.isTrue(existsSync(deploy("kubernetes", resource)), resource)
+    // kustomize itself builds the same resources.
+    const built = parseAllDocuments(run(KUBECTL_BINARY, ["kustomize", deploy("kubernetes")])).map((d) => d.toJS())
+    const names = (list: Array<any>) => list.map((d) => `${d.kind}/${d.metadata.name}`).sort()
+    assert.deepStrictEqual(names(built), names(docs))
   })
 
   it("the Deployment: anti-affinity, probes on /live and /ready, resources, non-root, config wiring", () => {
@@ -141,7 +146,19 @@ describe("deploy/kubernetes", () => {
     const labels = deployment.spec.template.metadata.labels
     const matches = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v)
     for (const service of byKind("Service")) assert.isTrue(matches(service.spec.selector), service.metadata.name)
-    assert.isTrue(byKind("Service").some((s) => s.spec.clusterIP === "None"), "a headless Service for scraping")
+    const service = (name: string) => byKind("Service").find((s) => s.metadata.name === name)
+    // Prometheus discovers the pods through the headless Service that also lists not-ready ones.
+    const [scraped] = parseYaml(read(deploy("prometheus/prometheus-kubernetes.yml"))).scrape_configs
+      .find((j: any) => j.job_name === "idgen").dns_sd_configs[0].names
+    const scraping = service(scraped.split(".")[0])
+    assert.strictEqual(scraped, `${scraping.metadata.name}.${scraping.metadata.namespace}.svc.cluster.local`)
+    assert.strictEqual(scraping.spec.clusterIP, "None")
+    assert.isTrue(scraping.spec.publishNotReadyAddresses, "a not-ready node is still scraped")
+    // gRPC clients balance over a headless Service of ready pods only, not the ClusterIP one.
+    const grpc = service("idgen-grpc")
+    assert.strictEqual(grpc.spec.clusterIP, "None")
+    assert.notStrictEqual(grpc.spec.publishNotReadyAddresses, true)
+    assert.deepInclude(grpc.spec.ports, { name: "grpc", port: 50051, targetPort: "grpc", appProtocol: "grpc" })
     const hpa = one("HorizontalPodAutoscaler")
     assert.deepStrictEqual(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name })
     assert.strictEqual(hpa.spec.metrics[0].resource.name, "cpu")

@@ -1,6 +1,6 @@
 /**
- * Debian packages the black-box suites run (etcd, libfaketime, Prometheus and its tools), installed on first use so
- * that a fresh machine needs no manual step. Called from the global setup only — one
+ * Debian packages the black-box suites run (etcd, libfaketime, Prometheus and its tools,
+ * kubectl), installed on first use so that a fresh machine needs no manual step. Called from the global setup only — one
  * `apt-get` at a time; parallel test workers would fight over the dpkg lock.
  */
 import { execFileSync } from "node:child_process"
@@ -10,6 +10,7 @@ export const ETCD_BINARY = "/usr/bin/etcd"
 export const PROMETHEUS_BINARY = "/usr/bin/prometheus"
 export const PROMTOOL_BINARY = "/usr/bin/promtool"
 export const AMTOOL_BINARY = "/usr/bin/amtool"
+export const KUBECTL_BINARY = "/usr/bin/kubectl"
 
 /** The thread-safe variant: Node reads the clock from several threads. */
 const LIBFAKETIME_CANDIDATES = [
@@ -32,7 +33,9 @@ const requirements: ReadonlyArray<Requirement> = [
   { pkg: "faketime", installed: () => libfaketime() !== undefined },
   // The operations suites: a real Prometheus scraping a node, promtool and amtool on deploy/.
   { pkg: "prometheus", installed: () => existsSync(PROMETHEUS_BINARY) && existsSync(PROMTOOL_BINARY) },
-  { pkg: "prometheus-alertmanager", installed: () => existsSync(AMTOOL_BINARY) }
+  { pkg: "prometheus-alertmanager", installed: () => existsSync(AMTOOL_BINARY) },
+  // `kubectl kustomize` on deploy/kubernetes.
+  { pkg: "kubernetes-client", installed: () => existsSync(KUBECTL_BINARY) }
 ]
 
 const aptGet = (args: ReadonlyArray<string>) =>
