@@ -96,6 +96,7 @@ const evaluatorLayer = (forMs: number) =>
     Layer.provideMerge(Layer.effect(
       ServerConfig,
       Effect.orDie(load({}, {
+        node: { name: "test-node" },
         alerting: {
           evaluation_interval_ms: intervalMs,
           builtin_rules: false,
@@ -121,7 +122,7 @@ describe("AlertEvaluator under TestClock", () => {
       assert.strictEqual(state(), "firing")
       const firing = evaluator.alerts()[0]!
       assert.strictEqual(firing.value, 9)
-      assert.deepStrictEqual(firing.labels, { alertname: "TestHigh", severity: "critical" })
+      assert.deepStrictEqual(firing.labels, { instance: "test-node", alertname: "TestHigh", severity: "critical" })
       const gauges = yield* Metric.snapshot
       const active = gauges.find((m) => m.id === "idgen_alerts" && m.attributes?.state === "firing")
       assert.deepStrictEqual(active?.state, { value: 1 })

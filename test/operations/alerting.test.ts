@@ -1,8 +1,8 @@
 /**
  * The alert evaluator end to end, on a real server process: a small datacenter range
  * (1000 numbers, steps of 50) is consumed past 80 %, the built-in capacity rule
- * (IdgenSegmentRangeLow, range remaining < 20 %) fires and its Alertmanager-style webhook
- * reaches a test receiver; an operator then lowers the threshold at run time and the
+ * (IdgenSegmentRangeLow, range remaining < 20 %) fires and its Alertmanager-style webhook,
+ * labelled with the node as `instance`, reaches a test receiver; an operator then lowers the threshold at run time and the
  * alert resolves, with a second webhook.
  */
 import { assert, layer } from "@effect/vitest"
@@ -45,7 +45,9 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("alert
     Effect.gen(function*() {
       const receiver = yield* WebhookReceiver.make
       const config = yield* Effect.acquireRelease(Effect.sync(() => configFile(receiver.url)), (c) => Effect.sync(c.cleanup))
-      const server = yield* startServer(yield* TestDatabase.make, { env: { IDGEN_CONFIG: config.path } })
+      const server = yield* startServer(yield* TestDatabase.make, {
+        env: { IDGEN_CONFIG: config.path, IDGEN_NODE_NAME: "alerting-node-1" }
+      })
       const apiKey = yield* workspaceWithKey(server, { name: "alerts" })
       yield* createBizTag(server, "alerts", { group: "g", name: "small", algorithm: "segment" })
 
@@ -74,7 +76,8 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("alert
         workspace: "alerts",
         group: "g",
         biz_tag: "small",
-        cluster: "test"
+        cluster: "test",
+        instance: "alerting-node-1"
       })
       assert.match(alert.annotations.summary, /alerts\/g\/small is running out/)
       assert.match(alert.annotations.description, /Only \d+(\.\d+)?% of this datacenter's range/)

@@ -180,7 +180,9 @@ describe("deploy/kubernetes", () => {
         // The Secret's token is a placeholder the node refuses (test/operations/admin-token-placeholder.test.ts).
         const config = yield* load({ ...env, ...secret.stringData, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN, IDGEN_CONFIG: file })
         assert.strictEqual(config.etcd.endpoints.length, 3)
-        assert.deepStrictEqual(config.alerting.alertmanagerUrls, ["http://alertmanager.monitoring.svc:9093"])
+        // Prometheus (prometheus-kubernetes.yml) sends the alerts; the nodes do not send them again.
+        assert.deepStrictEqual(config.alerting.alertmanagerUrls, [])
+        assert.isNotEmpty(parseYaml(read(deploy("prometheus/prometheus-kubernetes.yml"))).alerting.alertmanagers)
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
@@ -223,8 +225,30 @@ describe("deploy/compose", () => {
       assert.strictEqual(config.node.name, "idgen-1")
       // No default token: compose stops unless the operator sets one.
       assert.match(env.IDGEN_ADMIN_TOKEN, /^\$\{IDGEN_ADMIN_TOKEN:\?[^}]+\}$/)
-      assert.deepStrictEqual(config.alerting.alertmanagerUrls, ["http://alertmanager:9093"])
+      assert.deepStrictEqual(config.alerting.alertmanagerUrls, [])
     }))
+
+  it("each alert reaches Alertmanager once, from Prometheus, and every receiver it names exists", () => {
+    // Prometheus evaluates the node's rules and sends to the compose Alertmanager...
+    const prometheus = parseYaml(read(deploy("prometheus/prometheus.yml")))
+    assert.include(prometheus.rule_files, "rules/idgen-alerts.yml")
+    const [target] = prometheus.alerting.alertmanagers[0].static_configs[0].targets
+    assert.strictEqual(target, "alertmanager:9093")
+    assert.include(compose.services.alertmanager.ports, "9093:9093")
+    // ...while no node posts the same alerts (the toml sets no alertmanager_urls, nor does the environment).
+    assert.notMatch(read(deploy("compose/idgen.toml")), /^\s*alertmanager_urls/m)
+    for (const name of ["idgen-1", "idgen-2", "idgen-3"]) {
+      assert.notProperty(compose.services[name].environment, "IDGEN_ALERTMANAGER_URLS", name)
+    }
+    // A receiver names a service that exists (no sink the compose file does not run).
+    const alertmanager = parseYaml(read(deploy("alertmanager/alertmanager.yml")))
+    assert.include(alertmanager.receivers.map((r: any) => r.name), alertmanager.route.receiver)
+    const hosts = alertmanager.receivers.flatMap((receiver: any) =>
+      Object.entries<any>(receiver).filter(([key]) => key.endsWith("_configs"))
+        .flatMap(([, configs]) => configs.map((c: any) => new URL(c.url).hostname))
+    )
+    for (const host of hosts.filter((h: string) => !h.includes("."))) assert.property(compose.services, host)
+  })
 })
 
 describe("deploy/grafana", () => {

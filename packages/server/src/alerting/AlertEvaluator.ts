@@ -194,7 +194,15 @@ const make = Effect.gen(function*() {
       }
       yield* Metric.update(Metrics.alertEvaluations("success"), 1)
       for (const sample of result.success) {
-        const labels = { ...sample.labels, ...alerting.labels, ...rule.labels, alertname: rule.name, severity: rule.severity }
+        // `instance` names the node, as Prometheus's target label does, for routing and inhibition.
+        const labels = {
+          ...sample.labels,
+          ...alerting.labels,
+          ...rule.labels,
+          instance: node.name,
+          alertname: rule.name,
+          severity: rule.severity
+        }
         const key = `${rule.name}{${Expression.labelKey(labels)}}`
         seen.add(key)
         let instance = instances.get(key)
