@@ -42,7 +42,13 @@ const generate = (server: ServerProcessShape, grpc: GrpcClient.GrpcClientShape |
       if (res.status !== 200) return res.status
       return res.json.id as string
     }
-    const reply = yield* grpc.call("Generate", seq(workspace), { apiKey })
+    // A call the channel dropped (UNAVAILABLE without an IDGEN code: no server answered it)
+    // is sent again, as a gRPC client retries a transparent transport failure; an answer
+    // with a code is the server's decision and counts as is.
+    let reply = yield* grpc.call("Generate", seq(workspace), { apiKey })
+    for (let retries = 0; !reply.ok && reply.code === Status.UNAVAILABLE && reply.errorCode === undefined && retries < 2; retries++) {
+      reply = yield* grpc.call("Generate", seq(workspace), { apiKey })
+    }
     if (!reply.ok) {
       if (reply.code === Status.UNAUTHENTICATED) assert.strictEqual(reply.errorCode, "IDGEN-COMMON-0002")
       return reply.code === Status.UNAUTHENTICATED ? 401 : reply.code
