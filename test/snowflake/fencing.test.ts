@@ -88,8 +88,11 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       // The safety property: the last successful keep-alive was sent before the cut, so the
       // lease cannot expire before ttl after it, and nothing may be issued after that. (When
       // the first refusal is *seen* depends on the client's pace on a busy machine; the
-      // server-side bound is checked below from the refusal itself.)
-      assert.isBelow(lastIssued.at - cutAt, TTL_SECONDS * 1000, "issued after the lease could have expired")
+      // server-side bound is checked below from the refusal itself.) When an ID was issued is
+      // read from the ID itself — its timestamp is the server's clock (same machine, or ahead
+      // on the logical clock) — not from when its answer reached a busy client.
+      const lastIssuedMs = Math.max(...lastIssued.ids.map((id) => decode(id).timestampMs))
+      assert.isBelow(lastIssuedMs - cutAt, TTL_SECONDS * 1000, "issued after the lease could have expired")
       assertError(yield* server.request("GET", "/ready"), 503, "IDGEN-COMMON-0005")
       const refused = yield* server.request("POST", "/api/v1/generate", {
         apiKey,
