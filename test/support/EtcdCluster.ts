@@ -63,12 +63,23 @@ export const make = (options: { readonly members?: number; readonly startTimeout
       Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-etcd-"))),
       (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
     )
+    // Distinct ports: the kernel may hand a just-released port out again.
+    const taken = new Set<number>()
+    const distinctPort = Effect.gen(function*() {
+      while (true) {
+        const port = yield* freePort
+        if (!taken.has(port)) {
+          taken.add(port)
+          return port
+        }
+      }
+    })
     const members: Array<Member> = []
     for (let i = 0; i < count; i++) {
       members.push({
         name: `m${i}`,
-        clientUrl: `http://127.0.0.1:${yield* freePort}`,
-        peerUrl: `http://127.0.0.1:${yield* freePort}`,
+        clientUrl: `http://127.0.0.1:${yield* distinctPort}`,
+        peerUrl: `http://127.0.0.1:${yield* distinctPort}`,
         dataDir: join(root, `m${i}`),
         process: undefined
       })

@@ -31,8 +31,17 @@ export default async function setup(project: TestProject) {
     project.provide("etcdEndpoints", given.split(",").map((s) => s.trim()).filter((s) => s !== ""))
     return
   }
-  const scope = Scope.makeUnsafe()
-  const cluster = await Effect.runPromise(EtcdCluster.make().pipe(Scope.provide(scope)))
+  // Free ports are probed, then bound by etcd: another process can take one in between, so
+  // a start that fails is tried again on new ports, its own members stopped first.
+  const attempt = Effect.suspend(() => {
+    const scope = Scope.makeUnsafe()
+    return EtcdCluster.make().pipe(
+      Scope.provide(scope),
+      Effect.tapError(() => Scope.close(scope, Exit.void)),
+      Effect.map((cluster) => ({ cluster, scope }))
+    )
+  })
+  const { cluster, scope } = await Effect.runPromise(attempt.pipe(Effect.retry({ times: 2 })))
   project.provide("etcdEndpoints", cluster.endpoints)
   return () => Effect.runPromise(Scope.close(scope, Exit.void))
 }
