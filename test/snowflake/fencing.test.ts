@@ -75,8 +75,9 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       // Quorum gone: two of three members killed (a keep-alive can still succeed until the
       // second one is).
       yield* cluster.stop(1)
-      const cutAt = Date.now()
       yield* cluster.stop(2)
+      // No keep-alive can succeed after this moment (one sent before it may still be answered).
+      const cutAt = Date.now()
       const firstRefusal = yield* pollUntil(
         "snowflake refused",
         TTL_SECONDS * 1000 + 2000,
@@ -93,7 +94,10 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       // on the logical clock) — not from when its answer reached a busy client.
       const lastIssuedMs = Math.max(...lastIssued.ids.map((id) => decode(id).timestampMs))
       assert.isBelow(lastIssuedMs - cutAt, TTL_SECONDS * 1000, "issued after the lease could have expired")
-      assertError(yield* server.request("GET", "/ready"), 503, "IDGEN-COMMON-0005")
+      // Not ready once fenced (a keep-alive answered late may lift the fence for a moment).
+      const notReady = yield* pollUntil("not ready", TTL_SECONDS * 1000,
+        Effect.map(server.request("GET", "/ready"), (r) => r.status === 503 ? r : undefined))
+      assertError(notReady, 503, "IDGEN-COMMON-0005")
       const refused = yield* server.request("POST", "/api/v1/generate", {
         apiKey,
         json: { workspace: "fence", group: "g", biz_tag: "snow" }
