@@ -2,14 +2,17 @@
  * A real Prometheus scrapes a running idgen: after traffic (IDs on the HTTP fast path, the
  * router path and gRPC, a refused key, a wrong admin token), its query API returns the node's series
  * with the expected labels and values. Also checks the exposition itself: Prometheus
- * naming (units, `_total`), and no label that grows with IDs or keys.
+ * naming (units, `_total`), no label that grows with IDs or keys, and `promtool check
+ * metrics` (Prometheus' own linter) finding nothing on the page after that traffic.
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
 import { request } from "node:http"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import * as Prometheus from "../support/Prometheus.ts"
 import { createBizTag, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
+import { PROMTOOL_BINARY } from "../support/SystemPackages.ts"
 
 /** A chunked request (no Content-Length): the fast path leaves those to the router. */
 const chunked = (port: number, path: string, headers: Record<string, string>, body: string) =>
@@ -134,5 +137,17 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       for (const forbidden of ["id", "request_id", "api_key", "key", "trace_id", "ip"]) {
         assert.isFalse(labelNames.has(forbidden), `label ${forbidden}`)
       }
+    }))
+
+  // After the first test's traffic: counters, histograms and per-biz_tag series are on the page.
+  it.effect("promtool check metrics finds nothing to complain about on a live node's page", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const page = yield* server.request("GET", "/metrics")
+      assert.strictEqual(page.status, 200)
+      assert.include(page.text, "idgen_segment_loads_total{")
+      const lint = spawnSync(PROMTOOL_BINARY, ["check", "metrics"], { input: page.text, encoding: "utf8" })
+      assert.strictEqual(`${lint.stdout}${lint.stderr}`, "", "promtool check metrics output")
+      assert.strictEqual(lint.status, 0)
     }))
 })

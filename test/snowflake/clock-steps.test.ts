@@ -85,7 +85,7 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("snowflake clock ste
       yield* pollUntil(
         "wall clock caught up",
         3000,
-        Effect.map(metric(server, "idgen_snowflake_clock_drift_ms"), (n) => n === 0 || undefined)
+        Effect.map(metric(server, "idgen_snowflake_clock_drift_seconds"), (n) => n === 0 || undefined)
       )
       assert.isAbove(yield* metric(server, "idgen_snowflake_logical_ids_total"), 0)
       assert.isTrue(all().every((a) => a.status === 200), "300 ms: no request failed")

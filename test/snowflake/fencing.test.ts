@@ -70,7 +70,7 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       const healthy = (yield* server.request("GET", "/metrics")).text
       assert.strictEqual(metricValue(healthy, "idgen_snowflake_worker_id_held"), 1)
       assert.isBelow(metricValue(healthy, "idgen_snowflake_lease_age_seconds"), TTL_SECONDS - MARGIN_MS / 1000)
-      assert.isAbove(metricValue(healthy, "idgen_snowflake_ceiling_ahead_ms"), 0)
+      assert.isAbove(metricValue(healthy, "idgen_snowflake_ceiling_ahead_seconds"), 0)
 
       // Quorum gone: two of three members killed (a keep-alive can still succeed until the
       // second one is).

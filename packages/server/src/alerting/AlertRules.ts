@@ -57,13 +57,13 @@ export const builtinRules = (t: Thresholds): ReadonlyArray<RuleSpec> => [
   },
   {
     name: "IdgenClockDrift",
-    expr: `idgen_snowflake_clock_drift_ms > ${t.clockDriftMillis}`,
+    expr: `idgen_snowflake_clock_drift_seconds > ${t.clockDriftMillis / 1000}`,
     forMs: 30_000,
     severity: "warning",
     labels: {},
     annotations: {
       summary: "Clock behind the last issued snowflake timestamp",
-      description: `The clock has been {{ $value }} ms behind the last issued snowflake timestamp for 30 s ` +
+      description: `The clock has been {{ $value }} s behind the last issued snowflake timestamp for 30 s ` +
         `(alert above ${t.clockDriftMillis} ms): snowflake runs on the logical clock or refuses (IDGEN-SNOW-2001). Check NTP.`
     }
   },

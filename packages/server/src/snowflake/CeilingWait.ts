@@ -2,7 +2,7 @@
  * The wait at (re)acquisition of a worker id, leased or static: nothing may be issued
  * until the clock is past the timestamp ceiling the id's previous holders recorded. The
  * wait is said once, as a warning with the gap, and exported while it lasts
- * (`idgen_snowflake_ceiling_wait_ms`).
+ * (`idgen_snowflake_ceiling_wait_seconds`).
  *
  * A gap beyond `maxWaitMs` is not waited for: the caller grants at once with that ceiling
  * as `afterMs`, and the generator's clock policy treats it as a clock stepped back —
@@ -33,7 +33,7 @@ export const make = (toleratedMs: number): Effect.Effect<CeilingWaitShape, never
     const gapTo = (ceilingMs: number) => ceilingMs - clock.currentTimeMillisUnsafe()
     yield* SnowflakeMetrics.gaugeFrom(
       SnowflakeMetrics.ceilingWait,
-      () => (waitingFor === undefined ? 0 : Math.max(0, gapTo(waitingFor)))
+      () => (waitingFor === undefined ? 0 : Math.max(0, gapTo(waitingFor)) / 1000)
     )
 
     const waitPast: CeilingWaitShape["waitPast"] = ({ ceilingMs, maxWaitMs, publish, workerId }) =>

@@ -74,16 +74,16 @@ export class SnowflakeGenerator extends Context.Service<SnowflakeGenerator, {
         switch (decision._tag) {
           case "Logical":
             SnowflakeMetrics.backwardLogical.updateUnsafe(1, context)
-            SnowflakeMetrics.driftObserved.updateUnsafe(decision.driftMs, context)
+            SnowflakeMetrics.driftObserved.updateUnsafe(decision.driftMs / 1000, context)
             return
           case "ClockBackward":
             SnowflakeMetrics.backwardRefused.updateUnsafe(1, context)
-            SnowflakeMetrics.driftObserved.updateUnsafe(decision.driftMs, context)
+            SnowflakeMetrics.driftObserved.updateUnsafe(decision.driftMs / 1000, context)
             return
           case "WaitUntil":
             if (decision.reason === "ClockBehind") {
               SnowflakeMetrics.backwardWait.updateUnsafe(1, context)
-              SnowflakeMetrics.driftObserved.updateUnsafe(decision.ms - clock.currentTimeMillisUnsafe(), context)
+              SnowflakeMetrics.driftObserved.updateUnsafe((decision.ms - clock.currentTimeMillisUnsafe()) / 1000, context)
               SnowflakeMetrics.waitClock.updateUnsafe(1, context)
             } else {
               SnowflakeMetrics.waitSequence.updateUnsafe(1, context)
@@ -151,7 +151,7 @@ export class SnowflakeGenerator extends Context.Service<SnowflakeGenerator, {
 
       const clockDriftMs = () => Math.max(0, state.lastMs - clock.currentTimeMillisUnsafe())
 
-      yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.clockDrift, clockDriftMs)
+      yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.clockDrift, () => clockDriftMs() / 1000)
       yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.workerId, () => {
         const worker = identity.current()
         return typeof worker === "number" ? worker : -1

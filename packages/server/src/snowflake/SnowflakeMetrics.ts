@@ -19,10 +19,10 @@ export const workerHeld = Metric.gauge("idgen_snowflake_worker_id_held", {
 export const leaseAge = Metric.gauge("idgen_snowflake_lease_age_seconds", {
   description: "Seconds since the send time of the last confirmed keep-alive of the worker lease (etcd) or heartbeat of the static worker id"
 })
-export const ceilingAhead = Metric.gauge("idgen_snowflake_ceiling_ahead_ms", {
+export const ceilingAhead = Metric.gauge("idgen_snowflake_ceiling_ahead_seconds", {
   description: "How far the reserved timestamp ceiling is ahead of the clock"
 })
-export const ceilingWait = Metric.gauge("idgen_snowflake_ceiling_wait_ms", {
+export const ceilingWait = Metric.gauge("idgen_snowflake_ceiling_wait_seconds", {
   description: "How far the clock is behind the timestamp ceiling recorded by the worker id's previous holders while this node waits for it (0 when not waiting)"
 })
 export const acquisitions = Metric.counter("idgen_snowflake_worker_acquisitions_total", {
@@ -38,12 +38,12 @@ export const fenced = Metric.counter("idgen_snowflake_fenced_total", {
   incremental: true
 })
 
-export const clockDrift = Metric.gauge("idgen_snowflake_clock_drift_ms", {
+export const clockDrift = Metric.gauge("idgen_snowflake_clock_drift_seconds", {
   description: "How far the clock is behind the last issued snowflake timestamp now (0 when it is not)"
 })
-export const driftObserved = Metric.histogram("idgen_snowflake_clock_drift_observed_ms", {
+export const driftObserved = Metric.histogram("idgen_snowflake_clock_drift_observed_seconds", {
   description: "Backward clock drift seen by issuing requests",
-  boundaries: [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 60_000]
+  boundaries: [0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 60]
 })
 const backward = (tier: "wait" | "logical" | "refused") =>
   Metric.counter("idgen_snowflake_clock_backward_total", {
@@ -90,7 +90,7 @@ export const holdGauges = (
     }),
     gaugeFrom(ceilingAhead, () => {
       const ceilingMs = state.ceilingMs()
-      return ceilingMs === undefined ? 0 : ceilingMs - clock.currentTimeMillisUnsafe()
+      return ceilingMs === undefined ? 0 : (ceilingMs - clock.currentTimeMillisUnsafe()) / 1000
     })
   )
 
