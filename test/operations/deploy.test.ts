@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseAllDocuments, parse as parseYaml } from "yaml"
-import { load } from "../../packages/server/src/config/ConfigLoader.ts"
+import { load } from "@idgen/server/config/ConfigLoader"
 import { readmePath, updatedReadme } from "../../scripts/config-reference.ts"
 import { render as renderRules, rulesPath } from "../../scripts/prometheus-rules.ts"
 import { ADMIN_TOKEN } from "../support/ServerProcess.ts"

@@ -4,8 +4,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { SegmentGenerator } from "../../packages/server/src/segment/SegmentGenerator.ts"
-import { SegmentSupply } from "../../packages/server/src/segment/SegmentSupply.ts"
+import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
+import { SegmentSupply } from "@idgen/server/segment/SegmentSupply"
 import { createTag, storage } from "./support.ts"
 
 const Storage = storage()

@@ -5,12 +5,12 @@
  */
 import { Names } from "@idgen/core"
 import { Effect, Layer } from "effect"
-import { LiveConfig } from "../../packages/server/src/config/HotReload.ts"
-import { load } from "../../packages/server/src/config/ConfigLoader.ts"
-import { ServerConfig } from "../../packages/server/src/config/ServerConfig.ts"
-import { SegmentGenerator } from "../../packages/server/src/segment/SegmentGenerator.ts"
-import { SegmentSupply } from "../../packages/server/src/segment/SegmentSupply.ts"
-import { BizTagRepo, StorageLive, WorkspaceRepo } from "../../packages/server/src/storage/index.ts"
+import { LiveConfig } from "@idgen/server/config/HotReload"
+import { load } from "@idgen/server/config/ConfigLoader"
+import { ServerConfig } from "@idgen/server/config/ServerConfig"
+import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
+import { SegmentSupply } from "@idgen/server/segment/SegmentSupply"
+import { BizTagRepo, StorageLive, WorkspaceRepo } from "@idgen/server/storage/index"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
 export const envOf = (url: string) => ({ IDGEN_DATABASE_URL: url, IDGEN_ADMIN_TOKEN: "test-admin-token-0123456789" })

@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Errors } from "@idgen/core"
 import { Effect } from "effect"
-import { type EtcdWorkerRegistryShape, WORKER_IDS } from "../../packages/server/src/snowflake/EtcdWorkerRegistry.ts"
+import { type EtcdWorkerRegistryShape, WORKER_IDS } from "@idgen/server/snowflake/EtcdWorkerRegistry"
 import { assertError, createBizTag, make as startServer, workspaceWithKey } from "../support/ServerProcess.ts"
 import * as SharedEtcd from "../support/SharedEtcd.ts"
 import { decode, etcdEnv, pollUntil, registry } from "../support/SnowflakeCluster.ts"

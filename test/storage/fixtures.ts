@@ -4,9 +4,9 @@
  */
 import { Errors, type Names } from "@idgen/core"
 import { Effect, Layer, Redacted } from "effect"
-import { BizTagRepo } from "../../packages/server/src/storage/BizTagRepo.ts"
-import * as Storage from "../../packages/server/src/storage/index.ts"
-import { WorkspaceRepo } from "../../packages/server/src/storage/WorkspaceRepo.ts"
+import { BizTagRepo } from "@idgen/server/storage/BizTagRepo"
+import * as Storage from "@idgen/server/storage/index"
+import { WorkspaceRepo } from "@idgen/server/storage/WorkspaceRepo"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
 export const RANGE_SIZE = 10_000_000_000

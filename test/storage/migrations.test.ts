@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import * as Database from "../../packages/server/src/storage/Database.ts"
+import * as Database from "@idgen/server/storage/Database"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const client = (url: string) => PgClient.layer({ url: Redacted.make(url), maxConnections: 2 })

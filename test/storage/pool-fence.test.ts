@@ -6,8 +6,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { PoolFenceRepo } from "../../packages/server/src/storage/PoolFenceRepo.ts"
-import type { AllocatedSegment } from "../../packages/server/src/storage/Records.ts"
+import { PoolFenceRepo } from "@idgen/server/storage/PoolFenceRepo"
+import type { AllocatedSegment } from "@idgen/server/storage/Records"
 import { bizTag, storageOnFreshDatabase } from "./fixtures.ts"
 
 const claimOf = (bizTagId: string, datacenterId: number) => (segment: AllocatedSegment) =>

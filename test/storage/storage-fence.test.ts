@@ -8,8 +8,8 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import * as PgSegmentRepo from "../../packages/server/src/storage/PgSegmentRepo.ts"
-import { PoolFenceRepo } from "../../packages/server/src/storage/PoolFenceRepo.ts"
+import * as PgSegmentRepo from "@idgen/server/storage/PgSegmentRepo"
+import { PoolFenceRepo } from "@idgen/server/storage/PoolFenceRepo"
 import { bizTag, storageOnFreshDatabase } from "./fixtures.ts"
 
 const GAP = 1000

@@ -5,12 +5,12 @@
  */
 import { Snowflake } from "@idgen/core"
 import { Effect, Exit, Layer, type Scope } from "effect"
-import { load } from "../../packages/server/src/config/ConfigLoader.ts"
-import { ServerConfig } from "../../packages/server/src/config/ServerConfig.ts"
+import { load } from "@idgen/server/config/ConfigLoader"
+import { ServerConfig } from "@idgen/server/config/ServerConfig"
 import {
   EtcdWorkerRegistry,
   type EtcdWorkerRegistryShape
-} from "../../packages/server/src/snowflake/EtcdWorkerRegistry.ts"
+} from "@idgen/server/snowflake/EtcdWorkerRegistry"
 import { assert } from "@effect/vitest"
 import { type ServerProcessShape, wait } from "./ServerProcess.ts"
 

@@ -8,10 +8,10 @@
 import { Errors, type Names } from "@idgen/core"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
-import { BizTagRepo } from "../../packages/server/src/storage/BizTagRepo.ts"
-import * as Storage from "../../packages/server/src/storage/index.ts"
-import { SegmentRepo } from "../../packages/server/src/storage/SegmentRepo.ts"
-import { WorkspaceRepo } from "../../packages/server/src/storage/WorkspaceRepo.ts"
+import { BizTagRepo } from "@idgen/server/storage/BizTagRepo"
+import * as Storage from "@idgen/server/storage/index"
+import { SegmentRepo } from "@idgen/server/storage/SegmentRepo"
+import { WorkspaceRepo } from "@idgen/server/storage/WorkspaceRepo"
 
 const dataDir = process.argv[2]
 const step = Number(process.argv[3] ?? "10")

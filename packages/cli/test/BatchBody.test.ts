@@ -4,7 +4,7 @@
  * a body that is not JSON.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { batchIds } from "../src/bench/BatchBody.ts"
+import { batchIds } from "@idgen/cli/bench/BatchBody"
 
 const bodies: ReadonlyArray<string> = [
   JSON.stringify({ ids: Array.from({ length: 1000 }, (_, i) => String(1_000_000 + i)), algorithm: "segment", count: 1000 }),

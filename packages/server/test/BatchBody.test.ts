@@ -3,8 +3,8 @@
  * (written as latin1) and for formatted IDs with non-ASCII literals alike.
  */
 import { assert, describe, it } from "@effect/vitest"
-import type { GenerateResult } from "../src/generate/IdService.ts"
-import { batchBody, batchBodyBytes } from "../src/http/IdsHttp.ts"
+import type { GenerateResult } from "@idgen/server/generate/IdService"
+import { batchBody, batchBodyBytes } from "@idgen/server/http/IdsHttp"
 
 const cases: ReadonlyArray<GenerateResult> = [
   { ids: Array.from({ length: 1000 }, (_, i) => String(1_000_000 + i)), algorithm: "segment", timestampMs: 0 },

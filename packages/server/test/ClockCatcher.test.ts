@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { load } from "../src/config/ConfigLoader.ts"
-import { ServerConfig } from "../src/config/ServerConfig.ts"
-import { ClockCatcher } from "../src/snowflake/ClockCatcher.ts"
+import { load } from "@idgen/server/config/ConfigLoader"
+import { ServerConfig } from "@idgen/server/config/ServerConfig"
+import { ClockCatcher } from "@idgen/server/snowflake/ClockCatcher"
 
 const start = 1_800_000_000_000
 

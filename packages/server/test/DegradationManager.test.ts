@@ -7,9 +7,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { type AuditEvent, AuditLog } from "../src/audit/AuditLog.ts"
-import { ServerConfig, type ServerConfigShape } from "../src/config/ServerConfig.ts"
-import * as DegradationManager from "../src/degradation/DegradationManager.ts"
+import { type AuditEvent, AuditLog } from "@idgen/server/audit/AuditLog"
+import { ServerConfig, type ServerConfigShape } from "@idgen/server/config/ServerConfig"
+import * as DegradationManager from "@idgen/server/degradation/DegradationManager"
 
 const config = {
   node: { name: "node-a" },

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { load } from "../src/config/ConfigLoader.ts"
+import { load } from "@idgen/server/config/ConfigLoader"
 
 describe("snowflake and etcd settings", () => {
   it.effect("defaults: 30 s lease, 5 s fencing margin, 5 / 1000 ms clock thresholds, 10 s ceiling window", () =>

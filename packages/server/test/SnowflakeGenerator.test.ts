@@ -2,10 +2,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { Errors, Snowflake } from "@idgen/core"
 import { Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { load } from "../src/config/ConfigLoader.ts"
-import { ServerConfig } from "../src/config/ServerConfig.ts"
-import { SnowflakeGenerator } from "../src/snowflake/SnowflakeGenerator.ts"
-import { type WorkerGrant, WorkerIdentity, workerIdOf } from "../src/snowflake/WorkerIdentity.ts"
+import { load } from "@idgen/server/config/ConfigLoader"
+import { ServerConfig } from "@idgen/server/config/ServerConfig"
+import { SnowflakeGenerator } from "@idgen/server/snowflake/SnowflakeGenerator"
+import { type WorkerGrant, WorkerIdentity, workerIdOf } from "@idgen/server/snowflake/WorkerIdentity"
 
 const epochMs = Snowflake.DEFAULT_EPOCH_MS
 const start = epochMs + 1_000_000

@@ -8,11 +8,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, Schema } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { TestClock } from "effect/testing"
-import { AlertEvaluator } from "../../packages/server/src/alerting/AlertEvaluator.ts"
-import * as AlertState from "../../packages/server/src/alerting/AlertState.ts"
-import { load } from "../../packages/server/src/config/ConfigLoader.ts"
-import { LiveConfig } from "../../packages/server/src/config/HotReload.ts"
-import { ServerConfig } from "../../packages/server/src/config/ServerConfig.ts"
+import { AlertEvaluator } from "@idgen/server/alerting/AlertEvaluator"
+import * as AlertState from "@idgen/server/alerting/AlertState"
+import { load } from "@idgen/server/config/ConfigLoader"
+import { LiveConfig } from "@idgen/server/config/HotReload"
+import { ServerConfig } from "@idgen/server/config/ServerConfig"
 
 const Step = Schema.Struct({
   value: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 10 })),

@@ -5,9 +5,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
-import * as AlertRules from "../../packages/server/src/alerting/AlertRules.ts"
-import * as Expression from "../../packages/server/src/alerting/Expression.ts"
-import { SampleHistory } from "../../packages/server/src/alerting/MetricSamples.ts"
+import * as AlertRules from "@idgen/server/alerting/AlertRules"
+import * as Expression from "@idgen/server/alerting/Expression"
+import { SampleHistory } from "@idgen/server/alerting/MetricSamples"
 
 const parse = (text: string) => {
   const result = Expression.parse(text)
