@@ -6,7 +6,7 @@
 import { DatacenterRange, Snowflake } from "@idgen/core"
 import { Effect, Layer, Redacted, Schema, SchemaIssue } from "effect"
 import { readFileSync } from "node:fs"
-import { hostname } from "node:os"
+import { availableParallelism, hostname } from "node:os"
 import { parse as parseToml } from "smol-toml"
 import { withAdminToken } from "./AdminTokenBootstrap.ts"
 import { checkAdminToken } from "./AdminTokenCheck.ts"
@@ -52,7 +52,9 @@ export const FileSchema = Schema.Struct({
   node: section({
     name: Schema.optional(Schema.String),
     datacenter_id: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 7 })), 0),
-    worker_id: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 255 })), 0)
+    worker_id: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 255 })), 0),
+    // Default: the available parallelism (see `load`); the embedded store runs one (cluster/WorkerPlan.ts).
+    workers: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 256 })))
   }),
   snowflake: section({
     epoch: withDefault(Schema.String, new Date(Snowflake.DEFAULT_EPOCH_MS).toISOString()),
@@ -137,6 +139,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: Path, pars
   ["IDGEN_NODE_NAME", ["node", "name"], String],
   ["IDGEN_DATACENTER_ID", ["node", "datacenter_id"], integer],
   ["IDGEN_WORKER_ID", ["node", "worker_id"], integer],
+  ["IDGEN_WORKERS", ["node", "workers"], integer],
   ["IDGEN_EPOCH", ["snowflake", "epoch"], String],
   ["IDGEN_SNOWFLAKE_CLOCK_WAIT_THRESHOLD_MS", ["snowflake", "clock_wait_threshold_ms"], integer],
   ["IDGEN_SNOWFLAKE_CLOCK_LOGICAL_THRESHOLD_MS", ["snowflake", "clock_logical_threshold_ms"], integer],
@@ -285,7 +288,8 @@ export const load = Effect.fnUntraced(function*(
     node: {
       name: raw.node.name ?? `${hostname()}-${process.pid}`,
       datacenterId: raw.node.datacenter_id,
-      workerId: raw.node.worker_id
+      workerId: raw.node.worker_id,
+      workers: raw.node.workers ?? availableParallelism()
     },
     snowflake: {
       epochMs,

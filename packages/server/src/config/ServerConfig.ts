@@ -61,7 +61,10 @@ export interface ServerConfigShape extends OperationsConfigShape {
     /** Identifies this process in audit rows and logs. */
     readonly name: string
     readonly datacenterId: number
+    /** The static worker id, or with several worker processes the first one's (worker i has `workerId + i`). */
     readonly workerId: number
+    /** Worker processes behind the ports (`cluster/WorkerPlan.ts`); 1: this process serves alone. */
+    readonly workers: number
   }
   readonly snowflake: {
     /** Unix ms of the layout's epoch; a cluster must share one. */
