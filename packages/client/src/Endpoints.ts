@@ -5,7 +5,8 @@
  * one) and one over HTTP (`/rpc`), used when the WebSocket fails while plain HTTP still
  * answers (a proxy that does not pass upgrades, say). A call goes to the first endpoint
  * that is up, in the configured order; when it breaks the connection, times out or answers
- * "unavailable" (IDGEN-COMMON-0005, IDGEN-SEG-1003, IDGEN-SNOW-2003), that endpoint is
+ * "unavailable" (an error whose `retryElsewhere` trait is set: IDGEN-COMMON-0005,
+ * IDGEN-SEG-1003, IDGEN-SNOW-2003), that endpoint is
  * marked down and the call is retried on the next, until the call's timeout. A background
  * probe (the `HealthCheck` RPC) brings endpoints marked down back once they answer healthy
  * or degraded. Any other IDGEN error is the server's answer and is returned as is.
@@ -13,7 +14,7 @@
  * Retrying elsewhere never duplicates an ID: servers share the store, a lost response only
  * leaves a gap.
  */
-import type { Errors } from "@idgen/core"
+import { Errors } from "@idgen/core"
 import { IdRpcs, Rpcs } from "@idgen/protocol"
 import { Cause, Clock, Duration, Effect, Exit, Layer, Option, Schedule, type Scope } from "effect"
 import { FetchHttpClient, Headers } from "effect/http"
@@ -57,9 +58,6 @@ export interface Endpoints {
   /** Endpoint URLs and whether each is currently considered up. */
   readonly status: Effect.Effect<ReadonlyArray<{ readonly url: string; readonly up: boolean; readonly lastError: string }>>
 }
-
-/** Errors that say "this server cannot serve now", where another one may. */
-const unavailable = new Set<string>(["ServiceUnavailable", "DatabaseUnavailable", "NoAvailableWorkerId"])
 
 /** How long a failed endpoint is skipped before calls try it again without waiting for the probe. */
 const downMillis = 5_000
@@ -147,7 +145,7 @@ export const make = (options: EndpointOptions): Effect.Effect<Endpoints, never, 
             if (failure._tag === "Some") {
               const error = failure.value
               if (error._tag === "RpcClientError") return error.message
-              if (unavailable.has(error._tag)) return `${error._tag}: ${error.message}`
+              if (Errors.traitsOf(error).retryElsewhere) return `${error._tag}: ${error.message}`
               return Exit.fail(error)
             }
             return describe(exit.cause)

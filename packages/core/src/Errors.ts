@@ -119,6 +119,61 @@ export type IdgenError = InstanceType<(typeof errorClasses)[number]>
 
 export const IdgenError = Schema.Union(errorClasses)
 
+/** What an error means for whoever handles it, besides its code and status. */
+export interface Traits {
+  /** The generator cannot issue now, another algorithm of the biz_tag's fallback chain may. */
+  readonly fallsBack: boolean
+  /**
+   * Whether the error counts against the algorithm's health (`DegradationManager`):
+   * `store`, a failure of the database, counts against every algorithm that uses it
+   * (formatted's counter too); `generator`, a failure of the generator's own resource
+   * (clock, worker id, randomness), counts against the algorithm but not against
+   * formatted, whose template only sometimes uses it (`{WORKER}`); `no`, a request's or a
+   * biz_tag's own problem (its range used up, a momentary sequence overflow).
+   */
+  readonly health: "store" | "generator" | "no"
+  /** The server cannot serve now, another server may: a client retries the call elsewhere. */
+  readonly retryElsewhere: boolean
+  /** The answer says when to try again (`Retry-After`, `retry_after_seconds`). */
+  readonly retryAfter: boolean
+}
+
+const traits = (fallsBack: boolean, health: Traits["health"], retryElsewhere: boolean, retryAfter = false): Traits => ({
+  fallsBack,
+  health,
+  retryElsewhere,
+  retryAfter
+})
+
+/**
+ * Every error's traits, keyed by every tag: a new error class does not typecheck until it
+ * is classified here.
+ */
+export const traitsByTag: { readonly [Tag in IdgenError["_tag"]]: Traits } = {
+  InvalidRequest: traits(false, "no", false),
+  Unauthorized: traits(false, "no", false),
+  RateLimitExceeded: traits(false, "no", false, true),
+  InternalError: traits(false, "no", false),
+  ServiceUnavailable: traits(false, "no", true),
+  Forbidden: traits(false, "no", false),
+  NotFound: traits(false, "no", false),
+  Conflict: traits(false, "no", false),
+  SegmentExhausted: traits(true, "no", false),
+  SegmentAllocateFailed: traits(true, "store", false),
+  DatabaseUnavailable: traits(true, "store", true),
+  ClockBackward: traits(true, "generator", false),
+  SequenceOverflow: traits(true, "no", false),
+  NoAvailableWorkerId: traits(true, "generator", true),
+  UuidGenerateFailed: traits(true, "generator", false)
+}
+
+/** The traits of an error. */
+export const traitsOf = (error: IdgenError): Traits => traitsByTag[error._tag]
+
+/** The whole seconds to announce in `Retry-After` (at least 1), for an error that has them. */
+export const retryAfterOf = (error: IdgenError): number | undefined =>
+  traitsByTag[error._tag].retryAfter && "retryAfterSeconds" in error ? Math.max(1, Math.ceil(error.retryAfterSeconds)) : undefined
+
 const byTag = new Map<string, (typeof errorClasses)[number]>(errorClasses.map((c) => [c.name, c]))
 
 /** The contract's code (e.g. `IDGEN-SEG-1001`) of an error. */

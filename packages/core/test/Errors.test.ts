@@ -18,3 +18,35 @@ describe("Errors", () => {
     }
   })
 })
+
+describe("Errors.traitsOf", () => {
+  const tagsWhere = (trait: (traits: Errors.Traits) => boolean) =>
+    Errors.errorClasses.filter((c) => trait(Errors.traitsByTag[c.name as Errors.IdgenError["_tag"]])).map((c) => c.name)
+
+  it("the generator's failures fall back, the request's own do not", () => {
+    assert.deepStrictEqual(tagsWhere((t) => t.fallsBack), [
+      "SegmentExhausted",
+      "SegmentAllocateFailed",
+      "DatabaseUnavailable",
+      "ClockBackward",
+      "SequenceOverflow",
+      "NoAvailableWorkerId",
+      "UuidGenerateFailed"
+    ])
+  })
+
+  it("the store's failures count against every algorithm's health, the generator's own against theirs only", () => {
+    assert.deepStrictEqual(tagsWhere((t) => t.health === "store"), ["SegmentAllocateFailed", "DatabaseUnavailable"])
+    assert.deepStrictEqual(tagsWhere((t) => t.health === "generator"), ["ClockBackward", "NoAvailableWorkerId", "UuidGenerateFailed"])
+  })
+
+  it("only 'unavailable' answers are retried on another server", () => {
+    assert.deepStrictEqual(tagsWhere((t) => t.retryElsewhere), ["ServiceUnavailable", "DatabaseUnavailable", "NoAvailableWorkerId"])
+  })
+
+  it("a 429 announces whole seconds, at least one; other errors none", () => {
+    assert.strictEqual(Errors.retryAfterOf(new Errors.RateLimitExceeded({ message: "x", retryAfterSeconds: 0.001 })), 1)
+    assert.strictEqual(Errors.retryAfterOf(new Errors.RateLimitExceeded({ message: "x", retryAfterSeconds: 2.5 })), 3)
+    assert.strictEqual(Errors.retryAfterOf(new Errors.ServiceUnavailable({ message: "x" })), undefined)
+  })
+})

@@ -9,7 +9,7 @@
  * up or a momentary sequence overflow still falls back for that request but never takes
  * the algorithm out for everyone.
  */
-import { DegradationFsm, type Errors, type Names } from "@idgen/core"
+import { DegradationFsm, Errors, type Names } from "@idgen/core"
 import { Cause, Clock, Context, Effect, Layer, Metric, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { AuditLog } from "../audit/AuditLog.ts"
@@ -17,23 +17,15 @@ import { ServerConfig } from "../config/ServerConfig.ts"
 import { SnowflakeGenerator } from "../snowflake/SnowflakeGenerator.ts"
 import { WorkerIdentity } from "../snowflake/WorkerIdentity.ts"
 
-const healthSignals = new Set<Errors.IdgenError["_tag"]>([
-  "DatabaseUnavailable",
-  "SegmentAllocateFailed",
-  "ClockBackward",
-  "NoAvailableWorkerId",
-  "UuidGenerateFailed"
-])
-
 /**
- * A formatted biz_tag fails with the worker id's errors only when its own template uses
- * `{WORKER}`: that says nothing about formatted tags without it, so only its counter's
- * (the database's) failures count against `formatted`.
+ * Per the error's `health` trait. A formatted biz_tag fails with the worker id's errors
+ * only when its own template uses `{WORKER}`: that says nothing about formatted tags
+ * without it, so only its counter's (the store's) failures count against `formatted`.
  */
-const formattedSignals = new Set<Errors.IdgenError["_tag"]>(["DatabaseUnavailable", "SegmentAllocateFailed"])
-
-const countsAgainst = (algorithm: Names.Algorithm, error: Errors.IdgenError) =>
-  (algorithm === "formatted" ? formattedSignals : healthSignals).has(error._tag)
+const countsAgainst = (algorithm: Names.Algorithm, error: Errors.IdgenError) => {
+  const health = Errors.traitsOf(error).health
+  return health === "store" || (health === "generator" && algorithm !== "formatted")
+}
 
 const modeValue: Record<DegradationFsm.Mode, number> = { Normal: 0, Degraded: 1, Critical: 2 }
 

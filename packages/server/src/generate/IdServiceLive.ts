@@ -15,17 +15,6 @@ import { AlgorithmRouter } from "./AlgorithmRouter.ts"
 import { type GenerateResult, IdService, type ParseInput } from "./IdService.ts"
 import { TagResolver } from "./TagResolver.ts"
 
-/** Failures that say "this generator cannot issue now", where another algorithm may. */
-const generatorUnavailable = new Set<Errors.IdgenError["_tag"]>([
-  "DatabaseUnavailable",
-  "SegmentAllocateFailed",
-  "SegmentExhausted",
-  "ClockBackward",
-  "SequenceOverflow",
-  "NoAvailableWorkerId",
-  "UuidGenerateFailed"
-])
-
 /** One-element chains, shared: most biz_tags have no fallback (no array per request). */
 const single = Object.fromEntries(
   DegradationFsm.algorithms.map((a) => [a, [a] as ReadonlyArray<Names.Algorithm>])
@@ -75,7 +64,7 @@ export const IdServiceLive = Layer.effect(
           return { ids, algorithm }
         }),
         Effect.catchIf(
-          (error) => generatorUnavailable.has(error._tag),
+          (error) => Errors.traitsOf(error).fallsBack,
           (error) => {
             degradation.failed(algorithm, error)
             return i + 1 < plan.length ? attempt(tag, plan, i + 1, n) : Effect.fail(error)

@@ -34,8 +34,7 @@ export const statusOf = (error: Errors.IdgenError): Status => statusByTag[error.
 export const toStatus = (error: Errors.IdgenError): StatusObject => {
   const metadata = new Metadata()
   metadata.set(errorCodeKey, Errors.codeOf(error))
-  if (error._tag === "RateLimitExceeded") {
-    metadata.set(retryAfterKey, String(Math.max(1, Math.ceil(error.retryAfterSeconds))))
-  }
+  const retryAfter = Errors.retryAfterOf(error)
+  if (retryAfter !== undefined) metadata.set(retryAfterKey, String(retryAfter))
   return { code: statusOf(error), details: error.message, metadata }
 }

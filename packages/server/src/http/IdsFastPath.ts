@@ -77,9 +77,8 @@ export const make: Effect.Effect<FastPath, never, IdService | Admission | Server
 
   const sendError = (x: Exchange, error: Errors.IdgenError) => {
     metrics.failure(x.startMs, error)
-    if (error._tag === "RateLimitExceeded") {
-      x.res.setHeader("retry-after", String(Math.max(1, Math.ceil(error.retryAfterSeconds))))
-    }
+    const retryAfter = Errors.retryAfterOf(error)
+    if (retryAfter !== undefined) x.res.setHeader("retry-after", String(retryAfter))
     send(x, Errors.statusOf(error), JSON.stringify(WireError.toBody(error, x.requestId, clock.currentTimeMillisUnsafe())), error)
   }
 

@@ -51,19 +51,18 @@ const fromBody = (body: ErrorBody): Errors.IdgenError | undefined => {
 }
 
 /** `Retry-After` for 429s; a no-op outside a server request. */
-const addRetryAfter = (error: Errors.IdgenError) =>
-  error._tag === "RateLimitExceeded"
-    ? Effect.withFiber((fiber) => {
+const addRetryAfter = (error: Errors.IdgenError) => {
+  const retryAfter = Errors.retryAfterOf(error)
+  return retryAfter === undefined
+    ? Effect.void
+    : Effect.withFiber((fiber) => {
       HttpEffect.appendPreResponseHandlerUnsafe(
         fiber.context,
-        (_request, response) =>
-          Effect.succeed(
-            HttpServerResponse.setHeader(response, "retry-after", String(Math.max(1, Math.ceil(error.retryAfterSeconds))))
-          )
+        (_request, response) => Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(retryAfter)))
       )
       return Effect.void
     })
-    : Effect.void
+}
 
 /** The wire body of `error` for the current request, now. */
 export const currentBody = (error: Errors.IdgenError): Effect.Effect<ErrorBody> =>
