@@ -5,8 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Exit, Schema } from "effect"
+import { BatchGenerateRequest, GenerateRequest } from "@idgen/protocol/http"
 import { batchGenerateRequest, generateRequest } from "@idgen/server/http/GenerateBodies"
-import { BatchGenerateRequest, GenerateRequest } from "@idgen/server/http/IdsApi"
 
 const ok = { workspace: "ws", group: "g-1", biz_tag: "order_id" }
 

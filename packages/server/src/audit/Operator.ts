@@ -5,23 +5,10 @@
  * succeeded. Recording only queues the row (see `AuditLog`): it neither waits for nor fails
  * with the database, so the action's answer does not depend on the audit trail.
  */
-import { Context, Effect } from "effect"
+import { Operator, type OperatorAction } from "@idgen/protocol/http"
+import { Effect } from "effect"
 import { createHash } from "node:crypto"
 import type { AuditLog } from "./AuditLog.ts"
-
-export interface OperatorAction {
-  /** e.g. `workspace:shop`, `api_key:<id>`, `config`. */
-  readonly resource: string
-  /** The settings given or changed — never a secret (an API key, a token, a config value that may hold one). */
-  readonly details: Readonly<Record<string, unknown>>
-}
-
-/** The authenticated operator of the current admin request. */
-export class Operator extends Context.Service<Operator, {
-  /** The audit `actor`: see `fingerprint`. */
-  readonly id: string
-  readonly record: (action: string, target: OperatorAction) => Effect.Effect<void>
-}>()("@idgen/server/audit/Operator") {}
 
 /**
  * Names an admin token in the trail without revealing it: `admin:` and the first 8 hex of its

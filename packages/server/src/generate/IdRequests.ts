@@ -10,8 +10,8 @@
  * whichever interface it uses.
  */
 import { Errors, type Names } from "@idgen/core"
+import { BatchGenerateRequest, GenerateRequest, ParseRequest } from "@idgen/protocol/http"
 import { Cause, Context, Effect, Exit, Layer, Schema } from "effect"
-import { BatchGenerateRequest, GenerateRequest, ParseRequest } from "../http/IdsApi.ts"
 import { forbidden, sequenceKeyOf } from "../http/IdsHttp.ts"
 import { invalidRequestFrom } from "../http/RequestValidation.ts"
 import { Admission } from "../requests/Admission.ts"

@@ -4,6 +4,7 @@
  * between storage records and the snake_case wire bodies.
  */
 import { Errors, type Names } from "@idgen/core"
+import { Api, type RateLimit } from "@idgen/protocol/http"
 import * as Template from "@idgen/core/formatted/Template"
 import { Effect, Layer, Result } from "effect"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
@@ -22,8 +23,6 @@ import type { ApiKeyListing, BizTagRecord, RateLimit as RateLimitRecord, Workspa
 import { SegmentRepo } from "../storage/SegmentRepo.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 import { AdminAuthLive } from "./AdminMiddleware.ts"
-import type { RateLimit } from "./AdminApi.ts"
-import { Api } from "./Api.ts"
 import { RequestValidationLive } from "./RequestValidation.ts"
 
 const toWorkspace = (record: WorkspaceRecord) => ({

@@ -3,24 +3,12 @@
  * request gets its `Operator` (for the audit of what it changes); a refused one — token
  * missing or wrong — is audited as a key-use failure, sampled like bad API keys (`AuditLog`).
  */
+import { AdminAuth, Operator } from "@idgen/protocol/http"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { HttpServerRequest } from "effect/http"
-import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "effect/http-api"
 import { AuditLog } from "../audit/AuditLog.ts"
-import * as Operator from "../audit/Operator.ts"
+import { fingerprint, make as makeOperator } from "../audit/Operator.ts"
 import { AdminToken } from "../auth/AdminToken.ts"
-import * as WireError from "./WireError.ts"
-
-export const adminSecurity = HttpApiSecurity.bearer.pipe(
-  HttpApiSecurity.annotate(OpenApi.Description, "The admin token (config admin.token / IDGEN_ADMIN_TOKEN)")
-)
-
-export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, {
-  provides: Operator.Operator
-}>()("@idgen/server/http/AdminAuth", {
-  security: { adminToken: adminSecurity },
-  error: WireError.Unauthorized
-}) {}
 
 export const AdminAuthLive: Layer.Layer<AdminAuth, never, AdminToken | AuditLog> = Layer.effect(
   AdminAuth,
@@ -33,7 +21,7 @@ export const AdminAuthLive: Layer.Layer<AdminAuth, never, AdminToken | AuditLog>
         audit.record({
           eventType: "key_use_failure",
           // A wrong token by its fingerprint only (it may be a mistyped or rotated real one).
-          actor: presented === "" ? null : Operator.fingerprint(presented),
+          actor: presented === "" ? null : fingerprint(presented),
           action: "verify_admin_token",
           resource: "admin_token",
           result: "failure",
@@ -49,7 +37,7 @@ export const AdminAuthLive: Layer.Layer<AdminAuth, never, AdminToken | AuditLog>
         const presented = Redacted.value(credential)
         return token.verify(credential).pipe(
           Effect.tapError(() => refused(presented, endpoint.identifier)),
-          Effect.andThen(Effect.provideService(httpEffect, Operator.Operator, Operator.make(audit, presented)))
+          Effect.andThen(Effect.provideService(httpEffect, Operator, makeOperator(audit, presented)))
         )
       }
     })

@@ -5,11 +5,11 @@
  * (400 IDGEN-COMMON-0001) instead of Node's bare status line, then the connection is closed.
  */
 import { Errors } from "@idgen/core"
+import { WireError } from "@idgen/protocol/http"
 import type { Clock } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Server } from "node:http"
 import type { Socket } from "node:net"
-import * as WireError from "./WireError.ts"
 
 /** Time the client gets to read the answer before the socket is destroyed. */
 const graceMillis = 500

@@ -2,15 +2,14 @@
  * Handlers of `DegradationApi`: the state machine to and from its snake_case wire form.
  */
 import { type DegradationFsm, Errors } from "@idgen/core"
+import { Api, Operator } from "@idgen/protocol/http"
 import { Effect, Layer } from "effect"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import type { AuditLog } from "../audit/AuditLog.ts"
-import { Operator } from "../audit/Operator.ts"
 import type { AdminToken } from "../auth/AdminToken.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
 import { DegradationManager } from "../degradation/DegradationManager.ts"
 import { AdminAuthLive } from "./AdminMiddleware.ts"
-import { Api } from "./Api.ts"
 import { RequestValidationLive } from "./RequestValidation.ts"
 
 export const toWire = (state: DegradationFsm.State) => ({

@@ -5,9 +5,9 @@
  * (the client never sees a stack trace).
  */
 import { Errors } from "@idgen/core"
+import { WireError } from "@idgen/protocol/http"
 import { Cause, Effect, Schema } from "effect"
 import { HttpServerError, type HttpServerRequest, type HttpServerResponse } from "effect/http"
-import * as WireError from "./WireError.ts"
 
 const isIdgenError = Schema.is(Errors.IdgenError)
 

@@ -6,7 +6,7 @@
  * error, so what a client sees does not depend on which of the two answered.
  */
 import { Names } from "@idgen/core"
-import { type BatchGenerateRequest, type GenerateRequest, maxBatchSize } from "./IdsApi.ts"
+import { type BatchGenerateRequest, type GenerateRequest, maxBatchSize } from "@idgen/protocol/http"
 
 const isName = (value: unknown): value is string => typeof value === "string" && Names.namePattern.test(value)
 

@@ -4,6 +4,7 @@
  * id and turns anything unanswered into an IDGEN error body. Node's `http` server listens
  * on `ServerConfig.http`; the per-request logger is off (hot path).
  */
+import { Api } from "@idgen/protocol/http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Clock, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
@@ -16,7 +17,6 @@ import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { Admission } from "../requests/Admission.ts"
 import { RpcRoutesLive } from "../rpc/RpcRoutes.ts"
 import { AdminHttpLive } from "./AdminHttp.ts"
-import { Api } from "./Api.ts"
 import * as ClientErrors from "./ClientErrors.ts"
 import { closeUnread } from "./CloseUnread.ts"
 import { DegradationHttpLive } from "./DegradationHttp.ts"

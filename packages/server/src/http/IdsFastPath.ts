@@ -15,6 +15,7 @@
  * the HttpApi endpoints as usual, which answer them the same way.
  */
 import { Errors, type Names } from "@idgen/core"
+import { BatchGenerateRequest, GenerateRequest, WireError } from "@idgen/protocol/http"
 import { Cause, Clock, Context, Effect, Exit, Schema, SchemaIssue, type Tracer } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -23,12 +24,10 @@ import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import * as Tracing from "../observability/Tracing.ts"
 import { Admission, isRefusal } from "../requests/Admission.ts"
 import { closeIfUnread } from "./CloseUnread.ts"
-import { BatchGenerateRequest, GenerateRequest } from "./IdsApi.ts"
 import * as GenerateBodies from "./GenerateBodies.ts"
 import { batchBodyBytes, forbidden, generateBody, sequenceKeyOf } from "./IdsHttp.ts"
 import { fromHeader, headerName } from "./RequestId.ts"
 import { invalidRequestFrom, malformedJson, refuseByHeaders, tooLarge } from "./RequestValidation.ts"
-import * as WireError from "./WireError.ts"
 
 const generatePath = "/api/v1/generate"
 const batchPath = "/api/v1/generate/batch"

@@ -5,6 +5,7 @@
  * answered even earlier, by `IdsFastPath`, with the body builders exported here.
  */
 import { Errors, type Names } from "@idgen/core"
+import { Api, CurrentWorkspace, type GenerateRequest } from "@idgen/protocol/http"
 import { Effect, Layer } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
@@ -13,9 +14,7 @@ import { type GenerateResult, IdService } from "../generate/IdService.ts"
 import { parseInputOf } from "../generate/ParseInput.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import { Admission } from "../requests/Admission.ts"
-import { Api } from "./Api.ts"
-import { ApiKeyAuthLive, CurrentWorkspace } from "./ApiKeyMiddleware.ts"
-import type { GenerateRequest } from "./IdsApi.ts"
+import { ApiKeyAuthLive } from "./ApiKeyMiddleware.ts"
 import { RequestValidationLive } from "./RequestValidation.ts"
 
 const json = (body: unknown): HttpServerResponse.HttpServerResponse =>

@@ -4,6 +4,7 @@
  * validation message and leaves the running configuration as it was).
  */
 import { Errors } from "@idgen/core"
+import { Api } from "@idgen/protocol/http"
 import { Effect, Layer, Redacted } from "effect"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import { AlertEvaluator } from "../alerting/AlertEvaluator.ts"
@@ -15,7 +16,6 @@ import type { AdminToken } from "../auth/AdminToken.ts"
 import { LiveConfig, liveSettings, type ReloadFailed, type ReloadReport } from "../config/HotReload.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
 import { AdminAuthLive } from "./AdminMiddleware.ts"
-import { Api } from "./Api.ts"
 import { RequestValidationLive } from "./RequestValidation.ts"
 
 const redactedText = "<redacted>"

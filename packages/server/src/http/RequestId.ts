@@ -3,16 +3,12 @@
  * otherwise a fresh UUID. Handlers and error bodies read it from `CurrentRequestId`;
  * every response carries it back in the `X-Request-Id` header.
  */
+import { CurrentRequestId } from "@idgen/protocol/http"
 import { Context, Effect } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { randomUUID } from "node:crypto"
 
 export const headerName = "x-request-id"
-
-/** The id of the request being served ("" outside a request). */
-export const CurrentRequestId = Context.Reference<string>("@idgen/server/http/CurrentRequestId", {
-  defaultValue: () => ""
-})
 
 const saneToken = /^[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,127}$/
 

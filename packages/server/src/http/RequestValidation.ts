@@ -5,16 +5,11 @@
  * 400 IDGEN-COMMON-0001 naming the offending field and why.
  */
 import { Errors } from "@idgen/core"
+import { RequestValidation } from "@idgen/protocol/http"
 import { ByteSize, Context, Effect, Layer, SchemaIssue, type Types } from "effect"
 import { HttpIncomingMessage, HttpMethod, HttpServerError, HttpServerRequest } from "effect/http"
-import { HttpApiError, HttpApiMiddleware } from "effect/http-api"
+import { HttpApiError } from "effect/http-api"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import * as WireError from "./WireError.ts"
-
-export class RequestValidation extends HttpApiMiddleware.Service<RequestValidation>()(
-  "@idgen/server/http/RequestValidation",
-  { error: WireError.BadRequest }
-) {}
 
 export const RequestValidationLive: Layer.Layer<RequestValidation, never, ServerConfig> = Layer.effect(
   RequestValidation,

@@ -4,11 +4,11 @@
  * is held.
  */
 import { Errors } from "@idgen/core"
+import { Api } from "@idgen/protocol/http"
 import { Effect, Layer } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import { Health } from "../health/Health.ts"
-import { Api } from "./Api.ts"
 
 const notReady = new Errors.ServiceUnavailable({
   message: "Not ready: storage unreachable or no worker id held",

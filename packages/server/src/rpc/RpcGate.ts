@@ -15,10 +15,10 @@
  * the body has not arrived (`CloseUnread`).
  */
 import { Errors } from "@idgen/core"
+import { WireError } from "@idgen/protocol/http"
 import { ByteSize, Cause, Effect, Option, type Scope } from "effect"
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import { tooLarge } from "../http/RequestValidation.ts"
-import * as WireError from "../http/WireError.ts"
 import type { Admission } from "../requests/Admission.ts"
 
 type HttpEffect<E, R> = Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>

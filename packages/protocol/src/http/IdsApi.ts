@@ -4,7 +4,7 @@
 import { Names } from "@idgen/core"
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { ApiKeyAuth } from "./ApiKeyMiddleware.ts"
+import { ApiKeyAuth } from "./ApiKeyAuth.ts"
 import { RequestValidation } from "./RequestValidation.ts"
 import * as WireError from "./WireError.ts"
 

@@ -6,7 +6,7 @@
 import { Names } from "@idgen/core"
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
-import { AdminAuth } from "./AdminMiddleware.ts"
+import { AdminAuth } from "./AdminAuth.ts"
 import { RequestValidation } from "./RequestValidation.ts"
 import * as WireError from "./WireError.ts"
 

@@ -8,7 +8,7 @@ import { Errors } from "@idgen/core"
 import { Clock, Effect, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import { HttpEffect, HttpServerResponse } from "effect/http"
 import { HttpApiSchema } from "effect/http-api"
-import { CurrentRequestId } from "./RequestId.ts"
+import { CurrentRequestId } from "./CurrentRequestId.ts"
 
 export const ErrorBody = Schema.Struct({
   error: Schema.Struct({
