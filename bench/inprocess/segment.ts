@@ -15,6 +15,7 @@
  */
 import type { Names } from "@idgen/core"
 import { load } from "@idgen/server/config/ConfigLoader"
+import { LiveConfig } from "@idgen/server/config/HotReload"
 import { ServerConfig } from "@idgen/server/config/ServerConfig"
 import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
 import { SegmentSupply } from "@idgen/server/segment/SegmentSupply"
@@ -148,7 +149,7 @@ const config = await Effect.runPromise(load(process.env, {
 const result = await Effect.runPromise(
   program.pipe(
     Effect.provide(
-      SegmentGenerator.layer.pipe(Layer.provide(SegmentSupply.direct), Layer.provideMerge(StorageLive), Layer.provideMerge(Layer.succeed(ServerConfig, config)))
+      SegmentGenerator.layer.pipe(Layer.provide([SegmentSupply.direct, LiveConfig.layer({})]), Layer.provideMerge(StorageLive), Layer.provideMerge(Layer.succeed(ServerConfig, config)))
     ),
     Effect.scoped
   )

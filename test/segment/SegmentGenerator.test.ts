@@ -4,6 +4,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { LiveConfig } from "@idgen/server/config/HotReload"
 import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
 import { SegmentSupply } from "@idgen/server/segment/SegmentSupply"
 import { createTag, storage } from "./support.ts"
@@ -14,7 +15,7 @@ const Storage = storage()
 const withGenerator = <A, E, R>(f: (generator: SegmentGenerator["Service"]) => Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     return yield* f(yield* SegmentGenerator)
-  }).pipe(Effect.provide(SegmentGenerator.layer.pipe(Layer.provide(SegmentSupply.direct))))
+  }).pipe(Effect.provide(SegmentGenerator.layer.pipe(Layer.provide([SegmentSupply.direct, LiveConfig.layer({})]))))
 
 const isStrictlyIncreasing = (values: ReadonlyArray<number>) => values.every((v, i) => i === 0 || v > values[i - 1]!)
 

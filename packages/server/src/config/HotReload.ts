@@ -15,7 +15,7 @@
 import { Clock, Context, Data, Effect, Layer, Metric, Redacted, Semaphore } from "effect"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
-import * as Metrics from "../observability/Metrics.ts"
+import * as Metrics from "./ConfigMetrics.ts"
 import type { ConfigInvalid } from "./ConfigInvalid.ts"
 import { withAdminToken } from "./AdminTokenBootstrap.ts"
 import { load, mergeDeep } from "./ConfigLoader.ts"
@@ -207,13 +207,7 @@ export const diffPaths = (a: unknown, b: unknown, prefix = ""): Array<string> =>
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix]
 }
 
-/**
- * A reader of the configuration for services that honour live settings: `LiveConfig`'s
- * current one when the node runs with it, the static `ServerConfig` otherwise (tests,
- * benches that build a service alone).
- */
-export const currentConfig: Effect.Effect<() => ServerConfigShape, never, ServerConfig> = Effect.gen(function*() {
-  const config = yield* ServerConfig
-  const live = yield* Effect.serviceOption(LiveConfig)
-  return live._tag === "Some" ? live.value.current : () => config
+/** A reader of the configuration for services that honour live settings. */
+export const currentConfig: Effect.Effect<() => ServerConfigShape, never, LiveConfig> = Effect.gen(function*() {
+  return (yield* LiveConfig).current
 })

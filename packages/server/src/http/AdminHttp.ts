@@ -13,7 +13,7 @@ import { AuditQuery } from "../audit/AuditQuery.ts"
 import { audited } from "../audit/Operator.ts"
 import type { AdminToken } from "../auth/AdminToken.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
-import { currentConfig } from "../config/HotReload.ts"
+import { currentConfig, type LiveConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { TagResolver } from "../generate/TagResolver.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
@@ -379,6 +379,7 @@ export const AdminHttpLive: Layer.Layer<
   | AdminToken
   | AuditLog
   | ServerConfig
+  | LiveConfig
   | TagResolver
   | AuditQuery
 > = AdminHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))

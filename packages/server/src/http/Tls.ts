@@ -139,18 +139,18 @@ export const grpcServerCredentials = (config: Pick<ServerConfigShape, "tls" | "r
 
 /**
  * The Node server of the HTTP port: `https` with reloading certificates when TLS is
- * configured, plain `http` otherwise. Live `reload.poll_interval_ms` when `LiveConfig` is
- * there (the served node), the configured one otherwise (tests, benches).
+ * configured, plain `http` otherwise; the certificate files are polled at the live
+ * `reload.poll_interval_ms`.
  */
 export const nodeServer = (
   config: Pick<ServerConfigShape, "tls" | "reload">,
   serverOptions: Http.ServerOptions
-): Effect.Effect<Http.Server, ConfigInvalid, Scope.Scope> =>
+): Effect.Effect<Http.Server, ConfigInvalid, Scope.Scope | LiveConfig> =>
   Effect.gen(function*() {
     const tls = config.tls
     if (!enabled(tls)) return Http.createServer(serverOptions)
-    const live = yield* Effect.serviceOption(LiveConfig)
-    const pollMillis = () => (live._tag === "Some" ? live.value.current() : config).reload.pollIntervalMillis
+    const live = yield* LiveConfig
+    const pollMillis = () => live.current().reload.pollIntervalMillis
     let server: Https.Server | undefined
     const options = yield* load(tls, pollMillis, (next) => server?.setSecureContext(next))
     server = Https.createServer({ ...options, ...serverOptions })

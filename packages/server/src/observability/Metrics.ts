@@ -139,16 +139,6 @@ export const healthCheckStatus = (check: string) =>
     attributes: { check }
   })
 
-export const configReloads = (outcome: "success" | "failure" | "unchanged") =>
-  Metric.counter("idgen_config_reloads_total", {
-    description: "Reloads of the configuration file, by outcome (a failure keeps the previous configuration)",
-    incremental: true,
-    attributes: { outcome }
-  })
-export const configLastReloadSuccess = Metric.gauge("idgen_config_last_reload_successful", {
-  description: "1 when the last configuration reload (file or operator API) was applied, 0 when it was refused"
-})
-
 export const tlsReloads = (outcome: "success" | "failure") =>
   Metric.counter("idgen_tls_reloads_total", {
     description: "Reloads of the TLS certificate and key files, by outcome (a failure keeps the previous pair)",
