@@ -19,7 +19,8 @@ import { LiveConfig } from "@idgen/server/config/HotReload"
 import { ServerConfig } from "@idgen/server/config/ServerConfig"
 import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
 import { SegmentSupply } from "@idgen/server/segment/SegmentSupply"
-import { BizTagRepo, StorageLive, WorkspaceRepo } from "@idgen/server/storage/index"
+import * as Storage from "@idgen/server/storage/index"
+import { BizTagRepo, WorkspaceRepo } from "@idgen/server/storage/index"
 import { Effect, Layer } from "effect"
 import { type Body, type Candidate, compare, envNumber, ring } from "../lib/measure.ts"
 import { emit } from "../lib/protocol.ts"
@@ -149,7 +150,7 @@ const config = await Effect.runPromise(load(process.env, {
 const result = await Effect.runPromise(
   program.pipe(
     Effect.provide(
-      SegmentGenerator.layer.pipe(Layer.provide([SegmentSupply.direct, LiveConfig.layer({})]), Layer.provideMerge(StorageLive), Layer.provideMerge(Layer.succeed(ServerConfig, config)))
+      SegmentGenerator.layer.pipe(Layer.provide([SegmentSupply.direct, LiveConfig.layer({})]), Layer.provideMerge(Storage.layer), Layer.provideMerge(Layer.succeed(ServerConfig, config)))
     ),
     Effect.scoped
   )

@@ -20,7 +20,7 @@ import { IdService } from "@idgen/server/generate/IdService"
 import { TagResolver } from "@idgen/server/generate/TagResolver"
 import { Health } from "@idgen/server/health/Health"
 import * as IdsFastPath from "@idgen/server/http/IdsFastPath"
-import { HttpRoutesLive } from "@idgen/server/http/HttpServerLive"
+import { layerRoutes } from "@idgen/server/http/HttpServer"
 import { RateLimiter } from "@idgen/server/ratelimit/RateLimiter"
 import { Admission } from "@idgen/server/requests/Admission"
 import { ApiKeyRepo } from "@idgen/server/storage/ApiKeyRepo"
@@ -104,7 +104,7 @@ describe("HTTP error boundary", () => {
   it.effect("a handler defect on the HttpApi path is 500 IDGEN-COMMON-0004", () =>
     Effect.gen(function*() {
       const { handler, dispose } = HttpRouter.toWebHandler(
-        HttpRoutesLive.pipe(Layer.provide([Stubs, HttpServer.layerServices]), Layer.provideMerge(Quiet)),
+        layerRoutes.pipe(Layer.provide([Stubs, HttpServer.layerServices]), Layer.provideMerge(Quiet)),
         { disableLogger: true }
       )
       try {
@@ -130,7 +130,7 @@ describe("HTTP error boundary", () => {
   it.effect("an unhealthy node: /health 503 with the report, /ready 503 IDGEN-COMMON-0005, /live 200", () =>
     Effect.gen(function*() {
       const { handler, dispose } = HttpRouter.toWebHandler(
-        HttpRoutesLive.pipe(Layer.provide([Stubs, HttpServer.layerServices])),
+        layerRoutes.pipe(Layer.provide([Stubs, HttpServer.layerServices])),
         { disableLogger: true }
       )
       try {

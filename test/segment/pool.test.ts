@@ -18,7 +18,8 @@ import { RedisClient } from "@idgen/server/redis/RedisClient"
 import { poolKey } from "@idgen/server/segment/RedisSegmentPool"
 import { SegmentSupply } from "@idgen/server/segment/SegmentSupply"
 import type { AllocatedSegment, BizTagRecord } from "@idgen/server/storage/Records"
-import { BizTagRepo, StorageLive, WorkspaceRepo } from "@idgen/server/storage/index"
+import * as Storage from "@idgen/server/storage/index"
+import { BizTagRepo, WorkspaceRepo } from "@idgen/server/storage/index"
 import * as OwnRedisServer from "../support/OwnRedis.ts"
 import { OwnRedis } from "../support/OwnRedis.ts"
 import { wait } from "../support/ServerProcess.ts"
@@ -44,7 +45,7 @@ const Config = Layer.effect(
     })
   })
 )
-const Env = StorageLive.pipe(
+const Env = Storage.layer.pipe(
   Layer.provideMerge(Config),
   Layer.provideMerge(Layer.mergeAll(TestDatabase.layer, OwnRedis.layer))
 )

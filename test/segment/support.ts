@@ -10,7 +10,8 @@ import { load } from "@idgen/server/config/ConfigLoader"
 import { ServerConfig } from "@idgen/server/config/ServerConfig"
 import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
 import { SegmentSupply } from "@idgen/server/segment/SegmentSupply"
-import { BizTagRepo, StorageLive, WorkspaceRepo } from "@idgen/server/storage/index"
+import * as Storage from "@idgen/server/storage/index"
+import { BizTagRepo, WorkspaceRepo } from "@idgen/server/storage/index"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
 export const envOf = (url: string) => ({ IDGEN_DATABASE_URL: url, IDGEN_ADMIN_TOKEN: "test-admin-token-0123456789" })
@@ -18,7 +19,7 @@ export const envOf = (url: string) => ({ IDGEN_DATABASE_URL: url, IDGEN_ADMIN_TO
 /** Storage on a fresh database; the configuration is the defaults plus `overrides` (file format). */
 export const storage = (overrides: Record<string, unknown> = {}) => {
   const config = Layer.effect(ServerConfig, Effect.flatMap(TestDatabase, ({ url }) => load(envOf(url), overrides)))
-  return StorageLive.pipe(Layer.provideMerge(config), Layer.provideMerge(TestDatabase.layer))
+  return Storage.layer.pipe(Layer.provideMerge(config), Layer.provideMerge(TestDatabase.layer))
 }
 
 /** The generator with the live configuration (what `PATCH /api/v1/admin/config` changes). */

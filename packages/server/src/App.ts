@@ -2,40 +2,56 @@
  * The whole node as one layer: configuration (live) → logging/tracing → storage → generators →
  * IdService → HTTP, gRPC, alerting.
  */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { AlertEvaluator } from "./alerting/AlertEvaluator.ts"
 import { AuditLog } from "./audit/AuditLog.ts"
 import { AuditQuery } from "./audit/AuditQuery.ts"
 import { layerFromEnv } from "./config/ConfigLoader.ts"
 import { LiveConfig } from "./config/HotReload.ts"
+import { ServerConfig } from "./config/ServerConfig.ts"
 import { DegradationManager } from "./degradation/DegradationManager.ts"
 import { FormattedGenerator } from "./formatted/FormattedGenerator.ts"
 import { AlgorithmRouter } from "./generate/AlgorithmRouter.ts"
 import { IdServiceLive } from "./generate/IdServiceLive.ts"
 import { TagResolver } from "./generate/TagResolver.ts"
-import { GrpcServerLive } from "./grpc/GrpcServer.ts"
-import { HealthLive } from "./health/HealthLive.ts"
-import { HttpServerLive } from "./http/HttpServerLive.ts"
-import { EventLoopDelayLive } from "./observability/EventLoopDelay.ts"
-import { HealthMetricsLive } from "./observability/HealthMetrics.ts"
-import { LoggingLive } from "./observability/Logging.ts"
-import { TracingLive } from "./observability/Tracing.ts"
+import { GrpcServer } from "./grpc/GrpcServer.ts"
+import { Health } from "./health/Health.ts"
+import * as HttpServer from "./http/HttpServer.ts"
+import * as EventLoopDelay from "./observability/EventLoopDelay.ts"
+import * as HealthMetrics from "./observability/HealthMetrics.ts"
+import * as Logging from "./observability/Logging.ts"
+import * as Tracing from "./observability/Tracing.ts"
 import { SegmentGenerator } from "./segment/SegmentGenerator.ts"
 import { SegmentSupply } from "./segment/SegmentSupply.ts"
 import { SnowflakeGenerator } from "./snowflake/SnowflakeGenerator.ts"
-import { WorkerIdentityLive } from "./snowflake/WorkerIdentityLive.ts"
+import * as EtcdWorkerIdentity from "./snowflake/EtcdWorkerIdentity.ts"
+import { EtcdWorkerRegistry } from "./snowflake/EtcdWorkerRegistry.ts"
+import * as StorageWorkerIdentity from "./snowflake/StorageWorkerIdentity.ts"
 import { RedisClient } from "./redis/RedisClient.ts"
-import { StorageLive } from "./storage/index.ts"
+import * as Storage from "./storage/index.ts"
+import * as SqlSnowflakeWorkerRepo from "./storage/SqlSnowflakeWorkerRepo.ts"
 import { UuidGenerator } from "./uuid/UuidGenerator.ts"
+
+/**
+ * The node's worker id: leased from etcd when `etcd.endpoints` is set (`IDGEN_ETCD_ENDPOINTS`),
+ * otherwise the static `node.worker_id` (`IDGEN_WORKER_ID`) of single nodes and the embedded
+ * default, held in the node's own storage.
+ */
+const WorkerIdentity = Layer.unwrap(
+  Effect.map(ServerConfig, (config) =>
+    config.etcd.endpoints.length === 0
+      ? StorageWorkerIdentity.layer.pipe(Layer.provide(SqlSnowflakeWorkerRepo.layer))
+      : EtcdWorkerIdentity.layer.pipe(Layer.provide(EtcdWorkerRegistry.layer)))
+)
 
 const Generators = AlgorithmRouter.layer.pipe(
   Layer.provideMerge(FormattedGenerator.layer),
   Layer.provideMerge(Layer.mergeAll(SegmentGenerator.layer, SnowflakeGenerator.layer, UuidGenerator.layer)),
-  Layer.provideMerge(WorkerIdentityLive),
+  Layer.provideMerge(WorkerIdentity),
   Layer.provideMerge(SegmentSupply.layer)
 )
 
-const Core = Layer.mergeAll(IdServiceLive, HealthLive).pipe(
+const Core = Layer.mergeAll(IdServiceLive, Health.layer).pipe(
   Layer.provideMerge(DegradationManager.layer),
   Layer.provideMerge(Layer.mergeAll(AuditLog.layer, AuditQuery.layer)),
   Layer.provideMerge(Generators),
@@ -43,18 +59,18 @@ const Core = Layer.mergeAll(IdServiceLive, HealthLive).pipe(
 )
 
 /** The alert evaluator and the health and event-loop gauges it (and Prometheus) reads. */
-const Operations = Layer.mergeAll(AlertEvaluator.layer, HealthMetricsLive, EventLoopDelayLive)
+const Operations = Layer.mergeAll(AlertEvaluator.layer, HealthMetrics.layer, EventLoopDelay.layer)
 
 /**
  * Everything this node runs, given its configuration. Logging and tracing sit right above
  * the configuration so that every layer built on them logs and traces through them.
  */
-export const AppLive = Layer.mergeAll(HttpServerLive, GrpcServerLive).pipe(
+export const layer = Layer.mergeAll(HttpServer.layer, GrpcServer.layerWithRules).pipe(
   Layer.provideMerge(Operations),
   Layer.provideMerge(Core),
-  Layer.provideMerge(StorageLive),
+  Layer.provideMerge(Storage.layer),
   Layer.provideMerge(RedisClient.layer),
-  Layer.provideMerge(Layer.mergeAll(LoggingLive, TracingLive)),
+  Layer.provideMerge(Layer.mergeAll(Logging.layer, Tracing.layer)),
   Layer.provideMerge(LiveConfig.layer()),
   Layer.provideMerge(layerFromEnv)
 )

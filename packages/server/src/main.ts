@@ -4,9 +4,9 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
-import { AppLive } from "./App.ts"
+import * as App from "./App.ts"
 
-Layer.launch(AppLive).pipe(
+Layer.launch(App.layer).pipe(
   Effect.catchTag("ConfigInvalid", (error) =>
     Console.error(`idgen: ${error.message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(78))))),
   NodeRuntime.runMain

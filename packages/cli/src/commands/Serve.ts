@@ -39,7 +39,7 @@ export const serve = Command.make("serve", settings, (input) =>
   applyToEnv(input).pipe(
     // Loaded here, not at start-up: the other commands need none of the server.
     Effect.andThen(Effect.promise(() => import("@idgen/server/App"))),
-    Effect.flatMap(({ AppLive }) => Layer.launch(AppLive)),
+    Effect.flatMap((App) => Layer.launch(App.layer)),
     Effect.catchTag("ConfigInvalid", (error) =>
       Console.error(`idgen: ${error.message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(78)))))
   )).pipe(

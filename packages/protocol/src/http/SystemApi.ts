@@ -1,6 +1,6 @@
 /**
  * Probes for orchestrators and operators: `/health` (the full report), `/live`, `/ready`.
- * `/metrics` (Prometheus text) is served next to them by `HttpServerLive`.
+ * `/metrics` (Prometheus text) is served next to them by `HttpServer.layer`.
  */
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"

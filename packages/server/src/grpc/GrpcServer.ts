@@ -49,6 +49,21 @@ export class GrpcServer extends Context.Service<GrpcServer, { readonly port: num
     GrpcServer,
     Effect.suspend(() => make)
   )
+
+  /**
+   * The gRPC port with the request rules. `Admission.layer`, `ApiKeys.layer` and
+   * `RateLimiter.layer` are the values HTTP uses, so the node has one front door: one
+   * verified-key cache, one record of failed attempts, one set of rate-limit buckets.
+   */
+  static readonly layerWithRules: Layer.Layer<
+    GrpcServer,
+    GrpcBindError,
+    IdService | Health | ServerConfig | ApiKeyRepo | AuditLog | RedisClient | WorkspaceRepo
+  > = GrpcServer.layer.pipe(
+    Layer.provide(IdRequests.layer),
+    Layer.provide(Admission.layer),
+    Layer.provide([ApiKeys.layer, RateLimiter.layer])
+  )
 }
 
 export class GrpcBindError extends Data.TaggedError("GrpcBindError")<{ readonly message: string }> {}
@@ -266,18 +281,3 @@ const reflectionDefinition = () =>
   ProtoLoader.loadSync(["idgen/v1/idgen.proto", "health/v1/health.proto"], {
     includeDirs: [protoDir, dirname(dirname(dirname(healthProtoPath)))]
   })
-
-/**
- * The gRPC port with the request rules. `Admission.layer`, `ApiKeys.layer` and
- * `RateLimiter.layer` are the values HTTP uses, so the node has one front door: one
- * verified-key cache, one record of failed attempts, one set of rate-limit buckets.
- */
-export const GrpcServerLive: Layer.Layer<
-  GrpcServer,
-  GrpcBindError,
-  IdService | Health | ServerConfig | ApiKeyRepo | AuditLog | RedisClient | WorkspaceRepo
-> = GrpcServer.layer.pipe(
-  Layer.provide(IdRequests.layer),
-  Layer.provide(Admission.layer),
-  Layer.provide([ApiKeys.layer, RateLimiter.layer])
-)

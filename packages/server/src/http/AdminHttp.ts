@@ -22,8 +22,8 @@ import * as Page from "../storage/Page.ts"
 import type { ApiKeyListing, BizTagRecord, RateLimit as RateLimitRecord, WorkspaceRecord } from "../storage/Records.ts"
 import { SegmentRepo } from "../storage/SegmentRepo.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
-import { AdminAuthLive } from "./AdminMiddleware.ts"
-import { RequestValidationLive } from "./RequestValidation.ts"
+import * as AdminMiddleware from "./AdminMiddleware.ts"
+import * as RequestValidation from "./RequestValidation.ts"
 
 const toWorkspace = (record: WorkspaceRecord) => ({
   name: record.name,
@@ -368,7 +368,7 @@ const AdminHandlers = HttpApiBuilder.group(
 )
 
 /** The operator endpoints with their middleware (admin token, request validation). */
-export const AdminHttpLive: Layer.Layer<
+export const layer: Layer.Layer<
   HttpApiGroup.Service<"idgen", "admin">,
   never,
   | WorkspaceRepo
@@ -382,4 +382,4 @@ export const AdminHttpLive: Layer.Layer<
   | LiveConfig
   | TagResolver
   | AuditQuery
-> = AdminHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))
+> = AdminHandlers.pipe(Layer.provide([AdminMiddleware.layer, RequestValidation.layer]))

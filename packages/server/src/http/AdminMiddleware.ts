@@ -10,7 +10,7 @@ import { AuditLog } from "../audit/AuditLog.ts"
 import { fingerprint, make as makeOperator } from "../audit/Operator.ts"
 import { AdminToken } from "../auth/AdminToken.ts"
 
-export const AdminAuthLive: Layer.Layer<AdminAuth, never, AdminToken | AuditLog> = Layer.effect(
+export const layer: Layer.Layer<AdminAuth, never, AdminToken | AuditLog> = Layer.effect(
   AdminAuth,
   Effect.gen(function*() {
     const token = yield* AdminToken

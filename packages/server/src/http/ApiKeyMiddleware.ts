@@ -9,7 +9,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { Admission } from "../requests/Admission.ts"
 
-export const ApiKeyAuthLive: Layer.Layer<ApiKeyAuth, never, Admission> = Layer.effect(
+export const layer: Layer.Layer<ApiKeyAuth, never, Admission> = Layer.effect(
   ApiKeyAuth,
   Effect.map(Admission, (admission) =>
     ApiKeyAuth.of({

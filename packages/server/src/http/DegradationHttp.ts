@@ -9,8 +9,8 @@ import type { AuditLog } from "../audit/AuditLog.ts"
 import type { AdminToken } from "../auth/AdminToken.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
 import { DegradationManager } from "../degradation/DegradationManager.ts"
-import { AdminAuthLive } from "./AdminMiddleware.ts"
-import { RequestValidationLive } from "./RequestValidation.ts"
+import * as AdminMiddleware from "./AdminMiddleware.ts"
+import * as RequestValidation from "./RequestValidation.ts"
 
 export const toWire = (state: DegradationFsm.State) => ({
   mode: state.mode,
@@ -63,8 +63,8 @@ const DegradationHandlers = HttpApiBuilder.group(
   })
 )
 
-export const DegradationHttpLive: Layer.Layer<
+export const layer: Layer.Layer<
   HttpApiGroup.Service<"idgen", "degradation">,
   never,
   DegradationManager | AdminToken | AuditLog | ServerConfig
-> = DegradationHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))
+> = DegradationHandlers.pipe(Layer.provide([AdminMiddleware.layer, RequestValidation.layer]))

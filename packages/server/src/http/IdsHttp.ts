@@ -14,8 +14,8 @@ import { type GenerateResult, IdService } from "../generate/IdService.ts"
 import { parseInputOf } from "../generate/ParseInput.ts"
 import * as RequestMetrics from "../observability/RequestMetrics.ts"
 import { Admission } from "../requests/Admission.ts"
-import { ApiKeyAuthLive } from "./ApiKeyMiddleware.ts"
-import { RequestValidationLive } from "./RequestValidation.ts"
+import * as ApiKeyMiddleware from "./ApiKeyMiddleware.ts"
+import * as RequestValidation from "./RequestValidation.ts"
 
 const json = (body: unknown): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.text(JSON.stringify(body), { contentType: "application/json" })
@@ -112,9 +112,9 @@ const IdsHandlers = HttpApiBuilder.group(
 )
 
 /** The ID endpoints with their middleware (API key, request validation). */
-export const IdsHttpLive: Layer.Layer<
+export const layer: Layer.Layer<
   HttpApiGroup.Service<"idgen", "ids">,
   never,
   IdService | Admission | ServerConfig
 > =
-  IdsHandlers.pipe(Layer.provide([ApiKeyAuthLive, RequestValidationLive]))
+  IdsHandlers.pipe(Layer.provide([ApiKeyMiddleware.layer, RequestValidation.layer]))

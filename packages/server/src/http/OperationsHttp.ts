@@ -15,8 +15,8 @@ import { audited } from "../audit/Operator.ts"
 import type { AdminToken } from "../auth/AdminToken.ts"
 import { LiveConfig, liveSettings, type ReloadFailed, type ReloadReport } from "../config/HotReload.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
-import { AdminAuthLive } from "./AdminMiddleware.ts"
-import { RequestValidationLive } from "./RequestValidation.ts"
+import * as AdminMiddleware from "./AdminMiddleware.ts"
+import * as RequestValidation from "./RequestValidation.ts"
 
 const redactedText = "<redacted>"
 
@@ -115,8 +115,8 @@ const OperationsHandlers = HttpApiBuilder.group(
   })
 )
 
-export const OperationsHttpLive: Layer.Layer<
+export const layer: Layer.Layer<
   HttpApiGroup.Service<"idgen", "operations">,
   never,
   LiveConfig | AlertEvaluator | AdminToken | AuditLog | ServerConfig
-> = OperationsHandlers.pipe(Layer.provide([AdminAuthLive, RequestValidationLive]))
+> = OperationsHandlers.pipe(Layer.provide([AdminMiddleware.layer, RequestValidation.layer]))

@@ -11,7 +11,7 @@ import { HttpIncomingMessage, HttpMethod, HttpServerError, HttpServerRequest } f
 import { HttpApiError } from "effect/http-api"
 import { ServerConfig } from "../config/ServerConfig.ts"
 
-export const RequestValidationLive: Layer.Layer<RequestValidation, never, ServerConfig> = Layer.effect(
+export const layer: Layer.Layer<RequestValidation, never, ServerConfig> = Layer.effect(
   RequestValidation,
   Effect.map(ServerConfig, (config) => {
     const maxBytes = config.http.maxBodyBytes

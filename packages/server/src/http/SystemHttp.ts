@@ -15,7 +15,7 @@ const notReady = new Errors.ServiceUnavailable({
   details: {}
 })
 
-export const SystemHttpLive: Layer.Layer<HttpApiGroup.Service<"idgen", "system">, never, Health> = HttpApiBuilder.group(
+export const layer: Layer.Layer<HttpApiGroup.Service<"idgen", "system">, never, Health> = HttpApiBuilder.group(
   Api,
   "system",
   Effect.fnUntraced(function*(handlers) {

@@ -68,7 +68,7 @@ const overlapping = (from: number, to: number): Array<string> =>
     .sort((a, b) => (Number.isNaN(b.end) ? to : b.end) - b.start - ((Number.isNaN(a.end) ? to : a.end) - a.start))
     .map((run) => `${run.name} (${Number.isNaN(run.end) ? "running" : `${(run.end - run.start).toFixed(1)} ms`})`)
 
-export const EventLoopDelayLive: Layer.Layer<never> = Layer.effectDiscard(
+export const layer: Layer.Layer<never> = Layer.effectDiscard(
   Effect.gen(function*() {
     const context = yield* Effect.context<never>()
     const monitor = yield* Effect.acquireRelease(

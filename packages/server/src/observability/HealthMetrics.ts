@@ -12,7 +12,7 @@ const refreshMillis = 5000
 
 const value = (status: HealthStatus) => (status === "healthy" ? 0 : status === "degraded" ? 1 : 2)
 
-export const HealthMetricsLive: Layer.Layer<never, never, Health> = Layer.effectDiscard(
+export const layer: Layer.Layer<never, never, Health> = Layer.effectDiscard(
   Effect.gen(function*() {
     const health = yield* Health
     const refresh = Effect.gen(function*() {

@@ -21,7 +21,7 @@ const levels: Record<ConfigLogLevel, LogLevel.LogLevel> = {
 /** Effect's level for a config level name. */
 export const toLogLevel = (level: ConfigLogLevel): LogLevel.LogLevel => levels[level]
 
-export const LoggingLive: Layer.Layer<never, never, LiveConfig> = Layer.unwrap(
+export const layer: Layer.Layer<never, never, LiveConfig> = Layer.unwrap(
   Effect.gen(function*() {
     const live = yield* LiveConfig
     const format = live.current().log.format

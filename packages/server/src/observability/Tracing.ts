@@ -18,7 +18,7 @@ import type { IncomingHttpHeaders } from "node:http"
 import { ServerConfig } from "../config/ServerConfig.ts"
 
 /** The exporting tracer when an endpoint is configured, else nothing (the native tracer). */
-export const TracingLive = Layer.unwrap(
+export const layer = Layer.unwrap(
   Effect.map(ServerConfig, (config) => {
     const tracing = config.tracing
     if (tracing.otlpEndpoint === undefined) return Layer.empty

@@ -9,7 +9,7 @@
  *   request's own key is checked, as before.
  * - `/rpc/ws` (GET upgrade): the upgrade needs a valid `X-API-Key` header, and at most
  *   `http.max_websockets` are open at once (503 IDGEN-COMMON-0005 beyond); frames are
- *   bounded by the WebSocket server's `maxPayload` (`HttpServerLive`).
+ *   bounded by the WebSocket server's `maxPayload` (`HttpServer.layer`).
  *
  * Refusals are the contract's HTTP error bodies; the connection is closed after them when
  * the body has not arrived (`CloseUnread`).

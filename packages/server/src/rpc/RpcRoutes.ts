@@ -20,7 +20,7 @@ import { IdRequests } from "../generate/IdRequests.ts"
 import * as Tracing from "../observability/Tracing.ts"
 import { Admission } from "../requests/Admission.ts"
 import type { ClientAddress } from "../requests/ClientAddress.ts"
-import { IdRpcsLive } from "./IdRpcsLive.ts"
+import * as IdRpcHandlers from "./IdRpcHandlers.ts"
 import * as PeerAddress from "./PeerAddress.ts"
 import * as RpcGate from "./RpcGate.ts"
 import * as RpcMessages from "./RpcMessages.ts"
@@ -50,7 +50,7 @@ const protocolLayer = (gate: ReturnType<typeof RpcGate.make>, clientAddress: Cli
   )
 
 /** Routes for `HttpRouter.serve`, next to the HttpApi routes (needs `Admission` from `serve`). */
-export const RpcRoutesLive = Layer.unwrap(Effect.gen(function*() {
+export const layer = Layer.unwrap(Effect.gen(function*() {
   const context = yield* Effect.context<never>()
   const config = yield* ServerConfig
   const admission = yield* Admission
@@ -65,6 +65,6 @@ export const RpcRoutesLive = Layer.unwrap(Effect.gen(function*() {
     RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, admission.clientAddress, "GET")))
   ).pipe(Layer.provide(RpcMessages.serialization(config.http.maxBodyBytes, new Set(ServerRpcs.requests.keys()))))
 })).pipe(
-  Layer.provide(IdRpcsLive),
+  Layer.provide(IdRpcHandlers.layer),
   Layer.provide(IdRequests.layer)
 )

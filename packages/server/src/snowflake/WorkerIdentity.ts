@@ -49,7 +49,7 @@ export class WorkerIdentity extends Context.Service<WorkerIdentity, WorkerIdenti
   /**
    * The configured worker id with no persisted ceiling and no hold, for in-process tests
    * and benchmarks only: it survives neither a restart nor a second node (a server uses
-   * `WorkerIdentityLive`).
+   * the etcd or storage one chosen in `App.ts`).
    */
   static readonly layerUnpersisted = Layer.effect(
     WorkerIdentity,

@@ -2,7 +2,7 @@
  * The cluster settings pinned in the database (`ClusterSettings.ts` says what and why).
  *
  * At start, after the migrations and before anything serves (`layer`, part of
- * `StorageLive`), a node pins its own settings if none are pinned yet, then compares: a
+ * `Storage.layer`), a node pins its own settings if none are pinned yet, then compares: a
  * difference stops it with `ConfigInvalid` (exit 78) naming the setting, the stored value
  * and its own. So does an epoch under which snowflake IDs still fall inside the segment ID
  * space. Changing the pinned settings is an operator command (`idgen cluster pin` → `pin`

@@ -2,7 +2,7 @@
  * The storage of a node in one layer: the migrated database (external PostgreSQL or the
  * embedded store, per `database.*`) and every repository on top of it.
  *
- *   Layer.provideMerge(StorageLive)   // needs ServerConfig
+ *   Layer.provideMerge(Storage.layer)   // needs ServerConfig
  *
  * Provides `SegmentRepo`, `PoolFenceRepo`, `WorkspaceRepo`, `BizTagRepo`, `ApiKeyRepo`, `ReplicationMode`, and the underlying
  * `SqlClient` / `PgClient` (health checks, maintenance such as
@@ -28,7 +28,7 @@ export { WorkspaceRepo } from "./WorkspaceRepo.ts"
 export { Database }
 
 /** The repositories over an existing `SqlClient` (plus `ServerConfig` for the range size). */
-export const RepositoriesLive = Layer.mergeAll(
+const repositories = Layer.mergeAll(
   PgSegmentRepo.layer,
   SqlPoolFenceRepo.layer,
   SqlWorkspaceRepo.layer,
@@ -40,7 +40,7 @@ export const RepositoriesLive = Layer.mergeAll(
  * Database + repositories (+ its replication mode), from `ServerConfig`; refuses to start on
  * settings other than the cluster's pinned ones.
  */
-export const StorageLive = Layer.merge(RepositoriesLive, ReplicationMode.layer).pipe(
+export const layer = Layer.merge(repositories, ReplicationMode.layer).pipe(
   Layer.provideMerge(PinnedSettings.layer),
   Layer.provideMerge(Database.layer)
 )

@@ -15,36 +15,36 @@ import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { Admission } from "../requests/Admission.ts"
-import { RpcRoutesLive } from "../rpc/RpcRoutes.ts"
-import { AdminHttpLive } from "./AdminHttp.ts"
+import * as RpcRoutes from "../rpc/RpcRoutes.ts"
+import * as AdminHttp from "./AdminHttp.ts"
 import * as ClientErrors from "./ClientErrors.ts"
 import { closeUnread } from "./CloseUnread.ts"
-import { DegradationHttpLive } from "./DegradationHttp.ts"
+import * as DegradationHttp from "./DegradationHttp.ts"
 import { recover } from "./ErrorBoundary.ts"
 import * as IdsFastPath from "./IdsFastPath.ts"
-import { IdsHttpLive } from "./IdsHttp.ts"
+import * as IdsHttp from "./IdsHttp.ts"
 import { withRequestId } from "./RequestId.ts"
-import { OperationsHttpLive } from "./OperationsHttp.ts"
-import { SystemHttpLive } from "./SystemHttp.ts"
+import * as OperationsHttp from "./OperationsHttp.ts"
+import * as SystemHttp from "./SystemHttp.ts"
 import * as Tls from "./Tls.ts"
 
 /**
  * Request id on every response; error bodies for whatever no route answered; the
  * connection closed after an error answered before the request body arrived.
  */
-export const RequestBoundaryLive = HttpRouter.middleware((app) => withRequestId(closeUnread(recover(app))), { global: true })
+const requestBoundary = HttpRouter.middleware((app) => withRequestId(closeUnread(recover(app))), { global: true })
 
 /** The HttpApi endpoints and `/openapi.json`. */
-export const ApiRoutesLive = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([IdsHttpLive, AdminHttpLive, DegradationHttpLive, OperationsHttpLive, SystemHttpLive])
+const apiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
+  Layer.provide([IdsHttp.layer, AdminHttp.layer, DegradationHttp.layer, OperationsHttp.layer, SystemHttp.layer])
 )
 
 /** Every route of the HTTP port, to be served by `HttpRouter.serve` (add RPC routes next to it). */
-export const HttpRoutesLive = Layer.mergeAll(
-  ApiRoutesLive,
+export const layerRoutes = Layer.mergeAll(
+  apiRoutes,
   HttpApiScalar.layer(Api, { path: "/docs" }),
   PrometheusMetrics.layerHttp({ path: "/metrics" }),
-  RequestBoundaryLive
+  requestBoundary
 )
 
 /**
@@ -80,7 +80,7 @@ export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
   )
 
 /**
- * Serves `routes` (default: `HttpRoutesLive`) on `ServerConfig.http`. `Admission`,
+ * Serves `routes` (default: `layerRoutes`) on `ServerConfig.http`. `Admission`,
  * `ApiKeys` and `AdminToken` are provided outside `serve` so their layers are shared with
  * siblings (gRPC, RPC) that use the same layer values: one front door per node.
  */
@@ -92,4 +92,4 @@ export const serve = <E, R>(routes: Layer.Layer<never, E, R>, options: { readonl
   )
 
 /** The HTTP port: the HttpApi routes and the Effect RPC endpoints (`/rpc`, `/rpc/ws`). */
-export const HttpServerLive = serve(Layer.mergeAll(HttpRoutesLive, RpcRoutesLive))
+export const layer = serve(Layer.mergeAll(layerRoutes, RpcRoutes.layer))

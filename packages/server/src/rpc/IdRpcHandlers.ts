@@ -15,7 +15,7 @@ import { ServerRpcs } from "./ServerRpcs.ts"
 
 const callerOf = (headers: Headers.Headers): Caller => ({ apiKey: headers[Rpcs.apiKeyHeader] ?? "", clientIp: peerOf(headers) })
 
-export const IdRpcsLive = ServerRpcs.toLayer(
+export const layer = ServerRpcs.toLayer(
   Effect.gen(function*() {
     const requests = yield* IdRequests
     const health = yield* Health
