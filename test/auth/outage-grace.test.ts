@@ -12,7 +12,7 @@ import { createHash } from "node:crypto"
 import { OwnPostgres } from "../support/OwnPostgres.ts"
 import { OwnRedis } from "../support/OwnRedis.ts"
 import * as ServerProcess from "../support/ServerProcess.ts"
-import { pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
 
 const GRACE_MS = 5_000
 /** The most a key can outlive the grace: the local trust (`cache_ttl_millis`, default 1 s) and a request's round trip. */
@@ -69,7 +69,7 @@ describe("API keys while the database is unreachable", () => {
 
         yield* pg.start
         for (const node of nodes) {
-          yield* pollUntil("the key works again", 30_000, Effect.map(generate(node), (res) => res.status === 200 ? true : undefined))
+          yield* eventually("the key works again", 30_000, Effect.map(generate(node), (res) => res.status === 200 ? true : undefined))
         }
       }))
 
@@ -89,7 +89,7 @@ describe("API keys while the database is unreachable", () => {
           ServerProcess.assertError(res, 503, "IDGEN-SEG-1003")
         }
         yield* pg.start
-        yield* pollUntil("the key works once the database is back", 30_000,
+        yield* eventually("the key works once the database is back", 30_000,
           Effect.map(node.request("POST", "/api/v1/generate", { apiKey, json }), (res) => res.status === 200 ? true : undefined))
       }))
   })

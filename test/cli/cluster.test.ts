@@ -16,7 +16,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { idgen, ok } from "../support/IdgenCli.ts"
 import { createBizTag, make as startServer, type Options, type ServerProcessShape, workspaceWithKey } from "../support/ServerProcess.ts"
-import { pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const DAY = 86_400_000
@@ -121,7 +121,7 @@ layer(Layer.empty, { timeout: "240 seconds", excludeTestServices: true })("clust
       const after = yield* batch(large, apiKey, 20)
       // The row was created under R = 1000 and keeps [1, 1000].
       assert.isTrue(after.every((id) => id > Math.max(...before) && id <= 1000), after.join(","))
-      const [remaining, ratio] = yield* pollUntil("the capacity gauges of biz_tag small", 10_000, Effect.gen(function*() {
+      const [remaining, ratio] = yield* eventually("the capacity gauges of biz_tag small", 10_000, Effect.gen(function*() {
         const text = (yield* large.request("GET", "/metrics")).text
         const left = gauge(text, "idgen_segment_range_remaining")
         const share = gauge(text, "idgen_segment_range_remaining_ratio")

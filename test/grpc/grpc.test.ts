@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import descriptor from "protobufjs/ext/descriptor/index.js"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import { createBizTag, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
-import { pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
 
 const decimal = /^[1-9][0-9]*$/
 const increasing = (ids: ReadonlyArray<string>) => ids.every((id, i) => i === 0 || BigInt(id) > BigInt(ids[i - 1]!))
@@ -141,7 +141,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       const server = yield* ServerProcess
       const grpc = yield* GrpcClient.make(server.grpcPort)
       // It follows readiness once a second: SERVING within that tick of /ready answering 200.
-      yield* pollUntil("SERVING", 3_000, Effect.map(grpc.healthCheck(""), (r) => r.ok && r.value.status === "SERVING" || undefined))
+      yield* eventually("SERVING", 3_000, Effect.map(grpc.healthCheck(""), (r) => r.ok && r.value.status === "SERVING" || undefined))
       assert.strictEqual(GrpcClient.valueOf(yield* grpc.healthCheck("idgen.v1.IdService")).status, "SERVING")
       const unknown = yield* grpc.healthCheck("no.such.Service")
       assert.isFalse(unknown.ok)

@@ -9,7 +9,7 @@ import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { OwnRedis } from "../support/OwnRedis.ts"
 import { type PairShape, pairLayer } from "../support/ServerPair.ts"
-import { pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
 import {
   assertError,
   createBizTag,
@@ -34,7 +34,7 @@ const idsOf = (response: { readonly status: number; readonly text: string; reado
   return response.json.ids ?? [response.json.id]
 }
 
-/** A response once it has `status` (else undefined: not yet), for `pollUntil`. */
+/** A response once it has `status` (else undefined: not yet), for `eventually`. */
 const withStatus = (status: number) => (response: Response) => (response.status === status ? response : undefined)
 
 /** Every page of a paged list, following `next_cursor`, each page checked for its shape. */
@@ -220,7 +220,7 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         assert.isNull((yield* list(a)).last_used_at)
         const usedFrom = Date.now()
         assert.strictEqual((yield* generate(b, apiKey, "ws_used", "g", "t")).status, 200)
-        const firstUse: string = yield* pollUntil(
+        const firstUse: string = yield* eventually(
           "last_used_at written",
           5_000,
           Effect.map(list(a), (key) => key.last_used_at ?? undefined)
@@ -251,7 +251,7 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         assert.strictEqual(deleted.status, 204, deleted.text)
         assert.strictEqual(deleted.text, "")
         for (const server of [a, b]) {
-          const gone = yield* pollUntil(
+          const gone = yield* eventually(
             "404 after the deletion",
             2_000,
             Effect.map(generate(server, apiKey, "ws_del", "g", "seq"), withStatus(404))
@@ -274,7 +274,7 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         const recreated = yield* createBizTag(a, "ws_del", { group: "g", name: "seq", algorithm: "segment", step: 10 })
         assert.strictEqual(recreated.status, 201)
         const after = [
-          ...idsOf(yield* pollUntil("served again", 2_000, Effect.map(generate(b, apiKey, "ws_del", "g", "seq", 40), withStatus(200)))),
+          ...idsOf(yield* eventually("served again", 2_000, Effect.map(generate(b, apiKey, "ws_del", "g", "seq", 40), withStatus(200)))),
           ...idsOf(yield* generate(a, apiKey, "ws_del", "g", "seq", 40))
         ]
         const all = [...issued, ...after]
@@ -298,7 +298,7 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
           const res = yield* a.request("DELETE", `${admin}/workspaces/ws_kinds/biz-tags/g/${name}`, { admin: true })
           assert.strictEqual(res.status, 204, res.text)
           for (const server of [a, b]) {
-            const gone = yield* pollUntil(
+            const gone = yield* eventually(
               `${name}: 404 after the deletion`,
               2_000,
               Effect.map(generate(server, apiKey, "ws_kinds", "g", name), withStatus(404))
@@ -314,7 +314,7 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         assert.strictEqual(assertError(other, 409, "IDGEN-COMMON-0008").details.reason, "rendering_fixed_after_issue")
         yield* createBizTag(a, "ws_kinds", { group: "g", name: "inv", algorithm: "formatted", format_template: "INV{SEQ:4}", step: 5 })
         const again = idsOf(
-          yield* pollUntil("served again", 2_000, Effect.map(generate(b, apiKey, "ws_kinds", "g", "inv", 7), withStatus(200)))
+          yield* eventually("served again", 2_000, Effect.map(generate(b, apiKey, "ws_kinds", "g", "inv", 7), withStatus(200)))
         )
         const all = [...invoices, ...again]
         assert.strictEqual(new Set(all).size, all.length, all.join(" "))
@@ -371,7 +371,7 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         assert.strictEqual(patched.status, 200, patched.text)
         const base = `${admin}/audit?workspace=ws_audit&since=${encodeURIComponent(start)}`
         // The writer batches asynchronously: wait for the last action's row.
-        const rows = yield* pollUntil(
+        const rows = yield* eventually(
           "the last action audited",
           10_000,
           Effect.map(a.request("GET", `${base}&limit=1000`, { admin: true }), (res) =>

@@ -5,7 +5,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { metricValue, pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
+import { metricValue } from "../support/SnowflakeCluster.ts"
 import { ServerProcess, type ServerProcessShape, wait } from "../support/ServerProcess.ts"
 
 const BLOCK_MILLIS = 400
@@ -31,7 +32,7 @@ layer(ServerProcess.layer({ env: { IDGEN_LOG_FORMAT: "logfmt" } }), { timeout: "
   it.effect("the histogram, the max and the stall log move when the loop is blocked", () =>
     Effect.gen(function*() {
       const server = yield* ServerProcess
-      const before = yield* pollUntil("first published samples", 10_000, Effect.map(delay(server), (d) => (d.count > 0 ? d : undefined)))
+      const before = yield* eventually("first published samples", 10_000, Effect.map(delay(server), (d) => (d.count > 0 ? d : undefined)))
       const text = (yield* server.request("GET", "/metrics")).text
       assert.include(text, "# TYPE idgen_event_loop_delay_seconds histogram")
       assert.include(text, "# TYPE idgen_event_loop_delay_max_seconds gauge")
@@ -43,7 +44,7 @@ layer(ServerProcess.layer({ env: { IDGEN_LOG_FORMAT: "logfmt" } }), { timeout: "
       yield* wait(BLOCK_MILLIS)
       process.kill(pid!, "SIGCONT")
 
-      const after = yield* pollUntil(
+      const after = yield* eventually(
         "the block in the histogram",
         10_000,
         Effect.map(delay(server), (d) => (d.count - d.atMost250ms > before.count - before.atMost250ms ? d : undefined))

@@ -16,7 +16,7 @@ import { join } from "node:path"
 import { connect } from "node:tls"
 import * as GrpcClient from "../support/GrpcClient.ts"
 import { make as startServer, wait, workspaceWithKey } from "../support/ServerProcess.ts"
-import { pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 /** A self-signed certificate for 127.0.0.1 (P-256, one day). */
@@ -128,7 +128,7 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("TLS",
           })
         })
       // Health follows readiness once a second: SERVING within that tick of /ready answering 200.
-      yield* pollUntil("SERVING over TLS", 3_000,
+      yield* eventually("SERVING over TLS", 3_000,
         Effect.map(check(Grpc.credentials.createSsl(Buffer.from(pair.cert))), (r) => r.status === "SERVING" || undefined))
       const plaintext = yield* check(Grpc.credentials.createInsecure())
       assert.strictEqual(plaintext.code, Grpc.status.UNAVAILABLE)

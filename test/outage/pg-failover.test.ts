@@ -23,7 +23,8 @@ import { OwnRedis } from "../support/OwnRedis.ts"
 import { pacedLoad, type Shot, type Target } from "../support/PacedLoad.ts"
 import * as PostgresFailoverPair from "../support/PostgresFailoverPair.ts"
 import * as ServerProcess from "../support/ServerProcess.ts"
-import { duplicatesIn, metricValue, pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
+import { duplicatesIn, metricValue } from "../support/SnowflakeCluster.ts"
 
 const STEP = 100
 const tags = ["orders", "payments"]
@@ -79,7 +80,7 @@ describe("PostgreSQL failover to an asynchronous standby", () => {
         const loads = [yield* loadOn(0), yield* loadOn(1)]
         const served = (since: number) =>
           targets.every((t) => shots.filter((s) => s.node === t.node && s.tag === t.tag && s.sent >= since && s.status === 200).length >= 20)
-        yield* pollUntil("segment IDs from both nodes", 30_000, Effect.sync(() => served(0) || undefined))
+        yield* eventually("segment IDs from both nodes", 30_000, Effect.sync(() => served(0) || undefined))
 
         // The pool node pauses; the standby has all it allocated, then misses whatever the primary commits.
         stopped[1] = true
@@ -91,7 +92,7 @@ describe("PostgreSQL failover to an asynchronous standby", () => {
           (rows) => rows[0]!.n
         )
         const atDetach = yield* allocations
-        yield* pollUntil("20 allocations the standby lacks", 30_000, Effect.map(allocations, (n) => n >= atDetach + 20 || undefined))
+        yield* eventually("20 allocations the standby lacks", 30_000, Effect.map(allocations, (n) => n >= atDetach + 20 || undefined))
         stopped[0] = true
         yield* Fiber.join(loads[0]!)
         const killedAt = Date.now()
@@ -107,13 +108,13 @@ describe("PostgreSQL failover to an asynchronous standby", () => {
         stopped[1] = false
         loads[1] = yield* loadOn(1)
         // The pool node serves from ranges allocated after the failover, then both serve.
-        yield* pollUntil("pool node IDs beyond the promoted standby's pointers", 60_000, Effect.sync(() =>
+        yield* eventually("pool node IDs beyond the promoted standby's pointers", 60_000, Effect.sync(() =>
           pointers.every(({ name, max_id }) =>
             shots.some((s) => s.node === 1 && s.tag === name && s.sent >= switchedAt && s.ids.some((id) => Number(id) > Number(max_id)))
           ) || undefined))
         stopped[0] = false
         loads[0] = yield* loadOn(0)
-        yield* pollUntil("segment IDs from both nodes after the failover", 60_000, Effect.sync(() => served(switchedAt) || undefined))
+        yield* eventually("segment IDs from both nodes after the failover", 60_000, Effect.sync(() => served(switchedAt) || undefined))
         stopped[0] = stopped[1] = true
         yield* Fiber.join(loads[0]!)
         yield* Fiber.join(loads[1]!)

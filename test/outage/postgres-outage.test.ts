@@ -23,7 +23,8 @@ import { OwnPostgres } from "../support/OwnPostgres.ts"
 import { OwnRedis } from "../support/OwnRedis.ts"
 import { pacedLoad, type Shot, type Target } from "../support/PacedLoad.ts"
 import * as ServerProcess from "../support/ServerProcess.ts"
-import { duplicatesIn, pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
+import { duplicatesIn } from "../support/SnowflakeCluster.ts"
 
 const outageMs = Number(process.env["IDGEN_TEST_OUTAGE_MS"] ?? 30_000)
 const NODES = 3
@@ -97,7 +98,7 @@ describe("PostgreSQL outage under three nodes", () => {
           shots.filter((s) => s.node === node && s.tag === tag && s.sent >= since)
 
         // Every node serves both biz_tags (and has verified the key) before the outage.
-        yield* pollUntil("segment IDs from every node", 30_000, Effect.sync(() =>
+        yield* eventually("segment IDs from every node", 30_000, Effect.sync(() =>
           targets.every((t) => of(t.node, t.tag, 0).filter((s) => s.algorithm === "segment").length >= 20) ? true : undefined))
 
         const poolPops = Effect.map(
@@ -155,10 +156,10 @@ describe("PostgreSQL outage under three nodes", () => {
           const lastOther = after.findLastIndex((s) => s.algorithm !== "segment")
           return after.length - lastOther - 1 >= 20 ? after[lastOther + 1]!.sent : undefined
         }
-        yield* pollUntil("every node back on segment", 60_000, Effect.sync(() =>
+        yield* eventually("every node back on segment", 60_000, Effect.sync(() =>
           targets.every((t) => recoveredSince(t.node, t.tag) !== undefined) ? true : undefined))
         const healthyAt = yield* Effect.forEach(servers, (server, node) =>
-          pollUntil(`node-${node} healthy`, 60_000, Effect.map(server.request("GET", "/health"), (res) =>
+          eventually(`node-${node} healthy`, 60_000, Effect.map(server.request("GET", "/health"), (res) =>
             res.status === 200 && res.json.status === "healthy" ? Date.now() : undefined)))
         stopped = true
         yield* Fiber.join(load)

@@ -11,9 +11,10 @@
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { request as httpRequest } from "node:http"
+import { eventually } from "../support/Eventually.ts"
 import { OwnRedis } from "../support/OwnRedis.ts"
 import { type PairShape, pairLayer } from "../support/ServerPair.ts"
-import { assertError, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
+import { assertError, type ServerProcessShape, workspaceWithKey } from "../support/ServerProcess.ts"
 
 class Pair extends Context.Service<Pair, PairShape>()("test/ratelimit/Pair") {}
 class IpPair extends Context.Service<IpPair, PairShape>()("test/ratelimit/IpPair") {}
@@ -77,16 +78,6 @@ const routerGenerate = (server: ServerProcessShape, apiKey: string, workspace: s
     req.end(JSON.stringify(seq(workspace)))
   })
 
-/** Polls `check` until it holds (bounded). */
-const eventually = (what: string, check: Effect.Effect<boolean>, timeoutMillis = 20_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMillis
-    while (!(yield* check)) {
-      if (Date.now() > deadline) return assert.fail(`not within ${timeoutMillis} ms: ${what}`)
-      yield* wait(100)
-    }
-  })
-
 layer(Suite, { excludeTestServices: true, timeout: 120_000 })("rate limiting across 2 nodes sharing Redis", (it) => {
   it.effect("a workspace's limit holds for the cluster; other workspaces are unaffected", () =>
     Effect.gen(function*() {
@@ -143,6 +134,7 @@ layer(Suite, { excludeTestServices: true, timeout: 120_000 })("rate limiting acr
       for (const server of [a, b]) {
         yield* eventually(
           "the node takes tokens from Redis again",
+          20_000,
           Effect.gen(function*() {
             yield* redis.command("DEL", "idgen:ratelimit:ws:rl-back")
             yield* server.request("POST", "/api/v1/generate", { apiKey: back, json: seq("rl-back") })

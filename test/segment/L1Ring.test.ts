@@ -10,7 +10,8 @@ import { SqlClient } from "effect/sql"
 import { LiveConfig } from "@idgen/server/config/HotReload"
 import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
 import { ADMIN_URL, TestDatabase } from "../support/TestDatabase.ts"
-import { createTag, eventually, isStrictlyIncreasing, node, storage } from "./support.ts"
+import { eventually } from "../support/Eventually.ts"
+import { createTag, isStrictlyIncreasing, node, storage } from "./support.ts"
 
 const nodeWith = (overrides: Record<string, unknown>) => node.pipe(Layer.provideMerge(storage({ segment: overrides })))
 type Node = Layer.Success<ReturnType<typeof nodeWith>>
@@ -96,7 +97,7 @@ it.live("an idle biz_tag is released (ring memory back) and its next use starts 
     const first = yield* generator.actorFor(tag)
     const before = yield* first.take(10)
     assert.isTrue(generator.ringMemoryBytes() > 0)
-    yield* eventually("release", Effect.sync(() => generator.runningActor(tag) === undefined))
+    yield* eventually("release", 10_000, Effect.sync(() => generator.runningActor(tag) === undefined), 10)
     assert.strictEqual(generator.ringMemoryBytes(), 0)
     const second = yield* generator.actorFor(tag)
     assert.notStrictEqual(second, first)
@@ -115,7 +116,7 @@ it.live("a take that finds L1 and L2 empty while the load hangs answers IDGEN-SE
     const actor = yield* generator.actorFor(tag)
     // Past the 10 % preload threshold of the first segment.
     yield* actor.take(5)
-    yield* eventually("next segment preloaded", Effect.sync(() => actor.fill().nextLoaded))
+    yield* eventually("next segment preloaded", 10_000, Effect.sync(() => actor.fill().nextLoaded), 10)
     // Another transaction holds the segment row: the next allocation blocks on its lock.
     const locked = yield* Deferred.make<void>()
     const unlock = yield* Deferred.make<void>()
@@ -169,7 +170,7 @@ it.live("a changed preload threshold and biz_tag step reach the running actor at
     assert.strictEqual(actor.baseStep(), 5000)
     const loads = actor.stats().loads
     yield* actor.take(300)
-    yield* eventually("another load", Effect.sync(() => actor.stats().loads > loads))
+    yield* eventually("another load", 10_000, Effect.sync(() => actor.stats().loads > loads), 10)
     assert.strictEqual(actor.preloadThreshold(), 0.6)
     assert.isAtLeast(actor.currentStep(), 5000)
   })), { timeout: 60_000 })

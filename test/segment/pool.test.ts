@@ -22,8 +22,7 @@ import * as Storage from "@idgen/server/storage/index"
 import { BizTagRepo, WorkspaceRepo } from "@idgen/server/storage/index"
 import * as OwnRedisServer from "../support/OwnRedis.ts"
 import { OwnRedis } from "../support/OwnRedis.ts"
-import { wait } from "../support/ServerProcess.ts"
-import { pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 
 const POOL_SEGMENT = 1000
@@ -65,7 +64,7 @@ const node = (name: string, redisUrl?: string) =>
       )
     )
     const connection = Context.get(context, RedisClient)!
-    yield* eventually(() => connection.isReady(), `${name} connected to Redis`)
+    yield* eventually(`${name} connected to Redis`, 20_000, Effect.sync(() => connection.isReady()), 10)
     return Context.get(context, SegmentSupply)
   })
 
@@ -165,7 +164,7 @@ const entryOf = (s: AllocatedSegment) => `${s.start}:${s.end}`
 
 /** The pool list on `replica` equals the one on `primary`, polled until it does. */
 const inSync = (primary: OwnRedisServer.OwnRedisShape, replica: OwnRedisServer.OwnRedisShape, key: string) =>
-  pollUntil(
+  eventually(
     `${replica.url} in sync with ${primary.url}`,
     20_000,
     Effect.map(
@@ -173,16 +172,6 @@ const inSync = (primary: OwnRedisServer.OwnRedisShape, replica: OwnRedisServer.O
       ([p, r]) => JSON.stringify(p) === JSON.stringify(r) ? true : undefined
     )
   )
-
-/** Polls `condition` every 10 ms until it holds (fails after `millis`). */
-const eventually = (condition: () => boolean, what: string, millis = 20_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + millis
-    while (!condition()) {
-      if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`)
-      yield* wait(10)
-    }
-  })
 
 /** Runs `nodes` nodes until `script` (the controller) returns. */
 const withNodes = <A>(
@@ -205,7 +194,7 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("Redis segment pool"
   it.effect("three nodes share one pool: no number twice, far fewer database allocations than segments", () =>
     Effect.scoped(Effect.gen(function*() {
       const tag = yield* createTag
-      const { run } = yield* withNodes(3, tag, (run) => eventually(() => run.total() >= 300, "300 segments"))
+      const { run } = yield* withNodes(3, tag, (run) => eventually("300 segments", 20_000, Effect.sync(() => run.total() >= 300), 10))
       const all = run.perNode.flat()
       assertDisjoint(all)
       const pooled = all.filter(fromPool).length
@@ -221,12 +210,14 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("Redis segment pool"
       const tag = yield* createTag
       const { run } = yield* withNodes(2, tag, (run) =>
         Effect.gen(function*() {
-          yield* eventually(() => run.total() >= 50, "50 segments before FLUSHALL")
+          yield* eventually("50 segments before FLUSHALL", 20_000, Effect.sync(() => run.total() >= 50), 10)
           yield* (yield* OwnRedis).command("FLUSHALL")
           const before = mark(run)
           yield* eventually(
-            () => since(run, before).flat().filter(fromPool).length >= 30,
-            "30 pool segments after FLUSHALL"
+            "30 pool segments after FLUSHALL",
+            20_000,
+            Effect.sync(() => since(run, before).flat().filter(fromPool).length >= 30),
+            10
           )
         }))
       assertDisjoint(run.perNode.flat())
@@ -238,16 +229,18 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("Redis segment pool"
       const { result, run } = yield* withNodes(2, tag, (run) =>
         Effect.gen(function*() {
           const redis = yield* OwnRedis
-          yield* eventually(() => run.total() >= 30, "30 segments before the kill")
+          yield* eventually("30 segments before the kill", 20_000, Effect.sync(() => run.total() >= 30), 10)
           yield* redis.stop
           // A pop in flight when the kill landed may still return a pool segment: skip one per node.
           const atKill = mark(run).map((n) => n + 1)
-          yield* eventually(() => since(run, atKill).every((s) => s.length >= 50), "50 segments per node while Redis is down")
+          yield* eventually("50 segments per node while Redis is down", 20_000, Effect.sync(() => since(run, atKill).every((s) => s.length >= 50)), 10)
           const atStart = mark(run)
           yield* redis.start
           yield* eventually(
-            () => since(run, atStart).every((segments) => segments.some(fromPool)),
-            "every node takes from the pool again"
+            "every node takes from the pool again",
+            20_000,
+            Effect.sync(() => since(run, atStart).every((segments) => segments.some(fromPool))),
+            10
           )
           return since(run, atKill, atStart).flat()
         }))

@@ -56,13 +56,3 @@ export const createTag = (bizTag: string, step: number) =>
 
 export const isStrictlyIncreasing = (values: ReadonlyArray<number>) =>
   values.every((v, i) => i === 0 || v > values[i - 1]!)
-
-/** Polls `check` every 10 ms until it holds; fails the test after `millis`. */
-export const eventually = <E, R>(what: string, check: Effect.Effect<boolean, E, R>, millis = 10_000) =>
-  Effect.gen(function*() {
-    for (let waited = 0; waited < millis; waited += 10) {
-      if (yield* check) return
-      yield* Effect.sleep(10)
-    }
-    return yield* Effect.die(new Error(`timed out waiting for: ${what}`))
-  })

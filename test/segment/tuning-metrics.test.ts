@@ -7,7 +7,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
-import { eventually } from "./support.ts"
+import { eventually } from "../support/Eventually.ts"
 
 const labels = `{workspace="tune",group="g",biz_tag="t"}`
 const series = (text: string, name: string) => {
@@ -50,6 +50,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       const seen: Array<string> = []
       yield* eventually(
         "threshold, step and ring in /metrics",
+        30_000,
         Effect.gen(function*() {
           seen.push(...(yield* batch(500)))
           const text = yield* metrics
@@ -57,12 +58,12 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
             (series(text, "idgen_segment_step") ?? 0) >= 7000 &&
             series(text, "idgen_segment_l1_ring_capacity") === 512
         }),
-        30_000
+        10
       )
-      yield* eventually("L1 hits", Effect.gen(function*() {
+      yield* eventually("L1 hits", 10_000, Effect.gen(function*() {
         seen.push(...(yield* batch(100)))
         return (series(yield* metrics, "idgen_segment_l1_hits_total") ?? 0) > 0
-      }))
+      }), 10)
       assert.strictEqual(new Set(seen).size, seen.length)
     }))
 })

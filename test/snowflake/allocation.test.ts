@@ -10,7 +10,8 @@ import { Effect } from "effect"
 import { type EtcdWorkerRegistryShape, WORKER_IDS } from "@idgen/server/snowflake/EtcdWorkerRegistry"
 import { assertError, createBizTag, make as startServer, workspaceWithKey } from "../support/ServerProcess.ts"
 import * as SharedEtcd from "../support/SharedEtcd.ts"
-import { decode, etcdEnv, pollUntil, registry } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
+import { decode, etcdEnv, registry } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 /** Claims all 256 ids, each under its own lease (as 256 nodes would); yields the leases by id. */
@@ -74,7 +75,7 @@ describe("worker-id allocation on etcd", () => {
       assert.deepStrictEqual(claim, { workerId: 0, afterMs: -1, ceilingRevision: undefined })
       const written = yield* allocator.reserve(lease, 0, 1_800_000_000_456)
       const started = Date.now()
-      yield* pollUntil(
+      yield* eventually(
         "claim expiry",
         15_000,
         Effect.map(allocator.inspect(0), (r) => (r.holder === undefined ? true : undefined))
@@ -117,7 +118,7 @@ describe("worker-id allocation on etcd", () => {
       assert.strictEqual(fallback.json.algorithm, "uuid_v7")
 
       yield* allocator.release(leases.get(42)!, { workerId: 42, finalCeilingMs: undefined })
-      yield* pollUntil(
+      yield* eventually(
         "ready after an id was freed",
         20_000,
         Effect.map(server.request("GET", "/ready"), (r) => (r.status === 200 ? true : undefined))

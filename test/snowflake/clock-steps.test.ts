@@ -23,17 +23,8 @@ import {
   workspaceWithKey
 } from "../support/ServerProcess.ts"
 import * as SharedEtcd from "../support/SharedEtcd.ts"
-import {
-  type Answer,
-  duplicatesIn,
-  etcdEnv,
-  firstNonIncreasing,
-  generateWhile,
-  metricValue,
-  pollUntil,
-  snowflakeIds,
-  summary
-} from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
+import { type Answer, duplicatesIn, etcdEnv, firstNonIncreasing, generateWhile, metricValue, snowflakeIds, summary } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 class Clock extends Context.Service<Clock, FakeClock.FakeClockShape>()("test/snowflake/Clock") {}
@@ -81,8 +72,8 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("snowflake clock ste
 
       // 300 ms back: the logical clock carries on until the wall clock has caught up.
       yield* clock.setOffset(clock.offset() - 300)
-      yield* pollUntil("logical clock used", 3000, Effect.map(metric(server, backward("logical")), (n) => n > 0 || undefined))
-      yield* pollUntil(
+      yield* eventually("logical clock used", 3000, Effect.map(metric(server, backward("logical")), (n) => n > 0 || undefined))
+      yield* eventually(
         "wall clock caught up",
         3000,
         Effect.map(metric(server, "idgen_snowflake_clock_drift_seconds"), (n) => n === 0 || undefined)
@@ -93,7 +84,7 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("snowflake clock ste
       // 5 s back: refused, degraded, fallback.
       const stepAt = Date.now()
       yield* clock.setOffset(clock.offset() - 5000)
-      const health = yield* pollUntil(
+      const health = yield* eventually(
         "health degraded",
         2000,
         Effect.map(server.request("GET", "/health"), (r) => (r.json.status === "degraded" ? r.json : undefined))
@@ -108,7 +99,7 @@ layer(Env, { timeout: 120_000, excludeTestServices: true })("snowflake clock ste
       assert.isAbove(error.details.drift_ms, 1000)
       // Snowflake comes back by itself once the clock is within the tolerated drift:
       // the first success among the requests sent after the step.
-      const recovered = yield* pollUntil(
+      const recovered = yield* eventually(
         "snowflake issuing again",
         15_000,
         Effect.sync(() => {

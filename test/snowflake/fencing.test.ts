@@ -18,19 +18,8 @@ import {
   wait,
   workspaceWithKey
 } from "../support/ServerProcess.ts"
-import {
-  type Answer,
-  decode,
-  duplicatesIn,
-  etcdEnv,
-  firstNonIncreasing,
-  generateWhile,
-  metricValue,
-  pollUntil,
-  registry,
-  snowflakeIds,
-  summary
-} from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
+import { type Answer, decode, duplicatesIn, etcdEnv, firstNonIncreasing, generateWhile, metricValue, registry, snowflakeIds, summary } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const TTL_SECONDS = 3
@@ -78,7 +67,7 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       yield* cluster.stop(2)
       // No keep-alive can succeed after this moment (one sent before it may still be answered).
       const cutAt = Date.now()
-      const firstRefusal = yield* pollUntil(
+      const firstRefusal = yield* eventually(
         "snowflake refused",
         TTL_SECONDS * 1000 + 2000,
         Effect.sync(() => answers.find((a) => a.sent > cutAt && a.tag === "snow" && a.status !== 200))
@@ -95,7 +84,7 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       const lastIssuedMs = Math.max(...lastIssued.ids.map((id) => decode(id).timestampMs))
       assert.isBelow(lastIssuedMs - cutAt, TTL_SECONDS * 1000, "issued after the lease could have expired")
       // Not ready once fenced (a keep-alive answered late may lift the fence for a moment).
-      const notReady = yield* pollUntil("not ready", TTL_SECONDS * 1000,
+      const notReady = yield* eventually("not ready", TTL_SECONDS * 1000,
         Effect.map(server.request("GET", "/ready"), (r) => r.status === 503 ? r : undefined))
       assertError(notReady, 503, "IDGEN-COMMON-0005")
       const refused = yield* server.request("POST", "/api/v1/generate", {
@@ -122,12 +111,12 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       const healAt = Date.now()
       yield* cluster.start(1)
       yield* cluster.start(2)
-      const resumed = yield* pollUntil(
+      const resumed = yield* eventually(
         "snowflake issuing again",
         30_000,
         Effect.sync(() => answers.find((a) => a.sent > healAt && a.tag === "snow" && a.status === 200))
       )
-      yield* pollUntil("ready again", 10_000, Effect.map(server.request("GET", "/ready"), (r) => r.status === 200 || undefined))
+      yield* eventually("ready again", 10_000, Effect.map(server.request("GET", "/ready"), (r) => r.status === 200 || undefined))
       yield* wait(1000)
 
       // Cut the lease behind the server's back.
@@ -141,7 +130,7 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       const etcd = new Etcd3({ hosts: [...cluster.endpoints] })
       yield* Effect.promise(() => etcd.leaseClient.leaseRevoke({ ID: record.leaseId! }))
       etcd.close()
-      yield* pollUntil(
+      yield* eventually(
         "worker id re-acquired",
         15_000,
         Effect.map(acquisitions(), (n) => n > acquiredBefore || undefined)
@@ -149,7 +138,7 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       const reacquiredAt = Date.now()
       // Its own id back, with a ceiling only it wrote: no waiting out its own reservation
       // (10 s ahead by default).
-      yield* pollUntil(
+      yield* eventually(
         "issuing soon after the re-acquisition",
         3000,
         Effect.sync(() => answers.find((a) => a.sent > reacquiredAt && a.tag === "snow" && a.status === 200))

@@ -10,17 +10,8 @@ import { Effect, Fiber } from "effect"
 import * as FakeClock from "../support/FakeClock.ts"
 import { createBizTag, make as startServer, workspaceWithKey } from "../support/ServerProcess.ts"
 import * as SharedEtcd from "../support/SharedEtcd.ts"
-import {
-  type Answer,
-  decode,
-  duplicatesIn,
-  etcdEnv,
-  firstNonIncreasing,
-  generateWhile,
-  pollUntil,
-  registry,
-  snowflakeIds
-} from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
+import { type Answer, decode, duplicatesIn, etcdEnv, firstNonIncreasing, generateWhile, registry, snowflakeIds } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const restartBehindCeiling = (signal: "SIGKILL" | "SIGTERM") =>
@@ -38,7 +29,7 @@ const restartBehindCeiling = (signal: "SIGKILL" | "SIGTERM") =>
     })
     const server = yield* startServer(databaseUrl, { env: { ...env, ...clock.env }, waitFor: "live" })
     const inspector = yield* registry(SharedEtcd.endpoints(), prefix)
-    yield* pollUntil("first ready", 30_000, Effect.map(server.request("GET", "/ready"), (r) => r.status === 200 || undefined))
+    yield* eventually("first ready", 30_000, Effect.map(server.request("GET", "/ready"), (r) => r.status === 200 || undefined))
     const apiKey = yield* workspaceWithKey(server, { name: "phoenix" })
     yield* createBizTag(server, "phoenix", { group: "g", name: "snow", algorithm: "snowflake" })
 
@@ -46,7 +37,7 @@ const restartBehindCeiling = (signal: "SIGKILL" | "SIGTERM") =>
     const client = yield* Effect.forkChild(
       generateWhile(server, apiKey, { workspace: "phoenix", group: "g" }, ["snow"], 500, () => false, before)
     )
-    yield* pollUntil("IDs before the stop", 10_000, Effect.sync(() => (snowflakeIds(before).length >= 20_000) || undefined))
+    yield* eventually("IDs before the stop", 10_000, Effect.sync(() => (snowflakeIds(before).length >= 20_000) || undefined))
     const stoppedAt = Date.now()
     const exit = yield* server.kill(signal)
     if (signal === "SIGKILL") assert.strictEqual(exit, "SIGKILL")
@@ -57,7 +48,7 @@ const restartBehindCeiling = (signal: "SIGKILL" | "SIGTERM") =>
     assert.strictEqual(decode(highest).workerId, 0)
 
     // The old claim must be gone (released, or its lease expired) for the same id to come back.
-    yield* pollUntil("old claim gone", 15_000, Effect.map(inspector.inspect(0), (r) => r.holder === undefined || undefined))
+    yield* eventually("old claim gone", 15_000, Effect.map(inspector.inspect(0), (r) => r.holder === undefined || undefined))
     const recorded = (yield* inspector.inspect(0)).ceilingMs!
     if (signal === "SIGKILL") {
       assert.isAtLeast(recorded, lastMs, "the reservation covers every issued timestamp")
@@ -69,7 +60,7 @@ const restartBehindCeiling = (signal: "SIGKILL" | "SIGTERM") =>
     const restartAt = Date.now()
     yield* clock.setOffset(-(2000 + (restartAt - stoppedAt)))
     yield* server.restart
-    const ready = yield* pollUntil(
+    const ready = yield* eventually(
       "ready after restart",
       30_000,
       Effect.map(server.request("GET", "/ready"), (r) => (r.status === 200 ? Date.now() : undefined))

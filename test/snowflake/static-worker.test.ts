@@ -26,16 +26,8 @@ import {
   type ServerProcessShape,
   workspaceWithKey
 } from "../support/ServerProcess.ts"
-import {
-  type Answer,
-  decode,
-  duplicatesIn,
-  generateWhile,
-  metricValue,
-  pollUntil,
-  snowflakeIds,
-  summary
-} from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
+import { type Answer, decode, duplicatesIn, generateWhile, metricValue, snowflakeIds, summary } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const WORKER = 7
@@ -73,14 +65,14 @@ const load = (server: ServerProcessShape, apiKey: string, clients: number, tags:
       ids: () => snowflakeIds(all()),
       /** Waits until the clients have got snowflake IDs for `ms` and `n` of them (bounded). */
       running: (ms: number, n: number) =>
-        pollUntil(`${n} snowflake IDs over ${ms} ms`, 60_000, Effect.sync(() => {
+        eventually(`${n} snowflake IDs over ${ms} ms`, 60_000, Effect.sync(() => {
           const ok = all().filter((a) => a.algorithm === "snowflake")
           return (ok.length > 0 && Date.now() - Math.min(...ok.map((a) => a.sent)) >= ms && snowflakeIds(ok).length >= n) ||
             undefined
         })),
       /** Waits until `n` snowflake IDs arrived (bounded), then stops the clients. */
       until: (n: number, deadlineMs = 60_000) =>
-        pollUntil(`${n} snowflake IDs`, deadlineMs, Effect.sync(() => snowflakeIds(all()).length >= n || undefined)).pipe(
+        eventually(`${n} snowflake IDs`, deadlineMs, Effect.sync(() => snowflakeIds(all()).length >= n || undefined)).pipe(
           Effect.ensuring(Effect.sync(() => (stopped = true))),
           Effect.andThen(Effect.forEach(fibers, Fiber.join, { discard: true }))
         ),
@@ -92,7 +84,7 @@ const load = (server: ServerProcessShape, apiKey: string, clients: number, tags:
 const highest = (ids: ReadonlyArray<string>) => ids.reduce((a, b) => (BigInt(b) > BigInt(a) ? b : a))
 
 const ready = (server: ServerProcessShape) =>
-  pollUntil("ready", 60_000, Effect.map(server.request("GET", "/ready"), (r) => (r.status === 200 ? Date.now() : undefined)))
+  eventually("ready", 60_000, Effect.map(server.request("GET", "/ready"), (r) => (r.status === 200 ? Date.now() : undefined)))
 
 const metric = (server: ServerProcessShape, sample: string) =>
   Effect.map(server.request("GET", "/metrics"), (r) => metricValue(r.text, sample))
@@ -222,9 +214,9 @@ describe("static worker id: kill -9 while the logical clock runs ahead", () => {
       const apiKey = yield* setUp(server)
 
       const before = yield* load(server, apiKey, 2)
-      yield* pollUntil("IDs before the step", 60_000, Effect.sync(() => before.ids().length >= 100_000 || undefined))
+      yield* eventually("IDs before the step", 60_000, Effect.sync(() => before.ids().length >= 100_000 || undefined))
       yield* clock.setOffset(-3000)
-      yield* pollUntil("logical clock in use", 5000, Effect.map(metric(server, "idgen_snowflake_logical_ids_total"), (n) => n > 0 || undefined))
+      yield* eventually("logical clock in use", 5000, Effect.map(metric(server, "idgen_snowflake_logical_ids_total"), (n) => n > 0 || undefined))
       const diedAt = Date.now()
       assert.strictEqual(yield* server.kill("SIGKILL"), "SIGKILL")
       yield* before.join
@@ -253,12 +245,12 @@ describe("static worker id: a second node with the same worker id on the same da
       const first = yield* startServer(databaseUrl, { env: staticEnv("first") })
       const apiKey = yield* setUp(first)
       const firstLoad = yield* load(first, apiKey, 1)
-      yield* pollUntil("first issuing", 30_000, Effect.sync(() => firstLoad.ids().length >= 20_000 || undefined))
+      yield* eventually("first issuing", 30_000, Effect.sync(() => firstLoad.ids().length >= 20_000 || undefined))
 
       const second = yield* startServer(databaseUrl, { env: staticEnv("second"), waitFor: "live" })
       const secondLoad = yield* load(second, apiKey, 1, ["snow", "snowfb"])
       // Longer than the hold timeout: the first's heartbeat keeps the row.
-      yield* pollUntil("second refused for a while", 30_000, Effect.sync(() =>
+      yield* eventually("second refused for a while", 30_000, Effect.sync(() =>
         secondLoad.all().some((a) => a.at - secondLoad.all()[0]!.sent > 2 * HOLD_TIMEOUT_MS) || undefined))
       assert.strictEqual(duplicatesIn([...firstLoad.ids(), ...secondLoad.ids()]), 0, "the two nodes issued the same ID")
       assert.strictEqual((yield* second.request("GET", "/ready")).status, 503)
@@ -280,7 +272,7 @@ describe("static worker id: a second node with the same worker id on the same da
       assert.isTrue(secondLoad.all().filter((a) => a.tag === "snowfb").every((a) => a.algorithm === "uuid_v7"))
       assert.strictEqual((yield* first.request("GET", "/ready")).status, 200)
       const firstIdsBefore = firstLoad.ids().length
-      yield* pollUntil("first keeps issuing", 10_000, Effect.sync(() => firstLoad.ids().length > firstIdsBefore || undefined))
+      yield* eventually("first keeps issuing", 10_000, Effect.sync(() => firstLoad.ids().length > firstIdsBefore || undefined))
       assert.isTrue(firstLoad.all().every((a) => a.status === 200), "the first never failed")
 
       const killedAt = Date.now()

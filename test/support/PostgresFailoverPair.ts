@@ -18,7 +18,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { instance, type PgInstance } from "./OwnPostgres.ts"
-import { pollUntil } from "./SnowflakeCluster.ts"
+import { eventually } from "./Eventually.ts"
 import * as TcpProxy from "./TcpProxy.ts"
 
 export interface PostgresFailoverPair {
@@ -55,7 +55,7 @@ const streamingStandbys = (url: string) =>
 export const make: Effect.Effect<PostgresFailoverPair, Error, Scope.Scope> = Effect.gen(function*() {
   const primary = yield* instance()
   const standby = yield* instance({ standbyOf: primary.port })
-  yield* pollUntil("the standby streaming from the primary", 30_000, Effect.map(streamingStandbys(primary.url), (n) => n > 0 || undefined))
+  yield* eventually("the standby streaming from the primary", 30_000, Effect.map(streamingStandbys(primary.url), (n) => n > 0 || undefined))
   const proxy = yield* TcpProxy.make(primary.port)
   return {
     primary,
@@ -65,7 +65,7 @@ export const make: Effect.Effect<PostgresFailoverPair, Error, Scope.Scope> = Eff
     query,
     standbyCaughtUp: Effect.gen(function*() {
       const [written] = yield* query<{ readonly lsn: string }>(primary.url, "SELECT pg_current_wal_lsn()::text AS lsn")
-      yield* pollUntil("the standby caught up with the primary", 30_000, Effect.map(
+      yield* eventually("the standby caught up with the primary", 30_000, Effect.map(
         query<{ readonly done: boolean }>(standby.url, `SELECT pg_last_wal_replay_lsn() >= '${written!.lsn}'::pg_lsn AS done`),
         (rows) => rows[0]!.done || undefined
       ))
@@ -73,7 +73,7 @@ export const make: Effect.Effect<PostgresFailoverPair, Error, Scope.Scope> = Eff
     detachStandby: Effect.gen(function*() {
       yield* query(standby.url, "ALTER SYSTEM SET primary_conninfo = ''")
       yield* query(standby.url, "SELECT pg_reload_conf()")
-      yield* pollUntil("the standby's WAL receiver gone", 30_000, Effect.map(streamingStandbys(primary.url), (n) => n === 0 || undefined))
+      yield* eventually("the standby's WAL receiver gone", 30_000, Effect.map(streamingStandbys(primary.url), (n) => n === 0 || undefined))
     }),
     killPrimary: primary.kill,
     promoteStandby: standby.promote,

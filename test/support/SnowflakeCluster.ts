@@ -11,8 +11,7 @@ import {
   EtcdWorkerRegistry,
   type EtcdWorkerRegistryShape
 } from "@idgen/server/snowflake/EtcdWorkerRegistry"
-import { assert } from "@effect/vitest"
-import { type ServerProcessShape, wait } from "./ServerProcess.ts"
+import type { ServerProcessShape } from "./ServerProcess.ts"
 
 /** Environment of a server that leases its worker id from etcd under `prefix`. */
 export const etcdEnv = (
@@ -107,15 +106,3 @@ export const metricValue = (text: string, sample: string): number => {
   const line = text.split("\n").find((l) => l.startsWith(`${sample} `))
   return line === undefined ? 0 : Number(line.slice(sample.length + 1))
 }
-
-/** Polls `check` every 100 ms until it yields a value; fails the test after `deadlineMs`. */
-export const pollUntil = <A, E>(what: string, deadlineMs: number, check: Effect.Effect<A | undefined, E>) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + deadlineMs
-    while (true) {
-      const value = yield* check
-      if (value !== undefined) return value
-      if (Date.now() > deadline) return assert.fail(`${what}: not within ${deadlineMs} ms`)
-      yield* wait(100)
-    }
-  })
