@@ -26,7 +26,7 @@ import * as IdsHttp from "./IdsHttp.ts"
 import { withRequestId } from "./RequestId.ts"
 import * as OperationsHttp from "./OperationsHttp.ts"
 import * as SystemHttp from "./SystemHttp.ts"
-import * as Tls from "./Tls.ts"
+import * as Tls from "../tls/Tls.ts"
 
 /**
  * Request id on every response; error bodies for whatever no route answered; the
