@@ -14,7 +14,7 @@
  */
 import { Effect, Metric, Schedule } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
-import * as Metrics from "../observability/Metrics.ts"
+import * as AlertMetrics from "./AlertMetrics.ts"
 
 export interface Notification {
   readonly status: "firing" | "resolved"
@@ -83,10 +83,10 @@ const deliver = (channel: "webhook" | "alertmanager", url: string, body: unknown
       Effect.retry({ schedule: Schedule.exponential(200), times: 2 })
     )
   }).pipe(
-    Effect.tap(() => Metric.update(Metrics.alertNotifications({ channel, outcome: "success" }), 1)),
+    Effect.tap(() => Metric.update(AlertMetrics.alertNotifications({ channel, outcome: "success" }), 1)),
     Effect.catchCause((cause) =>
       Effect.andThen(
-        Metric.update(Metrics.alertNotifications({ channel, outcome: "failure" }), 1),
+        Metric.update(AlertMetrics.alertNotifications({ channel, outcome: "failure" }), 1),
         Effect.logWarning(`alert notification to ${url} failed`, cause)
       )
     ),
@@ -125,6 +125,6 @@ export const log = (alert: Notification) => {
   })
   return Effect.andThen(
     alert.status === "firing" ? annotated(Effect.logWarning(text)) : annotated(Effect.logInfo(text)),
-    Metric.update(Metrics.alertNotifications({ channel: "log", outcome: "success" }), 1)
+    Metric.update(AlertMetrics.alertNotifications({ channel: "log", outcome: "success" }), 1)
   )
 }

@@ -14,7 +14,7 @@ import { FetchHttpClient, HttpClient } from "effect/http"
 import { createHash } from "node:crypto"
 import { LiveConfig } from "../config/HotReload.ts"
 import { ServerConfig, type ServerConfigShape } from "../config/ServerConfig.ts"
-import * as Metrics from "../observability/Metrics.ts"
+import * as AlertMetrics from "./AlertMetrics.ts"
 import * as AlertChannels from "./AlertChannels.ts"
 import * as AlertRules from "./AlertRules.ts"
 import * as AlertState from "./AlertState.ts"
@@ -162,7 +162,7 @@ const make = Effect.gen(function*() {
     for (const key of new Set([...seenGaugeKeys, ...counts.keys()])) {
       seenGaugeKeys.add(key)
       const [alertname, severity, state] = key.split("|") as [string, string, "pending" | "firing"]
-      Metrics.alertsActive({ alertname, severity, state }).updateUnsafe(counts.get(key) ?? 0, context)
+      AlertMetrics.alertsActive({ alertname, severity, state }).updateUnsafe(counts.get(key) ?? 0, context)
     }
   }
 
@@ -186,13 +186,13 @@ const make = Effect.gen(function*() {
     for (const rule of active) {
       const result = Expression.evaluate(rule.node, source)
       if (Result.isFailure(result)) {
-        yield* Metric.update(Metrics.alertEvaluations("failure"), 1)
+        yield* Metric.update(AlertMetrics.alertEvaluations("failure"), 1)
         yield* Effect.logWarning(`alert rule ${rule.name} could not be evaluated: ${result.failure.message}`)
         // Keep its instances as they are: an unreadable rule is no evidence of recovery.
         for (const [key, instance] of instances) if (instance.rule === rule.name) seen.add(key)
         continue
       }
-      yield* Metric.update(Metrics.alertEvaluations("success"), 1)
+      yield* Metric.update(AlertMetrics.alertEvaluations("success"), 1)
       for (const sample of result.success) {
         // `instance` names the node, as Prometheus's target label does, for routing and inhibition.
         const labels = {

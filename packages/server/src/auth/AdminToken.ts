@@ -6,7 +6,7 @@ import { Errors } from "@idgen/core"
 import { Context, Effect, Layer, Metric, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import * as Metrics from "../observability/Metrics.ts"
+import * as AuthMetrics from "./AuthMetrics.ts"
 
 export class AdminToken extends Context.Service<AdminToken, {
   /** Succeeds when `presented` is the configured admin token. */
@@ -32,8 +32,8 @@ export class AdminToken extends Context.Service<AdminToken, {
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest()
 
 /** Fails with `error`, counted in `idgen_auth_failures_total`. */
-const refuse = (reason: Metrics.AuthFailureReason, error: Errors.Unauthorized) =>
-  Effect.andThen(Metric.update(Metrics.authFailures({ credential: "admin_token", reason }), 1), Effect.fail(error))
+const refuse = (reason: AuthMetrics.AuthFailureReason, error: Errors.Unauthorized) =>
+  Effect.andThen(Metric.update(AuthMetrics.authFailures({ credential: "admin_token", reason }), 1), Effect.fail(error))
 
 const missing = new Errors.Unauthorized({
   message: "Missing admin token; send Authorization: Bearer <admin token>",

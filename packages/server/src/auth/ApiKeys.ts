@@ -23,7 +23,7 @@ import { hash, randomBytes, timingSafeEqual } from "node:crypto"
 import { type AuditEvent, AuditLog } from "../audit/AuditLog.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { RedisClient } from "../redis/RedisClient.ts"
-import * as Metrics from "../observability/Metrics.ts"
+import * as AuthMetrics from "./AuthMetrics.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
 import { pollMillis } from "../storage/ChangePoll.ts"
 import * as RevocationWatch from "./RevocationWatch.ts"
@@ -83,9 +83,9 @@ export class ApiKeys extends Context.Service<ApiKeys, {
       })
 
       /** Fails with `error`, counted in `idgen_auth_failures_total` and audited (failures only). */
-      const refuse = (reason: Metrics.AuthFailureReason, error: Errors.Unauthorized, rawKey: string) =>
+      const refuse = (reason: AuthMetrics.AuthFailureReason, error: Errors.Unauthorized, rawKey: string) =>
         Effect.andThen(
-          Metric.update(Metrics.authFailures({ credential: "api_key", reason }), 1),
+          Metric.update(AuthMetrics.authFailures({ credential: "api_key", reason }), 1),
           reason === "missing" ? Effect.fail(error) : Effect.andThen(audit.record(keyUseFailure(rawKey, reason)), Effect.fail(error))
         )
 
@@ -226,7 +226,7 @@ const publicPrefixOf = (rawKey: string): string | null => {
 }
 
 /** The audit event of a refused key (`reason` as in `idgen_auth_failures_total`). */
-export const keyUseFailure = (rawKey: string, reason: Metrics.AuthFailureReason): AuditEvent => ({
+export const keyUseFailure = (rawKey: string, reason: AuthMetrics.AuthFailureReason): AuditEvent => ({
   eventType: "key_use_failure",
   // Only the public part of the key: the prefix, when the key is well-formed.
   actor: publicPrefixOf(rawKey),

@@ -20,7 +20,7 @@ import { Cause, Clock, Context, Effect, Exit, Schema, SchemaIssue, type Tracer }
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { type GenerateResult, IdService } from "../generate/IdService.ts"
-import * as RequestMetrics from "../observability/RequestMetrics.ts"
+import * as RequestMetrics from "../generate/RequestMetrics.ts"
 import * as Tracing from "../observability/Tracing.ts"
 import { Admission, isRefusal } from "../requests/Admission.ts"
 import { closeIfUnread } from "./CloseUnread.ts"

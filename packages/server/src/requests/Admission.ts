@@ -22,7 +22,7 @@ import { AuditLog } from "../audit/AuditLog.ts"
 import { ApiKeys, keyUseFailure } from "../auth/ApiKeys.ts"
 import { FailedAttempts } from "../auth/FailedAttempts.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import * as Metrics from "../observability/Metrics.ts"
+import * as AuthMetrics from "../auth/AuthMetrics.ts"
 import * as RateLimiter from "../ratelimit/RateLimiter.ts"
 import * as ClientAddress from "./ClientAddress.ts"
 
@@ -70,9 +70,9 @@ export class Admission extends Context.Service<Admission, {
       const failures = new FailedAttempts(config.failedPerIp, config.unknownKeyCacheMillis)
       const audit = yield* AuditLog
       const runFork = Effect.runForkWith(context)
-      const cached = Metrics.authRefusedWithoutLookup({ reason: "cached" })
-      const throttled = Metrics.authRefusedWithoutLookup({ reason: "throttled" })
-      const unknown = Metrics.authFailures({ credential: "api_key", reason: "unknown" })
+      const cached = AuthMetrics.authRefusedWithoutLookup({ reason: "cached" })
+      const throttled = AuthMetrics.authRefusedWithoutLookup({ reason: "throttled" })
+      const unknown = AuthMetrics.authFailures({ credential: "api_key", reason: "unknown" })
 
       yield* Effect.forkScoped(
         Effect.sync(() => failures.sweep(clock.currentTimeMillisUnsafe())).pipe(Effect.repeat(Schedule.spaced("10 seconds")))

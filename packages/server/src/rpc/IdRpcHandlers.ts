@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import type { Headers } from "effect/http"
 import { type Caller, IdRequests } from "../generate/IdRequests.ts"
 import { Health } from "../health/Health.ts"
-import * as RequestMetrics from "../observability/RequestMetrics.ts"
+import * as RequestMetrics from "../generate/RequestMetrics.ts"
 import { peerOf } from "./PeerAddress.ts"
 import { ServerRpcs } from "./ServerRpcs.ts"
 

@@ -13,7 +13,7 @@ import { Clock, Context, Effect, Exit, FiberMap, Layer, Semaphore } from "effect
 import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { tracked } from "../observability/EventLoopDelay.ts"
-import * as SegmentMetrics from "../observability/SegmentMetrics.ts"
+import * as SegmentMetrics from "./SegmentMetrics.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
 import { SegmentRepo } from "../storage/SegmentRepo.ts"
 import { makeCpuPressure } from "./CpuPressure.ts"

@@ -4,41 +4,40 @@
  * and capped like `SegmentMetrics` (biz_tags past the cap are served but not broken out).
  */
 import { type Context, Effect, Metric, type Scope } from "effect"
-import * as Metrics from "../observability/Metrics.ts"
-import { labelsOf, maxTrackedTags } from "../observability/SegmentMetrics.ts"
+import { type BizTagLabels, labelsOf, maxTrackedTags } from "./SegmentMetrics.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
 
-const pops = (attributes: Metrics.BizTagLabels) =>
+const pops = (attributes: BizTagLabels) =>
   Metric.counter("idgen_segment_pool_pops_total", {
     description: "Segments this node took from the shared Redis segment pool (popped and claimed)",
     incremental: true,
     attributes
   })
-const misses = (attributes: Metrics.BizTagLabels) =>
+const misses = (attributes: BizTagLabels) =>
   Metric.counter("idgen_segment_pool_misses_total", {
     description: "Segments this node allocated from the database directly because the pool was empty or Redis unavailable",
     incremental: true,
     attributes
   })
-const refills = (attributes: Metrics.BizTagLabels) =>
+const refills = (attributes: BizTagLabels) =>
   Metric.counter("idgen_segment_pool_refills_total", {
     description: "Pool refills by this node: one database allocation split into pool segments",
     incremental: true,
     attributes
   })
-const discarded = (attributes: Metrics.BizTagLabels) =>
+const discarded = (attributes: BizTagLabels) =>
   Metric.counter("idgen_segment_pool_discarded_total", {
     description: "Pool entries dropped unissued without a claim (malformed, below this node's last segment or the fence it last saw): gaps, never duplicates",
     incremental: true,
     attributes
   })
-const fenced = (attributes: Metrics.BizTagLabels) =>
+const fenced = (attributes: BizTagLabels) =>
   Metric.counter("idgen_segment_pool_fenced_total", {
     description: "Popped pool entries the PostgreSQL fence refused (used already — Redis replayed them — or popped after a later one): gaps, never duplicates",
     incremental: true,
     attributes
   })
-const length = (attributes: Metrics.BizTagLabels) =>
+const length = (attributes: BizTagLabels) =>
   Metric.gauge("idgen_segment_pool_length", {
     description: "Segments left in the biz_tag's pool, as of this node's last pop or refill",
     attributes

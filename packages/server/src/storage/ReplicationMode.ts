@@ -13,7 +13,7 @@
 import { Context, Effect, Layer, Metric, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import * as StorageMetrics from "../observability/StorageMetrics.ts"
+import * as StorageMetrics from "./StorageMetrics.ts"
 
 export interface ReplicationState {
   readonly mode: "synchronous" | "asynchronous" | "embedded"

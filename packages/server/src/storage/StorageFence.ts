@@ -34,7 +34,7 @@
 import { Effect, Metric } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import * as StorageMetrics from "../observability/StorageMetrics.ts"
+import * as StorageMetrics from "./StorageMetrics.ts"
 
 /** The default safety gap (`segment.failover_safety_gap`). */
 export const DEFAULT_SAFETY_GAP = 1_000_000_000

@@ -19,7 +19,7 @@ import { createSecureContext, type SecureContextOptions } from "node:tls"
 import { ConfigInvalid } from "../config/ConfigInvalid.ts"
 import { LiveConfig } from "../config/HotReload.ts"
 import type { ServerConfigShape } from "../config/ServerConfig.ts"
-import * as Metrics from "../observability/Metrics.ts"
+import * as TlsMetrics from "./TlsMetrics.ts"
 
 type TlsConfig = ServerConfigShape["tls"]
 
@@ -91,7 +91,7 @@ export const load = (
   Effect.gen(function*() {
     const initial = yield* readOptions(tls)
     const expiry = expiryOf(initial.cert)
-    if (expiry !== undefined) yield* Metric.update(Metrics.tlsCertificateExpiry, expiry)
+    if (expiry !== undefined) yield* Metric.update(TlsMetrics.tlsCertificateExpiry, expiry)
     let seen = filesHash(tls)
     const poll = Effect.gen(function*() {
       const hash = filesHash(tls)
@@ -99,13 +99,13 @@ export const load = (
       seen = hash
       const next = yield* Effect.result(readOptions(tls))
       if (next._tag === "Failure") {
-        yield* Metric.update(Metrics.tlsReloads("failure"), 1)
+        yield* Metric.update(TlsMetrics.tlsReloads("failure"), 1)
         return yield* Effect.logError(`TLS reload refused, still serving the previous certificate: ${next.failure.message}`)
       }
       apply(next.success)
       const expires = expiryOf(next.success.cert)
-      if (expires !== undefined) yield* Metric.update(Metrics.tlsCertificateExpiry, expires)
-      yield* Metric.update(Metrics.tlsReloads("success"), 1)
+      if (expires !== undefined) yield* Metric.update(TlsMetrics.tlsCertificateExpiry, expires)
+      yield* Metric.update(TlsMetrics.tlsReloads("success"), 1)
       yield* Effect.logInfo(`TLS certificate reloaded from ${tls.certFile}`)
     })
     yield* Effect.suspend(() => Effect.sleep(pollMillis())).pipe(

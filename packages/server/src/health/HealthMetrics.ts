@@ -4,9 +4,17 @@
  * the report runs a database round trip, which a scrape or an alert tick should not wait on.
  */
 import { Cause, Effect, Layer, Metric } from "effect"
-import { Health, type HealthStatus } from "../health/Health.ts"
-import { tracked } from "./EventLoopDelay.ts"
-import * as Metrics from "./Metrics.ts"
+import { tracked } from "../observability/EventLoopDelay.ts"
+import { Health, type HealthStatus } from "./Health.ts"
+
+export const healthStatus = Metric.gauge("idgen_health_status", {
+  description: "Health of this node: 0 healthy, 1 degraded, 2 unhealthy (as /health reports it)"
+})
+export const healthCheckStatus = (check: string) =>
+  Metric.gauge("idgen_health_check_status", {
+    description: "Each health check: 0 healthy, 1 degraded, 2 unhealthy",
+    attributes: { check }
+  })
 
 const refreshMillis = 5000
 
@@ -17,9 +25,9 @@ export const layer: Layer.Layer<never, never, Health> = Layer.effectDiscard(
     const health = yield* Health
     const refresh = Effect.gen(function*() {
       const report = yield* health.report
-      yield* Metric.update(Metrics.healthStatus, value(report.status))
+      yield* Metric.update(healthStatus, value(report.status))
       for (const [check, result] of Object.entries(report.checks)) {
-        yield* Metric.update(Metrics.healthCheckStatus(check), value(result.status))
+        yield* Metric.update(healthCheckStatus(check), value(result.status))
       }
     }).pipe(
       Effect.catchCause((cause) =>

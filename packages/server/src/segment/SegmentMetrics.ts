@@ -11,9 +11,8 @@
  */
 import type { DatacenterRange, Errors } from "@idgen/core"
 import { type Context, Effect, Metric, Option, type Scope } from "effect"
-import type { SegmentActor } from "../segment/SegmentActor.ts"
 import type { AllocatedSegment, BizTagRecord } from "../storage/Records.ts"
-import * as Metrics from "./Metrics.ts"
+import type { SegmentActor } from "./SegmentActor.ts"
 
 export const maxTrackedTags = 2000
 
@@ -30,42 +29,103 @@ export interface SegmentMetrics {
   readonly track: (tag: BizTagRecord, actor: () => SegmentActor | undefined) => TagMetrics
 }
 
+export type BizTagLabels = {
+  readonly workspace: string
+  readonly group: string
+  readonly biz_tag: string
+}
+
+export const segmentBuffered = (attributes: BizTagLabels) =>
+  Metric.gauge("idgen_segment_buffered_ids", {
+    description: "Numbers left in the biz_tag's double buffer on this node (current and next segment)",
+    attributes
+  })
+export const segmentCurrentRemaining = (attributes: BizTagLabels) =>
+  Metric.gauge("idgen_segment_current_remaining_ids", {
+    description: "Numbers left in the biz_tag's current segment on this node",
+    attributes
+  })
+export const segmentBufferFill = (attributes: BizTagLabels) =>
+  Metric.gauge("idgen_segment_buffer_fill_ratio", {
+    description: "Double-buffer fill: the unconsumed fraction of the current segment, plus 1 when the next segment is loaded (0–2)",
+    attributes
+  })
+export const segmentStep = (attributes: BizTagLabels) =>
+  Metric.gauge("idgen_segment_step", {
+    description: "Step (segment size) the biz_tag's next allocation will ask for",
+    attributes
+  })
+export const segmentLoads = (attributes: BizTagLabels) =>
+  Metric.counter("idgen_segment_loads_total", {
+    description: "Segments allocated from storage for the biz_tag by this node",
+    incremental: true,
+    attributes
+  })
+export const segmentWaits = (attributes: BizTagLabels) =>
+  Metric.counter("idgen_segment_buffer_waits_total", {
+    description: "Takes that found the buffer empty and waited for a refill (buffer starvation)",
+    incremental: true,
+    attributes
+  })
+export const segmentRefillDuration = (attributes: BizTagLabels) =>
+  Metric.histogram("idgen_segment_refill_duration_seconds", {
+    description: "Time to allocate one segment from storage (one database transaction)",
+    boundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    attributes
+  })
+export const segmentRefillFailures = (attributes: BizTagLabels) =>
+  Metric.counter("idgen_segment_refill_failures_total", {
+    description: "Segment allocations that failed (database unavailable, range exhausted)",
+    incremental: true,
+    attributes
+  })
+export const rangeRemaining = (attributes: BizTagLabels) =>
+  Metric.gauge("idgen_segment_range_remaining", {
+    description: "Numbers of this datacenter's range not yet allocated, as of this node's last allocation",
+    attributes
+  })
+export const rangeRemainingRatio = (attributes: BizTagLabels) =>
+  Metric.gauge("idgen_segment_range_remaining_ratio", {
+    description: "Fraction (0–1) of this datacenter's range not yet allocated; capacity alerts fire below 0.2",
+    attributes
+  })
+
 // The L1 ring and the run-time tuning of L2, per biz_tag (design §3.2.2).
-export const segmentPreloadThreshold = (attributes: Metrics.BizTagLabels) =>
+export const segmentPreloadThreshold = (attributes: BizTagLabels) =>
   Metric.gauge("idgen_segment_preload_threshold", {
     description: "L2 preload threshold (fraction of a segment consumed) in force for the biz_tag's next segment",
     attributes
   })
-export const ringFill = (attributes: Metrics.BizTagLabels) =>
+export const ringFill = (attributes: BizTagLabels) =>
   Metric.gauge("idgen_segment_l1_ring_ids", {
     description: "Numbers in the biz_tag's L1 ring on this node (0 without a ring)",
     attributes
   })
-export const ringCapacity = (attributes: Metrics.BizTagLabels) =>
+export const ringCapacity = (attributes: BizTagLabels) =>
   Metric.gauge("idgen_segment_l1_ring_capacity", {
     description: "Slots of the biz_tag's L1 ring on this node (0: no ring, takes go straight to L2)",
     attributes
   })
-export const l1Hits = (attributes: Metrics.BizTagLabels) =>
+export const l1Hits = (attributes: BizTagLabels) =>
   Metric.counter("idgen_segment_l1_hits_total", {
     description: "Numbers handed out from the biz_tag's L1 ring",
     incremental: true,
     attributes
   })
-export const l2Fallbacks = (attributes: Metrics.BizTagLabels) =>
+export const l2Fallbacks = (attributes: BizTagLabels) =>
   Metric.counter("idgen_segment_l2_fallbacks_total", {
     description: "Numbers handed out from L2 because the biz_tag's L1 ring was empty",
     incremental: true,
     attributes
   })
-export const waitTimeouts = (attributes: Metrics.BizTagLabels) =>
+export const waitTimeouts = (attributes: BizTagLabels) =>
   Metric.counter("idgen_segment_wait_timeouts_total", {
     description: "Takes whose wait for a refill ran out of segment.take_timeout_ms (answered IDGEN-SEG-1003/1002)",
     incremental: true,
     attributes
   })
 
-export const labelsOf = (tag: BizTagRecord): Metrics.BizTagLabels => ({
+export const labelsOf = (tag: BizTagRecord): BizTagLabels => ({
   workspace: tag.workspace,
   group: tag.group,
   biz_tag: tag.name
@@ -115,18 +175,18 @@ export const make = (options: {
         const a = actor()
         return a === undefined ? otherwise : f(a)
       }
-      readGauge(Metrics.segmentBuffered(labels), read((a) => a.buffered(), 0))
-      readGauge(Metrics.segmentCurrentRemaining(labels), read((a) => a.fill().currentRemaining, 0))
+      readGauge(segmentBuffered(labels), read((a) => a.buffered(), 0))
+      readGauge(segmentCurrentRemaining(labels), read((a) => a.fill().currentRemaining, 0))
       readGauge(
-        Metrics.segmentBufferFill(labels),
+        segmentBufferFill(labels),
         read((a) => {
           const fill = a.fill()
           return (fill.currentRemaining > 0 ? 1 - fill.consumedFraction : 0) + (fill.nextLoaded ? 1 : 0)
         }, 0)
       )
-      readGauge(Metrics.segmentStep(labels), read((a) => a.currentStep(), tag.step))
-      readCounter(Metrics.segmentLoads(labels), read((a) => a.stats().loads, 0))
-      readCounter(Metrics.segmentWaits(labels), read((a) => a.stats().waits, 0))
+      readGauge(segmentStep(labels), read((a) => a.currentStep(), tag.step))
+      readCounter(segmentLoads(labels), read((a) => a.stats().loads, 0))
+      readCounter(segmentWaits(labels), read((a) => a.stats().waits, 0))
       readGauge(segmentPreloadThreshold(labels), read((a) => a.preloadThreshold(), 0))
       readGauge(ringFill(labels), read((a) => a.ring()?.length ?? 0, 0))
       readGauge(ringCapacity(labels), read((a) => a.ring()?.capacity ?? 0, 0))
@@ -134,10 +194,10 @@ export const make = (options: {
       readCounter(l2Fallbacks(labels), read((a) => a.stats().l2Fallbacks, 0))
       readCounter(waitTimeouts(labels), read((a) => a.stats().timeouts, 0))
 
-      const refillDuration = Metrics.segmentRefillDuration(labels)
-      const refillFailures = Metrics.segmentRefillFailures(labels)
-      const remaining = Metrics.rangeRemaining(labels)
-      const remainingRatio = Metrics.rangeRemainingRatio(labels)
+      const refillDuration = segmentRefillDuration(labels)
+      const refillFailures = segmentRefillFailures(labels)
+      const remaining = rangeRemaining(labels)
+      const remainingRatio = rangeRemainingRatio(labels)
       removals.push(() => {
         Metric.removeUnsafe(refillDuration, context)
         Metric.removeUnsafe(refillFailures, context)

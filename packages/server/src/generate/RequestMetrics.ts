@@ -1,6 +1,7 @@
 /**
  * Per-request metrics of the generate operations: latency by interface/algorithm/outcome,
- * IDs handed out, errors by code and rate-limit rejections.
+ * IDs handed out, errors by code and rate-limit rejections (interface, algorithm, outcome and
+ * error code are all bounded label values).
  *
  * Built for the hot path: the metric objects of every label combination are made once
  * (their registry key is cached inside the metric), so a request costs one
@@ -12,9 +13,44 @@
  * generate handlers, gRPC, RPC) wrap their generate effect with `observe`.
  */
 import { Errors } from "@idgen/core"
-import { type Context, Effect, Exit, Cause } from "effect"
-import type { GenerateResult } from "../generate/IdService.ts"
-import * as Metrics from "./Metrics.ts"
+import { type Context, Effect, Exit, Cause, Metric } from "effect"
+import type { GenerateResult } from "./IdService.ts"
+
+export type Interface = "http" | "grpc" | "rpc"
+export type Outcome = "success" | "client_error" | "server_error"
+
+/** Request latencies from ~100 µs (a buffered take) to seconds (a stalled database). */
+export const latencyBoundaries: ReadonlyArray<number> = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
+]
+
+export const requestDuration = (attributes: { interface: Interface; algorithm: string; outcome: Outcome }) =>
+  Metric.histogram("idgen_request_duration_seconds", {
+    description: "Latency of generate requests (single and batch) by interface, algorithm (none when no ID was issued) and outcome",
+    boundaries: latencyBoundaries,
+    attributes
+  })
+
+export const idsGenerated = (attributes: { interface: Interface; algorithm: string }) =>
+  Metric.counter("idgen_ids_generated_total", {
+    description: "IDs handed out to callers, by interface and the algorithm that produced them",
+    incremental: true,
+    attributes
+  })
+
+export const requestErrors = (attributes: { interface: Interface; code: string }) =>
+  Metric.counter("idgen_request_errors_total", {
+    description: "Failed generate requests by interface and IDGEN error code",
+    incremental: true,
+    attributes
+  })
+
+export const rateLimitRejections = (attributes: { interface: Interface }) =>
+  Metric.counter("idgen_rate_limit_rejections_total", {
+    description: "Requests refused with IDGEN-COMMON-0003 (rate limit), by interface",
+    incremental: true,
+    attributes
+  })
 
 export interface RequestRecorder {
   /** The start mark to hand back to `success`/`failure`. */
@@ -27,18 +63,18 @@ export interface RequestRecorder {
 const internalCode = Errors.InternalError.code
 
 /** A recorder for one interface, updating the registry found in `context`. */
-export const recorder = (iface: Metrics.Interface, context: Context.Context<never>): RequestRecorder => {
+export const recorder = (iface: Interface, context: Context.Context<never>): RequestRecorder => {
   // Per algorithm, the success series: looked up by the algorithm string alone (no key building per request).
   const successes = new Map<string, {
-    readonly duration: ReturnType<typeof Metrics.requestDuration>
-    readonly generated: ReturnType<typeof Metrics.idsGenerated>
+    readonly duration: ReturnType<typeof requestDuration>
+    readonly generated: ReturnType<typeof idsGenerated>
   }>()
   const failureDurations = {
-    client_error: Metrics.requestDuration({ interface: iface, algorithm: "none", outcome: "client_error" }),
-    server_error: Metrics.requestDuration({ interface: iface, algorithm: "none", outcome: "server_error" })
+    client_error: requestDuration({ interface: iface, algorithm: "none", outcome: "client_error" }),
+    server_error: requestDuration({ interface: iface, algorithm: "none", outcome: "server_error" })
   }
-  const errors = new Map<string, ReturnType<typeof Metrics.requestErrors>>()
-  const rateLimited = Metrics.rateLimitRejections({ interface: iface })
+  const errors = new Map<string, ReturnType<typeof requestErrors>>()
+  const rateLimited = rateLimitRejections({ interface: iface })
 
   return {
     start: () => performance.now(),
@@ -46,8 +82,8 @@ export const recorder = (iface: Metrics.Interface, context: Context.Context<neve
       let series = successes.get(algorithm)
       if (series === undefined) {
         series = {
-          duration: Metrics.requestDuration({ interface: iface, algorithm, outcome: "success" }),
-          generated: Metrics.idsGenerated({ interface: iface, algorithm })
+          duration: requestDuration({ interface: iface, algorithm, outcome: "success" }),
+          generated: idsGenerated({ interface: iface, algorithm })
         }
         successes.set(algorithm, series)
       }
@@ -61,7 +97,7 @@ export const recorder = (iface: Metrics.Interface, context: Context.Context<neve
       failureDurations[outcome].updateUnsafe(seconds, context)
       let counter = errors.get(code)
       if (counter === undefined) {
-        counter = Metrics.requestErrors({ interface: iface, code })
+        counter = requestErrors({ interface: iface, code })
         errors.set(code, counter)
       }
       counter.updateUnsafe(1, context)
@@ -74,7 +110,7 @@ export const recorder = (iface: Metrics.Interface, context: Context.Context<neve
  * Records the outcome of a generate effect (for interfaces that run one Effect per
  * request). Interruptions (client gone, deadline) are not counted: nobody got an answer.
  */
-export const observe = (iface: Metrics.Interface) => {
+export const observe = (iface: Interface) => {
   let cached: RequestRecorder | undefined
   return <E extends Errors.IdgenError, R>(
     effect: Effect.Effect<GenerateResult, E, R>
