@@ -17,7 +17,6 @@ import { LiveConfig } from "@idgen/server/config/HotReload"
 import { ApiKeys } from "@idgen/server/auth/ApiKeys"
 import { ServerConfig, type ServerConfigShape } from "@idgen/server/config/ServerConfig"
 import { IdService } from "@idgen/server/generate/IdService"
-import { TagResolver } from "@idgen/server/generate/TagResolver"
 import { Health } from "@idgen/server/health/Health"
 import * as IdsFastPath from "@idgen/server/http/IdsFastPath"
 import { layerRoutes } from "@idgen/server/http/HttpServer"
@@ -25,9 +24,8 @@ import { RateLimiter } from "@idgen/server/ratelimit/RateLimiter"
 import { Admission } from "@idgen/server/requests/Admission"
 import { ApiKeyRepo } from "@idgen/server/storage/ApiKeyRepo"
 import { DegradationManager } from "@idgen/server/degradation/DegradationManager"
-import { BizTagRepo } from "@idgen/server/storage/BizTagRepo"
-import { SegmentRepo } from "@idgen/server/storage/SegmentRepo"
-import { WorkspaceRepo } from "@idgen/server/storage/WorkspaceRepo"
+import { BizTags } from "@idgen/server/tenancy/BizTags"
+import { Workspaces } from "@idgen/server/tenancy/Workspaces"
 
 const apiKey = `idgen_ws_${"a".repeat(32)}`
 
@@ -62,10 +60,8 @@ const Services = Layer.mergeAll(
     }),
     ready: Effect.succeed(false)
   }),
-  Layer.mock(WorkspaceRepo, {}),
-  Layer.mock(BizTagRepo, {}),
-  Layer.mock(TagResolver, {}),
-  Layer.mock(SegmentRepo, {}),
+  Layer.mock(Workspaces, {}),
+  Layer.mock(BizTags, {}),
   Layer.mock(ApiKeyRepo, {}),
   Layer.mock(AuditQuery, {}),
   Layer.mock(DegradationManager, {

@@ -30,6 +30,8 @@ import * as StorageWorkerIdentity from "./snowflake/StorageWorkerIdentity.ts"
 import { RedisClient } from "./redis/RedisClient.ts"
 import * as Storage from "./storage/index.ts"
 import * as SqlSnowflakeWorkerRepo from "./storage/SqlSnowflakeWorkerRepo.ts"
+import { BizTags } from "./tenancy/BizTags.ts"
+import { Workspaces } from "./tenancy/Workspaces.ts"
 import { UuidGenerator } from "./uuid/UuidGenerator.ts"
 
 /**
@@ -51,7 +53,10 @@ const Generators = AlgorithmRouter.layer.pipe(
   Layer.provideMerge(SegmentSupply.layer)
 )
 
-const Core = Layer.mergeAll(IdServiceLive, Health.layer).pipe(
+/** The operator's rules for workspaces and biz_tags. */
+const Tenancy = BizTags.layer.pipe(Layer.provideMerge(Workspaces.layer))
+
+const Core = Layer.mergeAll(IdServiceLive, Health.layer, Tenancy).pipe(
   Layer.provideMerge(DegradationManager.layer),
   Layer.provideMerge(Layer.mergeAll(AuditLog.layer, AuditQuery.layer)),
   Layer.provideMerge(Generators),
