@@ -30,5 +30,3 @@ export interface SequenceKey {
 
 /** A stable string form of a key, for maps and logs. */
 export const keyString = (key: SequenceKey): string => `${key.workspace}/${key.group}/${key.bizTag}`
-
-export const isValidName = (s: string): boolean => namePattern.test(s)

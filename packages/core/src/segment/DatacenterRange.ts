@@ -7,9 +7,10 @@
  */
 import { Result, Schema } from "effect"
 import { InvalidRequest } from "../Errors.ts"
+import { DatacenterId, MAX_DATACENTER_ID } from "../snowflake/Layout.ts"
 
-export const DATACENTER_COUNT = 8
-export const MAX_DATACENTER_ID = DATACENTER_COUNT - 1
+/** The datacenters of the contract's layout (3 bits, shared with snowflake IDs). */
+export const DATACENTER_COUNT = MAX_DATACENTER_ID + 1
 
 /** The largest R whose eight ranges all stay exact JS integers: 2^50 - 1. */
 export const MAX_RANGE_SIZE = Math.floor(Number.MAX_SAFE_INTEGER / DATACENTER_COUNT)
@@ -20,7 +21,6 @@ export const MAX_RANGE_SIZE = Math.floor(Number.MAX_SAFE_INTEGER / DATACENTER_CO
  */
 export const DEFAULT_RANGE_SIZE = MAX_RANGE_SIZE
 
-export const DatacenterId = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: MAX_DATACENTER_ID }))
 export const RangeSize = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_RANGE_SIZE }))
 
 /** An inclusive range `[start, end]`. */
@@ -57,8 +57,13 @@ export const rangeOf = (
   datacenterId: number,
   rangeSize: number = DEFAULT_RANGE_SIZE
 ): Result.Result<Range, InvalidRequest> =>
-  Result.flatMap(validateDatacenterId(datacenterId), (dc) =>
-    Result.map(validateRangeSize(rangeSize), (r) => ({ start: dc * r + 1, end: (dc + 1) * r })))
+  Result.flatMap(validateDatacenterId(datacenterId), (dc) => Result.map(validateRangeSize(rangeSize), (r) => rangeAt(dc, r)))
+
+/** `rangeOf` for a datacenter id and R already validated (configuration, a checked input). */
+export const rangeAt = (datacenterId: number, rangeSize: number): Range => ({
+  start: datacenterId * rangeSize + 1,
+  end: (datacenterId + 1) * rangeSize
+})
 
 /**
  * The datacenter whose range holds `value`, or `undefined` when no range holds it

@@ -51,8 +51,8 @@ export const FileSchema = Schema.Struct({
   }),
   node: section({
     name: Schema.optional(Schema.String),
-    datacenter_id: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 7 })), 0),
-    worker_id: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 255 })), 0),
+    datacenter_id: withDefault(Snowflake.DatacenterId, 0),
+    worker_id: withDefault(Snowflake.WorkerId, 0),
     // Default: the available parallelism (see `load`); the embedded store runs one (cluster/WorkerPlan.ts).
     workers: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 256 })))
   }),

@@ -100,5 +100,7 @@ export interface RowCollision {
 
 export const collisionProblem = (rangeSize: number, c: RowCollision): string =>
   `segment.range_size ${rangeSize} would give datacenter ${c.newDatacenterId} the range ` +
-  `[${c.newDatacenterId * rangeSize + 1}, ${(c.newDatacenterId + 1) * rangeSize}], which overlaps the range ` +
+  `[${DatacenterRange.rangeAt(c.newDatacenterId, rangeSize).start}, ${
+    DatacenterRange.rangeAt(c.newDatacenterId, rangeSize).end
+  }], which overlaps the range ` +
   `[${c.rangeStart}, ${c.rangeEnd}] datacenter ${c.datacenterId} of biz_tag ${c.bizTagId} already issues from`

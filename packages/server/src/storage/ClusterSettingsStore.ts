@@ -2,6 +2,7 @@
  * The `cluster_settings` row (migration 0005) and what the database knows that decides
  * whether new settings are safe: the segment rows already created.
  */
+import { Snowflake } from "@idgen/core"
 import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { ClusterSettings, RowCollision } from "./ClusterSettings.ts"
@@ -66,7 +67,7 @@ export const rowCollision = (rangeSize: number) =>
       readonly new_datacenter_id: number
     }>`
       SELECT s.biz_tag_id::text AS biz_tag_id, s.datacenter_id, s.range_start, s.range_end, d.dc AS new_datacenter_id
-      FROM segments s CROSS JOIN generate_series(0, 7) AS d(dc)
+      FROM segments s CROSS JOIN generate_series(0, ${Snowflake.MAX_DATACENTER_ID}::int) AS d(dc)
       WHERE NOT EXISTS (SELECT 1 FROM segments t WHERE t.biz_tag_id = s.biz_tag_id AND t.datacenter_id = d.dc)
         AND s.range_start <= (d.dc + 1) * ${r}::bigint AND s.range_end >= d.dc * ${r}::bigint + 1
       ORDER BY s.biz_tag_id, s.datacenter_id, d.dc

@@ -19,8 +19,8 @@
  * changed only by `idgen cluster pin`), and the database refuses a new row that does not
  * match the pinned R or overlaps another datacenter's row of the biz_tag (migration 0005).
  */
-import { Errors } from "@idgen/core"
-import { Effect, Layer, Option } from "effect"
+import { DatacenterRange, Errors, Snowflake } from "@idgen/core"
+import { Effect, Layer, Option, Result } from "effect"
 import { SqlClient } from "effect/sql"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import type { AllocatedSegment } from "./Records.ts"
@@ -38,8 +38,6 @@ export interface PgSegmentRepoOptions {
   readonly failoverSafetyGap?: number | undefined
 }
 
-export const MAX_DATACENTER_ID = 7
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const invalid = (message: string, details: Record<string, unknown>) =>
@@ -47,22 +45,22 @@ const invalid = (message: string, details: Record<string, unknown>) =>
 
 export const make = Effect.fnUntraced(function*(options: PgSegmentRepoOptions) {
   const R = options.rangeSize
-  if (!Number.isSafeInteger(R) || R < 1 || !Number.isSafeInteger((MAX_DATACENTER_ID + 1) * R)) {
-    return yield* Effect.die(new Error(`segment.rangeSize must be an integer in 1..${Math.floor(Number.MAX_SAFE_INTEGER / 8)}, got ${R}`))
+  if (Result.isFailure(DatacenterRange.validateRangeSize(R))) {
+    return yield* Effect.die(new Error(`segment.rangeSize must be an integer in 1..${DatacenterRange.MAX_RANGE_SIZE}, got ${R}`))
   }
   const sql = yield* SqlClient.SqlClient
   const fence = options.failoverSafetyGap === undefined
     ? StorageFence.unfenced
     : StorageFence.make(sql, options.failoverSafetyGap)
 
-  const rangeOf = (datacenterId: number) => ({ start: datacenterId * R + 1, end: (datacenterId + 1) * R })
+  const rangeOf = (datacenterId: number) => DatacenterRange.rangeAt(datacenterId, R)
 
   const validate = (bizTagId: string, datacenterId: number) => {
     if (!UUID.test(bizTagId)) {
       return Effect.fail(invalid("invalid biz_tag id", { biz_tag_id: bizTagId }))
     }
-    if (!Number.isInteger(datacenterId) || datacenterId < 0 || datacenterId > MAX_DATACENTER_ID) {
-      return Effect.fail(invalid(`datacenter_id must be 0..${MAX_DATACENTER_ID}`, { datacenter_id: datacenterId }))
+    if (Result.isFailure(DatacenterRange.validateDatacenterId(datacenterId))) {
+      return Effect.fail(invalid(`datacenter_id must be 0..${Snowflake.MAX_DATACENTER_ID}`, { datacenter_id: datacenterId }))
     }
     return Effect.void
   }
