@@ -114,6 +114,8 @@ const descriptions: Record<string, string> = {
   "alerting.alertmanager_urls": "Alertmanagers to post alerts to (`/api/v2/alerts`)",
   "alerting.log_channel": "Log every alert transition",
   "alerting.notify_timeout_ms": "Timeout of one notification attempt",
+  "metrics.port": "Serve `/metrics` on this port (plain HTTP, on `http.host`) instead of the HTTP port",
+  "metrics.bearer_token": "Scrapes must send `Authorization: Bearer <token>` (otherwise 401 IDGEN-COMMON-0002)",
   "tls.cert_file": "PEM certificate (chain); with `key_file`, HTTP and gRPC speak TLS only",
   "tls.key_file": "PEM private key",
   "tls.ca_file": "Require client certificates signed by this CA (mutual TLS)",

@@ -20,6 +20,8 @@ import * as HttpServer from "./http/HttpServer.ts"
 import * as EventLoopDelay from "./observability/EventLoopDelay.ts"
 import * as HealthMetrics from "./health/HealthMetrics.ts"
 import * as Logging from "./observability/Logging.ts"
+import * as MetricsEndpoint from "./observability/MetricsEndpoint.ts"
+import * as RuntimeMetrics from "./observability/RuntimeMetrics.ts"
 import * as Tracing from "./observability/Tracing.ts"
 import { SegmentGenerator } from "./segment/SegmentGenerator.ts"
 import { SegmentSupply } from "./segment/SegmentSupply.ts"
@@ -63,8 +65,17 @@ const Core = Layer.mergeAll(IdServiceLive, Health.layer, Tenancy).pipe(
   Layer.provideMerge(TagResolver.layer)
 )
 
-/** The alert evaluator and the health and event-loop gauges it (and Prometheus) reads. */
-const Operations = Layer.mergeAll(AlertEvaluator.layer, HealthMetrics.layer, EventLoopDelay.layer)
+/**
+ * The alert evaluator and the gauges it (and Prometheus) reads: health, event loop, the
+ * process; and `/metrics` on a port of its own when `metrics.port` is set.
+ */
+const Operations = Layer.mergeAll(
+  AlertEvaluator.layer,
+  HealthMetrics.layer,
+  EventLoopDelay.layer,
+  RuntimeMetrics.layer,
+  MetricsEndpoint.layerServer
+)
 
 /**
  * Everything this node runs, given its configuration. Logging and tracing sit right above

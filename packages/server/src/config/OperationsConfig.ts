@@ -1,17 +1,17 @@
 /**
- * The operations part of the configuration: logging, tracing, alerting, TLS and the
- * reloading of the file. `ConfigLoader` merges these sections into the file schema, the
+ * The operations part of the configuration: logging, tracing, metrics, alerting, TLS and
+ * the reloading of the file. `ConfigLoader` merges these sections into the file schema, the
  * environment table and the effective `ServerConfig`; they live here so the loader stays a
  * list of sections.
  *
  * Which settings change without a restart (file reload or `PATCH /api/v1/admin/config`):
  * `liveSettings` in `HotReload.ts`; everything else needs a restart and a reload reports it.
  */
-import { Effect, Result, Schema } from "effect"
+import { Effect, Redacted, Result, Schema } from "effect"
 import * as AlertRules from "../alerting/AlertRules.ts"
 import * as Expression from "../alerting/Expression.ts"
 import { ConfigInvalid } from "./ConfigInvalid.ts"
-import { PositiveInt, section, withDefault } from "./SchemaHelpers.ts"
+import { Port, PositiveInt, section, withDefault } from "./SchemaHelpers.ts"
 
 const LogLevel = Schema.Literals(["trace", "debug", "info", "warning", "error", "fatal", "none"])
 export type LogLevel = typeof LogLevel.Type
@@ -43,6 +43,10 @@ export const fileSections = {
     service_name: withDefault(Schema.String.check(Schema.isMinLength(1)), "idgen"),
     otlp_headers: withDefault(StringRecord, {}),
     sample_ratio: withDefault(Ratio, 1)
+  }),
+  metrics: section({
+    port: Schema.optional(Port),
+    bearer_token: Schema.optional(Schema.String.check(Schema.isMinLength(16)))
   }),
   alerting: section({
     enabled: withDefault(Schema.Boolean, true),
@@ -91,6 +95,8 @@ export const environment: ReadonlyArray<readonly [name: string, path: Path, pars
   ["OTEL_SERVICE_NAME", ["tracing", "service_name"], String],
   ["OTEL_EXPORTER_OTLP_HEADERS", ["tracing", "otlp_headers"], headers],
   ["OTEL_TRACES_SAMPLER_ARG", ["tracing", "sample_ratio"], (s) => (Number.isFinite(Number(s)) ? Number(s) : s)],
+  ["IDGEN_METRICS_PORT", ["metrics", "port"], integer],
+  ["IDGEN_METRICS_BEARER_TOKEN", ["metrics", "bearer_token"], String],
   ["IDGEN_ALERTING_ENABLED", ["alerting", "enabled"], boolean],
   ["IDGEN_ALERT_EVALUATION_INTERVAL_MS", ["alerting", "evaluation_interval_ms"], integer],
   ["IDGEN_ALERT_WEBHOOK_URLS", ["alerting", "webhook_urls"], list],
@@ -112,6 +118,12 @@ export interface OperationsConfigShape {
     readonly otlpHeaders: Readonly<Record<string, string>>
     /** Share of root traces exported (parent-based: a caller's sampling decision wins). */
     readonly sampleRatio: number
+  }
+  readonly metrics: {
+    /** Set → `/metrics` is served on this port (on `http.host`) instead of the HTTP port. */
+    readonly port: number | undefined
+    /** Set → scrapes must send `Authorization: Bearer <token>`. */
+    readonly bearerToken: Redacted.Redacted<string> | undefined
   }
   readonly alerting: {
     readonly enabled: boolean
@@ -182,6 +194,10 @@ export const fromFile = (raw: RawSections): Effect.Effect<OperationsConfigShape,
         serviceName: raw.tracing.service_name,
         otlpHeaders: raw.tracing.otlp_headers,
         sampleRatio: raw.tracing.sample_ratio
+      },
+      metrics: {
+        port: raw.metrics.port,
+        bearerToken: raw.metrics.bearer_token === undefined ? undefined : Redacted.make(raw.metrics.bearer_token)
       },
       alerting: {
         enabled: alerting.enabled,

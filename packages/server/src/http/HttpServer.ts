@@ -1,6 +1,6 @@
 /**
  * The served HTTP stack: the HttpApi routes, `/openapi.json`, `/docs` (Scalar),
- * `/metrics` (Prometheus text), all behind one global middleware that assigns the request
+ * `/metrics` (`MetricsEndpoint.ts`, unless it has a port of its own), all behind one global middleware that assigns the request
  * id and turns anything unanswered into an IDGEN error body. Node's `http` server listens
  * on `ServerConfig.http`; the per-request logger is off (hot path).
  */
@@ -9,8 +9,8 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Clock, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
-import { PrometheusMetrics } from "effect/observability"
 import { AdminToken } from "../auth/AdminToken.ts"
+import * as MetricsEndpoint from "../observability/MetricsEndpoint.ts"
 import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
@@ -43,7 +43,7 @@ const apiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pi
 export const layerRoutes = Layer.mergeAll(
   apiRoutes,
   HttpApiScalar.layer(Api, { path: "/docs" }),
-  PrometheusMetrics.layerHttp({ path: "/metrics" }),
+  MetricsEndpoint.layerRoute,
   requestBoundary
 )
 

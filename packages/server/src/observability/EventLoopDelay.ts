@@ -10,6 +10,8 @@
  * - `idgen_event_loop_delay_max_seconds` (gauge): the longest delay within the last
  *   `maxWindowSeconds` — what a scrape right after a load run reads as that run's worst stall.
  * - `idgen_event_loop_stalls_total` (counter): stalls over `stallLogMillis`.
+ * - `nodejs_eventloop_lag_seconds` and `nodejs_eventloop_lag_p99_seconds` (gauges): the mean
+ *   and the 99th percentile of the past second, under prom-client's names for Node dashboards.
  *
  * A stall is noticed by a fiber that wakes every `checkMillis` and finds itself late. What
  * was running is named from `tracked`: periodic jobs wrap their tick in it, and the log line
@@ -35,6 +37,12 @@ export const delay = Metric.histogram("idgen_event_loop_delay_seconds", {
 })
 export const maxDelay = Metric.gauge("idgen_event_loop_delay_max_seconds", {
   description: `Longest event-loop delay within the last ${maxWindowSeconds} s`
+})
+export const lagMean = Metric.gauge("nodejs_eventloop_lag_seconds", {
+  description: "Mean event-loop delay over the past second, in seconds"
+})
+export const lagP99 = Metric.gauge("nodejs_eventloop_lag_p99_seconds", {
+  description: "99th percentile of the event-loop delay over the past second, in seconds"
 })
 export const stalls = Metric.counter("idgen_event_loop_stalls_total", {
   description: `Event-loop stalls over ${stallLogMillis} ms (each is logged with the work that ran meanwhile)`,
@@ -79,6 +87,8 @@ export const layer: Layer.Layer<never> = Layer.effectDiscard(
       }),
       (histogram) => Effect.sync(() => histogram.disable())
     )
+    // On the page from the start, before the first second's samples.
+    for (const metric of [delay, maxDelay, lagMean, lagP99, stalls]) metric.valueUnsafe(context)
     const windowMax: Array<number> = Array.from({ length: maxWindowSeconds }, () => 0)
     let windowSlot = 0
     // The monitor's samples are the whole interval between two timer runs; the delay is what exceeds the resolution.
@@ -95,6 +105,8 @@ export const layer: Layer.Layer<never> = Layer.effectDiscard(
       windowMax[windowSlot] = count === 0 ? 0 : seconds(monitor.max)
       windowSlot = (windowSlot + 1) % maxWindowSeconds
       maxDelay.updateUnsafe(Math.max(...windowMax), context)
+      lagMean.updateUnsafe(count === 0 ? 0 : seconds(monitor.mean), context)
+      lagP99.updateUnsafe(count === 0 ? 0 : seconds(monitor.percentile(99)), context)
       monitor.reset()
     }
 

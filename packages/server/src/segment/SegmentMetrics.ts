@@ -11,6 +11,7 @@
  */
 import type { DatacenterRange, Errors } from "@idgen/core"
 import { type Context, Effect, Metric, Option, type Scope } from "effect"
+import * as ScrapeTime from "../observability/ScrapeTime.ts"
 import type { AllocatedSegment, BizTagRecord } from "../storage/Records.ts"
 import type { SegmentActor } from "./SegmentActor.ts"
 
@@ -147,16 +148,9 @@ export const make = (options: {
     let tracked = 0
     const byTag = new Map<string, TagMetrics>()
 
-    const readGauge = (gauge: Metric.Gauge<number>, get: () => number) =>
-      removals.push(Metric.registerUnsafe(gauge, context, { get: () => ({ value: get() }), update: noop, modify: noop }).remove)
+    const readGauge = (gauge: Metric.Gauge<number>, get: () => number) => removals.push(ScrapeTime.gaugeUnsafe(gauge, context, get))
     const readCounter = (counter: Metric.Counter<number>, get: () => number) =>
-      removals.push(
-        Metric.registerUnsafe(counter, context, {
-          get: () => ({ count: get(), incremental: true }),
-          update: noop,
-          modify: noop
-        }).remove
-      )
+      removals.push(ScrapeTime.counterUnsafe(counter, context, get))
 
     const track = (tag: BizTagRecord, actor: () => SegmentActor | undefined): TagMetrics => {
       const known = byTag.get(tag.id)
@@ -251,4 +245,3 @@ export const make = (options: {
     return { track }
   })
 
-const noop = () => {}

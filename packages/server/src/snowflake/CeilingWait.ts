@@ -10,6 +10,7 @@
  * degraded), the logical clock within it.
  */
 import { Clock, Effect, type Scope } from "effect"
+import * as ScrapeTime from "../observability/ScrapeTime.ts"
 import * as SnowflakeMetrics from "./SnowflakeMetrics.ts"
 
 export interface CeilingWaitShape {
@@ -31,7 +32,7 @@ export const make = (toleratedMs: number): Effect.Effect<CeilingWaitShape, never
     const clock = yield* Clock.Clock
     let waitingFor: number | undefined
     const gapTo = (ceilingMs: number) => ceilingMs - clock.currentTimeMillisUnsafe()
-    yield* SnowflakeMetrics.gaugeFrom(
+    yield* ScrapeTime.gauge(
       SnowflakeMetrics.ceilingWait,
       () => (waitingFor === undefined ? 0 : Math.max(0, gapTo(waitingFor)) / 1000)
     )

@@ -24,6 +24,7 @@
  */
 import { Clock, Context, Effect, Latch, Layer } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import * as ScrapeTime from "../observability/ScrapeTime.ts"
 import * as SnowflakeMetrics from "./SnowflakeMetrics.ts"
 
 interface Waiter {
@@ -103,7 +104,7 @@ export class ClockCatcher extends Context.Service<ClockCatcher, {
       yield* Effect.forkScoped(catcher)
       // Nobody is left hanging when the node shuts down: waiters decide again.
       yield* Effect.addFinalizer(() => Effect.sync(() => release(Infinity)))
-      yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.waitQueue, () => waiters.length)
+      yield* ScrapeTime.gauge(SnowflakeMetrics.waitQueue, () => waiters.length)
 
       const enqueue = (ms: number) =>
         Effect.callback<void>((resume) => {

@@ -13,6 +13,7 @@ import { Errors, Sequencer, Snowflake } from "@idgen/core"
 import { Clock, Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { ClockCatcher } from "./ClockCatcher.ts"
+import * as ScrapeTime from "../observability/ScrapeTime.ts"
 import * as SnowflakeMetrics from "./SnowflakeMetrics.ts"
 import { type WorkerGrant, WorkerIdentity } from "./WorkerIdentity.ts"
 
@@ -151,12 +152,12 @@ export class SnowflakeGenerator extends Context.Service<SnowflakeGenerator, {
 
       const clockDriftMs = () => Math.max(0, state.lastMs - clock.currentTimeMillisUnsafe())
 
-      yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.clockDrift, () => clockDriftMs() / 1000)
-      yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.workerId, () => {
+      yield* ScrapeTime.gauge(SnowflakeMetrics.clockDrift, () => clockDriftMs() / 1000)
+      yield* ScrapeTime.gauge(SnowflakeMetrics.workerId, () => {
         const worker = identity.current()
         return typeof worker === "number" ? worker : -1
       })
-      yield* SnowflakeMetrics.gaugeFrom(SnowflakeMetrics.workerHeld, () => (typeof identity.current() === "number" ? 1 : 0))
+      yield* ScrapeTime.gauge(SnowflakeMetrics.workerHeld, () => (typeof identity.current() === "number" ? 1 : 0))
       // Runs before the identity's release (layers close in reverse): the release then
       // records the highest timestamp actually issued, not the whole reservation.
       yield* Effect.addFinalizer(() => Effect.sync(() => identity.retire(state.lastMs)))

@@ -5,10 +5,11 @@
  *
  * Counters are pushed where things happen (`updateUnsafe`, the generator's hot path is
  * synchronous). Values that live in the services' own state — drift, lease age, queue
- * length — are gauges read at scrape time (`gaugeFrom`), so nothing is paid per ID.
+ * length — are gauges read at scrape time (`ScrapeTime.gauge`), so nothing is paid per ID.
  */
-import type { Clock, Context } from "effect"
+import type { Clock } from "effect"
 import { Effect, Metric, type Scope } from "effect"
+import * as ScrapeTime from "../observability/ScrapeTime.ts"
 
 export const workerId = Metric.gauge("idgen_snowflake_worker_id", {
   description: "Worker id this node issues snowflake IDs with; -1 while it holds none"
@@ -84,29 +85,12 @@ export const holdGauges = (
   state: { readonly confirmedAtNs: () => bigint | undefined; readonly ceilingMs: () => number | undefined }
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.andThen(
-    gaugeFrom(leaseAge, () => {
+    ScrapeTime.gauge(leaseAge, () => {
       const confirmedAtNs = state.confirmedAtNs()
       return confirmedAtNs === undefined ? -1 : Number((clock.monotonicTimeNanosUnsafe() - confirmedAtNs) / 1_000_000n) / 1000
     }),
-    gaugeFrom(ceilingAhead, () => {
+    ScrapeTime.gauge(ceilingAhead, () => {
       const ceilingMs = state.ceilingMs()
       return ceilingMs === undefined ? 0 : (ceilingMs - clock.currentTimeMillisUnsafe()) / 1000
     })
   )
-
-/**
- * A gauge whose value is read from `get` at scrape time, for the lifetime of the scope.
- */
-export const gaugeFrom = (
-  gauge: Metric.Gauge<number>,
-  get: () => number
-): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const context: Context.Context<never> = yield* Effect.context()
-    const registration = Metric.registerUnsafe(gauge, context, {
-      get: () => ({ value: get() }),
-      update: () => {},
-      modify: () => {}
-    })
-    yield* Effect.addFinalizer(() => Effect.sync(registration.remove))
-  })
