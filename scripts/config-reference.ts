@@ -58,6 +58,7 @@ const descriptions: Record<string, string> = {
   "node.name": "Node name in audit rows, logs and alerts (default: hostname-pid)",
   "node.datacenter_id": "Datacenter (0–7): selects the segment range and the snowflake datacenter bits",
   "node.worker_id": "Static snowflake worker id (without etcd); with several worker processes, worker i takes `worker_id + i`",
+  "node.port_file": "File the node writes its bound ports to once it listens, as JSON `{\"http\":…,\"grpc\":…}` (replaced atomically): how a supervisor or test learns the ports the kernel picked for port 0",
   "node.workers": "Worker processes serving the ports, each a full node with its own worker id (default: the available parallelism); the embedded store runs one (see Worker processes)",
   "snowflake.epoch": "Epoch of snowflake timestamps (RFC 3339 or Unix ms); pinned for the cluster at first start (idgen cluster pin)",
   "snowflake.clock_wait_threshold_ms": "Clock behind by at most this → the request waits",

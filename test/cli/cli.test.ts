@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { bin, idgen, ok, repoRoot } from "../support/IdgenCli.ts"
-import { ADMIN_TOKEN, freePort, ServerProcess } from "../support/ServerProcess.ts"
+import { readPortFile } from "../support/PortFile.ts"
+import { ADMIN_TOKEN, ServerProcess } from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true })("idgen CLI", (it) => {
@@ -198,11 +199,10 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
         Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-cli-serve-"))),
         (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
       )
-      const httpPort = yield* freePort
-      const grpcPort = yield* freePort
-      const child = spawn(process.execPath, [bin, "serve", "--host", "127.0.0.1", "--http-port", String(httpPort), "--grpc-port", String(grpcPort), "--data-dir", dataDir], {
+      const portFile = join(dataDir, "ports.json")
+      const child = spawn(process.execPath, [bin, "serve", "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--data-dir", dataDir], {
         cwd: repoRoot,
-        env: { ...process.env, IDGEN_DATABASE_URL: databaseUrl, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN },
+        env: { ...process.env, IDGEN_DATABASE_URL: databaseUrl, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN, IDGEN_PORT_FILE: portFile },
         stdio: ["ignore", "pipe", "pipe"]
       })
       let output = ""
@@ -211,10 +211,12 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       const exited = new Promise<number | string | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)))
       yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
       let ready = false
+      let httpPort: number | undefined
       for (let i = 0; i < 600 && !ready && child.exitCode === null; i++) {
-        ready = yield* Effect.promise(() =>
+        httpPort ??= readPortFile(portFile)?.http
+        ready = httpPort !== undefined && (yield* Effect.promise(() =>
           fetch(`http://127.0.0.1:${httpPort}/ready`).then((r) => r.status === 200, () => false)
-        )
+        ))
         if (!ready) yield* Effect.sleep("100 millis") // polling the server's own readiness probe
       }
       assert.isTrue(ready, `serve did not become ready:\n${output}`)

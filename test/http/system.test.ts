@@ -4,6 +4,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import * as GrpcClient from "../support/GrpcClient.ts"
 import { assertError, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
 
 layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true })("HTTP system endpoints", (it) => {
@@ -28,6 +29,21 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       assert.deepStrictEqual(ready.json, { status: "ready" })
       assert.isString(ready.headers.get("x-request-id"))
     }))
+
+  it.effect("port 0: the ports the kernel picked are reported (port file, log line) and served", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // ServerProcess starts the node with IDGEN_HTTP_PORT=0, IDGEN_GRPC_PORT=0 and reads
+      // `port` and `grpcPort` from its IDGEN_PORT_FILE.
+      const server = yield* ServerProcess
+      assert.isAbove(server.port, 0)
+      assert.isAbove(server.grpcPort, 0)
+      assert.notStrictEqual(server.port, server.grpcPort)
+      assert.match(server.output(), new RegExp(`listening\\b.*\\bhttp\\W+${server.port}\\b.*\\bgrpc\\W+${server.grpcPort}\\b`))
+      assert.strictEqual((yield* server.request("GET", "/live")).status, 200)
+      const grpc = yield* GrpcClient.make(server.grpcPort)
+      const health = yield* grpc.healthCheck("")
+      assert.isTrue(health.ok && health.value.status === "SERVING", JSON.stringify(health))
+    })))
 
   it.effect("/metrics is Prometheus text", () =>
     Effect.gen(function*() {

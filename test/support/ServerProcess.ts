@@ -1,8 +1,9 @@
 /**
  * The real server as a child process, for black-box tests: `node packages/server/src/main.ts`
- * on free ports, with a throw-away PostgreSQL database, its own data directory and a known
- * admin token. `make` waits until `/ready` answers 200 (bounded), keeps the process output
- * for failure messages, and kills the process when the scope closes.
+ * on ports the kernel picks when it binds (port 0, read back from its port file), with a
+ * throw-away PostgreSQL database, its own data directory and a known admin token. `make`
+ * waits until `/ready` answers 200 (bounded), keeps the process output for failure
+ * messages, and kills the process when the scope closes.
  *
  *   layer(ServerProcess.layer())("...", (it) => {
  *     it.effect("...", () => Effect.gen(function*() {
@@ -19,6 +20,7 @@ import { request as httpsRequest } from "node:https"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { type BoundPorts, readPortFile } from "./PortFile.ts"
 import * as TestDatabase from "./TestDatabase.ts"
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
@@ -83,7 +85,10 @@ export interface ServerProcessShape {
   readonly request: (method: string, path: string, options?: RequestOptions) => Effect.Effect<Response>
   /** Sends `signal` (default SIGTERM) and waits for the exit; yields the exit code or signal. */
   readonly kill: (signal?: NodeJS.Signals) => Effect.Effect<number | string | null>
-  /** Kills (SIGTERM) and starts the process again with the same database, ports and data dir. */
+  /**
+   * Kills (SIGTERM) and starts the process again with the same database, ports and data dir
+   * (the ports it bound first, now given explicitly).
+   */
   readonly restart: Effect.Effect<void, ServerStartError>
 }
 
@@ -149,7 +154,10 @@ export const httpsFetch = (
     req.end(init.body)
   })
 
-/** A port nobody listens on right now (the kernel's choice). */
+/**
+ * A port nobody listens on right now (the kernel's choice), for a closed port or a process
+ * that cannot bind port 0 itself; it may be taken again before it is used.
+ */
 export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) => {
   const server = createServer()
   server.listen(0, "127.0.0.1", () => {
@@ -165,27 +173,27 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<ServerProcessShape, ServerStartError, Scope.Scope> =>
   Effect.gen(function*() {
-    const port = yield* freePort
-    const grpcPort = yield* freePort
     const dataDir = yield* Effect.acquireRelease(
       Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-http-test-"))),
       (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
     )
-    const baseUrl = `${options.https ? "https" : "http"}://127.0.0.1:${port}`
+    const portFile = join(dataDir, "ports.json")
     const send = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array }) =>
       options.https === undefined ? fetch(url, init) : httpsFetch(url, init, options.https.ca)
     const env = {
       ...process.env,
       IDGEN_HTTP_HOST: "127.0.0.1",
-      IDGEN_HTTP_PORT: String(port),
-      IDGEN_GRPC_PORT: String(grpcPort),
       IDGEN_DATABASE_URL: databaseUrl,
       IDGEN_DATA_DIR: dataDir,
       IDGEN_ADMIN_TOKEN: ADMIN_TOKEN,
+      IDGEN_PORT_FILE: portFile,
       ...options.env
     }
     let output = ""
     let child: ChildProcess | undefined
+    /** The ports of the first start; a restart binds them again. */
+    let bound: BoundPorts | undefined
+    let baseUrl = ""
 
     const exited = (proc: ChildProcess) => proc.exitCode !== null || proc.signalCode !== null
 
@@ -221,12 +229,15 @@ export const make = (
         return { status: response.status, headers: response.headers, text, json }
       })
 
-    const start: Effect.Effect<void, ServerStartError> = Effect.gen(function*() {
-      const proc = spawn(process.execPath, [mainPath], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] })
+    const start: Effect.Effect<BoundPorts, ServerStartError> = Effect.gen(function*() {
+      rmSync(portFile, { force: true })
+      const ports = { IDGEN_HTTP_PORT: String(bound?.http ?? 0), IDGEN_GRPC_PORT: String(bound?.grpc ?? 0) }
+      const proc = spawn(process.execPath, [mainPath], { cwd: repoRoot, env: { ...env, ...ports }, stdio: ["ignore", "pipe", "pipe"] })
       child = proc
       proc.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
       proc.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
       const deadline = Date.now() + (options.readyTimeoutMillis ?? 60_000)
+      let listening: BoundPorts | undefined
       while (true) {
         if (exited(proc)) {
           return yield* new ServerStartError({
@@ -234,31 +245,41 @@ export const make = (
             output
           })
         }
-        const ready = yield* Effect.promise(() =>
-          send(`${baseUrl}/${options.waitFor ?? "ready"}`, {}).then((r) => r.status === 200, () => false)
-        )
-        if (ready) return
+        listening ??= readPortFile(portFile)
+        if (listening !== undefined) {
+          bound = listening
+          baseUrl = `${options.https ? "https" : "http"}://127.0.0.1:${listening.http}`
+          const ready = yield* Effect.promise(() =>
+            send(`${baseUrl}/${options.waitFor ?? "ready"}`, {}).then((r) => r.status === 200, () => false)
+          )
+          if (ready) return listening
+        }
         if (Date.now() > deadline) {
-          return yield* new ServerStartError({ message: `server not ready within the deadline on ${baseUrl}`, output })
+          return yield* new ServerStartError({
+            message: listening !== undefined
+              ? `server not ready within the deadline on ${baseUrl}`
+              : `server did not report its ports (${portFile}) within the deadline`,
+            output
+          })
         }
         yield* wait(100)
       }
     })
 
     yield* Effect.addFinalizer(() => kill("SIGTERM"))
-    yield* start.pipe(Effect.onError(() => kill("SIGKILL")))
+    const ports = yield* start.pipe(Effect.onError(() => kill("SIGKILL")))
 
     return {
       baseUrl,
-      port,
-      grpcPort,
+      port: ports.http,
+      grpcPort: ports.grpc,
       adminToken: ADMIN_TOKEN,
       databaseUrl,
       output: () => output,
       pid: () => child?.pid,
       request,
       kill,
-      restart: Effect.andThen(kill("SIGTERM"), start)
+      restart: Effect.andThen(kill("SIGTERM"), Effect.asVoid(start))
     } satisfies ServerProcessShape
   })
 

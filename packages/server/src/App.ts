@@ -23,6 +23,7 @@ import * as Logging from "./observability/Logging.ts"
 import * as MetricsEndpoint from "./observability/MetricsEndpoint.ts"
 import * as RuntimeMetrics from "./observability/RuntimeMetrics.ts"
 import * as Tracing from "./observability/Tracing.ts"
+import * as BoundPorts from "./ports/BoundPorts.ts"
 import { SegmentGenerator } from "./segment/SegmentGenerator.ts"
 import { SegmentSupply } from "./segment/SegmentSupply.ts"
 import { SnowflakeGenerator } from "./snowflake/SnowflakeGenerator.ts"
@@ -81,7 +82,8 @@ const Operations = Layer.mergeAll(
  * Everything this node runs, given its configuration. Logging and tracing sit right above
  * the configuration so that every layer built on them logs and traces through them.
  */
-export const layer = Layer.mergeAll(HttpServer.layer, GrpcServer.layerWithRules).pipe(
+export const layer = BoundPorts.layer.pipe(
+  Layer.provideMerge(Layer.mergeAll(HttpServer.layer, GrpcServer.layerWithRules)),
   Layer.provideMerge(Operations),
   Layer.provideMerge(Core),
   Layer.provideMerge(Storage.layer),

@@ -54,7 +54,8 @@ export const FileSchema = Schema.Struct({
     datacenter_id: withDefault(Snowflake.DatacenterId, 0),
     worker_id: withDefault(Snowflake.WorkerId, 0),
     // Default: the available parallelism (see `load`); the embedded store runs one (cluster/WorkerPlan.ts).
-    workers: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 256 })))
+    workers: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 256 }))),
+    port_file: Schema.optional(Schema.String)
   }),
   snowflake: section({
     epoch: withDefault(Schema.String, new Date(Snowflake.DEFAULT_EPOCH_MS).toISOString()),
@@ -140,6 +141,7 @@ export const environment: ReadonlyArray<readonly [name: string, path: Path, pars
   ["IDGEN_DATACENTER_ID", ["node", "datacenter_id"], integer],
   ["IDGEN_WORKER_ID", ["node", "worker_id"], integer],
   ["IDGEN_WORKERS", ["node", "workers"], integer],
+  ["IDGEN_PORT_FILE", ["node", "port_file"], String],
   ["IDGEN_EPOCH", ["snowflake", "epoch"], String],
   ["IDGEN_SNOWFLAKE_CLOCK_WAIT_THRESHOLD_MS", ["snowflake", "clock_wait_threshold_ms"], integer],
   ["IDGEN_SNOWFLAKE_CLOCK_LOGICAL_THRESHOLD_MS", ["snowflake", "clock_logical_threshold_ms"], integer],
@@ -289,7 +291,8 @@ export const load = Effect.fnUntraced(function*(
       name: raw.node.name ?? `${hostname()}-${process.pid}`,
       datacenterId: raw.node.datacenter_id,
       workerId: raw.node.worker_id,
-      workers: raw.node.workers ?? availableParallelism()
+      workers: raw.node.workers ?? availableParallelism(),
+      portFile: raw.node.port_file
     },
     snowflake: {
       epochMs,

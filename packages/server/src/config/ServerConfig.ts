@@ -65,6 +65,8 @@ export interface ServerConfigShape extends OperationsConfigShape {
     readonly workerId: number
     /** Worker processes behind the ports (`cluster/WorkerPlan.ts`); 1: this process serves alone. */
     readonly workers: number
+    /** Where the node writes the ports it listens on once bound (`ports/PortReport.ts`). */
+    readonly portFile: string | undefined
   }
   readonly snowflake: {
     /** Unix ms of the layout's epoch; a cluster must share one. */

@@ -80,13 +80,14 @@ export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
   )
 
 /**
- * Serves `routes` (default: `layerRoutes`) on `ServerConfig.http`. `Admission`,
+ * Serves `routes` (default: `layerRoutes`) on `ServerConfig.http`, and provides the bound
+ * `HttpServer` (its address: the kernel's pick for port 0). `Admission`,
  * `ApiKeys` and `AdminToken` are provided outside `serve` so their layers are shared with
  * siblings (gRPC, RPC) that use the same layer values: one front door per node.
  */
 export const serve = <E, R>(routes: Layer.Layer<never, E, R>, options: { readonly fastPath: boolean } = { fastPath: true }) =>
   HttpRouter.serve(routes, { disableLogger: true }).pipe(
-    Layer.provide(makeNodeServer(options)),
+    Layer.provideMerge(makeNodeServer(options)),
     Layer.provide(Admission.layer),
     Layer.provide([ApiKeys.layer, AdminToken.layer, RateLimiter.layer])
   )
