@@ -30,7 +30,7 @@ import { type Claim, EtcdWorkerRegistry, type WorkerLease } from "./EtcdWorkerRe
 import * as Lifecycle from "./Lifecycle.ts"
 import * as SnowflakeMetrics from "./SnowflakeMetrics.ts"
 import * as TimestampCeiling from "./TimestampCeiling.ts"
-import { type WorkerGrant, WorkerIdentity, workerIdOf } from "./WorkerIdentity.ts"
+import { GrantState, type WorkerGrant, WorkerIdentity } from "./WorkerIdentity.ts"
 
 /** Pause between attempts while etcd is unreachable or every id is held. */
 const RETRY_MS = 500
@@ -56,7 +56,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
       new Errors.NoAvailableWorkerId({ message, details: { datacenter_id: datacenterId, ...details } })
 
     /** What `grant()` answers. */
-    let status: WorkerGrant | Errors.NoAvailableWorkerId = unavailable("acquiring a worker id from etcd")
+    const state = new GrantState(unavailable("acquiring a worker id from etcd"))
     /** The grant while a claim is held (also while fenced, so that issuing can resume). */
     let held: WorkerGrant | undefined
     let fencedNow = false
@@ -64,8 +64,6 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
     let validUntilNs = 0n
     let confirmedAtNs: bigint | undefined
     let generation = 0
-    let retired = false
-    let highestIssuedMs: number | undefined
     /**
      * Revision of this process's last ceiling write per worker id. Finding it unchanged
      * when claiming the id again (after a lost lease) proves nobody else reserved — so
@@ -74,24 +72,22 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
     const ownCeilings = new Map<number, string>()
 
     const monoNs = () => clock.monotonicTimeNanosUnsafe()
-    const publish = (next: WorkerGrant | Errors.NoAvailableWorkerId) => {
-      if (!retired) status = next
-    }
+    const publish = state.publish
     const report = Lifecycle.reports()
 
     const grant = () => {
-      if (held !== undefined && status === held && monoNs() >= validUntilNs) {
+      if (held !== undefined && state.current === held && monoNs() >= validUntilNs) {
         const silentMs = confirmedAtNs === undefined ? 0 : millisBetween(confirmedAtNs, monoNs())
         fencedNow = true
-        status = unavailable(
+        state.current = unavailable(
           `worker ${held.workerId}: etcd has not confirmed the lease for ${silentMs} ms; ` +
             `stopped issuing ${marginMs} ms before it could expire`,
           { worker_id: held.workerId }
         )
         SnowflakeMetrics.fenced.updateUnsafe(1, context)
-        runFork(Effect.logWarning(status.message))
+        runFork(Effect.logWarning(state.current.message))
       }
-      return status
+      return state.current
     }
 
     /** Retries `effect` every RETRY_MS, publishing why this node cannot issue meanwhile. */
@@ -165,7 +161,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
           if (Exit.isSuccess(result)) {
             ownCeilings.set(current.workerId, result.value)
             const next: WorkerGrant = { ...current, ceilingMs: target }
-            if (status === current) publish(next)
+            if (state.current === current) publish(next)
             held = next
             continue
           }
@@ -223,13 +219,13 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
       let claimed: Claim | undefined
       yield* Effect.addFinalizer(() => {
         const final = held !== undefined && claimed !== undefined && held.workerId === claimed.workerId
-          ? (retired && highestIssuedMs !== undefined ? Math.max(held.afterMs, highestIssuedMs, 0) : held.ceilingMs)
+          ? (state.finalCeilingMs(held.afterMs) ?? held.ceilingMs)
           : undefined
         const release = claimed === undefined
           ? registry.release(lease)
           : registry.release(lease, { workerId: claimed.workerId, finalCeilingMs: final })
         return release.pipe(
-          Effect.tap(() => claimed && retired ? Effect.logInfo(`worker ${claimed.workerId} released`) : Effect.void),
+          Effect.tap(() => claimed && state.retired ? Effect.logInfo(`worker ${claimed.workerId} released`) : Effect.void),
           Effect.catch((error) => Effect.logWarning(`could not release the worker lease: ${error.message}`))
         )
       })
@@ -259,15 +255,6 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | EtcdWorker
     yield* Lifecycle.supervise("worker-id", session, RETRY_MS)
     yield* SnowflakeMetrics.holdGauges(clock, { confirmedAtNs: () => confirmedAtNs, ceilingMs: () => held?.ceilingMs })
 
-    return WorkerIdentity.of({
-      datacenterId,
-      grant,
-      current: workerIdOf(grant),
-      retire: (highest) => {
-        retired = true
-        highestIssuedMs = highest
-        status = unavailable("the node is shutting down")
-      }
-    })
+    return WorkerIdentity.of(state.identity(datacenterId, () => unavailable("the node is shutting down"), grant))
   })
 )

@@ -30,7 +30,7 @@ import * as CeilingWait from "./CeilingWait.ts"
 import * as Lifecycle from "./Lifecycle.ts"
 import * as SnowflakeMetrics from "./SnowflakeMetrics.ts"
 import * as TimestampCeiling from "./TimestampCeiling.ts"
-import { type WorkerGrant, WorkerIdentity, workerIdOf } from "./WorkerIdentity.ts"
+import { GrantState, type WorkerGrant, WorkerIdentity } from "./WorkerIdentity.ts"
 
 /** Pause between attempts while storage is unreachable or another node holds the id. */
 const RETRY_MS = 500
@@ -58,19 +58,15 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | SnowflakeW
       new Errors.NoAvailableWorkerId({ message, details: { datacenter_id: datacenterId, worker_id: workerId, ...details } })
 
     /** What `grant()` answers. */
-    let status: WorkerGrant | Errors.NoAvailableWorkerId = unavailable(`taking hold of ${name} in storage`)
+    const state = new GrantState(unavailable(`taking hold of ${name} in storage`))
     /** The grant while the row is held (also while fenced, so that issuing can resume). */
     let held: WorkerGrant | undefined
     let fencedNow = false
     let generation = 0
-    let retired = false
-    let highestIssuedMs: number | undefined
     let confirmedAtNs: bigint | undefined
 
     const monoNs = () => clock.monotonicTimeNanosUnsafe()
-    const publish = (next: WorkerGrant | Errors.NoAvailableWorkerId) => {
-      if (!retired) status = next
-    }
+    const publish = state.publish
     const report = Lifecycle.reports()
     const storageDown = (error: { readonly message: string }) =>
       unavailable(`${name}: storage unreachable (${error.message}); not issuing snowflake IDs`)
@@ -121,7 +117,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | SnowflakeW
               )
             }
             failing = true
-            if (current !== undefined && status === current && now >= current.ceilingMs) {
+            if (current !== undefined && state.current === current && now >= current.ceilingMs) {
               fencedNow = true
               SnowflakeMetrics.fenced.updateUnsafe(1, context)
               publish(unavailable(`${name}: the reserved timestamp ceiling is used up and storage does not answer to extend it`))
@@ -138,7 +134,7 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | SnowflakeW
           if (current !== undefined && held === current && (result.value !== current.ceilingMs || fencedNow)) {
             const next: WorkerGrant = { ...current, ceilingMs: result.value }
             held = next
-            if (status === current || fencedNow) publish(next)
+            if (state.current === current || fencedNow) publish(next)
             fencedNow = false
           }
         }
@@ -189,11 +185,9 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | SnowflakeW
       yield* Effect.addFinalizer(() => {
         const current = held
         // What was actually issued, instead of the reservation (which the row keeps otherwise).
-        const final = current !== undefined && retired && highestIssuedMs !== undefined
-          ? Math.max(current.afterMs, highestIssuedMs, 0)
-          : undefined
+        const final = current === undefined ? undefined : state.finalCeilingMs(current.afterMs)
         return repo.release(slot, holder, final).pipe(
-          Effect.tap((released) => (released && retired ? Effect.logInfo(`${name} released`) : Effect.void)),
+          Effect.tap((released) => (released && state.retired ? Effect.logInfo(`${name} released`) : Effect.void)),
           Effect.catch((error) => Effect.logWarning(`could not release ${name}: ${error.message}`))
         )
       })
@@ -212,16 +206,6 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | SnowflakeW
     yield* Lifecycle.supervise("static worker-id", session, RETRY_MS)
     yield* SnowflakeMetrics.holdGauges(clock, { confirmedAtNs: () => confirmedAtNs, ceilingMs: () => held?.ceilingMs })
 
-    const grant = () => status
-    return WorkerIdentity.of({
-      datacenterId,
-      grant,
-      current: workerIdOf(grant),
-      retire: (highest) => {
-        retired = true
-        highestIssuedMs = highest
-        status = unavailable("the node is shutting down")
-      }
-    })
+    return WorkerIdentity.of(state.identity(datacenterId, () => unavailable("the node is shutting down")))
   })
 )

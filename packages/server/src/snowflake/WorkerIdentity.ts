@@ -43,6 +43,48 @@ export const workerIdOf = (grant: () => WorkerGrant | Errors.NoAvailableWorkerId
   return held._tag === "WorkerGrant" ? held.workerId : held
 }
 
+/**
+ * What an identity's `grant()` answers, changed by its holder (`publish`) until the
+ * generator retires it: from then on it answers `shuttingDown` for good, and remembers the
+ * highest timestamp issued so that the release records it instead of the reservation.
+ */
+export class GrantState {
+  current: WorkerGrant | Errors.NoAvailableWorkerId
+  retired = false
+  highestIssuedMs: number | undefined = undefined
+
+  constructor(initial: WorkerGrant | Errors.NoAvailableWorkerId) {
+    this.current = initial
+  }
+
+  readonly publish = (next: WorkerGrant | Errors.NoAvailableWorkerId): void => {
+    if (!this.retired) this.current = next
+  }
+
+  /** After retirement, the ceiling to record for a grant issued above `afterMs`: what was actually issued. */
+  finalCeilingMs(afterMs: number): number | undefined {
+    return this.retired && this.highestIssuedMs !== undefined ? Math.max(afterMs, this.highestIssuedMs, 0) : undefined
+  }
+
+  /** The service: `grant` (default: the current answer) and a `retire` that ends issuing. */
+  identity(
+    datacenterId: number,
+    shuttingDown: () => Errors.NoAvailableWorkerId,
+    grant: () => WorkerGrant | Errors.NoAvailableWorkerId = () => this.current
+  ): WorkerIdentityShape {
+    return {
+      datacenterId,
+      grant,
+      current: workerIdOf(grant),
+      retire: (highestIssuedMs) => {
+        this.retired = true
+        this.highestIssuedMs = highestIssuedMs
+        this.current = shuttingDown()
+      }
+    }
+  }
+}
+
 export class WorkerIdentity extends Context.Service<WorkerIdentity, WorkerIdentityShape>()(
   "@idgen/server/snowflake/WorkerIdentity"
 ) {
@@ -53,25 +95,18 @@ export class WorkerIdentity extends Context.Service<WorkerIdentity, WorkerIdenti
    */
   static readonly layerUnpersisted = Layer.effect(
     WorkerIdentity,
-    Effect.gen(function*() {
-      const { node } = yield* ServerConfig
-      const held: WorkerGrant = {
-        _tag: "WorkerGrant",
-        workerId: node.workerId,
-        generation: 0,
-        afterMs: -1,
-        ceilingMs: Infinity
-      }
-      let retired: Errors.NoAvailableWorkerId | undefined
-      const grant = () => retired ?? held
-      return WorkerIdentity.of({
-        datacenterId: node.datacenterId,
-        grant,
-        current: workerIdOf(grant),
-        retire: () => {
-          retired = new Errors.NoAvailableWorkerId({ message: "the node is shutting down", details: {} })
-        }
-      })
-    })
+    Effect.map(ServerConfig, ({ node }) =>
+      WorkerIdentity.of(
+        new GrantState({
+          _tag: "WorkerGrant",
+          workerId: node.workerId,
+          generation: 0,
+          afterMs: -1,
+          ceilingMs: Infinity
+        }).identity(
+          node.datacenterId,
+          () => new Errors.NoAvailableWorkerId({ message: "the node is shutting down", details: {} })
+        )
+      ))
   )
 }
