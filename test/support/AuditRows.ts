@@ -6,18 +6,11 @@
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
+import type { AuditRow as StoredRow } from "@idgen/server/audit/AuditRow"
 import { wait } from "./ServerProcess.ts"
 
-export interface AuditRow {
-  readonly id: string
-  readonly event_type: string
-  readonly actor: string | null
-  readonly action: string
-  readonly resource: string
-  readonly result: string
-  readonly node: string
-  readonly metadata: Record<string, any>
-}
+/** The columns the suites read, with the details as the object they inspect. */
+export type AuditRow = Omit<StoredRow, "occurred_at" | "workspace" | "metadata"> & { readonly metadata: Record<string, any> }
 
 export interface AuditFilter {
   readonly eventType: string

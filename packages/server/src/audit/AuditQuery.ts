@@ -8,6 +8,7 @@ import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import * as Page from "../storage/Page.ts"
 import { orDatabaseUnavailable } from "../storage/SqlFailure.ts"
+import type { AuditRow } from "./AuditRow.ts"
 
 export interface AuditFilter {
   readonly since: Date | undefined
@@ -17,35 +18,11 @@ export interface AuditFilter {
   readonly workspace: string | undefined
 }
 
-export interface AuditEntry {
-  readonly id: string
-  readonly occurredAt: Date
-  readonly eventType: string
-  readonly actor: string | null
-  readonly action: string
-  readonly resource: string
-  readonly result: string
-  readonly node: string
-  readonly workspace: string | null
-  readonly details: unknown
-}
-
-interface Row {
-  readonly id: string
-  readonly cursor_at: string
-  readonly occurred_at: Date
-  readonly event_type: string
-  readonly actor: string | null
-  readonly action: string
-  readonly resource: string
-  readonly result: string
-  readonly node: string
-  readonly workspace: string | null
-  readonly metadata: unknown
-}
+/** The keyset position comes along with each row. */
+type Row = AuditRow & { readonly cursor_at: string }
 
 export class AuditQuery extends Context.Service<AuditQuery, {
-  list(filter: AuditFilter, page: Page.PageRequest): Effect.Effect<Page.Page<AuditEntry>, Errors.DatabaseUnavailable>
+  list(filter: AuditFilter, page: Page.PageRequest): Effect.Effect<Page.Page<AuditRow>, Errors.DatabaseUnavailable>
 }>()("@idgen/server/audit/AuditQuery") {
   static readonly layer: Layer.Layer<AuditQuery, never, SqlClient.SqlClient> = Layer.effect(
     AuditQuery,
@@ -71,17 +48,9 @@ export class AuditQuery extends Context.Service<AuditQuery, {
                    node, workspace, metadata
             FROM audit_log WHERE ${sql.and(conditions)}
             ORDER BY occurred_at DESC, id DESC LIMIT ${page.limit + 1}`
-          return Page.fromRows(rows, page.limit, (row) => ({
-            id: row.id,
-            occurredAt: row.occurred_at,
-            eventType: row.event_type,
-            actor: row.actor,
-            action: row.action,
-            resource: row.resource,
-            result: row.result,
-            node: row.node,
-            workspace: row.workspace,
-            details: typeof row.metadata === "string" ? JSON.parse(row.metadata) : row.metadata
+          return Page.fromRows(rows, page.limit, (row): AuditRow => ({
+            ...row,
+            metadata: typeof row.metadata === "string" ? JSON.parse(row.metadata) : row.metadata
           }))
         },
         orDatabaseUnavailable("AuditQuery.list")

@@ -226,17 +226,17 @@ const AdminHandlers = HttpApiBuilder.group(
             { since, until, action: query.action, actor: query.actor, workspace: query.workspace },
             page
           )
-          return toWirePage(found, (entry) => ({
-            id: entry.id,
-            occurred_at: entry.occurredAt.toISOString(),
-            event_type: entry.eventType,
-            actor: entry.actor,
-            action: entry.action,
-            resource: entry.resource,
-            result: entry.result,
-            node: entry.node,
-            workspace: entry.workspace,
-            details: entry.details
+          return toWirePage(found, (row) => ({
+            id: row.id,
+            occurred_at: row.occurred_at.toISOString(),
+            event_type: row.event_type,
+            actor: row.actor,
+            action: row.action,
+            resource: row.resource,
+            result: row.result,
+            node: row.node,
+            workspace: row.workspace,
+            details: row.metadata
           }))
         }))
       .handle("revokeApiKey", ({ params }) =>
