@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Errors, type Names } from "@idgen/core"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect"
 import { ServerConfig, type ServerConfigShape } from "@idgen/server/config/ServerConfig"
-import { IdRequests } from "@idgen/server/generate/IdRequests"
+import { IdRequests } from "@idgen/server/requests/IdRequests"
 import { GrpcServer } from "@idgen/server/grpc/GrpcServer"
 import { Health } from "@idgen/server/health/Health"
 import { Admission } from "@idgen/server/requests/Admission"
@@ -62,6 +62,8 @@ const behave = (hooks: Hooks, request: unknown) => {
   return ok
 }
 
+const notUsed = () => Effect.die("not used by gRPC")
+
 /** biz_tag `fail-<Tag>` fails with that error, `boom` dies, `slow` never ends, `gated` waits for the gate. */
 const stubs = (hooks: Hooks) =>
   Layer.mergeAll(
@@ -80,7 +82,10 @@ const stubs = (hooks: Hooks) =>
     }),
     Layer.mock(IdRequests, {
       generate: (_, request) => behave(hooks, request),
-      batchGenerate: (_, request) => behave(hooks, request)
+      batchGenerate: (_, request) => behave(hooks, request),
+      generateUnsafe: notUsed,
+      batchGenerateUnsafe: notUsed,
+      issueUnsafe: notUsed
     })
   )
 

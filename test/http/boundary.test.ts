@@ -22,6 +22,7 @@ import * as IdsFastPath from "@idgen/server/http/IdsFastPath"
 import { layerRoutes } from "@idgen/server/http/HttpServer"
 import { RateLimiter } from "@idgen/server/ratelimit/RateLimiter"
 import { Admission } from "@idgen/server/requests/Admission"
+import { IdRequests } from "@idgen/server/requests/IdRequests"
 import { ApiKeyRepo } from "@idgen/server/storage/ApiKeyRepo"
 import { DegradationManager } from "@idgen/server/degradation/DegradationManager"
 import { BizTags } from "@idgen/server/tenancy/BizTags"
@@ -40,7 +41,7 @@ const Services = Layer.mergeAll(
     auth: { cacheTtlMillis: 1000, failedPerIp: { perSecond: 10, burst: 50 }, unknownKeyCacheMillis: 5000, outageGraceMillis: 60_000 },
     rateLimit: { perIpPerSecond: 0, perIpBurst: 0, trustedProxies: [] }
   } as unknown as ServerConfigShape),
-  Layer.mock(IdService, { generate: generateStub, generateNow: generateStub }),
+  Layer.mock(IdService, { generate: generateStub, generateUnsafe: generateStub }),
   Layer.mock(ApiKeys, {
     verifyCached: () => undefined,
     verify: (raw) =>
@@ -74,7 +75,7 @@ const Services = Layer.mergeAll(
 )
 
 /** The stubbed services behind the node's real front door. */
-const Stubs = Admission.layer.pipe(Layer.provideMerge(Services))
+const Stubs = IdRequests.layer.pipe(Layer.provideMerge(Admission.layer), Layer.provideMerge(Services))
 
 /** Defects are logged server-side; keep the test output quiet. */
 const Quiet = Logger.layer([])

@@ -6,6 +6,8 @@ import { Effect, Layer } from "effect"
 import { AlertEvaluator } from "./alerting/AlertEvaluator.ts"
 import { AuditLog } from "./audit/AuditLog.ts"
 import { AuditQuery } from "./audit/AuditQuery.ts"
+import { AdminToken } from "./auth/AdminToken.ts"
+import { ApiKeys } from "./auth/ApiKeys.ts"
 import { layerFromEnv } from "./config/ConfigLoader.ts"
 import { LiveConfig } from "./config/HotReload.ts"
 import { ServerConfig } from "./config/ServerConfig.ts"
@@ -24,6 +26,9 @@ import * as MetricsEndpoint from "./observability/MetricsEndpoint.ts"
 import * as RuntimeMetrics from "./observability/RuntimeMetrics.ts"
 import * as Tracing from "./observability/Tracing.ts"
 import * as BoundPorts from "./ports/BoundPorts.ts"
+import { RateLimiter } from "./ratelimit/RateLimiter.ts"
+import { Admission } from "./requests/Admission.ts"
+import { IdRequests } from "./requests/IdRequests.ts"
 import { SegmentGenerator } from "./segment/SegmentGenerator.ts"
 import { SegmentSupply } from "./segment/SegmentSupply.ts"
 import { SnowflakeGenerator } from "./snowflake/SnowflakeGenerator.ts"
@@ -79,11 +84,22 @@ const Operations = Layer.mergeAll(
 )
 
 /**
+ * The front door, one per node, whichever interface a request comes through (HTTP, its
+ * fast path, gRPC, RPC): one pipeline, one verified-key cache, one record of failed
+ * attempts, one set of rate-limit buckets; the operator token for the admin API.
+ */
+const FrontDoor = IdRequests.layer.pipe(
+  Layer.provideMerge(Admission.layer),
+  Layer.provideMerge(Layer.mergeAll(ApiKeys.layer, RateLimiter.layer, AdminToken.layer))
+)
+
+/**
  * Everything this node runs, given its configuration. Logging and tracing sit right above
  * the configuration so that every layer built on them logs and traces through them.
  */
 export const layer = BoundPorts.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(HttpServer.layer, GrpcServer.layerWithRules)),
+  Layer.provideMerge(Layer.mergeAll(HttpServer.layer, GrpcServer.layer)),
+  Layer.provideMerge(FrontDoor),
   Layer.provideMerge(Operations),
   Layer.provideMerge(Core),
   Layer.provideMerge(Storage.layer),

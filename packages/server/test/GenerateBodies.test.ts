@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Exit, Schema } from "effect"
 import { BatchGenerateRequest, GenerateRequest } from "@idgen/protocol/http"
-import { batchGenerateRequest, generateRequest } from "@idgen/server/http/GenerateBodies"
+import { batchGenerateRequest, generateRequest } from "@idgen/server/requests/GenerateBodies"
 
 const ok = { workspace: "ws", group: "g-1", biz_tag: "order_id" }
 

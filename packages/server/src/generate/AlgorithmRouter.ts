@@ -1,7 +1,7 @@
 /**
  * Picks the generator for an algorithm and issues `n` IDs with it.
  */
-import { DecimalText, type Errors, type Names } from "@idgen/core"
+import { DecimalText, type Errors, Immediate, type Names } from "@idgen/core"
 import { Context, Effect, Layer } from "effect"
 import { FormattedGenerator } from "../formatted/FormattedGenerator.ts"
 import { SegmentGenerator } from "../segment/SegmentGenerator.ts"
@@ -11,6 +11,11 @@ import { UuidGenerator } from "../uuid/UuidGenerator.ts"
 
 export class AlgorithmRouter extends Context.Service<AlgorithmRouter, {
   issue(tag: BizTagRecord, algorithm: Names.Algorithm, n: number): Effect.Effect<ReadonlyArray<string>, Errors.IdgenError>
+  /**
+   * `issue`, taken at the call: the IDs when the generator has them at hand (a running
+   * segment actor with numbers buffered, snowflake sequence space), else the Effect.
+   */
+  issueUnsafe(tag: BizTagRecord, algorithm: Names.Algorithm, n: number): Immediate.Immediate<ReadonlyArray<string>, Errors.IdgenError>
   /**
    * `n` segment IDs already buffered on this node, without waiting or touching storage;
    * undefined when fewer are buffered. Lets a degraded segment biz_tag spend its buffer.
@@ -25,23 +30,27 @@ export class AlgorithmRouter extends Context.Service<AlgorithmRouter, {
       const uuid = yield* UuidGenerator
       const formatted = yield* FormattedGenerator
 
-      const segment = (tag: BizTagRecord, n: number) => {
+      const segment = (tag: BizTagRecord, n: number): Immediate.Immediate<ReadonlyArray<string>, Errors.IdgenError> => {
         // Fast path: a running actor with numbers buffered answers synchronously.
         const actor = segments.runningActor(tag)
         if (actor !== undefined && n === 1) {
           const value = actor.takeOneNow()
-          if (value >= 0) return Effect.succeed([DecimalText.toDecimal(value)])
+          if (value >= 0) return [DecimalText.toDecimal(value)]
         }
         return Effect.flatMap(actor ? Effect.succeed(actor) : segments.actorFor(tag), (a) =>
           Effect.map(a.take(n), (values) => values.map(DecimalText.toDecimal)))
       }
 
-      const issue = (tag: BizTagRecord, algorithm: Names.Algorithm, n: number) => {
+      const issueUnsafe = (
+        tag: BizTagRecord,
+        algorithm: Names.Algorithm,
+        n: number
+      ): Immediate.Immediate<ReadonlyArray<string>, Errors.IdgenError> => {
         switch (algorithm) {
           case "segment":
             return segment(tag, n)
           case "snowflake":
-            return snowflake.next(n)
+            return snowflake.nextUnsafe(n)
           case "uuid_v7":
             return Effect.sync(() => uuid.v7(n))
           case "uuid_v4":
@@ -59,7 +68,7 @@ export class AlgorithmRouter extends Context.Service<AlgorithmRouter, {
         return out.length === n ? out.map(DecimalText.toDecimal) : undefined
       }
 
-      return AlgorithmRouter.of({ issue, takeBuffered })
+      return AlgorithmRouter.of({ issue: Immediate.lazy(issueUnsafe), issueUnsafe, takeBuffered })
     })
   )
 }

@@ -3,7 +3,7 @@
  * It resolves the biz_tag (auto-creating it when the workspace allows), routes to the
  * biz_tag's algorithm and walks its fallback chain.
  */
-import type { Errors, Names } from "@idgen/core"
+import type { Errors, Immediate, Names } from "@idgen/core"
 import { Context, type Effect } from "effect"
 
 export interface GenerateResult {
@@ -27,10 +27,10 @@ export type ParsedId = { readonly id: string; readonly algorithm: Names.Algorith
 export class IdService extends Context.Service<IdService, {
   generate(key: Names.SequenceKey, count: number): Effect.Effect<GenerateResult, Errors.IdgenError>
   /**
-   * `generate`, started at the call: when the biz_tag is cached and its generator has the
-   * IDs at hand, they are taken now and the result is a done `Exit` (an Exit is an effect),
-   * which a hot path can answer without running a fiber. Run the result exactly once.
+   * `generate`, taken at the call: when the biz_tag is cached and its generator has the
+   * IDs at hand, the result (or the error) now, which a hot path answers without running a
+   * fiber; else the Effect that waits for them, to be run once.
    */
-  generateNow(key: Names.SequenceKey, count: number): Effect.Effect<GenerateResult, Errors.IdgenError>
+  generateUnsafe(key: Names.SequenceKey, count: number): Immediate.Immediate<GenerateResult, Errors.IdgenError>
   parse(input: ParseInput): Effect.Effect<ParsedId, Errors.IdgenError>
 }>()("@idgen/server/generate/IdService") {}

@@ -5,8 +5,8 @@
  * algorithms are tried, and in which order, is the degradation manager's call
  * (`DegradationManager.plan`); every outcome is reported back to it.
  */
-import { DegradationFsm, Errors, IdParse, type Names } from "@idgen/core"
-import { Clock, Effect, Exit, Layer, Option } from "effect"
+import { DegradationFsm, Errors, IdParse, Immediate, type Names } from "@idgen/core"
+import { Clock, Effect, Layer, Option } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { BizTagRepo } from "../storage/BizTagRepo.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
@@ -27,10 +27,6 @@ const heldDown = (chain: ReadonlyArray<Names.Algorithm>) =>
     details: { algorithms: chain }
   })
 
-/** The effect as a successful Exit when it is one already (`Effect.succeed` makes one), else undefined. */
-const succeededWith = <A, E, R>(effect: Effect.Effect<A, E, R>): Exit.Success<A, E> | undefined =>
-  Exit.isExit(effect) && Exit.isSuccess(effect) ? effect as Exit.Success<A, E> : undefined
-
 export const IdServiceLive = Layer.effect(
   IdService,
   Effect.gen(function*() {
@@ -41,36 +37,36 @@ export const IdServiceLive = Layer.effect(
     const clock = yield* Clock.Clock
     const degradation = yield* DegradationManager
 
-    type Issued = { ids: ReadonlyArray<string>; algorithm: Names.Algorithm }
+    type Issued = Immediate.Immediate<GenerateResult, Errors.IdgenError>
+
+    const resultOf = (ids: ReadonlyArray<string>, algorithm: Names.Algorithm): GenerateResult => ({
+      ids,
+      algorithm,
+      timestampMs: clock.currentTimeMillisUnsafe()
+    })
 
     /** Tries `plan[i]`, then the rest of the plan while the failure is the generator's. */
-    const attempt = (
-      tag: BizTagRecord,
-      plan: ReadonlyArray<Names.Algorithm>,
-      i: number,
-      n: number
-    ): Effect.Effect<Issued, Errors.IdgenError> => {
+    const attempt = (tag: BizTagRecord, plan: ReadonlyArray<Names.Algorithm>, i: number, n: number): Issued => {
       const algorithm = plan[i]!
-      const issued = router.issue(tag, algorithm, n)
-      // Already issued (a buffered segment take): answer with a done Exit, no fiber steps.
-      const ids = succeededWith(issued)
-      if (ids !== undefined) {
+      const succeeded = (ids: ReadonlyArray<string>) => {
         degradation.succeeded(algorithm)
-        return Exit.succeed({ ids: ids.value, algorithm })
+        return resultOf(ids, algorithm)
       }
-      return issued.pipe(
-        Effect.map((ids): Issued => {
-          degradation.succeeded(algorithm)
-          return { ids, algorithm }
-        }),
-        Effect.catchIf(
-          (error) => Errors.traitsOf(error).fallsBack,
-          (error) => {
-            degradation.failed(algorithm, error)
-            return i + 1 < plan.length ? attempt(tag, plan, i + 1, n) : Effect.fail(error)
-          }
-        )
-      )
+      const failed = (error: Errors.IdgenError): Issued => {
+        if (!Errors.traitsOf(error).fallsBack) return error
+        degradation.failed(algorithm, error)
+        return i + 1 < plan.length ? attempt(tag, plan, i + 1, n) : error
+      }
+      const issued = router.issueUnsafe(tag, algorithm, n)
+      if (Immediate.isError(issued)) return failed(issued)
+      if (Immediate.isPending(issued)) {
+        return Effect.matchEffect(issued, {
+          onSuccess: (ids) => Effect.succeed(succeeded(ids)),
+          onFailure: (error) => Immediate.toEffect(failed(error))
+        })
+      }
+      // At hand (a buffered segment take, free snowflake sequence): no fiber steps.
+      return succeeded(issued as ReadonlyArray<string>)
     }
 
     /**
@@ -79,33 +75,20 @@ export const IdServiceLive = Layer.effect(
      * need no database round trip, so a database outage is invisible until they run out.
      * Not when an operator took segment out: then it is out.
      */
-    const issueWithFallback = (tag: BizTagRecord, n: number): Effect.Effect<Issued, Errors.IdgenError> => {
+    const issueWithFallback = (tag: BizTagRecord, n: number): Issued => {
       const chain = tag.fallback.length === 0 ? single[tag.algorithm] : [tag.algorithm, ...tag.fallback]
       const plan = degradation.plan(chain)
       if (plan[0] !== chain[0] && chain[0] === "segment" && !degradation.snapshot().health.segment.manual) {
         const ids = router.takeBuffered(tag, n)
-        if (ids !== undefined) return Effect.succeed({ ids, algorithm: "segment" })
+        if (ids !== undefined) return resultOf(ids, "segment")
       }
-      if (plan.length === 0) return Effect.fail(heldDown(chain))
+      if (plan.length === 0) return heldDown(chain)
       return attempt(tag, plan, 0, n)
     }
 
-    const resultOf = ({ algorithm, ids }: Issued): GenerateResult => ({ ids, algorithm, timestampMs: clock.currentTimeMillisUnsafe() })
-
-    /** A cached biz_tag whose generator has the IDs at hand gives a done Exit (see `IdService`). */
-    const generateNow = (key: Names.SequenceKey, count: number): Effect.Effect<GenerateResult, Errors.IdgenError> => {
-      const resolved = resolver.resolve(key)
-      const tag = succeededWith(resolved)
-      if (tag !== undefined) {
-        const issued = issueWithFallback(tag.value, count)
-        const done = succeededWith(issued)
-        return done === undefined ? Effect.map(issued, resultOf) : Exit.succeed(resultOf(done.value))
-      }
-      return resolved.pipe(Effect.flatMap((tag) => issueWithFallback(tag, count)), Effect.map(resultOf))
-    }
-
-    // Lazy, so the effect can be run again (each run issues new IDs).
-    const generate = (key: Names.SequenceKey, count: number) => Effect.suspend(() => generateNow(key, count))
+    /** A cached biz_tag whose generator has the IDs at hand answers now (see `IdService`). */
+    const generateUnsafe = (key: Names.SequenceKey, count: number): Issued =>
+      Immediate.flatMap(resolver.resolveUnsafe(key), (tag) => issueWithFallback(tag, count))
 
     const algorithmOf = Effect.fnUntraced(function*(key: Names.SequenceKey) {
       const tag = yield* tags.find(key)
@@ -124,6 +107,6 @@ export const IdServiceLive = Layer.effect(
       return yield* Effect.fromResult(IdParse.parseId(input.id, withAlgorithm))
     })
 
-    return IdService.of({ generate, generateNow, parse })
+    return IdService.of({ generate: Immediate.lazy(generateUnsafe), generateUnsafe, parse })
   })
 )

@@ -11,7 +11,7 @@
  * The next request loads the new record, which also hands a new step to the running
  * segment actor (used from its next load).
  */
-import { Errors, Names } from "@idgen/core"
+import { Errors, Immediate, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { currentConfig } from "../config/HotReload.ts"
 import * as ChangeBroadcast from "../redis/ChangeBroadcast.ts"
@@ -23,8 +23,12 @@ const cacheTtlMillis = 5_000
 /** biz_tags cached at most. */
 const maxCached = 100_000
 
+type ResolveError = Errors.NotFound | Errors.InvalidRequest | Errors.DatabaseUnavailable
+
 export class TagResolver extends Context.Service<TagResolver, {
-  resolve(key: Names.SequenceKey): Effect.Effect<BizTagRecord, Errors.NotFound | Errors.InvalidRequest | Errors.DatabaseUnavailable>
+  resolve(key: Names.SequenceKey): Effect.Effect<BizTagRecord, ResolveError>
+  /** `resolve`, now: the cached biz_tag, or the Effect that loads (or creates) it. */
+  resolveUnsafe(key: Names.SequenceKey): Immediate.Immediate<BizTagRecord, ResolveError>
   /** An operator changed the biz_tag (committed) on this node: every node drops its copy. */
   changed(key: Names.SequenceKey): Effect.Effect<void>
 }>()("@idgen/server/generate/TagResolver") {
@@ -109,18 +113,19 @@ export class TagResolver extends Context.Service<TagResolver, {
         return tag
       })
 
-      const resolve = (key: Names.SequenceKey) => {
+      const resolveUnsafe = (key: Names.SequenceKey): Immediate.Immediate<BizTagRecord, ResolveError> => {
         const id = Names.keyString(key)
         const hit = cache.get(id)
         if (hit === undefined) return load(key, id)
-        if (hit.expiresAt > clock.currentTimeMillisUnsafe()) return Effect.succeed(hit.tag)
+        if (hit.expiresAt > clock.currentTimeMillisUnsafe()) return hit.tag
         // Database down: keep serving the biz_tag as last seen rather than refusing every
         // request (its generators may well have numbers buffered or need no database).
         return load(key, id).pipe(Effect.catchTag("DatabaseUnavailable", () => Effect.succeed(hit.tag)))
       }
 
       return TagResolver.of({
-        resolve,
+        resolve: Immediate.lazy(resolveUnsafe),
+        resolveUnsafe,
         changed: (key) =>
           Effect.suspend(() => {
             const id = Names.keyString(key)

@@ -1,7 +1,7 @@
 /**
  * The front door on the gRPC port, as a grpc-js server interceptor: before a call's message
  * is read, its `x-api-key` metadata goes through the node's `Admission` (key, failed-attempt
- * limit; the rate limits are taken per request by `IdRequests`). A refused call is answered
+ * limit; the rate limits are taken per request by the pipeline, `IdRequests`). A refused call is answered
  * with its IDGEN status at once — grpc-js reads a message only when the handler asks, and the
  * handler is not even told about the call. `HealthCheck`, the standard health service and
  * reflection need no key and pass untouched.
@@ -12,10 +12,10 @@
  * from the innermost call object, which is the one this interceptor is handed).
  */
 import * as Grpc from "@grpc/grpc-js"
-import type { Errors } from "@idgen/core"
-import { Cause, Effect, Exit } from "effect"
-import { tooLarge } from "../http/RequestValidation.ts"
-import { type Admission, isRefusal } from "../requests/Admission.ts"
+import { type Errors, Immediate } from "@idgen/core"
+import { type Cause, type Effect, Exit } from "effect"
+import type { Admission } from "../requests/Admission.ts"
+import { tooLarge } from "../requests/RequestErrors.ts"
 import { toStatus } from "./StatusMapping.ts"
 
 export interface GrpcAdmissionOptions {
@@ -26,10 +26,10 @@ export interface GrpcAdmissionOptions {
   readonly clientIp: (peer: string) => string | undefined
   /** Runs an admission that needs a lookup. */
   readonly run: <A, E>(effect: Effect.Effect<A, E>, onExit: (exit: Exit.Exit<A, E>) => void) => void
-  readonly onDefect: (cause: Cause.Cause<unknown>) => void
+  /** The server's outcome mapper (`Outcome`): the status of a failed admission. */
+  readonly failedStatus: (cause: Cause.Cause<Errors.IdgenError>) => Grpc.StatusObject
   /** A call refused here, before its handler: for the span the handler would have made. */
   readonly onRefused: (path: string, metadata: Grpc.Metadata, status: Grpc.StatusObject) => void
-  readonly internalError: Errors.IdgenError
 }
 
 /** grpc-js' own refusals of an oversized message (`stream-decoder`, `server-interceptors`). */
@@ -46,8 +46,7 @@ export const interceptor = (options: GrpcAdmissionOptions): Grpc.ServerIntercept
       start: (next) =>
         next(
           new Grpc.ServerListenerBuilder().withOnReceiveMetadata((metadata, pass) => {
-            const refuse = (error: Errors.IdgenError) => {
-              const status = toStatus(error)
+            const refuse = (status: Grpc.StatusObject) => {
               options.onRefused(method.path, metadata, status)
               intercepting.sendStatus(status)
             }
@@ -56,15 +55,9 @@ export const interceptor = (options: GrpcAdmissionOptions): Grpc.ServerIntercept
               typeof key === "string" ? key : "",
               options.clientIp(call.getPeer())
             )
-            if (typeof admitted === "string") return pass(metadata)
-            if (isRefusal(admitted)) return refuse(admitted)
-            options.run(admitted, (exit) => {
-              if (Exit.isSuccess(exit)) return pass(metadata)
-              const failure = Cause.findErrorOption(exit.cause)
-              if (failure._tag === "Some") return refuse(failure.value)
-              options.onDefect(exit.cause)
-              refuse(options.internalError)
-            })
+            if (Immediate.isError(admitted)) return refuse(toStatus(admitted))
+            if (!Immediate.isPending(admitted)) return pass(metadata)
+            options.run(admitted, (exit) => Exit.isSuccess(exit) ? pass(metadata) : refuse(options.failedStatus(exit.cause)))
           }).build()
         )
     })

@@ -19,24 +19,19 @@ import * as ProtoLoader from "@grpc/proto-loader"
 import { ReflectionService } from "@grpc/reflection"
 import { Errors } from "@idgen/core"
 import { IdgenV1, IdServiceDefinition } from "@idgen/protocol/grpc"
-import { Cause, Context, Data, Effect, Exit, Layer, Schedule, type Scope } from "effect"
+import { Context, Data, Effect, Exit, Layer, Schedule, type Scope } from "effect"
 import type { Headers } from "effect/http"
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check"
 import { dirname, resolve } from "node:path"
-import type { AuditLog } from "../audit/AuditLog.ts"
-import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { type Caller, IdRequests } from "../generate/IdRequests.ts"
-import type { GenerateResult, IdService, ParsedId } from "../generate/IdService.ts"
+import { type Caller, IdRequests } from "../requests/IdRequests.ts"
+import * as Outcome from "../requests/Outcome.ts"
+import type { GenerateResult, ParsedId } from "../generate/IdService.ts"
 import { Health } from "../health/Health.ts"
 import * as Tls from "../tls/Tls.ts"
 import * as RequestMetrics from "../generate/RequestMetrics.ts"
 import * as Tracing from "../observability/Tracing.ts"
-import type { RedisClient } from "../redis/RedisClient.ts"
-import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { Admission } from "../requests/Admission.ts"
-import type { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
-import type { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 import * as GrpcAdmission from "./GrpcAdmission.ts"
 import * as GrpcListener from "./GrpcListener.ts"
 import { toStatus } from "./StatusMapping.ts"
@@ -49,21 +44,6 @@ export class GrpcServer extends Context.Service<GrpcServer, { readonly port: num
     GrpcServer,
     Effect.suspend(() => make)
   )
-
-  /**
-   * The gRPC port with the request rules. `Admission.layer`, `ApiKeys.layer` and
-   * `RateLimiter.layer` are the values HTTP uses, so the node has one front door: one
-   * verified-key cache, one record of failed attempts, one set of rate-limit buckets.
-   */
-  static readonly layerWithRules: Layer.Layer<
-    GrpcServer,
-    GrpcBindError,
-    IdService | Health | ServerConfig | ApiKeyRepo | AuditLog | RedisClient | WorkspaceRepo
-  > = GrpcServer.layer.pipe(
-    Layer.provide(IdRequests.layer),
-    Layer.provide(Admission.layer),
-    Layer.provide([ApiKeys.layer, RateLimiter.layer])
-  )
 }
 
 export class GrpcBindError extends Data.TaggedError("GrpcBindError")<{ readonly message: string }> {}
@@ -73,8 +53,6 @@ export const idServiceName = "idgen.v1.IdService"
 
 /** How long shutdown waits for calls in flight before closing the connections. */
 const drainMillis = 10_000
-
-const internalError = new Errors.InternalError({ message: "Internal server error", details: {} })
 
 type MakeContext = IdRequests | Admission | Health | ServerConfig | Scope.Scope
 
@@ -90,6 +68,16 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
   const run = Effect.runCallbackWith(context)
   // Decided once: without an exporter a call costs no span, no metadata read.
   const tracing = Tracing.isEnabled(context)
+
+  /** gRPC's outcome mapper: the error's status; DEADLINE_EXCEEDED when interrupted; a defect logged, INTERNAL. */
+  const failedStatus = Outcome.answer<undefined, Grpc.StatusObject>({
+    error: (_, error) => toStatus(error),
+    interrupted: () => deadlineExceeded,
+    defect: (_, cause) => {
+      run(Effect.logError("gRPC call failed", cause))
+      return toStatus(Outcome.internalError)
+    }
+  })
 
   /**
    * A unary handler from an Effect: the API key from metadata `x-api-key` (and the peer's
@@ -121,13 +109,7 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
         settled = true
         if (timer !== undefined) clearTimeout(timer)
         if (Exit.isSuccess(exit)) return callback(null, exit.value)
-        const failure = Cause.findErrorOption(exit.cause)
-        if (failure._tag === "Some") return callback(toStatus(failure.value))
-        if (Cause.hasInterruptsOnly(exit.cause)) {
-          return callback({ code: Grpc.status.DEADLINE_EXCEEDED, details: "Deadline exceeded" })
-        }
-        run(Effect.logError("gRPC call failed", exit.cause))
-        callback(toStatus(internalError))
+        callback(failedStatus(undefined, exit.cause))
       }
     })
     if (settled) return
@@ -185,13 +167,12 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
         keyed: keyedPaths,
         clientIp: ipOf,
         run: (effect, onExit) => void run(effect, { onExit }),
-        onDefect: (cause) => void run(Effect.logError("gRPC admission failed", cause)),
+        failedStatus: (cause) => failedStatus(undefined, cause),
         onRefused: (path, metadata, status) => {
           if (!tracing) return
           const span = Tracing.grpcServerSpan(context, path, metadata.getMap() as Headers.Headers)
           Tracing.endGrpcServerSpan(context, span, status.code, status.details)
         },
-        internalError
       })
     ]
   })
@@ -232,6 +213,8 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
 
   return GrpcServer.of({ port })
 })
+
+const deadlineExceeded: Grpc.StatusObject = { code: Grpc.status.DEADLINE_EXCEEDED, details: "Deadline exceeded", metadata: new Grpc.Metadata() }
 
 const batchResponse = (result: GenerateResult): IdgenV1.BatchGenerateResponse => ({
   ids: result.ids as Array<string>,

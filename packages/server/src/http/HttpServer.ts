@@ -9,12 +9,8 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Clock, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
-import { AdminToken } from "../auth/AdminToken.ts"
 import * as MetricsEndpoint from "../observability/MetricsEndpoint.ts"
-import { ApiKeys } from "../auth/ApiKeys.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { RateLimiter } from "../ratelimit/RateLimiter.ts"
-import { Admission } from "../requests/Admission.ts"
 import * as RpcRoutes from "../rpc/RpcRoutes.ts"
 import * as AdminHttp from "./AdminHttp.ts"
 import * as ClientErrors from "./ClientErrors.ts"
@@ -81,16 +77,11 @@ export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
 
 /**
  * Serves `routes` (default: `layerRoutes`) on `ServerConfig.http`, and provides the bound
- * `HttpServer` (its address: the kernel's pick for port 0). `Admission`,
- * `ApiKeys` and `AdminToken` are provided outside `serve` so their layers are shared with
- * siblings (gRPC, RPC) that use the same layer values: one front door per node.
+ * `HttpServer` (its address: the kernel's pick for port 0). The front door (`IdRequests`,
+ * `Admission`, `AdminToken`) comes from where the node is wired (`App.ts`), shared with gRPC.
  */
 export const serve = <E, R>(routes: Layer.Layer<never, E, R>, options: { readonly fastPath: boolean } = { fastPath: true }) =>
-  HttpRouter.serve(routes, { disableLogger: true }).pipe(
-    Layer.provideMerge(makeNodeServer(options)),
-    Layer.provide(Admission.layer),
-    Layer.provide([ApiKeys.layer, AdminToken.layer, RateLimiter.layer])
-  )
+  HttpRouter.serve(routes, { disableLogger: true }).pipe(Layer.provideMerge(makeNodeServer(options)))
 
 /** The HTTP port: the HttpApi routes and the Effect RPC endpoints (`/rpc`, `/rpc/ws`). */
 export const layer = serve(Layer.mergeAll(layerRoutes, RpcRoutes.layer))

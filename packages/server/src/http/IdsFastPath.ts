@@ -1,33 +1,36 @@
 /**
  * The hot path: `POST /api/v1/generate` and `POST /api/v1/generate/batch` answered straight
  * from Node's `request` event, without the general router/HttpApi machinery (fiber per
- * request, request scope, middleware chain, response encoding). The rules are the same
- * functions the HttpApi endpoints use — request id, API key, Content-Type and size checks,
- * payload schemas, the 403 check, the response bodies and the error bodies — so a client
- * cannot tell the two paths apart; only the cost differs. It records the same request
- * metrics and, when traces are exported, the same server span as the router path. The
- * common request — a key this node trusts, a cached biz_tag with IDs at hand, a well-formed
- * body — runs no fiber at all (`ApiKeys.verifyCached`, `IdService.generateNow`,
- * `GenerateBodies`); anything else takes the same steps as effects.
+ * request, request scope, middleware chain, response encoding): the HTTP adapter of the one
+ * pipeline (`IdRequests`). It admits the caller from the headers before reading the body
+ * (`Admission`), reads the body within the limit, parses the JSON, and hands the rest to
+ * the pipeline's synchronous form; the response bodies, the error bodies and the outcome
+ * mapping (`Outcome`) are HTTP's, so a client cannot tell the two paths apart; only the
+ * cost differs. It records the same request metrics and, when traces are exported, the
+ * same server span as the router path. The common request — a key this node trusts, a
+ * cached biz_tag with IDs at hand, a well-formed body — runs no fiber at all; anything
+ * else takes the same steps as effects.
  *
  * Requests it does not take (other routes, chunked or oversized bodies, a Content-Type
  * other than JSON, `Expect: 100-continue`, which Node reports as a separate event) go to
  * the HttpApi endpoints as usual, which answer them the same way.
  */
-import { Errors, type Names } from "@idgen/core"
-import { BatchGenerateRequest, GenerateRequest, WireError } from "@idgen/protocol/http"
-import { Cause, Clock, Context, Effect, Exit, Schema, SchemaIssue, type Tracer } from "effect"
+import { Errors, Immediate, type Names } from "@idgen/core"
+import { WireError } from "@idgen/protocol/http"
+import { Cause, Clock, Context, Effect, Exit, SchemaIssue, type Tracer } from "effect"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { type GenerateResult, IdService } from "../generate/IdService.ts"
+import type { GenerateResult } from "../generate/IdService.ts"
 import * as RequestMetrics from "../generate/RequestMetrics.ts"
 import * as Tracing from "../observability/Tracing.ts"
-import { Admission, isRefusal } from "../requests/Admission.ts"
+import { Admission } from "../requests/Admission.ts"
+import { IdRequests } from "../requests/IdRequests.ts"
+import * as Outcome from "../requests/Outcome.ts"
+import { invalidRequestFrom, malformedJson, tooLarge } from "../requests/RequestErrors.ts"
 import { closeIfUnread } from "./CloseUnread.ts"
-import * as GenerateBodies from "./GenerateBodies.ts"
-import { batchBodyBytes, forbidden, generateBody, sequenceKeyOf } from "./IdsHttp.ts"
+import { batchBodyBytes, generateBody } from "./IdsHttp.ts"
 import { fromHeader, headerName } from "./RequestId.ts"
-import { invalidRequestFrom, malformedJson, refuseByHeaders, tooLarge } from "./RequestValidation.ts"
+import { refuseByHeaders } from "./RequestValidation.ts"
 
 const generatePath = "/api/v1/generate"
 const batchPath = "/api/v1/generate/batch"
@@ -45,15 +48,13 @@ interface Exchange {
   readonly span: Tracer.Span | undefined
 }
 
-export const make: Effect.Effect<FastPath, never, IdService | Admission | ServerConfig> = Effect.gen(function*() {
-  const ids = yield* IdService
+export const make: Effect.Effect<FastPath, never, IdRequests | Admission | ServerConfig> = Effect.gen(function*() {
+  const requests = yield* IdRequests
   const admission = yield* Admission
   const maxBytes = (yield* ServerConfig).http.maxBodyBytes
   const context = yield* Effect.context<never>()
   const clock = Context.get(context, Clock.Clock)
   const run = Effect.runCallbackWith(context)
-  const decodeGenerate = Schema.decodeUnknownExit(GenerateRequest)
-  const decodeBatch = Schema.decodeUnknownExit(BatchGenerateRequest)
 
   const metrics = RequestMetrics.recorder("http", context)
   const tracing = Tracing.isEnabled(context)
@@ -81,32 +82,34 @@ export const make: Effect.Effect<FastPath, never, IdService | Admission | Server
     send(x, Errors.statusOf(error), JSON.stringify(WireError.toBody(error, x.requestId, clock.currentTimeMillisUnsafe())), error)
   }
 
+  /** HTTP's outcome mapper: the error body; nobody to answer when interrupted; a defect logged, 500. */
+  const sendFailure = Outcome.answer<Exchange, void>({
+    error: sendError,
+    interrupted: (x, cause) => {
+      x.span?.end(clock.currentTimeNanosUnsafe(), Exit.failCause(cause))
+      x.res.destroy()
+    },
+    defect: (x, cause) => {
+      run(Effect.logError("HTTP request failed", cause))
+      sendError(x, Outcome.internalError)
+    }
+  })
+
   /** A refusal before the body was read: the connection goes unless the body arrives promptly. */
   const refuse = (req: IncomingMessage, x: Exchange, cause: Cause.Cause<Errors.IdgenError>) => {
     closeIfUnread(req, x.res)
     sendFailure(x, cause)
   }
 
-  const sendFailure = (x: Exchange, cause: Cause.Cause<Errors.IdgenError>) => {
-    const failure = Cause.findErrorOption(cause)
-    if (failure._tag === "Some") return sendError(x, failure.value)
-    if (Cause.hasInterruptsOnly(cause)) {
-      x.span?.end(clock.currentTimeNanosUnsafe(), Exit.failCause(cause))
-      return x.res.destroy()
-    }
-    run(Effect.logError("HTTP request failed", cause))
-    sendError(x, internalError)
-  }
-
   /** Runs `effect` as a child of the request's span (when tracing). */
   const runIn = <A>(x: Exchange, effect: Effect.Effect<A, Errors.IdgenError>, onExit: (exit: Exit.Exit<A, Errors.IdgenError>) => void) =>
     run(x.span === undefined ? effect : Effect.withParentSpan(effect, x.span), { onExit })
 
-  /** After authentication: read and check the body, then generate. */
+  /** After admission: read the body within the limit, parse it, and hand it to the pipeline. */
   const serve = (
     req: IncomingMessage,
     x: Exchange,
-    keyWorkspace: string,
+    own: Names.WorkspaceName,
     batch: boolean
   ) => {
     const chunks: Array<Buffer> = []
@@ -127,44 +130,23 @@ export const make: Effect.Effect<FastPath, never, IdService | Admission | Server
           return sendError(x, invalidBody(malformedJsonIssue))
         }
       }
-      // The usual well-formed body is checked by hand; anything else by the schema, for its errors.
-      let payload = batch ? GenerateBodies.batchGenerateRequest(json) : GenerateBodies.generateRequest(json)
-      if (payload === undefined) {
-        const decoded = batch ? decodeBatch(json) : decodeGenerate(json)
-        if (Exit.isFailure(decoded)) {
-          const failure = Cause.findErrorOption(decoded.cause)
-          return failure._tag === "Some"
-            ? sendError(x, invalidBody(failure.value.issue))
-            : sendFailure(x, Cause.die(Cause.squash(decoded.cause)))
-        }
-        payload = decoded.value
-      }
-      if (payload.workspace !== keyWorkspace) return sendError(x, forbidden(keyWorkspace, payload.workspace))
-      const size = batch ? (payload as typeof BatchGenerateRequest.Type).size : 1
-      const key = sequenceKeyOf(payload)
-      const limited = admission.admitIdsUnsafe(payload.workspace, size)
-      if (limited === undefined) generate(x, batch, key, size)
-      else if (limited instanceof Errors.RateLimitExceeded) sendError(x, limited)
-      else runIn(x, limited, (exit) => Exit.isSuccess(exit) ? generate(x, batch, key, size) : sendFailure(x, exit.cause))
+      const issued = batch ? requests.batchGenerateUnsafe(own, json) : requests.generateUnsafe(own, json)
+      // IDs at hand (a cached biz_tag, numbers buffered): no fiber to run.
+      if (Immediate.isError(issued)) sendError(x, issued)
+      else if (Immediate.isPending(issued)) {
+        runIn(x, issued, (exit) => Exit.isSuccess(exit) ? respond(x, batch, exit.value) : sendFailure(x, exit.cause))
+      } else respond(x, batch, issued as GenerateResult)
     })
   }
 
-  const generate = (x: Exchange, batch: boolean, key: Names.SequenceKey, size: number) => {
-    const generated = ids.generateNow(key, size)
-    // IDs taken already (a cached biz_tag, numbers buffered): no fiber to run.
-    if (Exit.isExit(generated)) respond(x, batch, generated as Exit.Exit<GenerateResult, Errors.IdgenError>)
-    else runIn(x, generated, (exit) => respond(x, batch, exit))
-  }
-
-  const respond = (x: Exchange, batch: boolean, exit: Exit.Exit<GenerateResult, Errors.IdgenError>) => {
-    if (Exit.isFailure(exit)) return sendFailure(x, exit.cause)
+  const respond = (x: Exchange, batch: boolean, result: GenerateResult) => {
     let body: string | Buffer
     try {
-      body = batch ? batchBodyBytes(exit.value) : generateBody(exit.value)
+      body = batch ? batchBodyBytes(result) : generateBody(result)
     } catch (defect) {
       return sendFailure(x, Cause.die(defect))
     }
-    metrics.success(x.startMs, exit.value.algorithm, exit.value.ids.length)
+    metrics.success(x.startMs, result.algorithm, result.ids.length)
     send(x, 200, body)
   }
 
@@ -190,16 +172,15 @@ export const make: Effect.Effect<FastPath, never, IdService | Admission | Server
       typeof header === "string" ? header : "",
       admission.clientAddress(req.socket.remoteAddress, headers["x-forwarded-for"])
     )
-    if (typeof admitted === "string") serve(req, x, admitted, batch)
-    else if (isRefusal(admitted)) refuse(req, x, Cause.fail(admitted))
-    else runIn(x, admitted, (exit) => Exit.isSuccess(exit) ? serve(req, x, exit.value, batch) : refuse(req, x, exit.cause))
+    if (Immediate.isError(admitted)) refuse(req, x, Cause.fail(admitted))
+    else if (Immediate.isPending(admitted)) {
+      runIn(x, admitted, (exit) => Exit.isSuccess(exit) ? serve(req, x, exit.value, batch) : refuse(req, x, exit.cause))
+    } else serve(req, x, admitted as Names.WorkspaceName, batch)
     return true
   }
 })
 
 const ignore = () => {}
-
-const internalError = new Errors.InternalError({ message: "Internal server error", details: {} })
 
 const invalidBody = (issue: Parameters<typeof invalidRequestFrom>[1]) => invalidRequestFrom("body", issue)
 

@@ -4,16 +4,16 @@
  * them through the response schema would only cost time). Most generate requests are
  * answered even earlier, by `IdsFastPath`, with the body builders exported here.
  */
-import { Errors, type Names } from "@idgen/core"
+import { Immediate } from "@idgen/core"
 import { Api, CurrentWorkspace, type GenerateRequest } from "@idgen/protocol/http"
 import { Effect, Layer } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
 import type { ServerConfig } from "../config/ServerConfig.ts"
-import { type GenerateResult, IdService } from "../generate/IdService.ts"
-import { parseInputOf } from "../generate/ParseInput.ts"
+import type { GenerateResult } from "../generate/IdService.ts"
 import * as RequestMetrics from "../generate/RequestMetrics.ts"
-import { Admission } from "../requests/Admission.ts"
+import type { Admission } from "../requests/Admission.ts"
+import { IdRequests } from "../requests/IdRequests.ts"
 import * as ApiKeyMiddleware from "./ApiKeyMiddleware.ts"
 import * as RequestValidation from "./RequestValidation.ts"
 
@@ -57,57 +57,29 @@ export const batchBodyBytes = (result: GenerateResult): Buffer => {
   return result.algorithm === "formatted" ? Buffer.from(text) : Buffer.from(text, "latin1")
 }
 
-/** The sequence a generate request names. */
-export const sequenceKeyOf = (payload: typeof GenerateRequest.Type): Names.SequenceKey => ({
-  workspace: payload.workspace,
-  group: payload.group,
-  bizTag: payload.biz_tag
-})
+/** `count` IDs through the pipeline, for the workspace the key middleware admitted. */
+const issueFor = (requests: IdRequests["Service"], payload: typeof GenerateRequest.Type, count: number) =>
+  Effect.flatMap(CurrentWorkspace, (own) => Immediate.toEffect(requests.issueUnsafe(own, payload, count)))
 
-/** 403: the API key is valid, but for another workspace than the request names. */
-export const forbidden = (keyWorkspace: string, requested: string) =>
-  new Errors.Forbidden({
-    message: `The API key belongs to workspace ${keyWorkspace}, not ${requested}`,
-    details: { workspace: requested }
-  })
-
-/** Runs `use` when the request's workspace is the key's one, else 403. */
-const inWorkspace = <A, E, R>(
-  workspace: Names.WorkspaceName,
-  use: Effect.Effect<A, E, R>
-): Effect.Effect<A, E | Errors.Forbidden, R | CurrentWorkspace> =>
-  Effect.flatMap(
-    CurrentWorkspace,
-    (own): Effect.Effect<A, E | Errors.Forbidden, R> => own === workspace ? use : Effect.fail(forbidden(own, workspace))
-  )
-
+/**
+ * The router's adapter of the one pipeline (`IdRequests`): the key middleware admitted the
+ * caller (`ApiKeyMiddleware`), HttpApi decoded the payload with the contract's schemas; the
+ * rest is the pipeline's, from the workspace check on.
+ */
 const IdsHandlers = HttpApiBuilder.group(
   Api,
   "ids",
   Effect.fnUntraced(function*(handlers) {
-    const ids = yield* IdService
-    const admission = yield* Admission
+    const requests = yield* IdRequests
     // Requests the fast path left to the router count in the same request metrics.
     const observed = RequestMetrics.observe("http")
     return handlers
       .handle("generate", ({ payload }) =>
-        inWorkspace(
-          payload.workspace,
-          Effect.map(observed(Effect.andThen(admission.admitIds(payload.workspace, 1), ids.generate(sequenceKeyOf(payload), 1))), (result) => jsonText(generateBody(result)))
-        ))
+        Effect.map(observed(issueFor(requests, payload, 1)), (result) => jsonText(generateBody(result))))
       .handle("generateBatch", ({ payload }) =>
-        inWorkspace(
-          payload.workspace,
-          Effect.map(observed(
-            Effect.andThen(admission.admitIds(payload.workspace, payload.size), ids.generate(sequenceKeyOf(payload), payload.size))
-          ), (result) => jsonText(batchBody(result)))
-        ))
-      .handle("parse", ({ payload }) => {
-        const input = parseInputOf(payload)
-        if (input instanceof Errors.InvalidRequest) return Effect.fail(input)
-        const parsed = Effect.map(ids.parse(input), json)
-        return input.key === undefined ? parsed : inWorkspace(input.key.workspace, parsed)
-      })
+        Effect.map(observed(issueFor(requests, payload, payload.size)), (result) => jsonText(batchBody(result))))
+      .handle("parse", ({ payload }) =>
+        Effect.flatMap(CurrentWorkspace, (own) => Effect.map(requests.parseDecoded(own, payload), json)))
   })
 )
 
@@ -115,6 +87,6 @@ const IdsHandlers = HttpApiBuilder.group(
 export const layer: Layer.Layer<
   HttpApiGroup.Service<"idgen", "ids">,
   never,
-  IdService | Admission | ServerConfig
+  IdRequests | Admission | ServerConfig
 > =
   IdsHandlers.pipe(Layer.provide([ApiKeyMiddleware.layer, RequestValidation.layer]))

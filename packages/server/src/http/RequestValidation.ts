@@ -6,10 +6,11 @@
  */
 import { Errors } from "@idgen/core"
 import { RequestValidation } from "@idgen/protocol/http"
-import { ByteSize, Context, Effect, Layer, SchemaIssue, type Types } from "effect"
+import { ByteSize, Context, Effect, Layer, type Types } from "effect"
 import { HttpIncomingMessage, HttpMethod, HttpServerError, HttpServerRequest } from "effect/http"
 import { HttpApiError } from "effect/http-api"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import { invalidRequestFrom, tooLarge } from "../requests/RequestErrors.ts"
 
 export const layer: Layer.Layer<RequestValidation, never, ServerConfig> = Layer.effect(
   RequestValidation,
@@ -83,14 +84,6 @@ export const notJson = (contentType: string | undefined) =>
     details: { location: "headers", field: "content-type", expected: "application/json", actual: contentType ?? null }
   })
 
-export const tooLarge = (maxBytes: number, actual: number | undefined) =>
-  new Errors.InvalidRequest({
-    message: `Request body too large; the limit is ${maxBytes} bytes`,
-    details: { location: "body", max_bytes: maxBytes, ...(actual === undefined ? {} : { actual_bytes: actual }) }
-  })
-
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
-
 const locationOf = {
   Params: "path",
   Query: "query",
@@ -100,30 +93,6 @@ const locationOf = {
   ResponseHeaders: "response"
 } as const
 
-/** `["rate_limit", "burst"]` → `rate_limit.burst`; `["fallback", 1]` → `fallback[1]`. */
-const fieldOf = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined): string => {
-  let out = ""
-  for (const segment of path ?? []) {
-    const key = typeof segment === "object" ? segment.key : segment
-    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`
-  }
-  return out
-}
-
-/** The 400 for a request part (`path`, `query`, `headers`, `body`) its schema rejected. */
-export const invalidRequestFrom = (location: string, issue: SchemaIssue.Issue): Errors.InvalidRequest => {
-  const errors = formatIssues(issue).issues.map((item) => ({
-    field: fieldOf(item.path),
-    message: item.path === undefined || item.path.length === 0 ? describeRoot(item.message) : describeField(item.message)
-  }))
-  const first = errors[0]
-  const summary = first === undefined
-    ? "invalid"
-    : (first.field === "" ? first.message : `${first.field}: ${first.message}`) +
-      (errors.length > 1 ? ` (and ${errors.length - 1} more)` : "")
-  return new Errors.InvalidRequest({ message: `Invalid request ${location}: ${summary}`, details: { location, errors } })
-}
-
 /**
  * A request that does not decode is the caller's fault (400); a response that does not
  * encode is ours, so it stays a defect (500, logged by the error boundary).
@@ -132,17 +101,3 @@ const fromSchemaError = (error: HttpApiError.HttpApiSchemaError) =>
   error.kind === "Body" || error.kind === "ResponseHeaders"
     ? Effect.die(error)
     : Effect.fail(invalidRequestFrom(locationOf[error.kind], error.cause.issue))
-
-/** Errors about the whole body: say plainly that a JSON object was expected. */
-const describeRoot = (message: string): string => {
-  if (message === malformedJson) return "malformed JSON"
-  const expected = /^Expected ([A-Za-z]+)/.exec(message)
-  return expected === null ? message : `expected a JSON object (${expected[1]})`
-}
-
-/** Per-field messages in plain words. */
-const describeField = (message: string): string => (message === "Missing key" ? "is required" : message)
-
-/** The message HttpApi gives a body that is not JSON at all. */
-export const malformedJson = "Expected a valid JSON body"
-

@@ -10,7 +10,7 @@
  * request of a workspace (loading its limit) and a request that needs a new Redis lease
  * get an effect to wait for.
  */
-import { Errors, type Names, type TokenBucket } from "@idgen/core"
+import { Errors, Immediate, type Names, type TokenBucket } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Schedule } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { RedisClient } from "../redis/RedisClient.ts"
@@ -21,7 +21,6 @@ import * as RedisTokenBucket from "./RedisTokenBucket.ts"
 import * as WorkspaceLimits from "./WorkspaceLimits.ts"
 
 export type Admission = RedisTokenBucket.Admission
-export const toEffect = RedisTokenBucket.toEffect
 
 /** Idle buckets are forgotten after this (per-IP buckets would otherwise pile up). */
 const idleMillis = 10 * 60_000
@@ -75,14 +74,14 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         if (limit === null) return byIp
         if (Effect.isEffect(limit)) {
           return Effect.andThen(
-            toEffect(byIp),
-            Effect.flatMap(limit, (loaded) => loaded === null ? Effect.void : toEffect(take(`ws:${workspace}`, loaded, now())))
+            Immediate.toEffect(byIp),
+            Effect.flatMap(limit, (loaded) => loaded === null ? Effect.void : Immediate.toEffect(take(`ws:${workspace}`, loaded, now())))
           )
         }
         const byWorkspace = take(`ws:${workspace}`, limit, at)
         return byIp === undefined || byWorkspace instanceof Errors.RateLimitExceeded
           ? byWorkspace
-          : Effect.andThen(byIp, toEffect(byWorkspace))
+          : Effect.andThen(byIp, Immediate.toEffect(byWorkspace))
       }
 
       const admitIds = (workspace: Names.WorkspaceName, count: number): Admission => {
@@ -90,7 +89,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         if (limit === null) return undefined
         if (Effect.isEffect(limit)) {
           return Effect.flatMap(limit, (loaded) =>
-            loaded?.ids === undefined ? Effect.void : toEffect(take(`id:${workspace}`, loaded.ids, now(), count)))
+            loaded?.ids === undefined ? Effect.void : Immediate.toEffect(take(`id:${workspace}`, loaded.ids, now(), count)))
         }
         return limit.ids === undefined ? undefined : take(`id:${workspace}`, limit.ids, now(), count)
       }

@@ -10,7 +10,7 @@
  * While Redis is unreachable (not connected, or a script call failed in the last second)
  * every bucket falls back to `LocalBuckets`, and back to Redis once it answers again.
  */
-import { Errors, type TokenBucket } from "@idgen/core"
+import { type Errors, Immediate, type TokenBucket } from "@idgen/core"
 import { Effect } from "effect"
 import type { RedisConnection } from "../redis/RedisClient.ts"
 import { type LocalBuckets, rateLimited } from "./LocalBuckets.ts"
@@ -58,7 +58,8 @@ interface Lease {
   pending: Promise<void> | undefined
 }
 
-export type Admission = Errors.RateLimitExceeded | undefined | Effect.Effect<void, Errors.RateLimitExceeded>
+/** Allowed (undefined), the 429, or the Effect deciding it (a lease to wait for). */
+export type Admission = Immediate.Immediate<void, Errors.RateLimitExceeded>
 
 export interface RedisTokenBucket {
   take(key: string, limit: TokenBucket.Limit, now: number, cost?: number): Admission
@@ -136,7 +137,7 @@ export const make = (
     if (asked && cost > 1) return rateLimited(key, (cost - held) / limit.perSecond)
     // A lease at least as large as the request; what Redis grants short of it stays leased for later requests.
     const pending = lease.pending ?? acquire(key, lease, limit, Math.max(leaseSize(limit), Math.ceil(cost - held)))
-    return Effect.flatMap(Effect.promise(() => pending), () => toEffect(take(key, limit, currentTimeMillis(), cost, true)))
+    return Effect.flatMap(Effect.promise(() => pending), () => Immediate.toEffect(take(key, limit, currentTimeMillis(), cost, true)))
   }
 
   const sweep = (now: number) => {
@@ -147,11 +148,3 @@ export const make = (
 
   return { take, sweep }
 }
-
-/** An admission as an effect (for callers already in one). */
-export const toEffect = (admission: Admission): Effect.Effect<void, Errors.RateLimitExceeded> =>
-  admission === undefined
-    ? Effect.void
-    : admission instanceof Errors.RateLimitExceeded
-    ? Effect.fail(admission)
-    : admission

@@ -11,12 +11,12 @@
  * 4. for a request (`admit…`, not `authenticate…`): the workspace's and the address's rate
  *    limits (`RateLimiter`).
  *
- * The `…Unsafe` forms answer synchronously with a plain value — the workspace, or the
- * refusal — whenever memory decides, and with an Effect only when a lookup or a Redis
- * lease is needed: the HTTP fast path serves the usual request without a fiber. The
- * Effect forms do nothing until run.
+ * The `…Unsafe` forms answer with an `Immediate` (core's convention): the workspace or the
+ * refusal whenever memory decides, an Effect only when a lookup or a Redis lease is
+ * needed, so the HTTP fast path serves the usual request without a fiber. The Effect
+ * forms do nothing until run.
  */
-import { Errors, type Names } from "@idgen/core"
+import { type Errors, Immediate, type Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Schedule } from "effect"
 import { AuditLog } from "../audit/AuditLog.ts"
 import { ApiKeys, keyUseFailure } from "../auth/ApiKeys.ts"
@@ -33,14 +33,7 @@ export type Refusal = Errors.Unauthorized | Errors.RateLimitExceeded
 export type AdmissionError = Refusal | Errors.DatabaseUnavailable
 
 /** The workspace, a refusal, or the Effect that decides (lookups, leases). */
-export type Admitted = Names.WorkspaceName | Refusal | Effect.Effect<Names.WorkspaceName, AdmissionError>
-
-export const isRefusal = (admitted: Admitted): admitted is Refusal =>
-  admitted instanceof Errors.Unauthorized || admitted instanceof Errors.RateLimitExceeded
-
-/** The Effect form of an `Admitted`. */
-export const toAdmitEffect = (admitted: Admitted): Effect.Effect<Names.WorkspaceName, AdmissionError> =>
-  typeof admitted === "string" ? Effect.succeed(admitted) : isRefusal(admitted) ? Effect.fail(admitted) : admitted
+export type Admitted = Immediate.Immediate<Names.WorkspaceName, AdmissionError>
 
 export class Admission extends Context.Service<Admission, {
   /** The address the per-IP limits use for a connection's peer and its `X-Forwarded-For` (`ClientAddress`). */
@@ -108,28 +101,20 @@ export class Admission extends Context.Service<Admission, {
         return refused
       }
 
-      const admitUnsafe = (rawKey: string, clientIp: string | undefined): Admitted => {
-        const authenticated = authenticateUnsafe(rawKey, clientIp)
-        if (typeof authenticated === "string") {
-          const limited = limiter.admit(authenticated, clientIp)
-          return limited === undefined
-            ? authenticated
-            : limited instanceof Errors.RateLimitExceeded
-            ? limited
-            : Effect.as(limited, authenticated)
-        }
-        if (isRefusal(authenticated)) return authenticated
-        return Effect.flatMap(authenticated, (workspace) => Effect.as(RateLimiter.toEffect(limiter.admit(workspace, clientIp)), workspace))
-      }
+      const admitUnsafe = (rawKey: string, clientIp: string | undefined): Admitted =>
+        Immediate.flatMap(
+          authenticateUnsafe(rawKey, clientIp),
+          (workspace) => Immediate.map(limiter.admit(workspace, clientIp), () => workspace)
+        )
 
       return Admission.of({
         clientAddress: ClientAddress.make(serverConfig.rateLimit.trustedProxies),
         authenticateUnsafe,
         admitUnsafe,
-        authenticate: (rawKey, clientIp) => Effect.suspend(() => toAdmitEffect(authenticateUnsafe(rawKey, clientIp))),
-        admit: (rawKey, clientIp) => Effect.suspend(() => toAdmitEffect(admitUnsafe(rawKey, clientIp))),
+        authenticate: Immediate.lazy(authenticateUnsafe),
+        admit: Immediate.lazy(admitUnsafe),
         admitIdsUnsafe: limiter.admitIds,
-        admitIds: (workspace, count) => Effect.suspend(() => RateLimiter.toEffect(limiter.admitIds(workspace, count)))
+        admitIds: Immediate.lazy(limiter.admitIds)
       })
     })
   )

@@ -18,7 +18,7 @@ import { Errors } from "@idgen/core"
 import { WireError } from "@idgen/protocol/http"
 import { ByteSize, Cause, Effect, Option, type Scope } from "effect"
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, type HttpServerResponse } from "effect/http"
-import { tooLarge } from "../http/RequestValidation.ts"
+import { tooLarge } from "../requests/RequestErrors.ts"
 import type { Admission } from "../requests/Admission.ts"
 
 type HttpEffect<E, R> = Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>

@@ -16,7 +16,6 @@ import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { RpcServer } from "effect/rpc"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { IdRequests } from "../generate/IdRequests.ts"
 import * as Tracing from "../observability/Tracing.ts"
 import { Admission } from "../requests/Admission.ts"
 import type { ClientAddress } from "../requests/ClientAddress.ts"
@@ -64,7 +63,4 @@ export const layer = Layer.unwrap(Effect.gen(function*() {
     RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, admission.clientAddress, "POST"))),
     RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, admission.clientAddress, "GET")))
   ).pipe(Layer.provide(RpcMessages.serialization(config.http.maxBodyBytes, new Set(ServerRpcs.requests.keys()))))
-})).pipe(
-  Layer.provide(IdRpcHandlers.layer),
-  Layer.provide(IdRequests.layer)
-)
+})).pipe(Layer.provide(IdRpcHandlers.layer))

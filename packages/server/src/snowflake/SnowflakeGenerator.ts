@@ -9,13 +9,15 @@
  * wait; ≤ logical threshold → issue on the logical clock; beyond → IDGEN-SNOW-2001 (the
  * biz_tag's fallback chain takes over, `/health` reports the drift as degraded).
  */
-import { Errors, Sequencer, Snowflake } from "@idgen/core"
+import { Errors, Immediate, Sequencer, Snowflake } from "@idgen/core"
 import { Clock, Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { ClockCatcher } from "./ClockCatcher.ts"
 import * as ScrapeTime from "../observability/ScrapeTime.ts"
 import * as SnowflakeMetrics from "./SnowflakeMetrics.ts"
 import { type WorkerGrant, WorkerIdentity } from "./WorkerIdentity.ts"
+
+type SnowflakeError = Errors.ClockBackward | Errors.SequenceOverflow | Errors.NoAvailableWorkerId
 
 type Blocked = Sequencer.WaitUntil | Sequencer.ClockBackward | Errors.NoAvailableWorkerId
 
@@ -28,10 +30,9 @@ const MAX_WAIT_MS = 1000
 
 export class SnowflakeGenerator extends Context.Service<SnowflakeGenerator, {
   /** `n` IDs in increasing order, as decimal strings. */
-  next(n: number): Effect.Effect<
-    Array<string>,
-    Errors.ClockBackward | Errors.SequenceOverflow | Errors.NoAvailableWorkerId
-  >
+  next(n: number): Effect.Effect<Array<string>, SnowflakeError>
+  /** `next`, taken at the call: the IDs, or the Effect that waits for sequence space (or fails). */
+  nextUnsafe(n: number): Immediate.Immediate<Array<string>, SnowflakeError>
   /** How far the clock is behind the last issued timestamp right now (0 when it is not). */
   clockDriftMs(): number
 }>()("@idgen/server/snowflake/SnowflakeGenerator") {
@@ -144,10 +145,10 @@ export class SnowflakeGenerator extends Context.Service<SnowflakeGenerator, {
         return out
       })
 
-      const next = (n: number) => {
+      const nextUnsafe = (n: number): Immediate.Immediate<Array<string>, SnowflakeError> => {
         const out: Array<string> = []
         const blocked = fill(n, out)
-        return blocked === undefined ? Effect.succeed(out) : waitAndFill(n, out, blocked)
+        return blocked === undefined ? out : waitAndFill(n, out, blocked)
       }
 
       const clockDriftMs = () => Math.max(0, state.lastMs - clock.currentTimeMillisUnsafe())
@@ -162,7 +163,7 @@ export class SnowflakeGenerator extends Context.Service<SnowflakeGenerator, {
       // records the highest timestamp actually issued, not the whole reservation.
       yield* Effect.addFinalizer(() => Effect.sync(() => identity.retire(state.lastMs)))
 
-      return SnowflakeGenerator.of({ next, clockDriftMs })
+      return SnowflakeGenerator.of({ next: Immediate.lazy(nextUnsafe), nextUnsafe, clockDriftMs })
     })
   ).pipe(Layer.provide(ClockCatcher.layer))
 }
