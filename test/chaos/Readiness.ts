@@ -4,6 +4,7 @@
  * a restarted node took, and whether a node process died without being killed.
  */
 import { Effect } from "effect"
+import { alive } from "../support/ProcessAlive.ts"
 import { wait } from "../support/ServerProcess.ts"
 import type { ChaosNode } from "./ChaosCluster.ts"
 import { dependencyFaults, type Fault, type Timeline } from "./Timeline.ts"
@@ -60,15 +61,6 @@ export const sample = (
         yield* wait(SAMPLE_EVERY_MS)
       }
     }), { concurrency: "unbounded", discard: true })
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 const firstReady = (samples: ReadonlyArray<Sample>, from: number) => samples.find((s) => s.at >= from && s.ready)
 

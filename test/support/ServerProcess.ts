@@ -187,6 +187,9 @@ export const make = (
       IDGEN_DATA_DIR: dataDir,
       IDGEN_ADMIN_TOKEN: ADMIN_TOKEN,
       IDGEN_PORT_FILE: portFile,
+      // One process per server unless a test asks for workers (IDGEN_WORKERS): suites reason
+      // about one node (its pid, its static worker id, its metrics), and the cores are shared.
+      IDGEN_WORKERS: "1",
       ...options.env
     }
     let output = ""

@@ -1,13 +1,48 @@
 /**
  * Entry point: `npm start`. Configuration comes from IDGEN_* variables and the optional
  * IDGEN_CONFIG file; with no IDGEN_DATABASE_URL the node runs on its embedded store.
+ *
+ * With `node.workers` (IDGEN_WORKERS) above 1 this process becomes the primary of that many
+ * worker processes (`cluster/Supervisor.ts`), each of which runs the whole node; with one
+ * worker (and always on the embedded store, see `cluster/WorkerPlan.ts`) it is the node.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
-import * as App from "./App.ts"
+import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
+import cluster from "node:cluster"
+import * as Supervisor from "./cluster/Supervisor.ts"
+import * as WorkerPlan from "./cluster/WorkerPlan.ts"
+import * as WorkerProcess from "./cluster/WorkerProcess.ts"
+import { load } from "./config/ConfigLoader.ts"
+import * as Logging from "./observability/Logging.ts"
 
-Layer.launch(App.layer).pipe(
+let supervisor: Supervisor.Supervisor | undefined
+
+/** The node itself, with `extra` under it; loaded on demand so that a primary stays small. */
+const node = (extra: Layer.Layer<never>, note: string | undefined) =>
+  Effect.flatMap(Effect.promise(() => import("./App.ts")), (App) => {
+    const app = App.layer.pipe(Layer.provide(extra))
+    return Layer.launch(
+      note === undefined ? app : Layer.effectDiscard(Effect.logInfo(note)).pipe(Layer.provideMerge(app))
+    )
+  })
+
+const main = Effect.gen(function*() {
+  if (cluster.isWorker) return yield* node(WorkerProcess.layer(process.env[WorkerPlan.INDEX_VARIABLE] ?? "0"), undefined)
+  const config = yield* load(process.env)
+  const plan = yield* WorkerPlan.plan(config)
+  if (plan.workers === 1) return yield* node(Layer.empty, plan.note)
+  supervisor = Supervisor.make(config, plan)
+  return yield* supervisor.run.pipe(Effect.provide(Logging.layerWith(config.log.format, () => config.log.level)))
+})
+
+main.pipe(
   Effect.catchTag("ConfigInvalid", (error) =>
     Console.error(`idgen: ${error.message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(78))))),
-  NodeRuntime.runMain
+  NodeRuntime.runMain({
+    // A primary stopped by a signal exits 0 when every worker drained, 1 otherwise.
+    teardown: (exit, onExit) =>
+      supervisor !== undefined && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+        ? onExit(supervisor.drainedCleanly() ? 0 : 1)
+        : Runtime.defaultTeardown(exit, onExit)
+  })
 )

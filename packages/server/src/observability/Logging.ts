@@ -6,7 +6,7 @@
  */
 import { Effect, Layer, Logger, type LogLevel, References } from "effect"
 import { LiveConfig } from "../config/HotReload.ts"
-import type { LogLevel as ConfigLogLevel } from "../config/OperationsConfig.ts"
+import type { LogLevel as ConfigLogLevel, OperationsConfigShape } from "../config/OperationsConfig.ts"
 
 const levels: Record<ConfigLogLevel, LogLevel.LogLevel> = {
   trace: "Trace",
@@ -22,23 +22,24 @@ const levels: Record<ConfigLogLevel, LogLevel.LogLevel> = {
 export const toLogLevel = (level: ConfigLogLevel): LogLevel.LogLevel => levels[level]
 
 export const layer: Layer.Layer<never, never, LiveConfig> = Layer.unwrap(
-  Effect.gen(function*() {
-    const live = yield* LiveConfig
-    const format = live.current().log.format
-    const output = format === "json"
-      ? Logger.consoleJson
-      : format === "logfmt"
-      ? Logger.consoleLogFmt
-      : format === "pretty"
-      ? Logger.consolePretty()
-      : Logger.defaultLogger
-    const ordinal = (level: LogLevel.LogLevel) => levelOrder.indexOf(level)
-    const filtered = Logger.make((options) => {
-      const minimum = levels[live.current().log.level]
-      if (minimum !== "None" && ordinal(options.logLevel) >= ordinal(minimum)) output.log(options)
-    })
-    return Layer.mergeAll(Logger.layer([filtered]), Layer.succeed(References.MinimumLogLevel, "All"))
-  })
+  Effect.map(LiveConfig, (live) => layerWith(live.current().log.format, () => live.current().log.level))
 )
+
+/** Lines in `format`, at `level()` and above (read per line). Also the logger of a cluster's primary. */
+export const layerWith = (format: OperationsConfigShape["log"]["format"], level: () => ConfigLogLevel): Layer.Layer<never> => {
+  const output = format === "json"
+    ? Logger.consoleJson
+    : format === "logfmt"
+    ? Logger.consoleLogFmt
+    : format === "pretty"
+    ? Logger.consolePretty()
+    : Logger.defaultLogger
+  const ordinal = (logLevel: LogLevel.LogLevel) => levelOrder.indexOf(logLevel)
+  const filtered = Logger.make((options) => {
+    const minimum = levels[level()]
+    if (minimum !== "None" && ordinal(options.logLevel) >= ordinal(minimum)) output.log(options)
+  })
+  return Layer.mergeAll(Logger.layer([filtered]), Layer.succeed(References.MinimumLogLevel, "All"))
+}
 
 const levelOrder: ReadonlyArray<LogLevel.LogLevel> = ["All", "Trace", "Debug", "Info", "Warn", "Error", "Fatal", "None"]

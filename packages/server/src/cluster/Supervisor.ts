@@ -1,0 +1,143 @@
+/**
+ * The primary of an instance with several worker processes (`node:cluster`). It serves
+ * nothing itself: the listening sockets are its own, and it hands each accepted connection
+ * to the next worker in turn (Node's round-robin); a keep-alive connection stays with the
+ * worker that got it. It
+ *
+ * - forks `plan.workers` workers, each the whole node (`App.ts`, see `WorkerPlan`);
+ * - restarts a worker that exits while the instance runs (kill -9, a crash, a fatal error),
+ *   after a backoff: 100 ms, doubling up to 10 s, back to 100 ms once a worker ran 30 s;
+ * - stops the instance with 78 when a worker exits with 78 (its configuration was refused,
+ *   e.g. settings other than the cluster's pinned ones): a restart would be refused again;
+ * - on SIGTERM or SIGINT sends SIGTERM to every worker, which drains as a single node does,
+ *   and waits for them (one still running after 60 s is killed): `drainedCleanly()` says
+ *   whether every one of them ended by draining (the process then exits 0, else 1);
+ * - forwards SIGHUP (each worker reloads its configuration file).
+ */
+import { Clock, Effect } from "effect"
+import cluster, { type Worker } from "node:cluster"
+import { createServer } from "node:net"
+import { ConfigInvalid } from "../config/ConfigInvalid.ts"
+import type { ServerConfigShape } from "../config/ServerConfig.ts"
+import { type WorkerPlan, workerEnv } from "./WorkerPlan.ts"
+
+const FIRST_BACKOFF_MS = 100
+const MAX_BACKOFF_MS = 10_000
+/** A worker that ran this long before it exited is restarted after the first backoff again. */
+const STABLE_MS = 30_000
+const DRAIN_TIMEOUT_MS = 60_000
+/** How a node ends when a signal interrupted it (Effect's `runMain`), after its finalizers ran. */
+const INTERRUPTED_EXIT = 130
+const CONFIG_EXIT = 78
+
+interface Ended {
+  readonly code: number | null
+  readonly signal: string | null
+}
+
+const describe = ({ code, signal }: Ended) => (signal === null ? `exit code ${code}` : `signal ${signal}`)
+const drained = ({ code, signal }: Ended) => signal === null && (code === 0 || code === INTERRUPTED_EXIT)
+
+/**
+ * Port 0 (any free port) is resolved once, here: every worker must listen on the same ports,
+ * and Node shares a port-0 socket between workers by the order of their `listen` calls,
+ * which the HTTP and gRPC servers do not keep. The probes stay open until all are bound, so
+ * that the ports differ.
+ */
+const resolvePorts = (host: string, ports: ReadonlyArray<number>) =>
+  Effect.promise(async () => {
+    const probes = ports.map(() => createServer())
+    const bound = await Promise.all(ports.map((port, i) =>
+      port !== 0 ? port : new Promise<number>((resolve, reject) => {
+        const probe = probes[i]!
+        probe.once("error", reject)
+        probe.listen(0, host, () => {
+          const address = probe.address()
+          resolve(typeof address === "object" && address !== null ? address.port : 0)
+        })
+      })
+    ))
+    await Promise.all(probes.map((probe) => new Promise((resolve) => (probe.listening ? probe.close(resolve) : resolve(undefined)))))
+    return bound
+  })
+
+export interface Supervisor {
+  readonly run: Effect.Effect<never, ConfigInvalid>
+  /** After `run` was interrupted: every worker ended by draining. */
+  readonly drainedCleanly: () => boolean
+}
+
+export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor => {
+  const stops: Array<Ended> = []
+  const live = new Set<Worker>()
+  const forwardHangup = () => {
+    for (const worker of live) worker.process.kill("SIGHUP")
+  }
+
+  /** One worker process from fork to exit; interrupted: SIGTERM, then wait for its drain. */
+  const incarnation = (index: number, env: Record<string, string>) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const worker = cluster.fork(env)
+        live.add(worker)
+        const ended = new Promise<Ended>((resolve) =>
+          worker.once("exit", (code: number | null, signal: string | null) => {
+            live.delete(worker)
+            resolve({ code, signal })
+          })
+        )
+        return { worker, ended }
+      }),
+      ({ ended, worker }) =>
+        Effect.logInfo(`worker ${index} started (pid ${worker.process.pid})`).pipe(
+          Effect.andThen(Effect.promise(() => ended))
+        ),
+      ({ ended, worker }, exit) =>
+        exit._tag === "Success" ? Effect.void : Effect.promise(async () => {
+          if (live.has(worker)) worker.process.kill("SIGTERM")
+          const timer = setTimeout(() => worker.process.kill("SIGKILL"), DRAIN_TIMEOUT_MS)
+          const end = await ended.finally(() => clearTimeout(timer))
+          stops.push(end)
+          return end
+        }).pipe(Effect.flatMap((end) => Effect.logInfo(`worker ${index} (pid ${worker.process.pid}) stopped: ${describe(end)}`)))
+    )
+
+  /** Keeps worker `index` running until the instance stops. */
+  const slot = (index: number, env: Record<string, string>) =>
+    Effect.gen(function*() {
+      let backoffMs = FIRST_BACKOFF_MS
+      while (true) {
+        const startedMs = yield* Clock.currentTimeMillis
+        const end = yield* incarnation(index, env)
+        if (end.code === CONFIG_EXIT) {
+          return yield* new ConfigInvalid({
+            message: `worker ${index} refused its configuration (exit ${CONFIG_EXIT}, see its log above); stopping the instance`
+          })
+        }
+        const ranMs = (yield* Clock.currentTimeMillis) - startedMs
+        if (ranMs >= STABLE_MS) backoffMs = FIRST_BACKOFF_MS
+        yield* Effect.logWarning(`worker ${index} exited (${describe(end)}) after ${ranMs} ms; restarting it in ${backoffMs} ms`)
+        yield* Effect.sleep(backoffMs)
+        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS)
+      }
+    })
+
+  const run = Effect.gen(function*() {
+    const [http = 0, grpc = 0] = yield* resolvePorts(config.http.host, [config.http.port, config.grpc.port])
+    const ports = { http, grpc }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => process.on("SIGHUP", forwardHangup)),
+      () => Effect.sync(() => process.off("SIGHUP", forwardHangup))
+    )
+    yield* Effect.logInfo(
+      `${plan.workers} worker processes on HTTP ${config.http.host}:${ports.http} and gRPC ${ports.grpc} (primary pid ${process.pid})`
+    )
+    return yield* Effect.forEach(
+      Array.from({ length: plan.workers }, (_, index) => index),
+      (index) => slot(index, workerEnv(config, index, ports)),
+      { concurrency: "unbounded", discard: true }
+    ).pipe(Effect.andThen(Effect.never))
+  }).pipe(Effect.scoped)
+
+  return { run, drainedCleanly: () => stops.every(drained) }
+}
