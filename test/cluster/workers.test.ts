@@ -21,7 +21,8 @@ import {
   type ServerProcessShape,
   workspaceWithKey
 } from "../support/ServerProcess.ts"
-import { decode, duplicatesIn, pollUntil } from "../support/SnowflakeCluster.ts"
+import { eventually } from "../support/Eventually.ts"
+import { decode, duplicatesIn } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const BASE = 20
@@ -96,7 +97,7 @@ const twoWorkers = (extra: Record<string, string> = {}) =>
     const apiKey = yield* workspaceWithKey(server, { name: "w" })
     yield* createBizTag(server, "w", { group: "g", name: "snow", algorithm: "snowflake" })
     const warmUp = tally()
-    yield* pollUntil("both workers issue snowflake IDs", 30_000, Effect.map(generate(server, apiKey, 16, warmUp), () =>
+    yield* eventually("both workers issue snowflake IDs", 30_000, Effect.map(generate(server, apiKey, 16, warmUp), () =>
       warmUp.workers.size === 2 ? true : undefined))
     return { server, apiKey, warmUp }
   })
@@ -120,7 +121,7 @@ describe("worker processes (IDGEN_WORKERS)", () => {
 
       // Every series of /metrics names the worker that answered the scrape; both answer in turn.
       const scraped = new Set<string>()
-      yield* pollUntil("both workers answer /metrics", 10_000, Effect.gen(function*() {
+      yield* eventually("both workers answer /metrics", 10_000, Effect.gen(function*() {
         const text = (yield* fresh(server, "GET", "/metrics")).text
         const samples = text.split("\n").filter((line) => line.length > 0 && !line.startsWith("#"))
         assert.isAbove(samples.length, 0)
@@ -141,7 +142,7 @@ describe("worker processes (IDGEN_WORKERS)", () => {
 
       // Meanwhile worker 0 answers (connections the dead worker held may be lost).
       const during = tally()
-      const restarted = yield* pollUntil("worker 1 started again", 30_000, Effect.map(generate(server, apiKey, 40, during), () => {
+      const restarted = yield* eventually("worker 1 started again", 30_000, Effect.map(generate(server, apiKey, 40, during), () => {
         const pid = workerPid(server, 1)
         return pid !== undefined && pid !== victim ? pid : undefined
       }))
@@ -151,7 +152,7 @@ describe("worker processes (IDGEN_WORKERS)", () => {
 
       // The new worker 1 takes its id over (the dead one's hold goes stale) and issues again.
       const after = tally()
-      yield* pollUntil("the restarted worker 1 issues", 30_000, Effect.map(generate(server, apiKey, 40, after), () =>
+      yield* eventually("the restarted worker 1 issues", 30_000, Effect.map(generate(server, apiKey, 40, after), () =>
         after.workers.has(BASE + 1) && after.workers.has(BASE) ? true : undefined))
       assert.isTrue(alive(restarted))
       const ids = [...warmUp.ids, ...before.ids, ...during.ids, ...after.ids]
