@@ -1,5 +1,5 @@
 /**
- * The audit log of failed key use (design §6.3), read straight from the `audit_log` table
+ * The audit log of failed key use, read straight from the `audit_log` table
  * of two real server processes sharing a database: an unknown, a revoked, an expired and a
  * malformed key each leave a row — over HTTP and over gRPC alike — naming the key by its
  * public prefix only; and a flood of bad keys is sampled: a bounded number of rows of its

@@ -1,5 +1,5 @@
 /**
- * The audit log of operator actions (design §6.3), read straight from the `audit_log` table
+ * The audit log of operator actions, read straight from the `audit_log` table
  * of a real server process: every successful admin action — workspace, biz_tag, API key,
  * configuration, degradation — leaves one `operator` row naming the admin token by its
  * fingerprint, the action, its target and the settings given, with no secret anywhere in the

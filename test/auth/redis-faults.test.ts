@@ -1,5 +1,5 @@
 /**
- * API keys and rate limits when Redis fails (design §6.1/§6.2; Redis is optional): two
+ * API keys and rate limits when Redis fails (Redis is optional): two
  * server processes share a database and a Redis (the suite's own), trusting verified keys
  * locally for 2000 ms, the most the configuration allows.
  *

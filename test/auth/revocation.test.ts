@@ -1,5 +1,5 @@
 /**
- * API-key revocation across nodes (design §6.1): two server processes share a database and
+ * API-key revocation across nodes: two server processes share a database and
  * a Redis (the suite's own); both trust verified keys locally for 2000 ms, the most the
  * configuration allows. A key revoked through node A is refused by node B within 2 s,
  * and B's log shows the broadcast did it. Failed key use lands in the audit log.

@@ -1,5 +1,5 @@
 /**
- * Rate limiting (design §6.2) across two real server processes sharing one database and
+ * Rate limiting across two real server processes sharing one database and
  * one Redis (the suite's own, so that stopping it disturbs nobody): the per-workspace and
  * the per-IP token buckets hold for the cluster as a whole, answer 429 IDGEN-COMMON-0003
  * with `Retry-After` on the fast path and on the HttpApi path alike, leave other workspaces

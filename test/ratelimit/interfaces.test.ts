@@ -1,5 +1,5 @@
 /**
- * Rate limiting on every interface (design §6.2): the per-workspace and per-IP token
+ * Rate limiting on every interface: the per-workspace and per-IP token
  * buckets that hold for HTTP (`cluster.test.ts`) hold over gRPC (RESOURCE_EXHAUSTED,
  * `idgen-error-code: IDGEN-COMMON-0003`, `retry-after`) and over Effect RPC on `/rpc` and
  * `/rpc/ws` (typed `RateLimitExceeded`), for two server processes sharing a database and

@@ -1,5 +1,5 @@
 /**
- * The error contract of /work/shared/design/API.md ("Errors"), written out independently of
+ * The error contract (the IDGEN codes and their statuses), written out independently of
  * the server's own table so that fault drills can tell a contract error from anything else
  * (a stray 500, a stack trace, an HTML page, a dropped connection).
  */

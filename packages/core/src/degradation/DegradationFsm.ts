@@ -1,5 +1,5 @@
 /**
- * The degradation state machine of one node (design §3.3), pure: no clock, no I/O. The
+ * The degradation state machine of one node, pure: no clock, no I/O. The
  * server feeds it request outcomes and probe results and acts on what it returns.
  *
  * Each algorithm is `healthy` or `unhealthy`:

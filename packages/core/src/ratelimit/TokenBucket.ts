@@ -1,5 +1,5 @@
 /**
- * A token bucket (design §6.2), pure: `burst` tokens at most, refilled at `perSecond`.
+ * A token bucket, pure: `burst` tokens at most, refilled at `perSecond`.
  * The same arithmetic runs in the Redis script (server `ratelimit/RedisTokenBucket.ts`) so that the
  * local fallback and the cluster-wide limiter agree on what a limit means.
  */

@@ -1,7 +1,7 @@
 /**
  * The size of the next segment to allocate for a biz_tag.
  *
- * The design's formula alone, `base × (1 + α·velocity) × (1 + β·pressure)` bounded to
+ * The rate formula alone, `base × (1 + α·velocity) × (1 + β·pressure)` bounded to
  * `[0.5·base, 100·base]`, grows the step by at most 100× and only with the *ratio*
  * qps/step, so at high rates a segment still lasts milliseconds and every node hits the
  * database continuously. Hence a second, time-based target: a segment should last about
@@ -18,7 +18,7 @@
  *
  * `maxStep` is an absolute ceiling applied last, to both terms: it bounds how many
  * numbers a crash can skip (up to two segments per node) and how fast a datacenter's
- * range is consumed, so it wins even over the design's lower bound when configured
+ * range is consumed, so it wins even over the formula's lower bound when configured
  * below it. Inputs are sanitised (negative / non-finite qps → 0, pressure clamped to
  * 0–1, a step below 1 → 1) because they come from live measurements. Defaults:
  * α 0.5, β 0.3, factors 0.5 / 100, targetSeconds 300, maxStep 10 000 000.
@@ -33,9 +33,9 @@ export const Config = Schema.Struct({
   alpha: NonNegative,
   /** β, weight of CPU pressure. */
   beta: NonNegative,
-  /** Lower bound of the design formula as a multiple of the base step. */
+  /** Lower bound of the formula as a multiple of the base step. */
   minFactor: Positive,
-  /** Upper bound of the design formula as a multiple of the base step. */
+  /** Upper bound of the formula as a multiple of the base step. */
   maxFactor: Positive,
   /** A segment should last about this long at the observed rate. */
   targetSeconds: NonNegative,

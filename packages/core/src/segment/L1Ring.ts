@@ -1,5 +1,5 @@
 /**
- * The L1 ring (design §3.2.2): a bounded FIFO of numbers already taken from the L2 double
+ * The L1 ring: a bounded FIFO of numbers already taken from the L2 double
  * buffer, so a hot biz_tag's takes read a pre-generated slot while a refill runs behind.
  *
  * Slots live in one `Float64Array` allocated for the ring's lifetime (segment numbers are

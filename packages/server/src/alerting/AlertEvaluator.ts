@@ -1,5 +1,5 @@
 /**
- * The node's alert evaluator (design §7.2): a supervised fiber that, every
+ * The node's alert evaluator: a supervised fiber that, every
  * `alerting.evaluation_interval_ms`, snapshots this node's metrics, evaluates every rule
  * (built-in and configured, see `AlertRules`), moves each alert instance through
  * Pending → Firing → Resolved (`AlertState`) and notifies the channels of each transition.

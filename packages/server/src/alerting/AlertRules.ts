@@ -1,5 +1,5 @@
 /**
- * Alert rules: the built-in set (design §7.2, capacity rule of §3.4.2) and the compiled
+ * Alert rules: the built-in set and the compiled
  * form the evaluator runs. The built-in rules are also written, unchanged, as the
  * Prometheus rule file `deploy/prometheus/rules/idgen-alerts.yml`
  * (`node scripts/prometheus-rules.ts`; a test keeps the two in step), so a cluster-wide

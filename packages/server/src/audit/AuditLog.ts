@@ -1,5 +1,5 @@
 /**
- * The audit log (design §6.3) in the `audit_log` table. Recording never fails and never
+ * The audit log in the `audit_log` table. Recording never fails and never
  * waits for the database: events go to a bounded in-memory queue that one fiber writes
  * out in batches. While the database is down (the very moment degradation events happen)
  * they wait in the queue and are written once it is back; beyond `maxPending` the newest

@@ -1,5 +1,5 @@
 /**
- * Operator actions in the audit log (design §6.3). `AdminAuth` gives every authenticated
+ * Operator actions in the audit log. `AdminAuth` gives every authenticated
  * admin request an `Operator`; a handler marks its action with `audited`, which writes one
  * `operator` row — who, what, to which resource, with which settings — once the action has
  * succeeded. Recording only queues the row (see `AuditLog`): it neither waits for nor fails

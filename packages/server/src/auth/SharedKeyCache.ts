@@ -1,5 +1,5 @@
 /**
- * The API-key cache shared by the nodes in Redis (design §6.1), between each node's local
+ * The API-key cache shared by the nodes in Redis, between each node's local
  * cache and the database, and the revocation broadcast that keeps those local caches
  * honest. Keyed by the key's SHA-256 hash (never the key); an entry is written only after
  * the database verified the key.

@@ -1,5 +1,5 @@
 /**
- * The node's degradation manager (design §3.3): holds the `DegradationFsm` state, which
+ * The node's degradation manager (docs/architecture.md, "Degradation chain"): holds the `DegradationFsm` state, which
  * the request path reads and feeds synchronously (no fiber hop per ID), and runs one
  * supervised fiber that probes generator health (database, worker id, clock) on an
  * interval and publishes every transition: log line, metric, audit row.

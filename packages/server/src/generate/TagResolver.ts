@@ -1,6 +1,6 @@
 /**
  * Finds the biz_tag behind a request, creating it on first use when its workspace
- * allows (the design's auto-initialisation). Lookups are cached for `cacheTtlMillis`
+ * allows. Lookups are cached for `cacheTtlMillis`
  * so the hot path does not touch the database.
  *
  * An operator's change (`changed`, after the PATCH committed) reaches every node within

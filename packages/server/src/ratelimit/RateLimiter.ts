@@ -1,5 +1,5 @@
 /**
- * Rate limiting of the ID endpoints (design §6.2): a token bucket per workspace (its
+ * Rate limiting of the ID endpoints: a token bucket per workspace (its
  * stored `rate_limit`; none when null) and one per client IP (`rate_limit.per_ip_*`; off
  * at 0). Cluster-wide through Redis when it is configured (`RedisTokenBucket`), else — and
  * while Redis is down — per node (`LocalBuckets`). Over a limit: 429 IDGEN-COMMON-0003

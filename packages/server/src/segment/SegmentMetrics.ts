@@ -91,7 +91,7 @@ export const rangeRemainingRatio = (attributes: BizTagLabels) =>
     attributes
   })
 
-// The L1 ring and the run-time tuning of L2, per biz_tag (design §3.2.2).
+// The L1 ring and the run-time tuning of L2, per biz_tag.
 export const segmentPreloadThreshold = (attributes: BizTagLabels) =>
   Metric.gauge("idgen_segment_preload_threshold", {
     description: "L2 preload threshold (fraction of a segment consumed) in force for the biz_tag's next segment",

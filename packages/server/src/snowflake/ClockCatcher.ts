@@ -1,5 +1,5 @@
 /**
- * The wait queue of the snowflake generator (design §3.1.3 / decision 4): a request that
+ * The wait queue of the snowflake generator (docs/architecture.md, "Snowflake"): a request that
  * must wait for the clock — the millisecond's 1024 sequences are used up, or the clock is
  * a few milliseconds behind the last issued timestamp — parks here instead of polling,
  * and one clock-catcher fiber (supervised by the layer's scope) watches the clock and

@@ -1,5 +1,5 @@
 /**
- * Worker ids in etcd (design §3.4.1 / §7.4): the key layout and the few transactions the
+ * Worker ids in etcd: the key layout and the few transactions the
  * worker-id lifecycle needs, on the `etcd3` client. No policy lives here — when to claim,
  * retry, fence or release is `EtcdWorkerIdentity`'s business.
  *

@@ -5,7 +5,7 @@
  * `ClockCatcher` queue, without blocking the event loop — when the millisecond's 1024
  * sequences are used up or the clock is slightly behind.
  *
- * Clock policy (thresholds from config, design §3.1.3): behind by ≤ wait threshold →
+ * Clock policy (thresholds from config; docs/architecture.md, "Snowflake"): behind by ≤ wait threshold →
  * wait; ≤ logical threshold → issue on the logical clock; beyond → IDGEN-SNOW-2001 (the
  * biz_tag's fallback chain takes over, `/health` reports the drift as degraded).
  */

@@ -1,5 +1,5 @@
 /**
- * The audit log (design §6.3): operator actions, key-use failures, degradation events.
+ * The audit log: operator actions, key-use failures, degradation events.
  * Append-only; rows older than `audit.retention_days` are deleted by `AuditLog`'s sweeper.
  */
 import { Effect } from "effect"

@@ -24,7 +24,7 @@ export const protobufPackage = "idgen.v1";
 export const protobufFileName = "idgen/v1/idgen.proto";
 
 /**
- * idgen v1: the gRPC form of the contract (shared/design API.md). Every ID is a string:
+ * idgen v1: the gRPC form of the contract. Every ID is a string:
  * numeric IDs are decimal text, since 64-bit values exceed what many clients hold exactly.
  * The API key travels in metadata `x-api-key`; errors carry their IDGEN code in trailing
  * metadata `idgen-error-code`.
