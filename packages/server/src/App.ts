@@ -14,7 +14,7 @@ import { ServerConfig } from "./config/ServerConfig.ts"
 import { DegradationManager } from "./degradation/DegradationManager.ts"
 import { FormattedGenerator } from "./formatted/FormattedGenerator.ts"
 import { AlgorithmRouter } from "./generate/AlgorithmRouter.ts"
-import { IdServiceLive } from "./generate/IdServiceLive.ts"
+import { IdService } from "./generate/IdService.ts"
 import { TagResolver } from "./generate/TagResolver.ts"
 import { GrpcServer } from "./grpc/GrpcServer.ts"
 import { Health } from "./health/Health.ts"
@@ -64,7 +64,7 @@ const Generators = AlgorithmRouter.layer.pipe(
 /** The operator's rules for workspaces and biz_tags. */
 const Tenancy = BizTags.layer.pipe(Layer.provideMerge(Workspaces.layer))
 
-const Core = Layer.mergeAll(IdServiceLive, Health.layer, Tenancy).pipe(
+const Core = Layer.mergeAll(IdService.layer, Health.layer, Tenancy).pipe(
   Layer.provideMerge(DegradationManager.layer),
   Layer.provideMerge(Layer.mergeAll(AuditLog.layer, AuditQuery.layer)),
   Layer.provideMerge(Generators),
