@@ -3,15 +3,15 @@
  * @idgen/protocol and @idgen/client, the tarballs installed with `effect` into a scratch
  * project outside the repository, and programs there (test/client/packaging/, copied in)
  * type-checked against the shipped .d.ts and run with this project's Node against a live
- * server: the Promise client and the Effect client, typed errors with their codes, and what
- * importing the client loads.
+ * server: the Promise client and the Effect client, the operator API's clients in both forms,
+ * typed errors with their codes, and what importing the client loads.
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { execFile } from "node:child_process"
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
+import { ADMIN_TOKEN, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
 import { tempDir } from "../support/TempDir.ts"
 
 const repoRoot = resolve(import.meta.dirname, "../..")
@@ -48,7 +48,7 @@ const ok = (what: string, result: Run): string => {
 }
 
 layer(ServerProcess.layer(), { timeout: "300 seconds", excludeTestServices: true })("packaging", (it) => {
-  it.effect("packed tarballs installed outside the repository: types check, both clients work against a server, the barrel loads no gRPC", () =>
+  it.effect("packed tarballs installed outside the repository: types check, the ID and operator clients work against a server, the barrel loads no gRPC", () =>
     Effect.gen(function*() {
       ok("build", yield* run(process.execPath, [join(repoRoot, "scripts/build-packages.ts")], repoRoot))
 
@@ -89,19 +89,36 @@ layer(ServerProcess.layer(), { timeout: "300 seconds", excludeTestServices: true
         assert.notInclude(url, "/@grpc/")
         assert.isFalse(url.startsWith("node:"), url)
       }
-      assert.includeMembers(modules.client, ["IdgenClient", "IdgenPromiseClient", "AllServersUnavailable"])
+      assert.includeMembers(modules.client, [
+        "IdgenClient",
+        "IdgenPromiseClient",
+        "AllServersUnavailable",
+        "IdgenAdminClient",
+        "IdgenAdminPromiseClient",
+        "AdminRequestFailed"
+      ])
       assert.includeMembers(modules.grpcService, ["batchGenerate", "generate", "healthCheck", "parse"])
 
       // Both clients against the live server; the process ends by itself (`await using`)
       const server = yield* ServerProcess
       const apiKey = yield* workspaceWithKey(server, { name: "packed" })
       yield* workspaceWithKey(server, { name: "packed-other" })
-      const consumer = yield* run(process.execPath, ["consumer.ts", server.baseUrl, apiKey, "packed", "packed-other"], project, 30_000)
+      const consumer = yield* run(
+        process.execPath,
+        ["consumer.ts", server.baseUrl, apiKey, "packed", "packed-other", ADMIN_TOKEN],
+        project,
+        30_000
+      )
       const result = JSON.parse(ok("consumer.ts (must end on its own within 30 s)", consumer))
       const ids: Array<string> = [...result.promise.ids, ...result.effect.ids]
       assert.strictEqual(ids.length, 5)
       assert.isTrue(ids.every((id, i) => /^\d+$/.test(id) && (i === 0 || BigInt(id) > BigInt(ids[i - 1]!))), ids.join(" "))
       assert.deepStrictEqual(result.promise.error, { tag: "Forbidden", code: "IDGEN-COMMON-0006" })
       assert.deepStrictEqual(result.effect.error, { tag: "InvalidRequest", code: "IDGEN-COMMON-0001" })
+      // The operator clients: a workspace and a key made through the Promise one, listed through the Effect one
+      assert.strictEqual(result.adminPromise.workspace, "packed-admin")
+      assert.deepStrictEqual(result.adminPromise.error, { tag: "Conflict", code: "IDGEN-COMMON-0008" })
+      assert.deepStrictEqual(result.adminEffect.keys, [result.adminPromise.key])
+      assert.includeMembers(result.adminEffect.workspaces, ["packed", "packed-other", "packed-admin"])
     }))
 })

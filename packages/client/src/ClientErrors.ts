@@ -19,3 +19,12 @@ export class NotNumericId extends Schema.TaggedError<NotNumericId>()("NotNumeric
   message: Schema.String,
   id: Schema.String
 }) {}
+
+/**
+ * An operator API call that got no answer from the server (unreachable, connection broken,
+ * no answer within the timeout), or an answer that is not the contract's.
+ */
+export class AdminRequestFailed extends Schema.TaggedError<AdminRequestFailed>()("AdminRequestFailed", {
+  message: Schema.String,
+  url: Schema.String
+}) {}

@@ -8,10 +8,11 @@
  *   const id = await idgen.next("shop/orders/order-id")
  */
 import type { Rpcs } from "@idgen/protocol"
-import { Cause, Effect, Exit, ManagedRuntime } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import type { AllServersUnavailable, NotNumericId } from "./ClientErrors.ts"
 import { type ClientError, type ClientOptions, IdgenClient, type IdgenClientShape } from "./IdgenClient.ts"
 import type { PrefetchStats } from "./Prefetch.ts"
+import { settle } from "./Settle.ts"
 import type { TagRef } from "./TagRef.ts"
 
 export class IdgenPromiseClient {
@@ -31,11 +32,7 @@ export class IdgenPromiseClient {
   }
 
   private run<A, E>(effect: Effect.Effect<A, E>): Promise<A> {
-    return this.runtime.runPromiseExit(effect).then((exit) => {
-      if (Exit.isSuccess(exit)) return exit.value
-      const failure = Cause.findErrorOption(exit.cause)
-      throw failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
-    })
+    return this.runtime.runPromiseExit(effect).then(settle)
   }
 
   /** A prefetched ID (see `IdgenClient.next`). Rejects with `ClientError`. */

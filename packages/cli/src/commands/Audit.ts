@@ -3,7 +3,7 @@
  */
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
-import * as Admin from "../AdminClient.ts"
+import * as Admin from "../Admin.ts"
 import { printJson, printTable } from "../Output.ts"
 import { idgen } from "../Root.ts"
 
@@ -16,11 +16,19 @@ export const audit = Command.make("audit", {
 }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
-    const page = yield* Admin.request(root, "GET", `/audit${Admin.query(input)}`)
+    const query = Admin.given({
+      since: input.since,
+      until: input.until,
+      action: input.action,
+      workspace: input.workspace,
+      limit: input.limit,
+      cursor: input.cursor
+    })
+    const page = yield* Admin.call((admin) => admin.admin.listAudit({ query }))
     if (root.json) return yield* printJson(page)
     yield* printTable(
       ["TIME", "TYPE", "ACTOR", "ACTION", "RESOURCE", "RESULT", "NODE"],
-      page.items.map((e: any) => [e.occurred_at, e.event_type, e.actor, e.action, e.resource, e.result, e.node])
+      page.items.map((e) => [e.occurred_at, e.event_type, e.actor, e.action, e.resource, e.result, e.node])
     )
     yield* Admin.printNextCursor(page)
   })).pipe(

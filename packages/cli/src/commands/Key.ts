@@ -1,9 +1,9 @@
 /**
  * `idgen key create|list|revoke` (operator API).
  */
-import { Console, Effect, Option } from "effect"
+import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as Admin from "../AdminClient.ts"
+import * as Admin from "../Admin.ts"
 import { printJson, printTable } from "../Output.ts"
 import { idgen } from "../Root.ts"
 
@@ -16,10 +16,8 @@ const create = Command.make("create", {
 }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
-    const created = yield* Admin.request(root, "POST", `/workspaces/${encodeURIComponent(input.workspace)}/api-keys`, {
-      ...(Option.isSome(input.name) ? { name: input.name.value } : {}),
-      ...(Option.isSome(input.expiresAt) ? { expires_at: input.expiresAt.value } : {})
-    })
+    const payload = Admin.given({ name: input.name, expires_at: input.expiresAt })
+    const created = yield* Admin.call((admin) => admin.admin.createApiKey({ params: { ws: input.workspace }, payload }))
     if (root.json) return yield* printJson(created)
     yield* Console.log(created.key)
     yield* Console.error(
@@ -37,7 +35,7 @@ const revoke = Command.make("revoke", {
 }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
-    yield* Admin.request(root, "DELETE", `/workspaces/${encodeURIComponent(input.workspace)}/api-keys/${encodeURIComponent(input.id)}`)
+    yield* Admin.call((admin) => admin.admin.revokeApiKey({ params: { ws: input.workspace, id: input.id } }))
     if (root.json) return yield* printJson({ revoked: input.id })
     yield* Console.log(`revoked API key ${input.id}`)
   })).pipe(
@@ -48,11 +46,12 @@ const revoke = Command.make("revoke", {
 const list = Command.make("list", { workspace: workspaceArg, ...Admin.pageFlags }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
-    const page = yield* Admin.request(root, "GET", `/workspaces/${encodeURIComponent(input.workspace)}/api-keys${Admin.pageQuery(input)}`)
+    const query = Admin.given({ limit: input.limit, cursor: input.cursor })
+    const page = yield* Admin.call((admin) => admin.admin.listApiKeys({ params: { ws: input.workspace }, query }))
     if (root.json) return yield* printJson(page)
     yield* printTable(
       ["ID", "PREFIX", "NAME", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
-      page.items.map((k: any) => [k.id, k.prefix, k.name, k.created_at, k.expires_at, k.last_used_at, k.revoked_at])
+      page.items.map((k) => [k.id, k.prefix, k.name, k.created_at, k.expires_at, k.last_used_at, k.revoked_at])
     )
     yield* Admin.printNextCursor(page)
   })).pipe(

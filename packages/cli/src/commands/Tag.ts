@@ -2,9 +2,10 @@
  * `idgen tag create|list|update|delete` (operator API).
  */
 import { Names } from "@idgen/core"
+import type { BizTag } from "@idgen/protocol/http"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as Admin from "../AdminClient.ts"
+import * as Admin from "../Admin.ts"
 import { printJson, printTable } from "../Output.ts"
 import { idgen } from "../Root.ts"
 import * as TagPath from "../TagPath.ts"
@@ -33,16 +34,14 @@ const body = (input: {
   readonly template: Option.Option<string>
 }) => ({
   ...(Option.isSome(input.fallback)
-    ? { fallback: input.fallback.value.split(",").map((s) => s.trim()).filter((s) => s !== "") }
+    ? { fallback: Admin.algorithms(input.fallback.value) }
     : {}),
-  ...(Option.isSome(input.step) ? { step: input.step.value } : {}),
-  ...(Option.isSome(input.template) ? { format_template: input.template.value } : {})
+  ...Admin.given({ step: input.step, format_template: input.template })
 })
 
-const tagUrl = (path: TagPath.TagPath) =>
-  `/workspaces/${encodeURIComponent(path.workspace)}/biz-tags/${encodeURIComponent(path.group)}/${encodeURIComponent(path.name)}`
+const tagParams = (path: TagPath.TagPath) => ({ ws: path.workspace, group: path.group, name: path.name })
 
-const describeTag = (tag: any) =>
+const describeTag = (tag: typeof BizTag.Type) =>
   `${tag.workspace}/${tag.group}/${tag.name}: ${tag.algorithm}` +
   (tag.fallback.length > 0 ? ` (fallback ${tag.fallback.join(", ")})` : "") +
   `, step ${tag.step}` + (tag.format_template === null ? "" : `, template ${tag.format_template}`)
@@ -51,12 +50,12 @@ const create = Command.make("create", { path: pathArg, algorithm, ...settings },
   Effect.gen(function*() {
     const root = yield* idgen
     const path = yield* TagPath.parse(input.path)
-    const created = yield* Admin.request(root, "POST", `/workspaces/${encodeURIComponent(path.workspace)}/biz-tags`, {
-      group: path.group,
-      name: path.name,
-      algorithm: input.algorithm,
-      ...body(input)
-    })
+    const created = yield* Admin.call((admin) =>
+      admin.admin.createBizTag({
+        params: { ws: path.workspace },
+        payload: { group: path.group, name: path.name, algorithm: input.algorithm, ...body(input) }
+      })
+    )
     if (root.json) return yield* printJson(created)
     yield* Console.log(`created ${describeTag(created)}`)
   })).pipe(
@@ -72,7 +71,7 @@ const list = Command.make("list", {
 }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
-    const tags: ReadonlyArray<any> = yield* Admin.request(root, "GET", `/workspaces/${encodeURIComponent(input.workspace)}/biz-tags`)
+    const tags = yield* Admin.call((admin) => admin.admin.listBizTags({ params: { ws: input.workspace } }))
     if (root.json) return yield* printJson(tags)
     yield* printTable(
       ["GROUP", "NAME", "ALGORITHM", "FALLBACK", "STEP", "TEMPLATE", "REMAINING"],
@@ -88,10 +87,8 @@ const update = Command.make("update", { path: pathArg, algorithm: algorithm.pipe
   Effect.gen(function*() {
     const root = yield* idgen
     const path = yield* TagPath.parse(input.path)
-    const updated = yield* Admin.request(root, "PATCH", tagUrl(path), {
-      ...(Option.isSome(input.algorithm) ? { algorithm: input.algorithm.value } : {}),
-      ...body(input)
-    })
+    const payload = { ...Admin.given({ algorithm: input.algorithm }), ...body(input) }
+    const updated = yield* Admin.call((admin) => admin.admin.updateBizTag({ params: tagParams(path), payload }))
     if (root.json) return yield* printJson(updated)
     yield* Console.log(`updated ${describeTag(updated)}`)
   })).pipe(
@@ -103,7 +100,7 @@ const remove = Command.make("delete", { path: pathArg }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
     const path = yield* TagPath.parse(input.path)
-    yield* Admin.request(root, "DELETE", tagUrl(path))
+    yield* Admin.call((admin) => admin.admin.deleteBizTag({ params: tagParams(path) }))
     if (root.json) return yield* printJson({ deleted: input.path })
     yield* Console.log(`deleted ${input.path} (its numbers are never issued again)`)
   })).pipe(

@@ -2,9 +2,10 @@
  * `idgen workspace create|list|get|update` (operator API).
  */
 import { Names } from "@idgen/core"
+import type { Workspace } from "@idgen/protocol/http"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as Admin from "../AdminClient.ts"
+import * as Admin from "../Admin.ts"
 import { CliFailure } from "../CliFailure.ts"
 import { printJson, printTable } from "../Output.ts"
 import { idgen } from "../Root.ts"
@@ -43,20 +44,21 @@ const settingsBody = (input: {
   Effect.map(
     Option.isSome(input.rateLimit) ? Effect.map(rateLimitOf(input.rateLimit.value), Option.some) : Effect.succeed(Option.none()),
     (rateLimit) => ({
-      ...(Option.isSome(input.defaultAlgorithm) ? { default_algorithm: input.defaultAlgorithm.value } : {}),
-      ...(Option.isSome(input.maxAutoBizTags) ? { max_auto_biz_tags: input.maxAutoBizTags.value } : {}),
-      ...(Option.isSome(rateLimit) ? { rate_limit: rateLimit.value } : {})
+      ...Admin.given({ default_algorithm: input.defaultAlgorithm, max_auto_biz_tags: input.maxAutoBizTags, rate_limit: rateLimit })
     })
   )
 
-const describeWorkspace = (w: any) =>
+const rateLimitText = (limit: typeof Workspace.Type["rate_limit"]) =>
+  limit === null ? null : `${limit.per_second}/s burst ${limit.burst}`
+
+const describeWorkspace = (w: typeof Workspace.Type) =>
   [
     ["name", w.name],
     ["default_algorithm", w.default_algorithm],
     ["default_fallback", w.default_fallback.join(",") || null],
     ["auto_create_biz_tags", w.auto_create_biz_tags],
     ["max_auto_biz_tags", w.max_auto_biz_tags],
-    ["rate_limit", w.rate_limit === null ? null : `${w.rate_limit.per_second}/s burst ${w.rate_limit.burst}`],
+    ["rate_limit", rateLimitText(w.rate_limit)],
     ["created_at", w.created_at]
   ] as const
 
@@ -70,11 +72,12 @@ const create = Command.make("create", {
 }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
-    const created = yield* Admin.request(root, "POST", "/workspaces", {
+    const payload = {
       name: input.name,
       ...(yield* settingsBody(input)),
       ...(input.noAutoCreate ? { auto_create_biz_tags: false } : {})
-    })
+    }
+    const created = yield* Admin.call((admin) => admin.admin.createWorkspace({ payload }))
     if (root.json) return yield* printJson(created)
     yield* Console.log(`created workspace ${created.name} (default algorithm ${created.default_algorithm})`)
   })).pipe(
@@ -85,7 +88,7 @@ const create = Command.make("create", {
 const list = Command.make("list", {}, () =>
   Effect.gen(function*() {
     const root = yield* idgen
-    const workspaces: ReadonlyArray<any> = yield* Admin.request(root, "GET", "/workspaces")
+    const workspaces = yield* Admin.call((admin) => admin.admin.listWorkspaces())
     if (root.json) return yield* printJson(workspaces)
     yield* printTable(
       ["NAME", "DEFAULT ALGORITHM", "AUTO-CREATE", "RATE LIMIT", "CREATED"],
@@ -93,7 +96,7 @@ const list = Command.make("list", {}, () =>
         w.name,
         w.default_algorithm,
         w.auto_create_biz_tags,
-        w.rate_limit === null ? null : `${w.rate_limit.per_second}/s burst ${w.rate_limit.burst}`,
+        rateLimitText(w.rate_limit),
         w.created_at
       ])
     )
@@ -103,7 +106,7 @@ const list = Command.make("list", {}, () =>
   Command.withExamples([{ command: "idgen workspace list -s 10.0.0.5:8080", description: "on another server" }])
 )
 
-const show = (workspace: any) =>
+const show = (workspace: typeof Workspace.Type) =>
   Effect.gen(function*() {
     const root = yield* idgen
     if (root.json) return yield* printJson(workspace)
@@ -112,8 +115,7 @@ const show = (workspace: any) =>
 
 const get = Command.make("get", { name: nameArg }, (input) =>
   Effect.gen(function*() {
-    const root = yield* idgen
-    yield* show(yield* Admin.request(root, "GET", `/workspaces/${encodeURIComponent(input.name)}`))
+    yield* show(yield* Admin.call((admin) => admin.admin.getWorkspace({ params: { ws: input.name } })))
   })).pipe(
   Command.withDescription("Show a workspace with its settings"),
   Command.withExamples([{ command: "idgen workspace get shop", description: "its settings" }])
@@ -132,16 +134,15 @@ const update = Command.make("update", {
   )
 }, (input) =>
   Effect.gen(function*() {
-    const root = yield* idgen
-    const body = {
+    const payload = {
       ...(yield* settingsBody(input)),
       ...(Option.isSome(input.autoCreate) ? { auto_create_biz_tags: input.autoCreate.value === "on" } : {}),
       ...(Option.isSome(input.defaultFallback)
-        ? { default_fallback: input.defaultFallback.value.split(",").map((s) => s.trim()).filter((s) => s !== "") }
+        ? { default_fallback: Admin.algorithms(input.defaultFallback.value) }
         : {})
     }
-    if (Object.keys(body).length === 0) return yield* new CliFailure({ message: "nothing to change: give at least one setting" })
-    yield* show(yield* Admin.request(root, "PATCH", `/workspaces/${encodeURIComponent(input.name)}`, body))
+    if (Object.keys(payload).length === 0) return yield* new CliFailure({ message: "nothing to change: give at least one setting" })
+    yield* show(yield* Admin.call((admin) => admin.admin.updateWorkspace({ params: { ws: input.name }, payload })))
   })).pipe(
   Command.withDescription("Change a workspace's settings"),
   Command.withExamples([{ command: "idgen workspace update shop --default-fallback uuid_v7 --auto-create off", description: "fallback for new tags; no more auto-creation" }])

@@ -38,8 +38,8 @@ export const toBody = (error: Errors.IdgenError, requestId: string, nowMs: numbe
   }
 })
 
-/** Back from the wire (generated clients): the core error named by the body's code. */
-const fromBody = (body: ErrorBody): Errors.IdgenError | undefined => {
+/** Back from the wire (clients): the core error named by the body's code, if it names one. */
+export const fromBody = (body: ErrorBody): Errors.IdgenError | undefined => {
   const cls = classByCode.get(body.error.code)
   if (cls === undefined) return undefined
   const { message, details } = body.error
