@@ -16,7 +16,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseAllDocuments, parse as parseYaml } from "yaml"
 import { load } from "@idgen/server/config/ConfigLoader"
-import { readmePath, updatedReadme } from "../../scripts/config-reference.ts"
+import { examplePath, readmePath, renderExample, updatedReadme } from "../../scripts/config-reference.ts"
 import { render as renderRules, rulesPath } from "../../scripts/prometheus-rules.ts"
 import { ADMIN_TOKEN } from "../support/ServerProcess.ts"
 import { AMTOOL_BINARY, KUBECTL_BINARY, PROMTOOL_BINARY } from "../support/SystemPackages.ts"
@@ -300,6 +300,20 @@ describe("README.md", () => {
     const readme = read(readmePath)
     assert.strictEqual(readme, updatedReadme(readme), "out of date: run npm run ops:config-docs")
   })
+
+  it.effect("deploy/idgen.example.toml is generated from the settings, and with every key uncommented it is the defaults", () =>
+    Effect.gen(function*() {
+      const example = read(examplePath)
+      assert.strictEqual(example, renderExample(), "out of date: run npm run ops:config-docs")
+      const dir = mkdtempSync(join(tmpdir(), "idgen-example-"))
+      try {
+        const file = join(dir, "idgen.toml")
+        writeFileSync(file, example.replace(/^# (\w+ = )/gm, "$1"))
+        assert.deepStrictEqual(yield* load({ IDGEN_CONFIG: file }), yield* load({}))
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }))
 
   it("every metric the Operating section names exists", () => {
     const readme = read(readmePath)

@@ -11,6 +11,7 @@ import { describe } from "./CliFailure.ts"
 import { audit } from "./commands/Audit.ts"
 import { bench } from "./commands/Bench.ts"
 import { cluster } from "./commands/Cluster.ts"
+import { config } from "./commands/Config.ts"
 import { gen } from "./commands/Gen.ts"
 import { key } from "./commands/Key.ts"
 import { migrate } from "./commands/Migrate.ts"
@@ -22,7 +23,7 @@ import { idgen } from "./Root.ts"
 import * as UsageError from "./UsageError.ts"
 
 const cli = idgen.pipe(
-  Command.withSubcommands([serve, migrate, cluster, workspace, key, tag, audit, gen, parse, bench]),
+  Command.withSubcommands([serve, migrate, cluster, config, workspace, key, tag, audit, gen, parse, bench]),
   Command.run({ version: "0.1.0" })
 )
 

@@ -4,6 +4,7 @@
  */
 import { Effect, Layer } from "effect"
 import { AlertEvaluator } from "./alerting/AlertEvaluator.ts"
+import * as AlertRules from "./alerting/AlertRules.ts"
 import { AuditLog } from "./audit/AuditLog.ts"
 import { AuditQuery } from "./audit/AuditQuery.ts"
 import { AdminToken } from "./auth/AdminToken.ts"
@@ -47,6 +48,9 @@ import { UuidGenerator } from "./uuid/UuidGenerator.ts"
  * otherwise the static `node.worker_id` (`IDGEN_WORKER_ID`) of single nodes and the embedded
  * default, held in the node's own storage.
  */
+/** The configuration's rules that features outside config/ own, at start-up and on every reload. */
+const configChecks = [AlertRules.configProblems]
+
 const WorkerIdentity = Layer.unwrap(
   Effect.map(ServerConfig, (config) =>
     config.etcd.endpoints.length === 0
@@ -105,6 +109,6 @@ export const layer = BoundPorts.layer.pipe(
   Layer.provideMerge(Storage.layer),
   Layer.provideMerge(RedisClient.layer),
   Layer.provideMerge(Layer.mergeAll(Logging.layer, Tracing.layer)),
-  Layer.provideMerge(LiveConfig.layer()),
-  Layer.provideMerge(layerFromEnv)
+  Layer.provideMerge(LiveConfig.layer(process.env, configChecks)),
+  Layer.provideMerge(layerFromEnv(configChecks))
 )

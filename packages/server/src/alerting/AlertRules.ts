@@ -6,6 +6,8 @@
  * Prometheus and each node's own evaluator alert on the same conditions.
  */
 import { Result } from "effect"
+import type { ServerConfigShape } from "../config/ServerConfig.ts"
+import * as AlertingSettings from "../config/sections/Alerting.ts"
 import * as Expression from "./Expression.ts"
 
 export type Severity = "critical" | "warning" | "info"
@@ -36,7 +38,7 @@ export interface Thresholds {
   readonly errorRatio: number
 }
 
-export const defaultThresholds: Thresholds = { rangeRemainingRatio: 0.2, clockDriftMillis: 100, errorRatio: 0.05 }
+export const defaultThresholds: Thresholds = AlertingSettings.defaultThresholds
 
 const bizTag = "{{ $labels.workspace }}/{{ $labels.group }}/{{ $labels.biz_tag }}"
 
@@ -167,8 +169,6 @@ export const builtinRules = (t: Thresholds): ReadonlyArray<RuleSpec> => [
   }
 ]
 
-export const alertNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/
-
 export const compile = (spec: RuleSpec): Result.Result<AlertRule, Expression.ExpressionError> =>
   Result.map(Expression.parse(spec.expr), (node) => ({ ...spec, node }))
 
@@ -213,3 +213,9 @@ export const expandTemplate = (text: string, labels: Readonly<Record<string, str
   })
 
 const round = (n: number) => Math.round(n * 1000) / 1000
+
+/** The configured rules' expressions parse (a check of the loader: `ConfigLoader.Check`). */
+export const configProblems = ({ alerting }: ServerConfigShape): ReadonlyArray<string> => {
+  const rules = effectiveRules({ builtin: alerting.builtinRules, thresholds: alerting.thresholds, rules: alerting.rules })
+  return Result.isFailure(rules) ? [`alerting.rules (IDGEN_ALERTING_RULES): ${rules.failure.message}`] : []
+}

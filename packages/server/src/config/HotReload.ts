@@ -6,8 +6,8 @@
  *
  * - invalid → refused, the running configuration stays, the error is logged, counted
  *   (`idgen_config_reloads_total{outcome="failure"}`) and shown by `GET /api/v1/admin/config`;
- * - valid → the settings in `liveSettings` take effect at once; changes to anything else
- *   are reported as needing a restart and not applied.
+ * - valid → the settings declared `live` (`sections/*.ts`) take effect at once; changes to
+ *   anything else are reported as needing a restart and not applied.
  *
  * Services that honour live settings read `LiveConfig.current()` where they use them (the
  * segment generator at each load, the alert evaluator at each tick, the logger per line).
@@ -18,44 +18,27 @@ import { readFileSync } from "node:fs"
 import * as Metrics from "./ConfigMetrics.ts"
 import type { ConfigInvalid } from "./ConfigInvalid.ts"
 import { withAdminToken } from "./AdminTokenBootstrap.ts"
-import { load, mergeDeep } from "./ConfigLoader.ts"
-import { ServerConfig, type ServerConfigShape } from "./ServerConfig.ts"
+import { type Check, load, mergeDeep } from "./ConfigLoader.ts"
+import { entries, ServerConfig, type ServerConfigShape } from "./ServerConfig.ts"
 
-/** What takes effect without a restart (file-format names; a section name means all of it). */
-export const liveSettings: ReadonlyArray<string> = [
-  "log.level",
-  "segment.default_step",
-  "segment.preload_threshold",
-  "segment.target_segment_seconds",
-  "segment.max_step",
-  "segment.take_timeout_ms",
-  "segment.idle_release_ms",
-  "segment.l1_capacity",
-  "segment.l1_low_watermark",
-  "segment.l1_high_watermark",
-  "segment.l1_hot_ids_per_second",
-  "segment.l1_memory_budget_bytes",
-  "alerting",
-  "reload"
-]
+const liveEntries = entries.filter((entry) => entry.setting.live)
 
-/** `base` with the live settings of `from` (keep in step with `liveSettings`). */
-const withLive = (base: ServerConfigShape, from: ServerConfigShape): ServerConfigShape => ({
-  ...base,
-  log: { ...base.log, level: from.log.level },
-  segment: {
-    ...base.segment,
-    defaultStep: from.segment.defaultStep,
-    preloadThreshold: from.segment.preloadThreshold,
-    targetSegmentSeconds: from.segment.targetSegmentSeconds,
-    maxStep: from.segment.maxStep,
-    takeTimeoutMillis: from.segment.takeTimeoutMillis,
-    idleReleaseMillis: from.segment.idleReleaseMillis,
-    l1: from.segment.l1
-  },
-  alerting: from.alerting,
-  reload: from.reload
-})
+/** What takes effect without a restart (file keys): the settings declared `live`. */
+export const liveSettings: ReadonlyArray<string> = liveEntries.map((entry) => entry.file.join("."))
+
+const setIn = (table: unknown, path: ReadonlyArray<string>, value: unknown): unknown => {
+  if (path.length === 0) return value
+  const [key, ...rest] = path as [string, ...Array<string>]
+  const at = table as Record<string, unknown>
+  return { ...at, [key]: setIn(at[key], rest, value) }
+}
+
+const getIn = (table: unknown, path: ReadonlyArray<string>): unknown =>
+  path.reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], table)
+
+/** `base` with the live settings of `from`. */
+const withLive = (base: ServerConfigShape, from: ServerConfigShape): ServerConfigShape =>
+  liveEntries.reduce<unknown>((config, entry) => setIn(config, entry.code, getIn(from, entry.code)), base) as ServerConfigShape
 
 export interface ReloadReport {
   readonly source: "file" | "api" | "signal"
@@ -93,13 +76,13 @@ export class LiveConfig extends Context.Service<LiveConfig, {
 }>()("@idgen/server/config/LiveConfig") {
   /**
    * Watches `IDGEN_CONFIG` of `env` (default `process.env`) while the layer lives; the
-   * initial configuration is `ServerConfig`'s.
+   * initial configuration is `ServerConfig`'s. Candidates pass `checks` too (as at start-up).
    */
-  static readonly layer = (env: Record<string, string | undefined> = process.env) =>
-    Layer.effect(LiveConfig, make(env))
+  static readonly layer = (env: Record<string, string | undefined> = process.env, checks: ReadonlyArray<Check> = []) =>
+    Layer.effect(LiveConfig, make(env, checks))
 }
 
-const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>) {
+const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>, checks: ReadonlyArray<Check>) {
   const initial = yield* ServerConfig
   const clock = yield* Clock.Clock
   const context = yield* Effect.context<never>()
@@ -115,7 +98,7 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
 
   const apply = Effect.fnUntraced(function*(source: ReloadReport["source"], nextOverrides: Record<string, unknown>) {
     // The same path as at start-up, admin token bootstrap included (it re-reads the stored one).
-    const candidate = yield* Effect.flatMap(load(env, nextOverrides), withAdminToken).pipe(
+    const candidate = yield* Effect.flatMap(load(env, nextOverrides, checks), withAdminToken).pipe(
       Effect.mapError((error: ConfigInvalid) => new ReloadFailed({ source, at: now(), message: error.message })),
       Effect.tapError((error) =>
         Effect.gen(function*() {

@@ -6,7 +6,8 @@
  */
 import { Effect, Layer, Logger, type LogLevel, References } from "effect"
 import { LiveConfig } from "../config/HotReload.ts"
-import type { LogLevel as ConfigLogLevel, OperationsConfigShape } from "../config/OperationsConfig.ts"
+import type { LogLevel as ConfigLogLevel } from "../config/sections/Log.ts"
+import type { ServerConfigShape } from "../config/ServerConfig.ts"
 
 const levels: Record<ConfigLogLevel, LogLevel.LogLevel> = {
   trace: "Trace",
@@ -26,7 +27,7 @@ export const layer: Layer.Layer<never, never, LiveConfig> = Layer.unwrap(
 )
 
 /** Lines in `format`, at `level()` and above (read per line). Also the logger of a cluster's primary. */
-export const layerWith = (format: OperationsConfigShape["log"]["format"], level: () => ConfigLogLevel): Layer.Layer<never> => {
+export const layerWith = (format: ServerConfigShape["log"]["format"], level: () => ConfigLogLevel): Layer.Layer<never> => {
   const output = format === "json"
     ? Logger.consoleJson
     : format === "logfmt"

@@ -34,10 +34,11 @@
 import { Effect, Metric } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
+import * as SegmentSettings from "../config/sections/Segment.ts"
 import * as StorageMetrics from "./StorageMetrics.ts"
 
 /** The default safety gap (`segment.failover_safety_gap`). */
-export const DEFAULT_SAFETY_GAP = 1_000_000_000
+export const DEFAULT_SAFETY_GAP = SegmentSettings.DEFAULT_FAILOVER_SAFETY_GAP
 
 /** What the check found, for the allocation that runs in the same transaction. */
 export interface Checked {

@@ -1,0 +1,46 @@
+/**
+ * The configuration in the file's form, for people (`idgen config`): the effective values
+ * (defaults, file, environment) with every secret redacted, or the defaults alone.
+ */
+import { Schema } from "effect"
+import { stringify } from "smol-toml"
+import { entries, FileSchema, type ServerConfigShape } from "./ServerConfig.ts"
+
+type Table = Record<string, unknown>
+
+export const redactedText = "<redacted>"
+
+const set = (table: Table, path: ReadonlyArray<string>, value: unknown) => {
+  let at = table
+  for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Table
+  at[path[path.length - 1]!] = value
+}
+
+const get = (table: Table, path: ReadonlyArray<string>): unknown =>
+  path.reduce<unknown>((at, key) => (at as Table | undefined)?.[key], table)
+
+const redact = (value: unknown): unknown =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? Object.fromEntries(Object.keys(value).map((k) => [k, redactedText]))
+    : redactedText
+
+const encode = Schema.encodeSync(FileSchema)
+
+/** The effective configuration in file form; secrets redacted (table values each), unset keys absent. */
+export const effective = (config: ServerConfigShape): Table => {
+  const table = encode(config)
+  for (const entry of entries) {
+    const value = get(table, entry.file)
+    if (entry.setting.secret && value !== undefined) set(table, entry.file, redact(value))
+  }
+  return table
+}
+
+/** Every default in file form; settings unset by default are absent. */
+export const defaults = (): Table => {
+  const table: Table = {}
+  for (const entry of entries) if (entry.setting._tag === "WithDefault") set(table, entry.file, entry.setting.default)
+  return table
+}
+
+export const toToml = (table: Table): string => stringify(table)
