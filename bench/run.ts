@@ -6,7 +6,7 @@
  * Every measurement runs in its own process: in-process benches one at a time, and for
  * HTTP the server under test, the bare node:http baseline and the autocannon load
  * generator each in a separate process. Environment knobs (defaults in brackets):
- * BENCH_ONLY=inprocess|http|tail|interfaces|allocations, BENCH_STORE=postgres|embedded [postgres when reachable],
+ * BENCH_ONLY=inprocess|http|tail|workers|interfaces|allocations, BENCH_STORE=postgres|embedded [postgres when reachable],
  * BENCH_ROUNDS [10], BENCH_ROUND_MS [300], BENCH_SNOWFLAKE_ROUNDS [3], BENCH_SNOWFLAKE_ROUND_MS [2000],
  * BENCH_HTTP_ROUNDS [3], BENCH_HTTP_CONNECTIONS [32], BENCH_HTTP_PIPELINING [1],
  * BENCH_HTTP_WARMUP_S [1], BENCH_HTTP_DURATION_S [4], BENCH_READY_TIMEOUT_MS [90000].
@@ -22,6 +22,7 @@ import { envNumber, pairedRatio, type Series } from "./lib/measure.ts"
 import { interfacesBench } from "./interfaces/section.ts"
 import { allocationsBench } from "./segment/allocations.ts"
 import { tailBench } from "./http/tail.ts"
+import { type Target, workersBench } from "./http/workers.ts"
 import { createDatabase, type ThrowawayDb } from "./lib/postgres.ts"
 import { type Check, table, writeJson } from "./report.ts"
 
@@ -296,20 +297,19 @@ const http = {
   durationSeconds: envNumber("BENCH_HTTP_DURATION_S", 4)
 }
 
-interface Target {
-  readonly name: "idgen" | "bare"
-  readonly baseUrl: string
-  readonly headers: Record<string, string>
-  readonly pid: number
-}
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+/**
+ * CPU seconds (user + system) a process and its children (a cluster's workers) have used
+ * so far, from /proc (Linux).
+ */
 const cpuSeconds = (pid: number): number | undefined => {
   try {
     const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
     // Fields 14 and 15 of stat(5) (utime, stime), counted from the state field (3).
-    return (Number(fields[11]) + Number(fields[12])) / 100
+    const own = (Number(fields[11]) + Number(fields[12])) / 100
+    const children = Fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter((x) => x !== "")
+    return children.reduce((sum, child) => sum + (cpuSeconds(Number(child)) ?? 0), own)
   } catch {
     return undefined
   }
@@ -482,6 +482,25 @@ const tailSection = async () => {
   }
 }
 
+const workersSection = async () => {
+  try {
+    const r = await workersBench({
+      repoRoot: ROOT,
+      results: RESULTS,
+      rounds: http.rounds,
+      postgres: (name) => storeOfKind(name, "postgres"),
+      load: (target) => load(target, scenarios[0]),
+      readyTimeoutMs: envNumber("BENCH_READY_TIMEOUT_MS", 90_000),
+      log
+    })
+    checks.push(...r.checks)
+    raw.workers = r.raw
+    stores.workers = r.store
+  } catch (error) {
+    checks.push(failed("workers.vs-bare", "workers", "HTTP generate (single), 2 workers", "≥ 0.80× bare", error))
+  }
+}
+
 const allocBench = async () => {
   try {
     const r = await allocationsBench({ repoRoot: ROOT, results: RESULTS, store, log })
@@ -500,6 +519,7 @@ try {
   }
   if (only === undefined || only === "" || only === "http") await httpBench()
   if (only === undefined || only === "" || only === "tail") await tailSection()
+  if (only === undefined || only === "" || only === "workers") await workersSection()
   if (only === undefined || only === "" || only === "interfaces") await ifaceBench()
   if (only === undefined || only === "" || only === "allocations") await allocBench()
 } finally {

@@ -4,11 +4,17 @@
  * generate, `size` ids for a batch. It reads and parses the request body like a real
  * handler, and does nothing else (no auth, no validation, no storage).
  *
- *   node bench/http/bare-server.ts <port>     → prints "LISTENING <port>"
+ * With a worker count above 1 it is a bare `node:cluster` server: a primary that forks that
+ * many workers, each running the same handler on the shared port (the baseline of idgen's
+ * worker processes; each worker counts on its own, so ids repeat across workers).
+ *
+ *   node bench/http/bare-server.ts <port> [workers]     → prints "LISTENING <port>"
  */
+import cluster from "node:cluster"
 import { createServer } from "node:http"
 
 const port = Number(process.argv[2] ?? 0)
+const workers = Number(process.argv[3] ?? 1)
 let n = 0
 
 const server = createServer((req, res) => {
@@ -39,8 +45,24 @@ const server = createServer((req, res) => {
   })
 })
 
-server.listen(port, "127.0.0.1", () => {
-  const address = server.address()
-  process.stdout.write(`LISTENING ${typeof address === "object" && address !== null ? address.port : port}\n`)
-})
-process.on("SIGTERM", () => server.close(() => process.exit(0)))
+const listening = (bound: number) => process.stdout.write(`LISTENING ${bound}\n`)
+
+if (workers > 1 && cluster.isPrimary) {
+  let up = 0
+  for (let i = 0; i < workers; i++) {
+    cluster.fork().on("listening", () => {
+      up += 1
+      if (up === workers) listening(port)
+    })
+  }
+  process.on("SIGTERM", () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill()
+    cluster.disconnect(() => process.exit(0))
+  })
+} else {
+  server.listen(port, "127.0.0.1", () => {
+    const address = server.address()
+    if (cluster.isPrimary) listening(typeof address === "object" && address !== null ? address.port : port)
+  })
+  process.on("SIGTERM", () => server.close(() => process.exit(0)))
+}

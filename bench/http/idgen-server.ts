@@ -63,6 +63,8 @@ export const startIdgen = async (options: StartOptions): Promise<IdgenServer> =>
     IDGEN_DATA_DIR: options.dataDir,
     IDGEN_NODE_NAME: "bench",
     IDGEN_CONFIG: "",
+    // One process unless asked (the workers section): the other sections measure one node.
+    IDGEN_WORKERS: "1",
     ...options.env
   }
   if (options.databaseUrl !== undefined) env.IDGEN_DATABASE_URL = options.databaseUrl
