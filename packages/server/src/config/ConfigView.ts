@@ -26,6 +26,11 @@ const redact = (value: unknown): unknown =>
 
 const encode = Schema.encodeSync(FileSchema)
 
+const secretPaths = entries.filter((e) => e.setting.secret).flatMap((e) => [e.code.join("."), e.file.join(".")])
+
+/** Whether this dotted path (of `ServerConfigShape` or of the file) is a secret or lies inside one. */
+export const isSecret = (path: string): boolean => secretPaths.some((p) => path === p || path.startsWith(`${p}.`))
+
 /** The effective configuration in file form; secrets redacted (table values each), unset keys absent. */
 export const effective = (config: ServerConfigShape): Table => {
   const table = encode(config)

@@ -13,26 +13,25 @@ import * as Expression from "../alerting/Expression.ts"
 import type { AuditLog } from "../audit/AuditLog.ts"
 import { audited } from "../audit/Operator.ts"
 import type { AdminToken } from "../auth/AdminToken.ts"
+import * as ConfigView from "../config/ConfigView.ts"
 import { LiveConfig, liveSettings, type ReloadFailed, type ReloadReport } from "../config/HotReload.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
 import * as AdminMiddleware from "./AdminMiddleware.ts"
 import * as RequestValidation from "./RequestValidation.ts"
 
-const redactedText = "<redacted>"
-
 /**
- * JSON-ready copy with every secret replaced (Redacted values, and OTLP header values,
- * which carry credentials); unset settings are null.
+ * JSON-ready copy with every secret replaced (Redacted values, and whatever the settings
+ * declare secret, e.g. OTLP header values, which carry credentials); unset settings are null.
  */
 export const redact = (value: unknown, path = ""): unknown => {
   if (value === undefined) return null
-  if (Redacted.isRedacted(value)) return redactedText
+  if (Redacted.isRedacted(value)) return ConfigView.redactedText
   if (Array.isArray(value)) return value.map((v) => redact(v, path))
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(
       Object.entries(value).map(([k, v]) => {
         const here = path === "" ? k : `${path}.${k}`
-        return [k, here.startsWith("tracing.otlpHeaders.") ? redactedText : redact(v, here)]
+        return [k, ConfigView.isSecret(here) && (typeof v !== "object" || v === null) ? ConfigView.redactedText : redact(v, here)]
       })
     )
   }
