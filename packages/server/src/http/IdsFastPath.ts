@@ -29,7 +29,7 @@ import * as Outcome from "../requests/Outcome.ts"
 import { invalidRequestFrom, malformedJson, tooLarge } from "../requests/RequestErrors.ts"
 import { closeIfUnread } from "./CloseUnread.ts"
 import { batchBodyBytes, generateBody } from "./IdsHttp.ts"
-import { fromHeader, headerName } from "./RequestId.ts"
+import { fromHeader, headerName } from "../net/RequestId.ts"
 import { refuseByHeaders } from "./RequestValidation.ts"
 
 const generatePath = "/api/v1/generate"

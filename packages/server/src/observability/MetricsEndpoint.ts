@@ -23,7 +23,7 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
 import { gzip } from "node:zlib"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { withRequestId } from "../http/RequestId.ts"
+import { withRequestId } from "../net/RequestId.ts"
 
 const contentType = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -24,7 +24,7 @@ import { FailedAttempts } from "../auth/FailedAttempts.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import * as AuthMetrics from "../auth/AuthMetrics.ts"
 import * as RateLimiter from "../ratelimit/RateLimiter.ts"
-import * as ClientAddress from "./ClientAddress.ts"
+import * as ClientAddress from "../net/ClientAddress.ts"
 
 /** A refusal known without running anything. */
 export type Refusal = Errors.Unauthorized | Errors.RateLimitExceeded

@@ -9,7 +9,7 @@
  */
 import { Effect, Option, type Scope } from "effect"
 import { Headers, type HttpServerResponse, HttpServerRequest } from "effect/http"
-import type { ClientAddress } from "../requests/ClientAddress.ts"
+import type { ClientAddress } from "../net/ClientAddress.ts"
 
 export const peerHeader = "x-idgen-peer"
 

@@ -55,7 +55,9 @@ import type { AllocatedSegment, BizTagRecord } from "../storage/Records.ts"
 import type { SegmentRepo } from "../storage/SegmentRepo.ts"
 import type { LoadError } from "./SegmentActor.ts"
 import * as SegmentPoolMetrics from "./SegmentPoolMetrics.ts"
-import type { SegmentSupplyShape } from "./SegmentSupply.ts"
+
+/** How `SegmentSupply` gets a tag's next segment (this pool is one way, `direct` the other). */
+type NextSegment = (tag: BizTagRecord, step: number) => Effect.Effect<AllocatedSegment, LoadError>
 
 /** Pops the first entry above ARGV[1]: {start, end, left, dropped}; start '' when none. */
 const popScript = `local above = tonumber(ARGV[1])
@@ -89,7 +91,7 @@ export interface PoolOptions {
   readonly repo: SegmentRepo["Service"]
   readonly fence: PoolFenceRepo["Service"]
   /** The database path: fallback, and what a miss costs. */
-  readonly direct: SegmentSupplyShape["next"]
+  readonly direct: NextSegment
   readonly datacenterId: number
   readonly node: string
   readonly segmentSize: number
@@ -281,5 +283,5 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
       return handOut(pool, yield* options.direct(tag, step))
     })
 
-  return { next } satisfies SegmentSupplyShape
+  return { next }
 })

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import * as ClientAddress from "../../requests/ClientAddress.ts"
+import * as ClientAddress from "../../net/ClientAddress.ts"
 import { NonNegativeInt } from "../SchemaHelpers.ts"
 import * as Section from "../Section.ts"
 import * as Setting from "../Setting.ts"
