@@ -3,7 +3,8 @@
  * two workers on PostgreSQL, each a full node with its own static snowflake worker id
  * (base + index), behind the same port.
  *
- * - both workers answer, with distinct worker ids; no snowflake ID twice;
+ * - both workers answer, with distinct worker ids (static base + index, or leased from etcd);
+ *   no snowflake ID twice;
  * - every metric series names its worker;
  * - kill -9 of a worker: the primary starts it again, the other keeps answering meanwhile,
  *   and nothing is issued twice across the restart;
@@ -22,7 +23,8 @@ import {
   workspaceWithKey
 } from "../support/ServerProcess.ts"
 import { eventually } from "../support/Eventually.ts"
-import { decode, duplicatesIn } from "../support/SnowflakeCluster.ts"
+import * as SharedEtcd from "../support/SharedEtcd.ts"
+import { decode, duplicatesIn, etcdEnv } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 const BASE = 20
@@ -130,6 +132,17 @@ describe("worker processes (IDGEN_WORKERS)", () => {
         for (const line of samples) scraped.add(/worker="([01])"/.exec(line)![1]!)
         return scraped.size === 2 ? true : undefined
       }))
+    }).pipe(Effect.scoped), { timeout: 120_000 })
+
+  it.live("two workers leasing from etcd: each its own worker id, none twice", () =>
+    Effect.gen(function*() {
+      const { apiKey, server, warmUp } = yield* twoWorkers(etcdEnv(SharedEtcd.endpoints(), SharedEtcd.uniquePrefix("workers")))
+      const all = tally()
+      yield* generate(server, apiKey, 1000, all)
+      assert.strictEqual(all.failures, 0)
+      assert.strictEqual(all.workers.size, 2, `worker ids ${[...all.workers].join(", ")}`)
+      const ids = [...warmUp.ids, ...all.ids]
+      assert.strictEqual(duplicatesIn(ids), 0, `${duplicatesIn(ids)} duplicates among ${ids.length} IDs`)
     }).pipe(Effect.scoped), { timeout: 120_000 })
 
   it.live("kill -9 of a worker: the primary starts it again and the instance keeps serving, no ID twice", () =>
