@@ -50,9 +50,10 @@ const listening = (bound: number) => process.stdout.write(`LISTENING ${bound}\n`
 if (workers > 1 && cluster.isPrimary) {
   let up = 0
   for (let i = 0; i < workers; i++) {
-    cluster.fork().on("listening", () => {
+    // Port 0: node:cluster gives every worker the same port, the one each reports here.
+    cluster.fork().on("listening", (address) => {
       up += 1
-      if (up === workers) listening(port)
+      if (up === workers) listening(address.port)
     })
   }
   process.on("SIGTERM", () => {

@@ -3,9 +3,11 @@
  * database or temp data dir), an admin token from the environment, a workspace and an API
  * key created through the operator API.
  */
+import * as PortFile from "@idgen/server/ports/PortFile"
 import { randomBytes } from "node:crypto"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { freePort, sleep, startNode, type Started } from "../lib/children.ts"
+import { sleep, startNode, type Started } from "../lib/children.ts"
 
 export interface IdgenServer {
   readonly baseUrl: string
@@ -31,18 +33,22 @@ const WORKSPACE = "bench"
 
 const describe = async (response: Response) => `${response.status} ${(await response.text()).slice(0, 300)}`
 
-const waitReady = async (baseUrl: string, started: Started, timeoutMs: number, logFile: string) => {
+const waitReady = async (portFile: string, started: Started, timeoutMs: number, logFile: string) => {
   const deadline = Date.now() + timeoutMs
   let exitCode: number | null | undefined
   void started.exited.then((code) => (exitCode = code))
   while (Date.now() < deadline) {
     if (exitCode !== undefined) throw new Error(`idgen server exited (code ${exitCode}) before serving; see ${logFile}`)
-    for (const path of ["/ready", "/health"]) {
-      try {
-        const response = await fetch(baseUrl + path, { signal: AbortSignal.timeout(1000) })
-        if (response.status === 200) return
-      } catch {
-        // not listening yet
+    const ports = PortFile.read(portFile)
+    if (ports !== undefined) {
+      const baseUrl = `http://127.0.0.1:${ports.http}`
+      for (const path of ["/ready", "/health"]) {
+        try {
+          const response = await fetch(baseUrl + path, { signal: AbortSignal.timeout(1000) })
+          if (response.status === 200) return { baseUrl, grpcPort: ports.grpc }
+        } catch {
+          // not ready yet
+        }
       }
     }
     await sleep(250)
@@ -51,14 +57,14 @@ const waitReady = async (baseUrl: string, started: Started, timeoutMs: number, l
 }
 
 export const startIdgen = async (options: StartOptions): Promise<IdgenServer> => {
-  const port = await freePort()
-  const grpcPort = await freePort()
   const adminToken = randomBytes(24).toString("hex")
-  const baseUrl = `http://127.0.0.1:${port}`
+  const portFile = Path.join(options.dataDir, "ports.json")
+  Fs.rmSync(portFile, { force: true })
   const env: NodeJS.ProcessEnv = {
     IDGEN_HTTP_HOST: "127.0.0.1",
-    IDGEN_HTTP_PORT: String(port),
-    IDGEN_GRPC_PORT: String(grpcPort),
+    IDGEN_HTTP_PORT: "0",
+    IDGEN_GRPC_PORT: "0",
+    IDGEN_PORT_FILE: portFile,
     IDGEN_ADMIN_TOKEN: adminToken,
     IDGEN_DATA_DIR: options.dataDir,
     IDGEN_NODE_NAME: "bench",
@@ -75,7 +81,7 @@ export const startIdgen = async (options: StartOptions): Promise<IdgenServer> =>
     cwd: options.repoRoot
   })
   try {
-    await waitReady(baseUrl, started, options.readyTimeoutMs, options.logFile)
+    const { baseUrl, grpcPort } = await waitReady(portFile, started, options.readyTimeoutMs, options.logFile)
     const admin = (path: string, body: unknown) =>
       fetch(baseUrl + path, {
         method: "POST",

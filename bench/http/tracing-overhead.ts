@@ -12,7 +12,7 @@ import * as Fs from "node:fs"
 import { createServer } from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { freePort, runNode } from "../lib/children.ts"
+import { runNode } from "../lib/children.ts"
 import { envNumber } from "../lib/measure.ts"
 import { createDatabase, type ThrowawayDb } from "../lib/postgres.ts"
 import { checkResponse, type IdgenServer, startIdgen } from "./idgen-server.ts"
@@ -48,8 +48,9 @@ const startSink = async () => {
       res.writeHead(200, { "content-type": "application/json" }).end("{}")
     })
   })
-  const port = await freePort()
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve))
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const address = server.address()
+  const port = typeof address === "object" && address !== null ? address.port : 0
   return { endpoint: `http://127.0.0.1:${port}`, stats: () => ({ spans, exports }), close: () => server.close() }
 }
 

@@ -4,13 +4,13 @@
  * migrate and serve, with their output checked.
  */
 import { assert, layer } from "@effect/vitest"
+import * as PortFile from "@idgen/server/ports/PortFile"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { bin, idgen, ok, repoRoot } from "../support/IdgenCli.ts"
-import { readPortFile } from "../support/PortFile.ts"
 import { ADMIN_TOKEN, ServerProcess } from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
@@ -213,7 +213,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       let ready = false
       let httpPort: number | undefined
       for (let i = 0; i < 600 && !ready && child.exitCode === null; i++) {
-        httpPort ??= readPortFile(portFile)?.http
+        httpPort ??= PortFile.read(portFile)?.http
         ready = httpPort !== undefined && (yield* Effect.promise(() =>
           fetch(`http://127.0.0.1:${httpPort}/ready`).then((r) => r.status === 200, () => false)
         ))

@@ -13,6 +13,7 @@
  *   })
  */
 import { assert } from "@effect/vitest"
+import * as PortFile from "@idgen/server/ports/PortFile"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -20,7 +21,6 @@ import { request as httpsRequest } from "node:https"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { type BoundPorts, readPortFile } from "./PortFile.ts"
 import * as TestDatabase from "./TestDatabase.ts"
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
@@ -195,7 +195,7 @@ export const make = (
     let output = ""
     let child: ChildProcess | undefined
     /** The ports of the first start; a restart binds them again. */
-    let bound: BoundPorts | undefined
+    let bound: PortFile.BoundPorts | undefined
     let baseUrl = ""
 
     const exited = (proc: ChildProcess) => proc.exitCode !== null || proc.signalCode !== null
@@ -232,7 +232,7 @@ export const make = (
         return { status: response.status, headers: response.headers, text, json }
       })
 
-    const start: Effect.Effect<BoundPorts, ServerStartError> = Effect.gen(function*() {
+    const start: Effect.Effect<PortFile.BoundPorts, ServerStartError> = Effect.gen(function*() {
       rmSync(portFile, { force: true })
       const ports = { IDGEN_HTTP_PORT: String(bound?.http ?? 0), IDGEN_GRPC_PORT: String(bound?.grpc ?? 0) }
       const proc = spawn(process.execPath, [mainPath], { cwd: repoRoot, env: { ...env, ...ports }, stdio: ["ignore", "pipe", "pipe"] })
@@ -240,7 +240,7 @@ export const make = (
       proc.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
       proc.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
       const deadline = Date.now() + (options.readyTimeoutMillis ?? 60_000)
-      let listening: BoundPorts | undefined
+      let listening: PortFile.BoundPorts | undefined
       while (true) {
         if (exited(proc)) {
           return yield* new ServerStartError({
@@ -248,7 +248,7 @@ export const make = (
             output
           })
         }
-        listening ??= readPortFile(portFile)
+        listening ??= PortFile.read(portFile)
         if (listening !== undefined) {
           bound = listening
           baseUrl = `${options.https ? "https" : "http"}://127.0.0.1:${listening.http}`
