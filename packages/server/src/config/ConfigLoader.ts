@@ -13,6 +13,7 @@ import * as ConfigProblems from "./ConfigProblems.ts"
 import * as Environment from "./Environment.ts"
 import { entries, FileSchema, sections, ServerConfig, type ServerConfigShape } from "./ServerConfig.ts"
 import { epochMillis } from "./sections/Snowflake.ts"
+import * as Tables from "./Tables.ts"
 
 /**
  * A rule over the effective configuration that a feature outside config/ owns (the alert
@@ -20,22 +21,7 @@ import { epochMillis } from "./sections/Snowflake.ts"
  */
 export type Check = (config: ServerConfigShape) => ReadonlyArray<string>
 
-type Table = Record<string, unknown>
-
-const isTable = (u: unknown): u is Table => typeof u === "object" && u !== null && !Array.isArray(u)
-
-/**
- * Objects merged key by key (tables of tables too); anything else in `top` replaces.
- * How runtime changes (operator API) land on top of file and environment.
- */
-export const mergeDeep = (base: Table, top: Table): Table => {
-  const out: Table = { ...base }
-  for (const [key, value] of Object.entries(top)) {
-    const below = out[key]
-    out[key] = isTable(value) && isTable(below) ? mergeDeep(below, value) : value
-  }
-  return out
-}
+type Table = Tables.Table
 
 const readFile = (path: string) =>
   Effect.try({
@@ -51,9 +37,7 @@ const fromEnvironment = (env: Record<string, string | undefined>) => {
     const read = Environment.read(env, entry.variable, entry.setting, entry.parse)
     if (read._tag === "Problem") problems.push(read.message)
     if (read._tag !== "Value") continue
-    let at = values
-    for (const key of entry.file.slice(0, -1)) at = (at[key] ??= {}) as Table
-    at[entry.file[entry.file.length - 1]!] = read.value
+    Tables.set(values, entry.file, read.value)
   }
   return { values, problems }
 }
@@ -80,7 +64,7 @@ export const load = Effect.fnUntraced(function*(
 ) {
   const file = env.IDGEN_CONFIG ? yield* readFile(env.IDGEN_CONFIG) : {}
   const environment = fromEnvironment(env)
-  const input = mergeDeep(mergeDeep(file, environment.values), overrides)
+  const input = Tables.mergeDeep(Tables.mergeDeep(file, environment.values), overrides)
   const decoded = decode(input)
   const problems = Exit.isSuccess(decoded)
     ? [...environment.problems, ...checks.flatMap((check) => check(decoded.value))]

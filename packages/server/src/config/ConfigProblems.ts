@@ -4,13 +4,9 @@
  */
 import { SchemaIssue } from "effect"
 import type * as Section from "./Section.ts"
-
-type Table = Record<string, unknown>
+import * as Tables from "./Tables.ts"
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
-
-const valueAt = (input: Table, path: ReadonlyArray<PropertyKey>): unknown =>
-  path.reduce<unknown>((at, key) => (typeof at === "object" && at !== null ? (at as Table)[key as string] : undefined), input)
 
 const dotted = (path: ReadonlyArray<PropertyKey>) =>
   path.map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join("")
@@ -23,14 +19,14 @@ export const lines = (
   entries: ReadonlyArray<Section.Entry>,
   sectionNames: ReadonlySet<string>,
   issue: SchemaIssue.Issue,
-  input: Table
+  input: Tables.Table
 ): Array<string> =>
   formatIssues(issue).issues.map(({ message, path = [] }) => {
     const keys = path.map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)) as Array<PropertyKey>
     const entry = entries.find((e) => startsWith(keys, e.file))
     // A rule of the section as a whole names its settings itself.
     if (entry === undefined) return keys.length === 1 && sectionNames.has(String(keys[0])) ? message : `${dotted(keys)}: ${message}`
-    const value = valueAt(input, keys)
+    const value = Tables.get(input, keys)
     const got = entry.setting.secret || value === undefined ? "" : `, got ${JSON.stringify(value)}`
     return `${dotted(keys)} (${entry.variable}): ${message}${got}`
   })

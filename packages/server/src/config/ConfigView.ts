@@ -5,19 +5,11 @@
 import { Schema } from "effect"
 import { stringify } from "smol-toml"
 import { entries, FileSchema, type ServerConfigShape } from "./ServerConfig.ts"
+import * as Tables from "./Tables.ts"
 
-type Table = Record<string, unknown>
+type Table = Tables.Table
 
 export const redactedText = "<redacted>"
-
-const set = (table: Table, path: ReadonlyArray<string>, value: unknown) => {
-  let at = table
-  for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Table
-  at[path[path.length - 1]!] = value
-}
-
-const get = (table: Table, path: ReadonlyArray<string>): unknown =>
-  path.reduce<unknown>((at, key) => (at as Table | undefined)?.[key], table)
 
 const redact = (value: unknown): unknown =>
   typeof value === "object" && value !== null && !Array.isArray(value)
@@ -35,8 +27,8 @@ export const isSecret = (path: string): boolean => secretPaths.some((p) => path 
 export const effective = (config: ServerConfigShape): Table => {
   const table = encode(config)
   for (const entry of entries) {
-    const value = get(table, entry.file)
-    if (entry.setting.secret && value !== undefined) set(table, entry.file, redact(value))
+    const value = Tables.get(table, entry.file)
+    if (entry.setting.secret && value !== undefined) Tables.set(table, entry.file, redact(value))
   }
   return table
 }
@@ -44,7 +36,7 @@ export const effective = (config: ServerConfigShape): Table => {
 /** Every default in file form; settings unset by default are absent. */
 export const defaults = (): Table => {
   const table: Table = {}
-  for (const entry of entries) if (entry.setting._tag === "WithDefault") set(table, entry.file, entry.setting.default)
+  for (const entry of entries) if (entry.setting._tag === "WithDefault") Tables.set(table, entry.file, entry.setting.default)
   return table
 }
 

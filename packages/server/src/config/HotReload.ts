@@ -18,27 +18,18 @@ import { readFileSync } from "node:fs"
 import * as Metrics from "./ConfigMetrics.ts"
 import type { ConfigInvalid } from "./ConfigInvalid.ts"
 import { withAdminToken } from "./AdminTokenBootstrap.ts"
-import { type Check, load, mergeDeep } from "./ConfigLoader.ts"
+import { type Check, load } from "./ConfigLoader.ts"
 import { entries, ServerConfig, type ServerConfigShape } from "./ServerConfig.ts"
+import * as Tables from "./Tables.ts"
 
 const liveEntries = entries.filter((entry) => entry.setting.live)
 
 /** What takes effect without a restart (file keys): the settings declared `live`. */
 export const liveSettings: ReadonlyArray<string> = liveEntries.map((entry) => entry.file.join("."))
 
-const setIn = (table: unknown, path: ReadonlyArray<string>, value: unknown): unknown => {
-  if (path.length === 0) return value
-  const [key, ...rest] = path as [string, ...Array<string>]
-  const at = table as Record<string, unknown>
-  return { ...at, [key]: setIn(at[key], rest, value) }
-}
-
-const getIn = (table: unknown, path: ReadonlyArray<string>): unknown =>
-  path.reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], table)
-
 /** `base` with the live settings of `from`. */
 const withLive = (base: ServerConfigShape, from: ServerConfigShape): ServerConfigShape =>
-  liveEntries.reduce<unknown>((config, entry) => setIn(config, entry.code, getIn(from, entry.code)), base) as ServerConfigShape
+  liveEntries.reduce<unknown>((config, entry) => Tables.setIn(config, entry.code, Tables.get(from, entry.code)), base) as ServerConfigShape
 
 export interface ReloadReport {
   readonly source: "file" | "api" | "signal"
@@ -132,7 +123,7 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
   const service = LiveConfig.of({
     current: () => current,
     reload: (source) => serial.withPermits(1)(Effect.suspend(() => apply(source, overrides))),
-    update: (patch) => serial.withPermits(1)(Effect.suspend(() => apply("api", mergeDeep(overrides, patch)))),
+    update: (patch) => serial.withPermits(1)(Effect.suspend(() => apply("api", Tables.mergeDeep(overrides, patch)))),
     status: () => ({ configFile: path, lastReload, lastError, overrides }),
     subscribe: (f) => {
       listeners.add(f)
@@ -175,15 +166,13 @@ const fileHash = (path: string): string => {
   }
 }
 
-const isTable = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
-
 /** Dotted paths (camelCase, as in `ServerConfigShape`) where `a` and `b` differ. */
 export const diffPaths = (a: unknown, b: unknown, prefix = ""): Array<string> => {
   if (Redacted.isRedacted(a) || Redacted.isRedacted(b)) {
     const value = (x: unknown) => (Redacted.isRedacted(x) ? Redacted.value(x) : x)
     return value(a) === value(b) ? [] : [prefix]
   }
-  if (isTable(a) && isTable(b)) {
+  if (Tables.isTable(a) && Tables.isTable(b)) {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)])
     return [...keys].flatMap((k) => diffPaths(a[k], b[k], prefix === "" ? k : `${prefix}.${k}`))
   }

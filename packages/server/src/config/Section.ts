@@ -9,6 +9,7 @@ import { Effect, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import * as Environment from "./Environment.ts"
 import { withDefault } from "./SchemaHelpers.ts"
 import type * as Setting from "./Setting.ts"
+import * as Tables from "./Tables.ts"
 
 /** One setting of a section with where it lives: file keys, the code's keys, its variable. */
 export interface Entry {
@@ -69,28 +70,15 @@ const fileFields = (fields: Setting.Fields, prefix = ""): Schema.Struct.Fields =
       : [[prefix + field.key, field._tag === "WithDefault" ? withDefault(field.schema, field.default) : Schema.optional(field.schema)]]
   ))
 
-type Table = Record<string, unknown>
-
-const get = (table: Table, path: ReadonlyArray<string>): unknown =>
-  path.reduce<unknown>((at, key) => (at as Table | undefined)?.[key], table)
-
-const set = (table: Table, path: ReadonlyArray<string>, value: unknown) => {
-  let at = table
-  for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Table
-  at[path[path.length - 1]!] = value
-}
-
 /** Moves every leaf from one layout to the other (unset optional values stay out of the file). */
-const move = (ls: ReadonlyArray<Leaf>, from: "file" | "code", to: "file" | "code") => (table: Table): Table => {
-  const out: Table = {}
+const move = (ls: ReadonlyArray<Leaf>, from: "file" | "code", to: "file" | "code") => (table: Tables.Table): Tables.Table => {
+  const out: Tables.Table = {}
   for (const leaf of ls) {
-    const value = get(table, leaf[from])
-    if (value !== undefined || to === "code") set(out, leaf[to], value)
+    const value = Tables.get(table, leaf[from])
+    if (value !== undefined || to === "code") Tables.set(out, leaf[to], value)
   }
   return out
 }
-
-const isTable = (u: unknown): u is never => typeof u === "object" && u !== null
 
 const issueOf = (ast: Schema.Top["ast"], problems: ReadonlyArray<Problem>, input: unknown): SchemaIssue.Issue => {
   const issues = problems.map((p) => {
@@ -114,11 +102,11 @@ export const make = <const Name extends string, const F extends Setting.Fields, 
   const key = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
   const table = Schema.Struct(fileFields(fields))
   const decoded = table.pipe(Schema.decodeTo(
-    Schema.declare((u): u is Setting.Decoded<F> => isTable(u)),
+    Schema.declare((u): u is Setting.Decoded<F> => Tables.isTable(u)),
     SchemaTransformation.transform({ decode: move(ls, "file", "code") as never, encode: move(ls, "code", "file") as never })
   ))
   const finished = finish === undefined ? decoded : decoded.pipe(Schema.decodeTo(
-    Schema.declare((u): u is A => isTable(u)),
+    Schema.declare((u): u is A => Tables.isTable(u)),
     SchemaTransformation.transformEffect({
       decode: (value: Setting.Decoded<F>) => {
         const result = finish(value)
