@@ -10,7 +10,7 @@
  * folder graph. Type-only imports count: they tie the folders together as much as others.
  * dependency-cruiser parses with swc (TypeScript 7 has no JavaScript API it can use).
  */
-import { cruise, type ICruiseResult } from "dependency-cruiser"
+import type { ICruiseResult } from "dependency-cruiser"
 
 type Graph = Map<string, Map<string, string>>
 
@@ -56,6 +56,12 @@ const addEdge = (graph: Graph, from: string, to: string, example: string) => {
   if (!edges.has(to)) edges.set(to, example)
   graph.set(from, edges)
 }
+
+// A worktree installed before these devDependencies came says what to do, not just "not found".
+const { cruise } = await import("dependency-cruiser").catch(() => {
+  console.error("import-cycles: dependency-cruiser is not installed here; run npm ci (or npm install)")
+  return process.exit(1)
+})
 
 const { output } = await cruise(["packages"], {
   parser: "swc",
