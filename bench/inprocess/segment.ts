@@ -150,7 +150,7 @@ const config = await Effect.runPromise(load(process.env, {
 const result = await Effect.runPromise(
   program.pipe(
     Effect.provide(
-      SegmentGenerator.layer.pipe(Layer.provide([SegmentSupply.direct, LiveConfig.layer({})]), Layer.provideMerge(Storage.layer), Layer.provideMerge(Layer.succeed(ServerConfig, config)))
+      SegmentGenerator.layer.pipe(Layer.provide([SegmentSupply.layerLocal, LiveConfig.layer({})]), Layer.provideMerge(Storage.layer), Layer.provideMerge(Layer.succeed(ServerConfig, config)))
     ),
     Effect.scoped
   )

@@ -15,7 +15,7 @@ const Storage = storage()
 const withGenerator = <A, E, R>(f: (generator: SegmentGenerator["Service"]) => Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     return yield* f(yield* SegmentGenerator)
-  }).pipe(Effect.provide(SegmentGenerator.layer.pipe(Layer.provide([SegmentSupply.direct, LiveConfig.layer({})]))))
+  }).pipe(Effect.provide(SegmentGenerator.layer.pipe(Layer.provide([SegmentSupply.layerLocal, LiveConfig.layer({})]))))
 
 const isStrictlyIncreasing = (values: ReadonlyArray<number>) => values.every((v, i) => i === 0 || v > values[i - 1]!)
 

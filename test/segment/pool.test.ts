@@ -60,7 +60,7 @@ const node = (name: string, redisUrl?: string) =>
     const config = { ...base, node: { ...base.node, name }, redis }
     const context = yield* Layer.build(
       Layer.fresh(
-        SegmentSupply.layer.pipe(Layer.provideMerge(RedisClient.layer), Layer.provide(Layer.succeed(ServerConfig, config)))
+        SegmentSupply.layerRedis.pipe(Layer.provideMerge(RedisClient.layer), Layer.provide(Layer.succeed(ServerConfig, config)))
       )
     )
     const connection = Context.get(context, RedisClient)!

@@ -27,7 +27,7 @@ export const node = Layer.unwrap(
   Effect.map(TestDatabase, ({ url }) =>
     SegmentGenerator.layer.pipe(
       Layer.provideMerge(LiveConfig.layer(envOf(url))),
-      Layer.provide(SegmentSupply.direct)
+      Layer.provide(SegmentSupply.layerLocal)
     ))
 )
 

@@ -9,6 +9,7 @@ import { AuditLog } from "./audit/AuditLog.ts"
 import { AuditQuery } from "./audit/AuditQuery.ts"
 import { AdminToken } from "./auth/AdminToken.ts"
 import { ApiKeys } from "./auth/ApiKeys.ts"
+import { SharedKeyCache } from "./auth/SharedKeyCache.ts"
 import { layerFromEnv } from "./config/ConfigLoader.ts"
 import { LiveConfig } from "./config/HotReload.ts"
 import { ServerConfig } from "./config/ServerConfig.ts"
@@ -36,6 +37,7 @@ import { SnowflakeGenerator } from "./snowflake/SnowflakeGenerator.ts"
 import * as EtcdWorkerIdentity from "./snowflake/EtcdWorkerIdentity.ts"
 import { EtcdWorkerRegistry } from "./snowflake/EtcdWorkerRegistry.ts"
 import * as StorageWorkerIdentity from "./snowflake/StorageWorkerIdentity.ts"
+import { ChangeBroadcast } from "./redis/ChangeBroadcast.ts"
 import { RedisClient } from "./redis/RedisClient.ts"
 import * as Storage from "./storage/index.ts"
 import * as SqlSnowflakeWorkerRepo from "./storage/SqlSnowflakeWorkerRepo.ts"
@@ -58,11 +60,23 @@ const WorkerIdentity = Layer.unwrap(
       : EtcdWorkerIdentity.layer.pipe(Layer.provide(EtcdWorkerRegistry.layer)))
 )
 
+/**
+ * What the nodes share through Redis when `redis.url` is set (`IDGEN_REDIS_URL`), and each
+ * node keeps to itself otherwise: the verified-key cache, the rate-limit buckets, the
+ * segment supply and the change broadcast. Chosen here, once: the services do not ask.
+ */
+const Backends = Layer.unwrap(
+  Effect.map(ServerConfig, (config) =>
+    config.redis.url === undefined
+      ? Layer.mergeAll(SharedKeyCache.layerLocal, RateLimiter.layerLocal, SegmentSupply.layerLocal, ChangeBroadcast.layerLocal)
+      : Layer.mergeAll(SharedKeyCache.layerRedis, RateLimiter.layerRedis, SegmentSupply.layerRedis, ChangeBroadcast.layerRedis)
+        .pipe(Layer.provide(RedisClient.layer)))
+)
+
 const Generators = AlgorithmRouter.layer.pipe(
   Layer.provideMerge(FormattedGenerator.layer),
   Layer.provideMerge(Layer.mergeAll(SegmentGenerator.layer, SnowflakeGenerator.layer, UuidGenerator.layer)),
-  Layer.provideMerge(WorkerIdentity),
-  Layer.provideMerge(SegmentSupply.layer)
+  Layer.provideMerge(WorkerIdentity)
 )
 
 /** The operator's rules for workspaces and biz_tags. */
@@ -94,7 +108,7 @@ const Operations = Layer.mergeAll(
  */
 const FrontDoor = IdRequests.layer.pipe(
   Layer.provideMerge(Admission.layer),
-  Layer.provideMerge(Layer.mergeAll(ApiKeys.layer, RateLimiter.layer, AdminToken.layer))
+  Layer.provideMerge(Layer.mergeAll(ApiKeys.layer, AdminToken.layer))
 )
 
 /**
@@ -106,8 +120,8 @@ export const layer = BoundPorts.layer.pipe(
   Layer.provideMerge(FrontDoor),
   Layer.provideMerge(Operations),
   Layer.provideMerge(Core),
+  Layer.provideMerge(Backends),
   Layer.provideMerge(Storage.layer),
-  Layer.provideMerge(RedisClient.layer),
   Layer.provideMerge(Layer.mergeAll(Logging.layer, Tracing.layer)),
   Layer.provideMerge(LiveConfig.layer(process.env, configChecks)),
   Layer.provideMerge(layerFromEnv(configChecks))

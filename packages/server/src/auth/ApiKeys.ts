@@ -22,11 +22,8 @@ import { Clock, Context, Effect, Layer, Metric, Option, Schema } from "effect"
 import { hash, randomBytes, timingSafeEqual } from "node:crypto"
 import { type AuditEvent, AuditLog } from "../audit/AuditLog.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
-import { RedisClient } from "../redis/RedisClient.ts"
 import * as AuthMetrics from "./AuthMetrics.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
-import { pollMillis } from "../storage/ChangePoll.ts"
-import * as RevocationWatch from "./RevocationWatch.ts"
 import * as KeyUsage from "./KeyUsage.ts"
 import { SharedKeyCache } from "./SharedKeyCache.ts"
 
@@ -60,7 +57,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
   /** Disables the key and forgets it locally. NotFound when the workspace has no such key. */
   revoke(workspace: Names.WorkspaceName, id: string): Effect.Effect<void, Errors.NotFound | Errors.DatabaseUnavailable>
 }>()("@idgen/server/auth/ApiKeys") {
-  static readonly layer: Layer.Layer<ApiKeys, never, ApiKeyRepo | ServerConfig | AuditLog | RedisClient> = Layer.effect(
+  static readonly layer: Layer.Layer<ApiKeys, never, ApiKeyRepo | ServerConfig | AuditLog | SharedKeyCache> = Layer.effect(
     ApiKeys,
     Effect.gen(function*() {
       const repo = yield* ApiKeyRepo
@@ -69,17 +66,11 @@ export class ApiKeys extends Context.Service<ApiKeys, {
       const shared = yield* SharedKeyCache
       const cache = new VerifiedKeyCache(config.auth.cacheTtlMillis, maxCachedKeys, yield* KeyUsage.make(repo))
       const graceMillis = config.auth.outageGraceMillis
-      // Shared entries need the watch's word; while the database answers it looks every poll.
-      const watchGraceMillis = Math.max(graceMillis, 2 * pollMillis)
-      const watch = (yield* RedisClient) === undefined
-        ? undefined
-        : yield* RevocationWatch.make(repo, SharedKeyCache.entryTtlMillis, (id) => cache.forget(id))
       // A key revoked on any node stops being trusted here now, not when its entry expires.
       const runFork = Effect.runForkWith(yield* Effect.context<never>())
-      yield* shared.onRevoked((id) => {
+      yield* shared.onRevoked((id, by) => {
         cache.forget(id)
-        watch?.learn(id)
-        runFork(Effect.logInfo("API key revoked (broadcast)").pipe(Effect.annotateLogs({ key_id: id })))
+        if (by === "broadcast") runFork(Effect.logInfo("API key revoked (broadcast)").pipe(Effect.annotateLogs({ key_id: id })))
       })
 
       /** Fails with `error`, counted in `idgen_auth_failures_total` and audited (failures only). */
@@ -125,15 +116,10 @@ export class ApiKeys extends Context.Service<ApiKeys, {
 
       const lookup = Effect.fnUntraced(function*(parsed: ParsedKey, hash: string, rawKey: string) {
         const sharedKey = yield* shared.get(hash)
-        if (sharedKey !== undefined && watch !== undefined && !watch.isRevoked(sharedKey.id)) {
+        if (sharedKey !== undefined) {
           const now = yield* Clock.currentTimeMillis
-          const expiresAtMs = sharedKey.expiresAtMs ?? Infinity
-          // Not revoked as far as the database told this node at its watch's last look.
-          const heardAt = watch.lastLookMillis()
-          if (expiresAtMs > now && now - heardAt < watchGraceMillis) {
-            cache.put(rawKey, sharedKey.id, sharedKey.workspace, expiresAtMs, now, heardAt)
-            return sharedKey.workspace
-          }
+          cache.put(rawKey, sharedKey.id, sharedKey.workspace, sharedKey.expiresAtMs, now, sharedKey.confirmedAtMs)
+          return sharedKey.workspace
         }
         const found = yield* repo.findByPrefix(prefixOf(parsed.workspace, parsed.secret))
         if (Option.isNone(found) || !matches(found.value, hash, parsed.workspace)) {
@@ -141,7 +127,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         }
         const record = found.value
         if (!record.enabled) {
-          watch?.learn(record.id)
+          shared.learn(record.id)
           return yield* refuse("disabled", unauthorized("API key is disabled"), rawKey)
         }
         const now = yield* Clock.currentTimeMillis
@@ -176,7 +162,6 @@ export class ApiKeys extends Context.Service<ApiKeys, {
       const revoke = Effect.fn("ApiKeys.revoke")(function*(workspace: Names.WorkspaceName, id: string) {
         yield* repo.revoke(workspace, id)
         cache.forget(id)
-        watch?.learn(id)
         yield* shared.revoked(id)
       })
 
@@ -184,7 +169,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
 
       return ApiKeys.of({ create, verify, verifyCached, revoke })
     })
-  ).pipe(Layer.provide(SharedKeyCache.layer))
+  )
 }
 
 const keyPrefix = "idgen_"

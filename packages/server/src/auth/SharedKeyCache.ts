@@ -9,14 +9,21 @@
  * check the tombstone inside one script — so a node that read the key from the database
  * just before the revocation cannot put it back. Tombstones outlive entries.
  *
- * Best effort throughout: with Redis down (or not configured) `get` misses, `put` and
- * `revoked` do nothing, and what bounds a revocation is the local TTL
- * (`auth.cacheTtlMillis`) and the database, which stays the authority: a tombstone that
- * could not be written is made up for by `RevocationWatch`.
+ * Best effort throughout: with Redis down `get` misses, `put` and `revoked` do nothing,
+ * and what bounds a revocation is the local TTL (`auth.cacheTtlMillis`) and the database,
+ * which stays the authority: a tombstone that could not be written is made up for by the
+ * `RevocationWatch` this cache keeps, and a shared entry is trusted only while the watch
+ * has heard from the database recently.
+ *
+ * Without Redis (`layerLocal`) there is nothing to share: `get` misses, the rest does nothing.
  */
 import type { Names } from "@idgen/core"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Clock, Context, Effect, Layer, type Scope } from "effect"
+import { ServerConfig } from "../config/ServerConfig.ts"
 import { RedisClient } from "../redis/RedisClient.ts"
+import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
+import { pollMillis } from "../storage/ChangePoll.ts"
+import * as RevocationWatch from "./RevocationWatch.ts"
 
 export interface SharedKey {
   readonly id: string
@@ -51,30 +58,59 @@ return 1
 
 type Call = (...args: Array<unknown>) => Promise<unknown>
 
+/** A shared key this node may trust now. */
+export interface TrustedKey {
+  readonly id: string
+  readonly workspace: Names.WorkspaceName
+  /** Unix ms, Infinity for a key that never expires. */
+  readonly expiresAtMs: number
+  /** When the database last told this node which keys were revoked (Unix ms, its clock). */
+  readonly confirmedAtMs: number
+}
+
+/** Where news of a revocation came from. */
+export type RevokedBy = "broadcast" | "database"
+
 export class SharedKeyCache extends Context.Service<SharedKeyCache, {
-  /** The verified key with this hash, or undefined (miss, tombstoned, Redis down). */
-  get(hash: string): Effect.Effect<SharedKey | undefined>
+  /**
+   * The verified key with this hash, when trusted now: not expired, not revoked as far as
+   * this node knows, and the database heard from within the grace; else undefined (miss,
+   * tombstoned, Redis down, no Redis).
+   */
+  get(hash: string): Effect.Effect<TrustedKey | undefined>
   /** Shares a key the database just verified; `ttlMillis` caps the entry's life (key expiry). */
   put(hash: string, key: SharedKey, ttlMillis: number): Effect.Effect<void>
-  /** Tombstones key `id` and tells every node (`onRevoked`). */
+  /** Key `id` is revoked, as this node learnt otherwise (the database refused it): its shared entry is no longer trusted here. */
+  learn(id: string): void
+  /** Key `id` was revoked here: `learn`, tombstone it and tell every node (`onRevoked`). */
   revoked(id: string): Effect.Effect<void>
   /** Calls `handler` with the id of every key revoked on any node, for the scope's lifetime. */
-  onRevoked(handler: (id: string) => void): Effect.Effect<void, never, Scope.Scope>
+  onRevoked(handler: (id: string, by: RevokedBy) => void): Effect.Effect<void, never, Scope.Scope>
 }>()("@idgen/server/auth/SharedKeyCache") {
-  /** The longest a shared entry lives. */
-  static readonly entryTtlMillis = entryTtlMillis
-  static readonly layer: Layer.Layer<SharedKeyCache, never, RedisClient> = Layer.effect(
+  /** Nothing shared: each node verifies keys against the database itself. */
+  static readonly layerLocal: Layer.Layer<SharedKeyCache> = Layer.succeed(
+    SharedKeyCache,
+    SharedKeyCache.of({
+      get: () => Effect.undefined,
+      put: () => Effect.void,
+      learn: () => {},
+      revoked: () => Effect.void,
+      onRevoked: () => Effect.void
+    })
+  )
+
+  /** Shared through Redis, with the database's revocations watched (see the module comment). */
+  static readonly layerRedis: Layer.Layer<SharedKeyCache, never, RedisClient | ApiKeyRepo | ServerConfig> = Layer.effect(
     SharedKeyCache,
     Effect.gen(function*() {
       const redis = yield* RedisClient
-      if (redis === undefined) {
-        return SharedKeyCache.of({
-          get: () => Effect.undefined,
-          put: () => Effect.void,
-          revoked: () => Effect.void,
-          onRevoked: () => Effect.void
-        })
-      }
+      const clock = yield* Clock.Clock
+      // Shared entries need the watch's word; while the database answers it looks every poll.
+      const graceMillis = Math.max((yield* ServerConfig).auth.outageGraceMillis, 2 * pollMillis)
+      const handlers = new Set<(id: string, by: RevokedBy) => void>()
+      const watch = yield* RevocationWatch.make(yield* ApiKeyRepo, entryTtlMillis, (id) => {
+        for (const handler of handlers) handler(id, "database")
+      })
       const client = redis.client
       client.defineCommand("idgenGetKey", { numberOfKeys: 1, lua: getScript })
       client.defineCommand("idgenPutKey", { numberOfKeys: 2, lua: putScript })
@@ -85,11 +121,23 @@ export class SharedKeyCache extends Context.Service<SharedKeyCache, {
           Effect.catch((error) => Effect.as(Effect.logDebug(`shared key cache: ${what} failed`, String(error)), orElse))
         )
 
+      /** The entry, when this node may trust it now. */
+      const trusted = (key: SharedKey): TrustedKey | undefined => {
+        if (watch.isRevoked(key.id)) return undefined
+        const now = clock.currentTimeMillisUnsafe()
+        const expiresAtMs = key.expiresAtMs ?? Infinity
+        // Not revoked as far as the database told this node at its watch's last look.
+        const confirmedAtMs = watch.lastLookMillis()
+        return expiresAtMs > now && now - confirmedAtMs < graceMillis
+          ? { id: key.id, workspace: key.workspace, expiresAtMs, confirmedAtMs }
+          : undefined
+      }
+
       return SharedKeyCache.of({
         get: (hash) =>
           Effect.map(
             attempt("get", () => commands.idgenGetKey(entryKey(hash), tombstonePrefix), null),
-            (value) => typeof value === "string" ? JSON.parse(value) as SharedKey : undefined
+            (value) => typeof value === "string" ? trusted(JSON.parse(value) as SharedKey) : undefined
           ),
         put: (hash, key, ttlMillis) =>
           attempt(
@@ -103,13 +151,24 @@ export class SharedKeyCache extends Context.Service<SharedKeyCache, {
               ),
             0
           ).pipe(Effect.asVoid),
+        learn: watch.learn,
         // The publish goes out even when the tombstone could not be written, and vice versa.
         revoked: (id) =>
-          Effect.all([
-            attempt("tombstone", () => client.set(tombstonePrefix + id, "1", "PX", tombstoneTtlMillis), null),
-            attempt("publish", () => client.publish(channel, id), 0)
-          ], { discard: true }),
-        onRevoked: (handler) => redis.subscribe(channel, handler)
+          Effect.suspend(() => {
+            watch.learn(id)
+            return Effect.all([
+              attempt("tombstone", () => client.set(tombstonePrefix + id, "1", "PX", tombstoneTtlMillis), null),
+              attempt("publish", () => client.publish(channel, id), 0)
+            ], { discard: true })
+          }),
+        onRevoked: (handler) =>
+          Effect.andThen(
+            Effect.acquireRelease(Effect.sync(() => handlers.add(handler)), () => Effect.sync(() => handlers.delete(handler))),
+            redis.subscribe(channel, (id) => {
+              watch.learn(id)
+              handler(id, "broadcast")
+            })
+          )
       })
     })
   )

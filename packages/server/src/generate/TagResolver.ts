@@ -14,7 +14,7 @@
 import { Errors, Immediate, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { currentConfig } from "../config/HotReload.ts"
-import * as ChangeBroadcast from "../redis/ChangeBroadcast.ts"
+import { ChangeBroadcast } from "../redis/ChangeBroadcast.ts"
 import { BizTagRepo } from "../storage/BizTagRepo.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
@@ -46,7 +46,7 @@ export class TagResolver extends Context.Service<TagResolver, {
         drops++
         cache.delete(id)
       }
-      const broadcast = yield* ChangeBroadcast.make({
+      const broadcast = yield* (yield* ChangeBroadcast).watch({
         channel: "idgen:biz_tag:changed",
         changedSince: (since) =>
           Effect.map(tags.updatedSince(since), ({ checkedAt, updated }) => ({

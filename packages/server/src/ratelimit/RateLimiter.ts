@@ -25,6 +25,19 @@ export type Admission = RedisTokenBucket.Admission
 /** Idle buckets are forgotten after this (per-IP buckets would otherwise pile up). */
 const idleMillis = 10 * 60_000
 
+/** Where the buckets live: `take` tokens (allowed, the 429, or an Effect deciding), `sweep` what is idle. */
+interface Buckets {
+  take(key: string, limit: TokenBucket.Limit, at: number, cost?: number): Admission
+  sweep(at: number): void
+}
+
+/** What makes the buckets, given the node's own (the fallback of shared ones). */
+type MakeBuckets<R> = (
+  local: LocalBuckets,
+  now: () => number,
+  runFork: (effect: Effect.Effect<unknown>) => void
+) => Effect.Effect<Buckets, never, R>
+
 export class RateLimiter extends Context.Service<RateLimiter, {
   /**
    * Takes a token from the workspace's bucket and the client address's: undefined when
@@ -34,25 +47,39 @@ export class RateLimiter extends Context.Service<RateLimiter, {
   /** Takes `count` tokens from the workspace's IDs bucket (`rate_limit.ids_per_second`; none when unset), as `admit`. */
   admitIds(workspace: Names.WorkspaceName, count: number): Admission
 }>()("@idgen/server/ratelimit/RateLimiter") {
-  static readonly layer: Layer.Layer<RateLimiter, never, WorkspaceRepo | ServerConfig | RedisClient> = Layer.effect(
+  /** Every node enforces each limit on its own. */
+  static readonly layerLocal: Layer.Layer<RateLimiter, never, WorkspaceRepo | ServerConfig> = layerWith(
     RateLimiter,
+    (local) => Effect.succeed({ take: (key, limit, at, cost) => local.take(key, limit, at, cost), sweep: () => {} })
+  )
+
+  /** Cluster-wide through Redis (`RedisTokenBucket`), per node while Redis is down. */
+  static readonly layerRedis: Layer.Layer<RateLimiter, never, WorkspaceRepo | ServerConfig | RedisClient> = layerWith(
+    RateLimiter,
+    (local, now, runFork) =>
+      Effect.map(RedisClient, (redis) =>
+        RedisTokenBucket.make(redis, local, now, (usingRedis, error) =>
+          runFork(
+            usingRedis
+              ? Effect.logInfo("rate limiting is cluster-wide again (Redis is back)")
+              : Effect.logWarning("Redis unavailable: rate limits are enforced per node until it is back", String(error ?? ""))
+          )))
+  )
+}
+
+function layerWith<R>(tag: typeof RateLimiter, makeBuckets: MakeBuckets<R>): Layer.Layer<RateLimiter, never, WorkspaceRepo | ServerConfig | R> {
+  return Layer.effect(
+    tag,
     Effect.gen(function*() {
       const config = yield* ServerConfig
-      const redis = yield* RedisClient
       const context = yield* Effect.context<never>()
       const clock = Context.get(context, Clock.Clock)
       const runFork = (effect: Effect.Effect<unknown>) => void Effect.runForkWith(context)(effect)
       const now = () => clock.currentTimeMillisUnsafe()
 
       const local = new LocalBuckets()
-      const shared = redis === undefined ? undefined : RedisTokenBucket.make(redis, local, now, (usingRedis, error) =>
-        runFork(
-          usingRedis
-            ? Effect.logInfo("rate limiting is cluster-wide again (Redis is back)")
-            : Effect.logWarning("Redis unavailable: rate limits are enforced per node until it is back", String(error ?? ""))
-        ))
-      const take = (key: string, limit: TokenBucket.Limit, at: number, cost = 1): Admission =>
-        shared === undefined ? local.take(key, limit, at, cost) : shared.take(key, limit, at, cost)
+      const buckets = yield* makeBuckets(local, now, runFork)
+      const take = (key: string, limit: TokenBucket.Limit, at: number, cost = 1): Admission => buckets.take(key, limit, at, cost)
 
       const limits = WorkspaceLimits.make(yield* WorkspaceRepo, runFork)
       const { perIpPerSecond, perIpBurst } = config.rateLimit
@@ -62,7 +89,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         Effect.sync(() => {
           const at = now()
           local.sweep(at, idleMillis)
-          shared?.sweep(at)
+          buckets.sweep(at)
         }).pipe(Effect.repeat(Schedule.spaced("10 seconds")))
       )
 
@@ -94,7 +121,7 @@ export class RateLimiter extends Context.Service<RateLimiter, {
         return limit.ids === undefined ? undefined : take(`id:${workspace}`, limit.ids, now(), count)
       }
 
-      return RateLimiter.of({ admit, admitIds })
+      return tag.of({ admit, admitIds })
     })
   )
 }

@@ -1,16 +1,17 @@
 /**
  * Tells every node that something it caches changed, within about `pollMillis` whatever
- * Redis does. The node that made the change publishes the thing's id on a Redis channel
- * (every node hears it in milliseconds); since messages published while a node is
- * disconnected are lost, and Redis may not be configured at all, every node also asks the
- * database each `pollMillis` what changed since its last look.
+ * Redis does. With Redis (`layerRedis`), the node that made the change publishes the thing's
+ * id on a Redis channel (every node hears it in milliseconds); since messages published
+ * while a node is disconnected are lost, and without Redis (`layerLocal`) there is no
+ * channel at all, every node also asks the database each `pollMillis` what changed since
+ * its last look.
  *
  * The database's answer is a version per id (its change time); since the look-back
  * overlaps (`storage/ChangePoll.ts`), the same version comes back for a while and is
  * reported once. The first look reports what changed in the last `overlapMillis`, which
  * costs a needless drop at most.
  */
-import { Effect, type Scope } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import { overlapMillis, pollChanges } from "../storage/ChangePoll.ts"
 import { RedisClient } from "./RedisClient.ts"
 
@@ -21,21 +22,56 @@ export interface Changes {
   readonly checkedAt: Date
 }
 
-export interface ChangeBroadcast {
+export interface ChangeWatch {
   /** Id `id` just changed (committed): tell the other nodes now. Best effort, never fails. */
   changed(id: string): Effect.Effect<void>
 }
 
-/** Watches for the scope's lifetime, calling `onChanged` (idempotent) for every id changed on any node. */
-export const make = <E>(options: {
+export interface WatchOptions<E> {
   readonly channel: string
   readonly changedSince: (since: Date) => Effect.Effect<Changes, E>
   readonly onChanged: (id: string) => void
-}): Effect.Effect<ChangeBroadcast, never, Scope.Scope | RedisClient> =>
+}
+
+/** How a change reaches the other nodes at once, if anyhow. */
+interface Channel {
+  readonly subscribe: (channel: string, onMessage: (id: string) => void) => Effect.Effect<void, never, Scope.Scope>
+  readonly publish: (channel: string, id: string) => Effect.Effect<void>
+}
+
+export class ChangeBroadcast extends Context.Service<ChangeBroadcast, {
+  /** Watches for the scope's lifetime, calling `onChanged` (idempotent) for every id changed on any node. */
+  watch<E>(options: WatchOptions<E>): Effect.Effect<ChangeWatch, never, Scope.Scope>
+}>()("@idgen/server/redis/ChangeBroadcast") {
+  /** The database poll alone. */
+  static readonly layerLocal: Layer.Layer<ChangeBroadcast> = Layer.succeed(
+    ChangeBroadcast,
+    ChangeBroadcast.of({ watch: (options) => watchWith({ subscribe: () => Effect.void, publish: () => Effect.void }, options) })
+  )
+
+  /** A Redis channel per watch, and the database poll for what it misses. */
+  static readonly layerRedis: Layer.Layer<ChangeBroadcast, never, RedisClient> = Layer.effect(
+    ChangeBroadcast,
+    Effect.map(RedisClient, (redis) => {
+      const channel: Channel = {
+        subscribe: redis.subscribe,
+        publish: (channel, id) =>
+          !redis.isReady() ? Effect.void : Effect.tryPromise(() => redis.client.publish(channel, id)).pipe(
+            Effect.asVoid,
+            Effect.catch((error) => Effect.logDebug(`change broadcast ${channel}: publish failed`, String(error)))
+          )
+      }
+      return ChangeBroadcast.of({ watch: (options) => watchWith(channel, options) })
+    })
+  )
+}
+
+const watchWith = <E>(
+  transport: Channel,
+  { channel, changedSince, onChanged }: WatchOptions<E>
+): Effect.Effect<ChangeWatch, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { channel, changedSince, onChanged } = options
-    const redis = yield* RedisClient
-    if (redis !== undefined) yield* redis.subscribe(channel, onChanged)
+    yield* transport.subscribe(channel, onChanged)
 
     /** Versions already reported, kept while the look-back can return them. */
     const reported = new Map<string, number>()
@@ -56,11 +92,5 @@ export const make = <E>(options: {
       }
     })
 
-    return {
-      changed: (id) =>
-        redis === undefined || !redis.isReady() ? Effect.void : Effect.tryPromise(() => redis.client.publish(channel, id)).pipe(
-          Effect.asVoid,
-          Effect.catch((error) => Effect.logDebug(`change broadcast ${channel}: publish failed`, String(error)))
-        )
-    }
+    return { changed: (id) => transport.publish(channel, id) }
   })

@@ -6,7 +6,8 @@
  * — and it reconnects by itself, forever, in the background. Errors are logged, never
  * thrown: the process does not go down with Redis.
  *
- * The service is `undefined` when no URL is configured, so callers pay one comparison.
+ * Built only when `redis.url` is set: `App.ts` then picks the Redis-backed layer of each
+ * service that has one (`layerRedis`), else their node-local ones (`layerLocal`).
  */
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { Redis } from "ioredis"
@@ -25,14 +26,14 @@ export interface RedisConnection {
   readonly subscribe: (channel: string, onMessage: (message: string) => void) => Effect.Effect<void, never, Scope.Scope>
 }
 
-export class RedisClient extends Context.Service<RedisClient, RedisConnection | undefined>()(
+export class RedisClient extends Context.Service<RedisClient, RedisConnection>()(
   "@idgen/server/redis/RedisClient"
 ) {
   static readonly layer: Layer.Layer<RedisClient, never, ServerConfig> = Layer.effect(
     RedisClient,
     Effect.gen(function*() {
       const url = (yield* ServerConfig).redis.url
-      if (url === undefined) return undefined
+      if (url === undefined) return yield* Effect.die(new Error("RedisClient.layer needs redis.url"))
       const context = yield* Effect.context<never>()
       const log = (message: string) => (error: Error) =>
         Effect.runForkWith(context)(Effect.logWarning(message, error.message))

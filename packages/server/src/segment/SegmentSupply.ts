@@ -1,7 +1,7 @@
 /**
  * Where the next segment of a biz_tag comes from, for this node's datacenter: straight from
- * the database (`direct`: one `SegmentRepo.allocate` per segment), or — with Redis
- * configured and `segment.pool_enabled` — from the segment pool the nodes share in Redis
+ * the database (`layerLocal`: one `SegmentRepo.allocate` per segment), or — with Redis
+ * configured (`layerRedis`) and `segment.pool_enabled` — from the segment pool the nodes share in Redis
  * (`RedisSegmentPool.ts`), which falls back to the direct path whenever Redis cannot answer;
  * each pooled segment is claimed against the fence in PostgreSQL (`PoolFenceRepo`) first.
  */
@@ -27,21 +27,21 @@ export class SegmentSupply extends Context.Service<SegmentSupply, SegmentSupplyS
   "@idgen/server/segment/SegmentSupply"
 ) {
   /** Every segment is one database allocation. */
-  static readonly direct: Layer.Layer<SegmentSupply, never, SegmentRepo | ServerConfig> = Layer.effect(
+  static readonly layerLocal: Layer.Layer<SegmentSupply, never, SegmentRepo | ServerConfig> = Layer.effect(
     SegmentSupply,
     Effect.gen(function*() {
       return SegmentSupply.of({ next: yield* directAllocator })
     })
   )
 
-  /** The Redis pool when Redis is configured and the pool enabled, else `direct`. */
-  static readonly layer: Layer.Layer<SegmentSupply, never, SegmentRepo | PoolFenceRepo | ServerConfig | RedisClient> = Layer.effect(
+  /** The Redis pool when it is enabled (`segment.pool_enabled`), else as `layerLocal`. */
+  static readonly layerRedis: Layer.Layer<SegmentSupply, never, SegmentRepo | PoolFenceRepo | ServerConfig | RedisClient> = Layer.effect(
     SegmentSupply,
     Effect.gen(function*() {
       const config = yield* ServerConfig
       const redis = yield* RedisClient
       const direct = yield* directAllocator
-      if (redis === undefined || !config.segment.pool.enabled) return SegmentSupply.of({ next: direct })
+      if (!config.segment.pool.enabled) return SegmentSupply.of({ next: direct })
       return SegmentSupply.of(
         yield* RedisSegmentPool.make({
           connection: redis,
