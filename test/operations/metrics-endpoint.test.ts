@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import { type IncomingHttpHeaders, request } from "node:http"
 import { gunzipSync } from "node:zlib"
-import { freePort, make as startServer, ServerProcess } from "../support/ServerProcess.ts"
+import { make as startServer, ServerProcess } from "../support/ServerProcess.ts"
 import { PROMTOOL_BINARY } from "../support/SystemPackages.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
@@ -95,11 +95,10 @@ describe("/metrics on a port of its own, behind a bearer token", () => {
 
   it.effect("is refused without the token, served with it, and gone from the HTTP port", () =>
     Effect.gen(function*() {
-      const metricsPort = yield* freePort
       const server = yield* startServer(yield* TestDatabase.make, {
-        env: { IDGEN_METRICS_PORT: String(metricsPort), IDGEN_METRICS_BEARER_TOKEN: token }
+        env: { IDGEN_METRICS_PORT: "0", IDGEN_METRICS_BEARER_TOKEN: token }
       })
-      const base = `http://127.0.0.1:${metricsPort}`
+      const base = `http://127.0.0.1:${server.metricsPort}`
 
       const onHttpPort = yield* server.request("GET", "/metrics")
       assert.strictEqual(onHttpPort.status, 404)

@@ -75,6 +75,8 @@ export interface ServerProcessShape {
   readonly port: number
   /** The gRPC port (`IDGEN_GRPC_PORT`), on 127.0.0.1. */
   readonly grpcPort: number
+  /** `/metrics` on a port of its own, when `IDGEN_METRICS_PORT` is given (0: the kernel's pick). */
+  readonly metricsPort: number | undefined
   readonly adminToken: string
   readonly databaseUrl: string
   /** Everything the process wrote to stdout and stderr so far (all incarnations). */
@@ -234,7 +236,11 @@ export const make = (
 
     const start: Effect.Effect<PortFile.BoundPorts, ServerStartError> = Effect.gen(function*() {
       rmSync(portFile, { force: true })
-      const ports = { IDGEN_HTTP_PORT: String(bound?.http ?? 0), IDGEN_GRPC_PORT: String(bound?.grpc ?? 0) }
+      const ports = {
+        IDGEN_HTTP_PORT: String(bound?.http ?? 0),
+        IDGEN_GRPC_PORT: String(bound?.grpc ?? 0),
+        ...(bound?.metrics === undefined ? {} : { IDGEN_METRICS_PORT: String(bound.metrics) })
+      }
       const proc = spawn(process.execPath, [mainPath], { cwd: repoRoot, env: { ...env, ...ports }, stdio: ["ignore", "pipe", "pipe"] })
       child = proc
       proc.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
@@ -276,6 +282,7 @@ export const make = (
       baseUrl,
       port: ports.http,
       grpcPort: ports.grpc,
+      metricsPort: ports.metrics,
       adminToken: ADMIN_TOKEN,
       databaseUrl,
       output: () => output,

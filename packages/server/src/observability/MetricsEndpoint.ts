@@ -16,7 +16,7 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Errors } from "@idgen/core"
 import { WireError } from "@idgen/protocol/http"
-import { Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createHash, timingSafeEqual } from "node:crypto"
@@ -73,11 +73,16 @@ export const layerRoute: Layer.Layer<never, never, HttpRouter.HttpRouter | Serve
       ))
 )
 
+/** The port of its own as bound (the kernel's pick for port 0); undefined without `metrics.port`. */
+export class MetricsPort extends Context.Service<MetricsPort, { readonly port: number | undefined }>()(
+  "@idgen/server/observability/MetricsPort"
+) {}
+
 /** The port of its own (`metrics.port`): `/metrics` and nothing else (404 IDGEN-COMMON-0007). */
-export const layerServer: Layer.Layer<never, never, ServerConfig> = Layer.unwrap(
+export const layerServer: Layer.Layer<MetricsPort, never, ServerConfig> = Layer.unwrap(
   Effect.map(ServerConfig, (config) => {
     const port = config.metrics.port
-    if (port === undefined) return Layer.empty
+    if (port === undefined) return Layer.succeed(MetricsPort, { port: undefined })
     const metrics = handler(config.metrics.bearerToken)
     const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
       const path = request.url.split("?")[0]
@@ -88,7 +93,11 @@ export const layerServer: Layer.Layer<never, never, ServerConfig> = Layer.unwrap
         })
       )
     })
-    return HttpServer.serve(withRequestId(app)).pipe(
+    const bound = Layer.effect(
+      MetricsPort,
+      Effect.map(HttpServer.HttpServer, ({ address }) => ({ port: address._tag === "UnixPathAddress" ? undefined : address.port }))
+    )
+    return Layer.mergeAll(HttpServer.serve(withRequestId(app)), bound).pipe(
       Layer.provide(NodeHttpServer.layer(() => createServer(), { host: config.http.host, port })),
       Layer.orDie
     )

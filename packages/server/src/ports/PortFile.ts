@@ -1,5 +1,6 @@
 /**
- * The port file (`node.port_file`, `IDGEN_PORT_FILE`): the JSON `{"http":…,"grpc":…}` of the
+ * The port file (`node.port_file`, `IDGEN_PORT_FILE`): the JSON `{"http":…,"grpc":…}` (and
+ * `"metrics"` with `metrics.port`) of the
  * ports a node bound, written by the node (`BoundPorts.ts`) and read by whoever started it.
  * Only `node:fs` here, so a supervisor or a test harness can read it without loading the server.
  */
@@ -9,6 +10,8 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs"
 export interface BoundPorts {
   readonly http: number
   readonly grpc: number
+  /** `/metrics` on a port of its own (`metrics.port`), when set. */
+  readonly metrics?: number
 }
 
 /** The port file cannot be written; the node does not start, since whoever waits for the file would wait forever. */
