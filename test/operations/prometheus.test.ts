@@ -71,7 +71,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       const grpcLatency = yield* prometheus.query(`idgen_request_duration_seconds_count{interface="grpc",outcome="success"}`)
       assert.strictEqual(one(grpcLatency), 1)
 
-      const snowflake = yield* prometheus.query(`idgen_ids_generated_total{algorithm="snowflake"}`)
+      const snowflake = yield* prometheus.query(`sum(idgen_ids_generated_total{algorithm="snowflake"})`)
       assert.strictEqual(one(snowflake), 1)
 
       const latency = yield* prometheus.query(
@@ -105,7 +105,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.isTrue(one(fill) >= 0 && one(fill) <= 2)
       const ratio = yield* prometheus.query(`idgen_segment_range_remaining_ratio{${tag}}`)
       assert.isTrue(one(ratio) > 0.99 && one(ratio) < 1, `ratio ${one(ratio)}`)
-      const refill = yield* prometheus.query(`idgen_segment_refill_duration_seconds_count{${tag}}`)
+      const refill = yield* prometheus.query(`idgen_segment_refill_duration_seconds_count{algorithm="segment"}`)
       assert.strictEqual(one(refill), one(loads))
 
       // The snowflake side's gauges (SnowflakeMetrics) are on the same page.

@@ -6,7 +6,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
+import { createBizTag, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
 import { eventually } from "../support/Eventually.ts"
 
 const labels = `{workspace="tune",group="g",biz_tag="t"}`
@@ -20,6 +20,8 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
     Effect.gen(function*() {
       const server = yield* ServerProcess
       const apiKey = yield* workspaceWithKey(server, { name: "tune" })
+      // Operator-created: auto-created biz_tags get no series of their own.
+      yield* createBizTag(server, "tune", { group: "g", name: "t", algorithm: "segment" })
       const json = { workspace: "tune", group: "g", biz_tag: "t" }
       const batch = (size: number) =>
         Effect.map(server.request("POST", "/api/v1/generate/batch", { apiKey, json: { ...json, size } }), (r) => {

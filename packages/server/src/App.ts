@@ -6,6 +6,7 @@ import { Effect, Layer } from "effect"
 import { AlertEvaluator } from "./alerting/AlertEvaluator.ts"
 import * as AlertRules from "./alerting/AlertRules.ts"
 import { AuditLog } from "./audit/AuditLog.ts"
+import * as AuthMetrics from "./auth/AuthMetrics.ts"
 import { AuditQuery } from "./audit/AuditQuery.ts"
 import { AdminToken } from "./auth/AdminToken.ts"
 import { ApiKeys } from "./auth/ApiKeys.ts"
@@ -17,6 +18,7 @@ import { DegradationManager } from "./degradation/DegradationManager.ts"
 import { FormattedGenerator } from "./formatted/FormattedGenerator.ts"
 import { AlgorithmRouter } from "./generate/AlgorithmRouter.ts"
 import { IdService } from "./generate/IdService.ts"
+import * as RequestMetrics from "./generate/RequestMetrics.ts"
 import { TagResolver } from "./generate/TagResolver.ts"
 import { GrpcServer } from "./grpc/GrpcServer.ts"
 import { Health } from "./health/Health.ts"
@@ -98,6 +100,8 @@ const Operations = Layer.mergeAll(
   HealthMetrics.layer,
   EventLoopDelay.layer,
   RuntimeMetrics.layer,
+  RequestMetrics.layer,
+  AuthMetrics.layer,
   MetricsEndpoint.layerServer
 )
 

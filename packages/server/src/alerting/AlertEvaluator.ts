@@ -242,6 +242,17 @@ const make = Effect.gen(function*() {
     Effect.withTracerEnabled(false)
   )
 
+  // On the page at zero from the start: every rule's pending and firing count, evaluations
+  // and notifications by outcome.
+  for (const rule of currentRules(live.current().alerting)) {
+    for (const state of ["pending", "firing"]) seenGaugeKeys.add(`${rule.name}|${rule.severity}|${state}`)
+  }
+  updateGauges()
+  for (const outcome of ["success", "failure"] as const) {
+    yield* Metric.value(AlertMetrics.alertEvaluations(outcome))
+    for (const channel of ["log", "webhook", "alertmanager"]) yield* Metric.value(AlertMetrics.alertNotifications({ channel, outcome }))
+  }
+
   // The supervised loop: it lives as long as the layer, whatever a tick does.
   yield* Effect.suspend(() => Effect.sleep(live.current().alerting.evaluationIntervalMillis)).pipe(
     Effect.andThen(tracked("alert evaluation")(evaluate)),

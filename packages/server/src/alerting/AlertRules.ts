@@ -58,6 +58,19 @@ export const builtinRules = (t: Thresholds): ReadonlyArray<RuleSpec> => [
     }
   },
   {
+    name: "IdgenSegmentRangeLowAggregated",
+    expr: `idgen_segment_aggregated_range_remaining_ratio_min < ${t.rangeRemainingRatio}`,
+    forMs: 0,
+    severity: "warning",
+    labels: {},
+    annotations: {
+      summary: "Datacenter ID range of a biz_tag without its own series is running out",
+      description: `Only {{ $value | humanizePercentage }} of this datacenter's range is left for at least one ` +
+        `auto-created biz_tag (or one past the cap of per-biz_tag series; alert below ${t.rangeRemainingRatio * 100} %). ` +
+        `GET /api/v1/admin/workspaces/{ws}/biz-tags lists each one's remaining capacity.`
+    }
+  },
+  {
     name: "IdgenClockDrift",
     expr: `idgen_snowflake_clock_drift_seconds > ${t.clockDriftMillis / 1000}`,
     forMs: 30_000,

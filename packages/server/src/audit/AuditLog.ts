@@ -87,6 +87,9 @@ export class AuditLog extends Context.Service<AuditLog, {
       const config = yield* ServerConfig
       const node = config.node.name
       const queue = yield* Queue.dropping<AuditEvent & { readonly at: Date }>(maxPending)
+      // On the page at zero from the start.
+      yield* Metric.value(sampledOut)
+      yield* Metric.value(dropped)
 
       const insert = (events: ReadonlyArray<AuditEvent & { readonly at: Date }>) =>
         !Arr.isReadonlyArrayNonEmpty(events) ? Effect.void : sql`INSERT INTO audit_log ${

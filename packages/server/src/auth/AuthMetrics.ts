@@ -2,10 +2,11 @@
  * Refused credentials: API keys on the ID interfaces, the admin token on the operator API
  * (labels: the credential kind and a fixed set of reasons — never the key itself).
  */
-import { Metric } from "effect"
+import { type Context, Effect, Layer, Metric } from "effect"
 
 export type AuthCredential = "api_key" | "admin_token"
-export type AuthFailureReason = "missing" | "malformed" | "unknown" | "disabled" | "expired" | "invalid"
+const reasons = ["missing", "malformed", "unknown", "disabled", "expired", "invalid"] as const
+export type AuthFailureReason = (typeof reasons)[number]
 
 export const authFailures = (attributes: { credential: AuthCredential; reason: AuthFailureReason }) =>
   Metric.counter("idgen_auth_failures_total", {
@@ -23,3 +24,14 @@ export const authRefusedWithoutLookup = (attributes: { reason: AuthShortCut }) =
     incremental: true,
     attributes
   })
+
+/** Every credential × reason, and both short cuts, on the page at zero from the start. */
+export const layer: Layer.Layer<never> = Layer.effectDiscard(
+  Effect.contextWith((context: Context.Context<never>) => {
+    for (const credential of ["api_key", "admin_token"] as const) {
+      for (const reason of reasons) authFailures({ credential, reason }).valueUnsafe(context)
+    }
+    for (const reason of ["cached", "throttled"] as const) authRefusedWithoutLookup({ reason }).valueUnsafe(context)
+    return Effect.void
+  })
+)

@@ -132,6 +132,7 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
   })
 
   yield* Metric.update(Metrics.configLastReloadSuccess, 1)
+  for (const outcome of ["success", "failure", "unchanged"] as const) yield* Metric.value(Metrics.configReloads(outcome))
 
   // Polls the file's content hash; the interval is itself a live setting.
   if (path !== undefined) {

@@ -69,6 +69,8 @@ export const make = (probes: Probes) =>
     const clock = yield* Clock.Clock
     const audit = yield* AuditLog
     const published = yield* Queue.unbounded<DegradationFsm.Transition>()
+    // On the page from the start (0: normal), not only after the first transition.
+    yield* Metric.value(modeGauge)
 
     let state = DegradationFsm.initial(clock.currentTimeMillisUnsafe(), {
       failureThreshold: config.degradation.failureThreshold,

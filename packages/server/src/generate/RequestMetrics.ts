@@ -12,8 +12,8 @@
  * The HTTP fast path calls `recorder` directly; Effect-based callers (the HTTP router's
  * generate handlers, gRPC, RPC) wrap their generate effect with `observe`.
  */
-import { Errors } from "@idgen/core"
-import { type Context, Effect, Exit, Cause, Metric } from "effect"
+import { Errors, Names } from "@idgen/core"
+import { type Context, Effect, Exit, Cause, Layer, Metric } from "effect"
 import type { GenerateResult } from "./IdService.ts"
 
 export type Interface = "http" | "grpc" | "rpc"
@@ -129,3 +129,25 @@ export const observe = (iface: Interface) => {
       })
     })
 }
+
+const interfaces: ReadonlyArray<Interface> = ["http", "grpc", "rpc"]
+
+/**
+ * Puts the series of every interface on the page at zero from the start (IDs per algorithm,
+ * errors per code, failed-request latency, rate-limit refusals), so `rate()` and alerts see
+ * them before their first event. Successful-request latency appears per algorithm with its
+ * first use: a histogram per interface and algorithm is 18 lines.
+ */
+export const layer: Layer.Layer<never> = Layer.effectDiscard(
+  Effect.contextWith((context: Context.Context<never>) => {
+    for (const iface of interfaces) {
+      for (const algorithm of Names.Algorithm.literals) idsGenerated({ interface: iface, algorithm }).valueUnsafe(context)
+      for (const error of Errors.errorClasses) requestErrors({ interface: iface, code: error.code }).valueUnsafe(context)
+      for (const outcome of ["client_error", "server_error"] as const) {
+        requestDuration({ interface: iface, algorithm: "none", outcome }).valueUnsafe(context)
+      }
+      rateLimitRejections({ interface: iface }).valueUnsafe(context)
+    }
+    return Effect.void
+  })
+)

@@ -1,13 +1,17 @@
 /**
- * Per-biz_tag segment metrics. What lives in the actor's own state (buffer fill, step,
- * loads, waits) is read at scrape time, so the take path pays nothing; what only a refill
- * knows (its latency, how much of the datacenter's range is left) is pushed by the refill
- * fiber, once per segment.
+ * Segment metrics. What lives in the actor's own state (buffer fill, step, loads, waits) is
+ * read at scrape time, so the take path pays nothing; what only a refill knows (its
+ * latency, how much of the datacenter's range is left) is pushed by the refill fiber, once
+ * per segment.
  *
- * Cardinality: one series set per biz_tag this node has served, capped at `maxTrackedTags`;
- * biz_tags past the cap are served but not broken out (a warning says so once). A biz_tag
- * released for idleness keeps its series (read through `actor()`, they show the idle
- * state) and the actor its next use starts reports into them.
+ * Cardinality: clients choose the names of auto-created biz_tags, so only biz_tags an
+ * operator created get series of their own (from their first use on this node, capped at
+ * `maxTrackedTags`). Auto-created biz_tags, and any past the cap, are aggregated: a count,
+ * and the lowest share of range left among them, so capacity alerts still cover them.
+ * Refill latency and failures are per algorithm (`segment`, or `formatted` for the
+ * biz_tags whose counter renders formatted IDs), never per biz_tag. A biz_tag released for
+ * idleness keeps its series (read through `actor()`, they show the idle state) and the
+ * actor its next use starts reports into them.
  */
 import type { DatacenterRange, Errors } from "@idgen/core"
 import { type Context, Effect, Metric, Option, type Scope } from "effect"
@@ -22,8 +26,6 @@ export interface TagMetrics {
   readonly refilled: (seconds: number, segment: AllocatedSegment) => void
   readonly refillFailed: (error: Errors.IdgenError) => void
 }
-
-const untracked: TagMetrics = { refilled: () => {}, refillFailed: () => {} }
 
 export interface SegmentMetrics {
   /** Starts the series of `tag`, read from `actor()` (set once the actor exists). */
@@ -68,18 +70,30 @@ export const segmentWaits = (attributes: BizTagLabels) =>
     incremental: true,
     attributes
   })
-export const segmentRefillDuration = (attributes: BizTagLabels) =>
+/** The algorithm a biz_tag's segment counter serves. */
+export type RefillAlgorithm = "segment" | "formatted"
+const refillAlgorithm = (tag: BizTagRecord): RefillAlgorithm => (tag.algorithm === "formatted" ? "formatted" : "segment")
+
+export const segmentRefillDuration = (algorithm: RefillAlgorithm) =>
   Metric.histogram("idgen_segment_refill_duration_seconds", {
-    description: "Time to allocate one segment from storage (one database transaction)",
+    description: "Time to allocate one segment from storage (one database transaction), by the algorithm it serves",
     boundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    attributes
+    attributes: { algorithm }
   })
-export const segmentRefillFailures = (attributes: BizTagLabels) =>
+export const segmentRefillFailures = (algorithm: RefillAlgorithm) =>
   Metric.counter("idgen_segment_refill_failures_total", {
-    description: "Segment allocations that failed (database unavailable, range exhausted)",
+    description: "Segment allocations that failed (database unavailable, range exhausted), by the algorithm they serve",
     incremental: true,
-    attributes
+    attributes: { algorithm }
   })
+export const aggregatedTags = Metric.gauge("idgen_segment_aggregated_biz_tags", {
+  description: "biz_tags this node served without series of their own (auto-created, or past the cap of " +
+    "per-biz_tag series)"
+})
+export const aggregatedRangeRemainingRatioMin = Metric.gauge("idgen_segment_aggregated_range_remaining_ratio_min", {
+  description: "Lowest fraction (0–1) of this datacenter's range not yet allocated among the biz_tags without " +
+    "series of their own (1 when there are none); capacity alerts fire below 0.2"
+})
 export const rangeRemaining = (attributes: BizTagLabels) =>
   Metric.gauge("idgen_segment_range_remaining", {
     description: "Numbers of this datacenter's range not yet allocated, as of this node's last allocation",
@@ -152,17 +166,88 @@ export const make = (options: {
     const readCounter = (counter: Metric.Counter<number>, get: () => number) =>
       removals.push(ScrapeTime.counterUnsafe(counter, context, get))
 
-    const track = (tag: BizTagRecord, actor: () => SegmentActor | undefined): TagMetrics => {
-      const known = byTag.get(tag.id)
-      if (known !== undefined) return known
-      if (tracked >= maxTrackedTags) {
-        if (tracked++ === maxTrackedTags) {
-          Effect.runForkWith(context)(
-            Effect.logWarning(`more than ${maxTrackedTags} biz_tags active: further ones get no per-biz_tag metrics`)
-          )
-        }
-        return untracked
+    // On the page from the start: the per-algorithm refill series and the aggregates.
+    const refill = {
+      segment: { duration: segmentRefillDuration("segment"), failures: segmentRefillFailures("segment") },
+      formatted: { duration: segmentRefillDuration("formatted"), failures: segmentRefillFailures("formatted") }
+    }
+    for (const { duration, failures } of Object.values(refill)) {
+      duration.valueUnsafe(context)
+      failures.valueUnsafe(context)
+      removals.push(() => {
+        Metric.removeUnsafe(duration, context)
+        Metric.removeUnsafe(failures, context)
+      })
+    }
+    let aggregated = 0
+    const aggregatedRatios = new Map<string, number>()
+    readGauge(aggregatedTags, () => aggregated)
+    readGauge(aggregatedRangeRemainingRatioMin, () => {
+      let min = 1
+      for (const ratio of aggregatedRatios.values()) min = Math.min(min, ratio)
+      return min
+    })
+
+    /**
+     * What is left of the biz_tag's range after each segment, told to `publish`. The row's
+     * range never changes: read once, off the refill's path (a refill from the Redis pool
+     * must not wait for the database), and again after a failed read.
+     */
+    const rangeWatch = (tag: BizTagRecord, publish: (left: number, ratio: number) => void) => {
+      let range: DatacenterRange.Range | undefined
+      let reading = false
+      let lastEnd = 0
+      const publishLeft = () => {
+        if (range === undefined) return
+        const left = Math.max(0, range.end - lastEnd)
+        publish(left, left / (range.end - range.start + 1))
       }
+      const readRange = () => {
+        reading = true
+        Effect.runForkWith(context)(
+          options.rowRange(tag.id).pipe(
+            Effect.match({
+              onFailure: () => (reading = false),
+              onSuccess: (found) => {
+                reading = false
+                if (Option.isSome(found)) range = found.value
+                publishLeft()
+              }
+            })
+          )
+        )
+      }
+      return {
+        refilled: (segment: AllocatedSegment) => {
+          lastEnd = segment.end
+          if (range !== undefined) publishLeft()
+          else if (!reading) readRange()
+        },
+        exhausted: () => publish(0, 0)
+      }
+    }
+
+    const tagMetrics = (tag: BizTagRecord, publish: (left: number, ratio: number) => void): TagMetrics => {
+      const { duration, failures } = refill[refillAlgorithm(tag)]
+      const watch = rangeWatch(tag, publish)
+      return {
+        refilled: (seconds, segment) => {
+          duration.updateUnsafe(seconds, context)
+          watch.refilled(segment)
+        },
+        refillFailed: (error) => {
+          failures.updateUnsafe(1, context)
+          if (error._tag === "SegmentExhausted") watch.exhausted()
+        }
+      }
+    }
+
+    const aggregate = (tag: BizTagRecord): TagMetrics => {
+      aggregated++
+      return tagMetrics(tag, (_left, ratio) => aggregatedRatios.set(tag.id, ratio))
+    }
+
+    const ownSeries = (tag: BizTagRecord, actor: () => SegmentActor | undefined): TagMetrics => {
       tracked++
       const labels = labelsOf(tag)
       const read = <A>(f: (a: SegmentActor) => A, otherwise: A) => () => {
@@ -187,59 +272,30 @@ export const make = (options: {
       readCounter(l1Hits(labels), read((a) => a.stats().l1Hits, 0))
       readCounter(l2Fallbacks(labels), read((a) => a.stats().l2Fallbacks, 0))
       readCounter(waitTimeouts(labels), read((a) => a.stats().timeouts, 0))
-
-      const refillDuration = segmentRefillDuration(labels)
-      const refillFailures = segmentRefillFailures(labels)
       const remaining = rangeRemaining(labels)
       const remainingRatio = rangeRemainingRatio(labels)
       removals.push(() => {
-        Metric.removeUnsafe(refillDuration, context)
-        Metric.removeUnsafe(refillFailures, context)
         Metric.removeUnsafe(remaining, context)
         Metric.removeUnsafe(remainingRatio, context)
       })
-      // The row's range never changes: read once, off the refill's path (a refill from the
-      // Redis pool must not wait for the database), and again after a failed read.
-      let range: DatacenterRange.Range | undefined
-      let reading = false
-      let lastEnd = 0
-      const setRemaining = () => {
-        if (range === undefined) return
-        const left = Math.max(0, range.end - lastEnd)
+      return tagMetrics(tag, (left, ratio) => {
         remaining.updateUnsafe(left, context)
-        remainingRatio.updateUnsafe(left / (range.end - range.start + 1), context)
-      }
-      const readRange = () => {
-        reading = true
+        remainingRatio.updateUnsafe(ratio, context)
+      })
+    }
+
+    const track = (tag: BizTagRecord, actor: () => SegmentActor | undefined): TagMetrics => {
+      const known = byTag.get(tag.id)
+      if (known !== undefined) return known
+      if (!tag.autoCreated && tracked === maxTrackedTags) {
+        tracked++
         Effect.runForkWith(context)(
-          options.rowRange(tag.id).pipe(
-            Effect.match({
-              onFailure: () => (reading = false),
-              onSuccess: (found) => {
-                reading = false
-                if (Option.isSome(found)) range = found.value
-                setRemaining()
-              }
-            })
-          )
+          Effect.logWarning(`more than ${maxTrackedTags} operator-created biz_tags active: further ones are aggregated`)
         )
       }
-      const tagMetrics: TagMetrics = {
-        refilled: (seconds, segment) => {
-          refillDuration.updateUnsafe(seconds, context)
-          lastEnd = segment.end
-          if (range !== undefined) setRemaining()
-          else if (!reading) readRange()
-        },
-        refillFailed: (error) => {
-          refillFailures.updateUnsafe(1, context)
-          if (error._tag !== "SegmentExhausted") return
-          remaining.updateUnsafe(0, context)
-          remainingRatio.updateUnsafe(0, context)
-        }
-      }
-      byTag.set(tag.id, tagMetrics)
-      return tagMetrics
+      const metrics = tag.autoCreated || tracked >= maxTrackedTags ? aggregate(tag) : ownSeries(tag, actor)
+      byTag.set(tag.id, metrics)
+      return metrics
     }
 
     return { track }

@@ -1,7 +1,8 @@
 /**
  * Metrics of the Redis segment pool (`RedisSegmentPool.ts`), per biz_tag, as this node sees
- * them. Updated once per segment (never per ID); series are removed with the pool's scope
- * and capped like `SegmentMetrics` (biz_tags past the cap are served but not broken out).
+ * them. Updated once per segment (never per ID); series are removed with the pool's scope.
+ * Like `SegmentMetrics`, only operator-created biz_tags get series, up to the same cap
+ * (auto-created ones, and any past the cap, are served but not broken out).
  */
 import { type Context, Effect, Metric, type Scope } from "effect"
 import { type BizTagLabels, labelsOf, maxTrackedTags } from "./SegmentMetrics.ts"
@@ -72,7 +73,7 @@ export const make: Effect.Effect<SegmentPoolMetrics, never, Scope.Scope> = Effec
   let tracked = 0
 
   const track = (tag: BizTagRecord): PoolTagMetrics => {
-    if (tracked >= maxTrackedTags) return untracked
+    if (tag.autoCreated || tracked >= maxTrackedTags) return untracked
     tracked++
     const labels = labelsOf(tag)
     const counters = [pops(labels), misses(labels), refills(labels), discarded(labels), fenced(labels)] as const

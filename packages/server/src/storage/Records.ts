@@ -34,6 +34,8 @@ export interface BizTagRecord {
   /** Base step of segment allocation. */
   readonly step: number
   readonly formatTemplate: string | null
+  /** Created by a generate request naming it, not by an operator (no per-biz_tag metrics). */
+  readonly autoCreated: boolean
   readonly createdAt: Date
   readonly updatedAt: Date
 }

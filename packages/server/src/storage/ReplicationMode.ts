@@ -71,6 +71,8 @@ export class ReplicationMode extends Context.Service<ReplicationMode, {
       )
 
       yield* probe
+      // On the page at zero from the start (incremented by `StorageFence`).
+      yield* Metric.value(StorageMetrics.fences)
       yield* probe.pipe(Effect.repeat(Schedule.spaced(refreshEvery)), Effect.delay(refreshEvery), Effect.forkScoped)
       return ReplicationMode.of({ current: () => state })
     })

@@ -34,6 +34,7 @@ interface BizTagRow {
   readonly fallback: ReadonlyArray<string>
   readonly step: bigint
   readonly format_template: string | null
+  readonly auto_created: boolean
   readonly created_at: Date
   readonly updated_at: Date
 }
@@ -47,6 +48,7 @@ const toRecord = (row: BizTagRow): BizTagRecord => ({
   fallback: row.fallback as ReadonlyArray<Names.Algorithm>,
   step: Number(row.step),
   formatTemplate: row.format_template,
+  autoCreated: row.auto_created,
   createdAt: row.created_at,
   updatedAt: row.updated_at
 })
@@ -93,7 +95,7 @@ export const make = Effect.gen(function*() {
 
   const select = sql.literal(`
     SELECT t.id, w.name AS workspace, g.name AS group_name, t.name, t.algorithm, t.fallback, t.step,
-           t.format_template, t.created_at, t.updated_at
+           t.format_template, t.auto_created, t.created_at, t.updated_at
     FROM biz_tags t
     JOIN groups g ON g.id = t.group_id
     JOIN workspaces w ON w.id = g.workspace_id`)

@@ -92,6 +92,7 @@ export const load = (
     const initial = yield* readOptions(tls)
     const expiry = expiryOf(initial.cert)
     if (expiry !== undefined) yield* Metric.update(TlsMetrics.tlsCertificateExpiry, expiry)
+    for (const outcome of ["success", "failure"] as const) yield* Metric.value(TlsMetrics.tlsReloads(outcome))
     let seen = filesHash(tls)
     const poll = Effect.gen(function*() {
       const hash = filesHash(tls)
