@@ -128,6 +128,6 @@ describe("/metrics on a port of its own, behind a bearer token", () => {
         readyTimeoutMillis: 30_000
       }))
       assert.include(failure.output, "invalid configuration")
-      assert.include(failure.output, `["metrics"]["bearer_token"]`)
+      assert.include(failure.output, "metrics.bearer_token (IDGEN_METRICS_BEARER_TOKEN)")
     }).pipe(Effect.scoped), { timeout: 60_000 })
 })
