@@ -39,7 +39,8 @@ const Services = Layer.mergeAll(
   Layer.succeed(ServerConfig, {
     http: { host: "127.0.0.1", port: 0, maxBodyBytes: 65_536 },
     auth: { cacheTtlMillis: 1000, failedPerIp: { perSecond: 10, burst: 50 }, unknownKeyCacheMillis: 5000, outageGraceMillis: 60_000 },
-    rateLimit: { perIpPerSecond: 0, perIpBurst: 0, trustedProxies: [] }
+    rateLimit: { perIpPerSecond: 0, perIpBurst: 0, trustedProxies: [] },
+    metrics: { port: undefined, bearerToken: undefined }
   } as unknown as ServerConfigShape),
   Layer.mock(IdService, { generate: generateStub, generateUnsafe: generateStub }),
   Layer.mock(ApiKeys, {
