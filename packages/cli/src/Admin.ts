@@ -8,6 +8,7 @@ import type { Names } from "@idgen/core"
 import { Console, Effect, Option } from "effect"
 import { Flag } from "effect/cli"
 import { CliFailure } from "./CliFailure.ts"
+import { printJson, printTable } from "./Output.ts"
 import { reach } from "./Reach.ts"
 import { idgen } from "./Root.ts"
 
@@ -44,6 +45,17 @@ export const pageFlags = {
   cursor: Flag.String("cursor").pipe(Flag.withDescription("Where to go on: the previous page's next cursor"), Flag.optional)
 }
 
-/** Tells where the next page starts (stderr, so that stdout stays the table). */
-export const printNextCursor = (page: { readonly next_cursor: string | null }) =>
-  page.next_cursor === null ? Effect.void : Console.error(`more: --cursor ${page.next_cursor}`)
+/**
+ * One page of a paged list: the page as JSON, or a table on stdout and where the next page
+ * starts on stderr (so that stdout stays the table).
+ */
+export const printPage = <A>(
+  json: boolean,
+  page: { readonly items: ReadonlyArray<A>; readonly next_cursor: string | null },
+  columns: ReadonlyArray<string>,
+  row: (item: A) => ReadonlyArray<unknown>
+) =>
+  json ? printJson(page) : Effect.andThen(
+    printTable(columns, page.items.map(row)),
+    page.next_cursor === null ? Effect.void : Console.error(`more: --cursor ${page.next_cursor}`)
+  )

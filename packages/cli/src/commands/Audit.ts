@@ -4,7 +4,6 @@
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Admin from "../Admin.ts"
-import { printJson, printTable } from "../Output.ts"
 import { idgen } from "../Root.ts"
 
 export const audit = Command.make("audit", {
@@ -25,12 +24,12 @@ export const audit = Command.make("audit", {
       cursor: input.cursor
     })
     const page = yield* Admin.call((admin) => admin.admin.listAudit({ query }))
-    if (root.json) return yield* printJson(page)
-    yield* printTable(
+    yield* Admin.printPage(
+      root.json,
+      page,
       ["TIME", "TYPE", "ACTOR", "ACTION", "RESOURCE", "RESULT", "NODE"],
-      page.items.map((e) => [e.occurred_at, e.event_type, e.actor, e.action, e.resource, e.result, e.node])
+      (e) => [e.occurred_at, e.event_type, e.actor, e.action, e.resource, e.result, e.node]
     )
-    yield* Admin.printNextCursor(page)
   })).pipe(
   Command.withDescription("Read the audit log, newest first (needs the admin token)"),
   Command.withExamples([{ command: "idgen audit --workspace shop --action delete_biz_tag", description: "who deleted biz_tags of shop" }])

@@ -4,7 +4,7 @@
 import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Admin from "../Admin.ts"
-import { printJson, printTable } from "../Output.ts"
+import { printJson } from "../Output.ts"
 import { idgen } from "../Root.ts"
 
 const workspaceArg = Argument.String("workspace").pipe(Argument.withDescription("Workspace the key belongs to"))
@@ -48,12 +48,12 @@ const list = Command.make("list", { workspace: workspaceArg, ...Admin.pageFlags 
     const root = yield* idgen
     const query = Admin.given({ limit: input.limit, cursor: input.cursor })
     const page = yield* Admin.call((admin) => admin.admin.listApiKeys({ params: { ws: input.workspace }, query }))
-    if (root.json) return yield* printJson(page)
-    yield* printTable(
+    yield* Admin.printPage(
+      root.json,
+      page,
       ["ID", "PREFIX", "NAME", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
-      page.items.map((k) => [k.id, k.prefix, k.name, k.created_at, k.expires_at, k.last_used_at, k.revoked_at])
+      (k) => [k.id, k.prefix, k.name, k.created_at, k.expires_at, k.last_used_at, k.revoked_at]
     )
-    yield* Admin.printNextCursor(page)
   })).pipe(
   Command.withDescription("List a workspace's API keys (never the keys themselves)"),
   Command.withAlias("ls"),
