@@ -123,14 +123,19 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
     })
 
   const run = Effect.gen(function*() {
-    const [http = 0, grpc = 0] = yield* resolvePorts(config.http.host, [config.http.port, config.grpc.port])
-    const ports = { http, grpc }
+    const [http = 0, grpc = 0, metrics] = yield* resolvePorts(config.http.host, [
+      config.http.port,
+      config.grpc.port,
+      ...(config.metrics.port === undefined ? [] : [config.metrics.port])
+    ])
+    const ports = { http, grpc, metrics }
     yield* Effect.acquireRelease(
       Effect.sync(() => process.on("SIGHUP", forwardHangup)),
       () => Effect.sync(() => process.off("SIGHUP", forwardHangup))
     )
     yield* Effect.logInfo(
-      `${plan.workers} worker processes on HTTP ${config.http.host}:${ports.http} and gRPC ${ports.grpc} (primary pid ${process.pid})`
+      `${plan.workers} worker processes on HTTP ${config.http.host}:${ports.http}, gRPC ${ports.grpc}` +
+        `${metrics === undefined ? "" : `, metrics ${metrics}`} (primary pid ${process.pid})`
     )
     return yield* Effect.forEach(
       Array.from({ length: plan.workers }, (_, index) => index),

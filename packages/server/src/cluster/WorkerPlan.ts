@@ -56,11 +56,12 @@ export const plan = (config: ServerConfigShape): Effect.Effect<WorkerPlan, Confi
 export const workerEnv = (
   config: ServerConfigShape,
   index: number,
-  ports: { readonly http: number; readonly grpc: number }
+  ports: { readonly http: number; readonly grpc: number; readonly metrics: number | undefined }
 ): Record<string, string> => ({
   [INDEX_VARIABLE]: String(index),
   IDGEN_NODE_NAME: config.node.name,
   IDGEN_HTTP_PORT: String(ports.http),
   IDGEN_GRPC_PORT: String(ports.grpc),
+  ...(ports.metrics === undefined ? {} : { IDGEN_METRICS_PORT: String(ports.metrics) }),
   ...(config.etcd.endpoints.length === 0 ? { IDGEN_WORKER_ID: String(config.node.workerId + index) } : {})
 })
