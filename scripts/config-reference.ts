@@ -87,7 +87,8 @@ const defaultValue = (entry: Entry): unknown => (entry.setting._tag === "WithDef
 export const render = (): string => {
   const lines: Array<string> = [
     "Every key of the TOML file (`IDGEN_CONFIG`), all optional; `deploy/idgen.example.toml` lists them with their defaults. " +
-    "Environment variables override the file; a secret's variable also has a `_FILE` variant naming a file that holds it. " +
+    "Environment variables override the file (lists as `a,b`, tables as `k=v,k2=v2`, arrays of tables as JSON); " +
+    "a secret's variable also has a `_FILE` variant naming a file that holds it. " +
     "Runtime changes (`PATCH /api/v1/admin/config`) override both until the next restart. " +
     "**live**: takes effect without a restart (file reload, SIGHUP or the operator API). " +
     "`idgen config` prints the effective configuration (secrets redacted) and refuses it as a node would, " +

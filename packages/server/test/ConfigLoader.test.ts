@@ -70,7 +70,8 @@ describe("configuration loading", () => {
         IDGEN_SEGMENT_STEP: "50",
         IDGEN_LOG_LEVEL: "DEBUG",
         OTEL_TRACES_SAMPLER_ARG: "0.25",
-        IDGEN_CONFIG_WATCH: "off"
+        IDGEN_CONFIG_WATCH: "off",
+        IDGEN_ALERTING_RULES: JSON.stringify([{ name: "NodeUp", expr: "idgen_health_status >= 0", for: "1m" }])
       })
       assert.strictEqual(config.segment.maxStep, 5000)
       assert.strictEqual(config.alerting.thresholds.clockDriftMillis, 250)
@@ -81,6 +82,7 @@ describe("configuration loading", () => {
       assert.strictEqual(config.log.level, "debug")
       assert.strictEqual(config.tracing.sampleRatio, 0.25)
       assert.strictEqual(config.reload.watch, false)
+      assert.deepInclude(config.alerting.rules[0], { name: "NodeUp", forMs: 60_000, severity: "warning" })
     }))
 
   it.effect("secrets are read from the files named in IDGEN_ADMIN_TOKEN_FILE, IDGEN_DATABASE_URL_FILE, IDGEN_REDIS_URL_FILE", () =>
