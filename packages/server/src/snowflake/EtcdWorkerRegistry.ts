@@ -12,7 +12,7 @@
  * attached to my lease", so a holder whose lease expired (and whose id someone else
  * took) can never move the ceiling or delete the new holder's claim.
  */
-import { Errors } from "@idgen/core"
+import { Errors, Snowflake } from "@idgen/core"
 import { Context, Effect, Layer, Option, Schema, type Scope } from "effect"
 import type { Etcd3, EtcdLeaseInvalidError, Lease } from "etcd3"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -35,7 +35,8 @@ export class ClaimLost extends Schema.TaggedError<ClaimLost>()("ClaimLost", {
   workerId: Schema.Int
 }) {}
 
-export const WORKER_IDS = 256
+/** Worker ids of one datacenter, as many as the layout has room for. */
+export const WORKER_IDS = Snowflake.MAX_WORKER_ID + 1
 
 /** The value of a claim key: who holds it, under which lease. */
 const ClaimValue = Schema.Struct({ holder: Schema.String, lease: Schema.String })
