@@ -36,7 +36,8 @@ interface Ended {
 }
 
 const describe = ({ code, signal }: Ended) => (signal === null ? `exit code ${code}` : `signal ${signal}`)
-const drained = ({ code, signal }: Ended) => signal === null && (code === 0 || code === INTERRUPTED_EXIT)
+/** Drained: ended by its own shutdown, or by the primary's SIGTERM before it listened for signals (nothing to drain yet). */
+const drained = ({ code, signal }: Ended) => signal === null ? code === 0 || code === INTERRUPTED_EXIT : signal === "SIGTERM"
 
 /**
  * Port 0 (any free port) is resolved once, here: every worker must listen on the same ports,
