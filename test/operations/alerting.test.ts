@@ -53,7 +53,10 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("alert
 
       const quiet = yield* server.request("GET", "/api/v1/admin/alerts", { admin: true })
       assert.strictEqual(quiet.status, 200, quiet.text)
-      assert.deepStrictEqual(quiet.json, [])
+      // Rules about the machine's database (no synchronous standby here) may already be
+      // pending, depending on whether the evaluator ran yet; none may fire, and the
+      // capacity rule must not be there before the range is consumed.
+      assert.deepStrictEqual(quiet.json.filter((a: any) => a.state === "firing" || a.name === "IdgenSegmentRangeLow"), [])
 
       // 850 of 1000: the node has allocated up to 850–950, so 5–15 % of the range is left.
       for (let i = 0; i < 17; i++) {
