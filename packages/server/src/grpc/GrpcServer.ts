@@ -72,7 +72,7 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
   /** gRPC's outcome mapper: the error's status; DEADLINE_EXCEEDED when interrupted; a defect logged, INTERNAL. */
   const failedStatus = Outcome.answer<undefined, Grpc.StatusObject>({
     error: (_, error) => toStatus(error),
-    interrupted: () => deadlineExceeded,
+    interrupted: () => ({ code: Grpc.status.DEADLINE_EXCEEDED, details: "Deadline exceeded", metadata: new Grpc.Metadata() }),
     defect: (_, cause) => {
       run(Effect.logError("gRPC call failed", cause))
       return toStatus(Outcome.internalError)
@@ -213,8 +213,6 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
 
   return GrpcServer.of({ port })
 })
-
-const deadlineExceeded: Grpc.StatusObject = { code: Grpc.status.DEADLINE_EXCEEDED, details: "Deadline exceeded", metadata: new Grpc.Metadata() }
 
 const batchResponse = (result: GenerateResult): IdgenV1.BatchGenerateResponse => ({
   ids: result.ids as Array<string>,
