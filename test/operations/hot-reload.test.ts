@@ -7,10 +7,12 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ADMIN_TOKEN, createBizTag, make as startServer, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
+import { eventually } from "../support/Eventually.ts"
+import { tempDir } from "../support/TempDir.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 /**
@@ -106,6 +108,25 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       process.kill(server.pid()!, "SIGHUP")
       const signalled = yield* configWhen(server, (v) => v.effective.segment.defaultStep === 400, "SIGHUP")
       assert.strictEqual(signalled.last_reload.source, "signal")
+    }).pipe(Effect.scoped))
+
+  it.effect("a file written in place in two halves is reloaded once whole, with no refused reload", () =>
+    Effect.gen(function*() {
+      const file = join(yield* tempDir("idgen-reload-"), "idgen.toml")
+      writeConfig(file, toml(100))
+      const server = yield* startServer(yield* TestDatabase.make, { env: { IDGEN_CONFIG: file } })
+      const whole = toml(600)
+      const cut = whole.indexOf("default_step") + "default_".length
+      // The first half is not TOML: read as it is, it would be a refused reload.
+      writeFileSync(file, whole.slice(0, cut))
+      const changed = /configuration file .* changed|configuration reload \(file\)/
+      yield* eventually("the watcher seeing the half-written file", 20_000, Effect.sync(() => changed.test(server.output())))
+      appendFileSync(file, whole.slice(cut))
+      const view = yield* configWhen(server, (v) => v.effective.segment.defaultStep === 600, "default_step 600")
+      assert.strictEqual(view.last_error, null)
+      assert.notMatch(server.output(), /configuration reload \(file\) refused/)
+      const metrics = (yield* server.request("GET", "/metrics")).text
+      assert.match(metrics, /idgen_config_reloads_total\{outcome="failure"\} 0\b/)
     }).pipe(Effect.scoped))
 
   it.effect("the operator API applies valid runtime changes and refuses invalid ones", () =>

@@ -134,14 +134,27 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
   yield* Metric.update(Metrics.configLastReloadSuccess, 1)
   for (const outcome of ["success", "failure", "unchanged"] as const) yield* Metric.value(Metrics.configReloads(outcome))
 
-  // Polls the file's content hash; the interval is itself a live setting.
+  // Polls the file's content hash; the interval is itself a live setting. A changed file is
+  // reloaded once two consecutive polls read the same content: an editor or `cp` writing in
+  // place is seen half-written by one poll, and that content must not count as a reload.
   if (path !== undefined) {
     let seen = fileHash(path)
+    let settling: { readonly hash: string; readonly polls: number } | undefined
     const poll = Effect.gen(function*() {
       if (!current.reload.watch) return
       const hash = fileHash(path)
-      if (hash === seen) return
+      if (hash === seen) {
+        settling = undefined
+        return
+      }
+      // Bounded: a file that never stops changing is read as it is after SETTLE_POLLS polls.
+      if (settling?.hash !== hash && (settling?.polls ?? 0) < SETTLE_POLLS) {
+        if (settling === undefined) yield* Effect.logInfo(`configuration file ${path} changed, reloading once it stays unchanged for one poll`)
+        settling = { hash, polls: (settling?.polls ?? 0) + 1 }
+        return
+      }
       seen = hash
+      settling = undefined
       yield* Effect.ignore(service.reload("file"))
     })
     yield* Effect.suspend(() => Effect.sleep(current.reload.pollIntervalMillis)).pipe(
@@ -157,6 +170,9 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
 
   return service
 })
+
+/** Polls a changing file may take to settle before it is reloaded as it is. */
+const SETTLE_POLLS = 10
 
 const fileHash = (path: string): string => {
   try {
