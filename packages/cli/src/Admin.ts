@@ -46,16 +46,21 @@ export const pageFlags = {
 }
 
 /**
- * One page of a paged list: the page as JSON, or a table on stdout and where the next page
- * starts on stderr (so that stdout stays the table).
+ * One page of a paged list, fetched with `list`: the page as JSON (`--json`), or a table on
+ * stdout and where the next page starts on stderr (so that stdout stays the table).
  */
 export const printPage = <A>(
-  json: boolean,
-  page: { readonly items: ReadonlyArray<A>; readonly next_cursor: string | null },
+  list: (client: IdgenAdminClientShape) => Effect.Effect<
+    { readonly items: ReadonlyArray<A>; readonly next_cursor: string | null },
+    AdminError
+  >,
   columns: ReadonlyArray<string>,
   row: (item: A) => ReadonlyArray<unknown>
 ) =>
-  json ? printJson(page) : Effect.andThen(
-    printTable(columns, page.items.map(row)),
-    page.next_cursor === null ? Effect.void : Console.error(`more: --cursor ${page.next_cursor}`)
-  )
+  Effect.gen(function*() {
+    const root = yield* idgen
+    const page = yield* call(list)
+    if (root.json) return yield* printJson(page)
+    yield* printTable(columns, page.items.map(row))
+    if (page.next_cursor !== null) yield* Console.error(`more: --cursor ${page.next_cursor}`)
+  })

@@ -1,10 +1,8 @@
 /**
  * `idgen audit`: the audit log, newest first, filtered and paged (operator API).
  */
-import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Admin from "../Admin.ts"
-import { idgen } from "../Root.ts"
 
 export const audit = Command.make("audit", {
   since: Flag.String("since").pipe(Flag.withDescription("Events at or after this RFC 3339 time"), Flag.optional),
@@ -13,24 +11,21 @@ export const audit = Command.make("audit", {
   workspace: Flag.String("workspace").pipe(Flag.withAlias("w"), Flag.withDescription("Only events of this workspace"), Flag.optional),
   ...Admin.pageFlags
 }, (input) =>
-  Effect.gen(function*() {
-    const root = yield* idgen
-    const query = Admin.given({
-      since: input.since,
-      until: input.until,
-      action: input.action,
-      workspace: input.workspace,
-      limit: input.limit,
-      cursor: input.cursor
-    })
-    const page = yield* Admin.call((admin) => admin.admin.listAudit({ query }))
-    yield* Admin.printPage(
-      root.json,
-      page,
-      ["TIME", "TYPE", "ACTOR", "ACTION", "RESOURCE", "RESULT", "NODE"],
-      (e) => [e.occurred_at, e.event_type, e.actor, e.action, e.resource, e.result, e.node]
-    )
-  })).pipe(
+  Admin.printPage(
+    (admin) =>
+      admin.admin.listAudit({
+        query: Admin.given({
+          since: input.since,
+          until: input.until,
+          action: input.action,
+          workspace: input.workspace,
+          limit: input.limit,
+          cursor: input.cursor
+        })
+      }),
+    ["TIME", "TYPE", "ACTOR", "ACTION", "RESOURCE", "RESULT", "NODE"],
+    (e) => [e.occurred_at, e.event_type, e.actor, e.action, e.resource, e.result, e.node]
+  )).pipe(
   Command.withDescription("Read the audit log, newest first (needs the admin token)"),
   Command.withExamples([{ command: "idgen audit --workspace shop --action delete_biz_tag", description: "who deleted biz_tags of shop" }])
 )

@@ -44,17 +44,15 @@ const revoke = Command.make("revoke", {
 )
 
 const list = Command.make("list", { workspace: workspaceArg, ...Admin.pageFlags }, (input) =>
-  Effect.gen(function*() {
-    const root = yield* idgen
-    const query = Admin.given({ limit: input.limit, cursor: input.cursor })
-    const page = yield* Admin.call((admin) => admin.admin.listApiKeys({ params: { ws: input.workspace }, query }))
-    yield* Admin.printPage(
-      root.json,
-      page,
-      ["ID", "PREFIX", "NAME", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
-      (k) => [k.id, k.prefix, k.name, k.created_at, k.expires_at, k.last_used_at, k.revoked_at]
-    )
-  })).pipe(
+  Admin.printPage(
+    (admin) =>
+      admin.admin.listApiKeys({
+        params: { ws: input.workspace },
+        query: Admin.given({ limit: input.limit, cursor: input.cursor })
+      }),
+    ["ID", "PREFIX", "NAME", "CREATED", "EXPIRES", "LAST USED", "REVOKED"],
+    (k) => [k.id, k.prefix, k.name, k.created_at, k.expires_at, k.last_used_at, k.revoked_at]
+  )).pipe(
   Command.withDescription("List a workspace's API keys (never the keys themselves)"),
   Command.withAlias("ls"),
   Command.withExamples([{ command: "idgen key list shop", description: "ids, prefixes, expiry and last use" }])
