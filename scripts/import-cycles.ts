@@ -133,5 +133,6 @@ if (problems.length > 0) {
   if (problems.length > shown) console.error(`… and ${problems.length - shown} more through the same imports`)
   process.exitCode = 1
 } else {
-  console.log(`no import cycles (${result.modules.length} modules, ${folders.size} folders)`)
+  const folderCount = new Set(result.modules.map((module) => folderOf(module.source)).filter((f) => f !== undefined)).size
+  console.log(`no import cycles (${result.modules.length} modules, ${folderCount} folders)`)
 }
