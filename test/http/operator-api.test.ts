@@ -284,6 +284,29 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         assert.isTrue(after.some((id) => BigInt(id) > oldMax))
       }))
 
+    it.effect("biz-tags: an auto-created biz_tag deleted answers 404 (deleted) on every node, others still auto-create", () =>
+      Effect.gen(function*() {
+        const { a, b } = yield* Pair
+        const apiKey = yield* workspaceWithKey(a, { name: "ws_auto_del", auto_create_biz_tags: true })
+        const issued = [
+          ...idsOf(yield* generate(a, apiKey, "ws_auto_del", "g", "auto", 3)),
+          ...idsOf(yield* generate(b, apiKey, "ws_auto_del", "g", "auto"))
+        ]
+        assert.strictEqual(new Set(issued).size, 4)
+        const deleted = yield* a.request("DELETE", `${admin}/workspaces/ws_auto_del/biz-tags/g/auto`, { admin: true })
+        assert.strictEqual(deleted.status, 204, deleted.text)
+        for (const server of [a, b, a]) {
+          const gone = yield* eventually(
+            "404 after the deletion",
+            2_000,
+            Effect.map(generate(server, apiKey, "ws_auto_del", "g", "auto"), withStatus(404))
+          )
+          assert.strictEqual(assertError(gone, 404, "IDGEN-COMMON-0007").details.deleted, true)
+          assertError(yield* generate(server, apiKey, "ws_auto_del", "g", "auto", 5), 404, "IDGEN-COMMON-0007")
+        }
+        assert.strictEqual((yield* generate(b, apiKey, "ws_auto_del", "g", "other")).status, 200)
+      }))
+
     it.effect("biz-tags: DELETE of formatted, snowflake and uuid tags; a formatted one comes back only with its template", () =>
       Effect.gen(function*() {
         const { a, b } = yield* Pair

@@ -130,6 +130,21 @@ layer(storageOnFreshDatabase(), { timeout: 60_000 })("repositories on PostgreSQL
       assert.deepStrictEqual(again, all[0])
     }))
 
+  it.effect("BizTagRepo.ensure and autoCreate on a deleted biz_tag: NotFound (deleted), not a defect", () =>
+    Effect.gen(function*() {
+      const workspaces = yield* WorkspaceRepo
+      yield* workspaces.create({ name: ws("gone"), defaultAlgorithm: "segment", autoCreateBizTags: true, rateLimit: null })
+      const repo = yield* BizTagRepo
+      const k = key("gone", "g", "t")
+      yield* repo.ensure(k, segmentSettings)
+      yield* repo.remove(k)
+      for (const attempt of [repo.ensure(k, segmentSettings), Effect.asVoid(repo.autoCreate(k, segmentSettings))]) {
+        const error = yield* Effect.flip(attempt)
+        assert.strictEqual(error._tag, "NotFound")
+        assert.strictEqual(error.details?.deleted, true)
+      }
+    }))
+
   it.effect("ApiKeyRepo: insert, find by prefix, revoke; hash only; NotFound and Conflict", () =>
     Effect.gen(function*() {
       const workspaces = yield* WorkspaceRepo

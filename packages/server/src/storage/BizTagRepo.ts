@@ -24,7 +24,10 @@ export class BizTagRepo extends Context.Service<BizTagRepo, {
     key: Names.SequenceKey,
     settings: BizTagSettings
   ): Effect.Effect<BizTagRecord, Errors.Conflict | Errors.NotFound | Errors.DatabaseUnavailable>
-  /** Returns the existing biz_tag or creates it with `settings`; safe under concurrent callers. */
+  /**
+   * Returns the existing biz_tag or creates it with `settings`; safe under concurrent callers.
+   * NotFound for a deleted biz_tag, as `autoCreate`.
+   */
   ensure(
     key: Names.SequenceKey,
     settings: BizTagSettings

@@ -64,6 +64,14 @@ const bizTagNotFound = (key: Names.SequenceKey) =>
 
 const keyDetails = (key: Names.SequenceKey) => ({ workspace: key.workspace, group: key.group, biz_tag: key.bizTag })
 
+/** A deleted biz_tag asked for on first use (auto-create, `ensure`): it does not come back that way. */
+const bizTagDeleted = (key: Names.SequenceKey) =>
+  new Errors.NotFound({
+    message: `biz_tag ${Names.keyString(key)} was deleted; first use does not bring it back ` +
+      `(an operator can create it again: POST /api/v1/admin/workspaces/${key.workspace}/biz-tags)`,
+    details: { ...keyDetails(key), deleted: true }
+  })
+
 const alreadyExists = (key: Names.SequenceKey) =>
   new Errors.Conflict({ message: `biz_tag ${Names.keyString(key)} already exists`, details: keyDetails(key) })
 
@@ -194,7 +202,8 @@ export const make = Effect.gen(function*() {
       const groupId = yield* ensureGroup(key)
       yield* sql`${insertValues(groupId, key, settings)} ON CONFLICT (group_id, name) DO NOTHING`
       const row = yield* findRow(key)
-      if (Option.isNone(row)) return yield* Effect.die("ensured biz_tag not found")
+      // The insert found a row and the live ones do not show it: a tombstone.
+      if (Option.isNone(row)) return yield* bizTagDeleted(key)
       return row.value
     },
     orDatabaseUnavailable("BizTagRepo.ensure")
@@ -289,13 +298,7 @@ export const make = Effect.gen(function*() {
       const tombstone = yield* sql`
         SELECT 1 FROM biz_tags t JOIN groups g ON g.id = t.group_id JOIN workspaces w ON w.id = g.workspace_id
         WHERE w.name = ${key.workspace} AND g.name = ${key.group} AND t.name = ${key.bizTag} AND t.deleted_at IS NOT NULL`
-      if (tombstone.length > 0) {
-        return yield* new Errors.NotFound({
-          message: `biz_tag ${Names.keyString(key)} was deleted; first use does not bring it back ` +
-            `(an operator can create it again: POST /api/v1/admin/workspaces/${key.workspace}/biz-tags)`,
-          details: { ...keyDetails(key), deleted: true }
-        })
-      }
+      if (tombstone.length > 0) return yield* bizTagDeleted(key)
       return yield* sql.withTransaction(Effect.gen(function*() {
         // The workspace row is locked: its auto-creates run one at a time, so the count holds.
         const workspaces = yield* sql<{ readonly id: string; readonly max_auto_biz_tags: number }>`
