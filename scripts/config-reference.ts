@@ -12,10 +12,10 @@
 import { Schema } from "effect"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { resolve } from "node:path"
-import type { Entry } from "../packages/server/src/config/Section.ts"
-import { sections } from "../packages/server/src/config/ServerConfig.ts"
-import { builtinRules, defaultThresholds } from "../packages/server/src/alerting/AlertRules.ts"
-import { formatDuration } from "../packages/server/src/alerting/Expression.ts"
+import type { Entry } from "@idgen/server/config/Section"
+import { sections } from "@idgen/server/config/ServerConfig"
+import { builtinRules, defaultThresholds } from "@idgen/server/alerting/AlertRules"
+import { formatDuration } from "@idgen/server/alerting/Expression"
 
 export const readmePath = resolve(import.meta.dirname, "../README.md")
 export const examplePath = resolve(import.meta.dirname, "../deploy/idgen.example.toml")

@@ -9,8 +9,8 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { stringify } from "yaml"
-import { builtinRules, defaultThresholds } from "../packages/server/src/alerting/AlertRules.ts"
-import { formatDuration } from "../packages/server/src/alerting/Expression.ts"
+import { builtinRules, defaultThresholds } from "@idgen/server/alerting/AlertRules"
+import { formatDuration } from "@idgen/server/alerting/Expression"
 
 export const rulesPath = resolve(import.meta.dirname, "../deploy/prometheus/rules/idgen-alerts.yml")
 
