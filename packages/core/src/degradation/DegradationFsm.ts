@@ -13,12 +13,12 @@
  * when no numeric algorithm (segment, snowflake, formatted) is healthy — only UUIDs can be
  * issued — and `Degraded` otherwise.
  */
-import type { Algorithm } from "../Names.ts"
+import { Algorithm } from "../Names.ts"
 
 export type Mode = "Normal" | "Degraded" | "Critical"
 export type Status = "healthy" | "unhealthy"
 
-export const algorithms: ReadonlyArray<Algorithm> = ["segment", "snowflake", "uuid_v7", "uuid_v4", "formatted"]
+export const algorithms: ReadonlyArray<Algorithm> = Algorithm.literals
 const numeric: ReadonlyArray<Algorithm> = ["segment", "snowflake", "formatted"]
 
 export interface Thresholds {
