@@ -5,7 +5,10 @@
  * trusted locally for `auth.cacheTtlMillis`, which bounds how long a revoked key keeps
  * working on this node. The local cache is keyed by the raw key, so a trusted key costs a
  * map lookup, not a SHA-256 per request (the shared cache, in Redis, only ever sees
- * hashes). With Redis, a key verified by any node is found in the shared
+ * hashes). A key in use is looked up again in the background once half its trust has passed
+ * (one lookup at a time per key), so at steady state no request waits for the database:
+ * otherwise every request in flight when the entry expired would look it up at once, each
+ * a query — on the embedded store's single connection, tens to hundreds of ms at the tail. With Redis, a key verified by any node is found in the shared
  * cache before the database is asked, and a revocation reaches every node's local cache
  * at once (`SharedKeyCache`); since Redis may miss one, every node also learns
  * revocations from the database within a second (`RevocationWatch`) and never takes a
@@ -165,7 +168,24 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         yield* shared.revoked(id)
       })
 
-      const verifyCached = (rawKey: string, nowMillis: number) => cache.get(rawKey, nowMillis)
+      /** Looks the key up again; a refusal drops it at once, an outage leaves it to expire. */
+      const refresh = (rawKey: string) => {
+        const parsed = parseKey(rawKey)
+        if (parsed === undefined) return
+        runFork(
+          lookup(parsed, sha256Hex(rawKey), rawKey).pipe(
+            Effect.catchTag("Unauthorized", () => Effect.sync(() => cache.drop(rawKey))),
+            Effect.catch((error) => Effect.logDebug("API key refresh skipped", String(error))),
+            Effect.withTracerEnabled(false)
+          )
+        )
+      }
+
+      const verifyCached = (rawKey: string, nowMillis: number) => {
+        const workspace = cache.get(rawKey, nowMillis)
+        if (workspace !== undefined && cache.claimRefresh(rawKey, nowMillis)) refresh(rawKey)
+        return workspace
+      }
 
       return ApiKeys.of({ create, verify, verifyCached, revoke })
     })
@@ -235,6 +255,10 @@ interface CachedKey {
   readonly workspace: Names.WorkspaceName
   /** When this node stops trusting the entry (Unix ms). */
   readonly trustedUntil: number
+  /** From when a use looks the key up again in the background (Unix ms). */
+  readonly refreshAt: number
+  /** A background lookup was started for this entry (at most one per entry). */
+  refreshing: boolean
   readonly keyExpiresAt: number
   /** When the database last said the key was good, to this node (Unix ms): what the outage grace counts from. */
   readonly confirmedAt: number
@@ -291,9 +315,23 @@ class VerifiedKeyCache {
       id,
       workspace,
       trustedUntil: Math.min(now + this.ttlMillis, keyExpiresAt),
+      refreshAt: now + this.ttlMillis / 2,
+      refreshing: false,
       keyExpiresAt,
       confirmedAt
     })
+  }
+
+  /** True once per entry, when it is due for its background lookup (a new entry replaces it). */
+  claimRefresh(rawKey: string, now: number): boolean {
+    const entry = this.entries.get(rawKey)
+    if (entry === undefined || entry.refreshing || now < entry.refreshAt) return false
+    entry.refreshing = true
+    return true
+  }
+
+  drop(rawKey: string): void {
+    this.entries.delete(rawKey)
   }
 
   forget(id: string): void {

@@ -1,7 +1,11 @@
 /**
  * Finds the biz_tag behind a request, creating it on first use when its workspace
  * allows. Lookups are cached for `cacheTtlMillis`
- * so the hot path does not touch the database.
+ * so the hot path does not touch the database. A biz_tag in use is read again in the
+ * background once half that has passed (one read at a time per biz_tag), so at steady state
+ * no request waits for it: otherwise every request in flight when the entry expired would
+ * read it at once, each a query — on the embedded store's single connection, tens to
+ * hundreds of ms at the tail.
  *
  * An operator's change (`changed`, after the PATCH committed) reaches every node within
  * 2 s: this node drops its copy at once and the `ChangeBroadcast` tells the others — on
@@ -23,6 +27,15 @@ const cacheTtlMillis = 5_000
 /** biz_tags cached at most. */
 const maxCached = 100_000
 
+interface Entry {
+  readonly tag: BizTagRecord
+  readonly expiresAt: number
+  /** From when a use reads the biz_tag again in the background. */
+  readonly refreshAt: number
+  /** A background read was started for this entry (at most one per entry). */
+  refreshing: boolean
+}
+
 type ResolveError = Errors.NotFound | Errors.InvalidRequest | Errors.DatabaseUnavailable
 
 export class TagResolver extends Context.Service<TagResolver, {
@@ -39,7 +52,8 @@ export class TagResolver extends Context.Service<TagResolver, {
       const tags = yield* BizTagRepo
       const workspaces = yield* WorkspaceRepo
       const clock = yield* Clock.Clock
-      const cache = new Map<string, { readonly tag: BizTagRecord; readonly expiresAt: number }>()
+      const runFork = Effect.runForkWith(yield* Effect.context<never>())
+      const cache = new Map<string, Entry>()
       /** Counts drops: a load that overlapped one may have read the record before the change. */
       let drops = 0
       const drop = (id: string) => {
@@ -109,7 +123,13 @@ export class TagResolver extends Context.Service<TagResolver, {
         // Bounded: biz_tags are (auto-creates are capped per workspace), but expired entries would linger.
         if (cache.size >= maxCached) sweep()
         // Possibly stale (read before a change that was dropped meanwhile): used, and already expired.
-        cache.set(id, { tag, expiresAt: drops === dropsBefore ? clock.currentTimeMillisUnsafe() + cacheTtlMillis : 0 })
+        const now = clock.currentTimeMillisUnsafe()
+        cache.set(
+          id,
+          drops === dropsBefore
+            ? { tag, expiresAt: now + cacheTtlMillis, refreshAt: now + cacheTtlMillis / 2, refreshing: false }
+            : { tag, expiresAt: 0, refreshAt: 0, refreshing: true }
+        )
         return tag
       })
 
@@ -117,7 +137,18 @@ export class TagResolver extends Context.Service<TagResolver, {
         const id = Names.keyString(key)
         const hit = cache.get(id)
         if (hit === undefined) return load(key, id)
-        if (hit.expiresAt > clock.currentTimeMillisUnsafe()) return hit.tag
+        const now = clock.currentTimeMillisUnsafe()
+        if (hit.expiresAt > now) {
+          if (!hit.refreshing && now >= hit.refreshAt) {
+            hit.refreshing = true
+            // Failing, the entry expires as usual and the next request reads it itself.
+            runFork(load(key, id).pipe(
+              Effect.catch((error) => Effect.logDebug("biz_tag refresh skipped", String(error))),
+              Effect.withTracerEnabled(false)
+            ))
+          }
+          return hit.tag
+        }
         // Database down: keep serving the biz_tag as last seen rather than refusing every
         // request (its generators may well have numbers buffered or need no database).
         return load(key, id).pipe(Effect.catchTag("DatabaseUnavailable", () => Effect.succeed(hit.tag)))
