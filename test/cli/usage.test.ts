@@ -4,6 +4,7 @@
  * reach is reported fast, naming the URL and the cause; `host:port` is a server address.
  */
 import { assert, layer } from "@effect/vitest"
+import { entries } from "@idgen/server/config/ServerConfig"
 import { Duration, Effect } from "effect"
 import { idgen, ok } from "../support/IdgenCli.ts"
 import { ADMIN_TOKEN, freePort, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
@@ -70,6 +71,14 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.match(gen, /--count, -n integer\s+How many IDs \(default 1\)/)
       assert.match(gen, /--connect-timeout-ms integer\s+.*default 2000/)
       assert.match(ok(helps[commands.length - 1]!), /--size integer\s+.*\(default 1000\)/)
+      // serve's flags name the variable and default their settings declare.
+      const serve = ok(helps[0]!)
+      const flags = [["http-port", "http.port"], ["grpc-port", "grpc.port"], ["host", "http.host"], ["data-dir", "database.data_dir"]]
+      for (const [flag, key] of flags) {
+        const { setting, variable } = entries.find((e) => e.file.join(".") === key)!
+        const line = serve.split("\n").find((l) => l.trimStart().startsWith(`--${flag} `))
+        assert.include(line, `(${variable}, default ${setting._tag === "WithDefault" ? String(setting.default) : "-"})`, serve)
+      }
     }), 120_000)
 
   it.effect("an unreachable server fails within seconds with one stderr line naming the URL and the cause, exit 1", () =>

@@ -2,27 +2,50 @@
  * `idgen serve`: runs a node (HTTP with Effect RPC, and gRPC) until interrupted, like
  * `npm start`; the flags override the matching IDGEN_* variables.
  */
+import * as Database from "@idgen/server/config/sections/Database"
+import * as Grpc from "@idgen/server/config/sections/Grpc"
+import * as Http from "@idgen/server/config/sections/Http"
+import type * as Section from "@idgen/server/config/Section"
 import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
+/**
+ * The variable and default of a setting as its section declares them, so that a flag names
+ * what the loader reads. The three sections are small (no server code), cheap for `--help`.
+ */
+const declared = (section: Section.Section, key: string) => {
+  const entry = section.entries.find((e) => e.file.join(".") === `${section.name}.${key}`)
+  if (entry === undefined) throw new Error(`no setting ${section.name}.${key}`)
+  const setting = entry.setting
+  const note = setting._tag === "WithDefault" ? `${entry.variable}, default ${String(setting.default)}` : entry.variable
+  return { variable: entry.variable, note }
+}
+
+const httpPort = declared(Http.section, "port")
+const grpcPort = declared(Grpc.section, "port")
+const host = declared(Http.section, "host")
+const dataDir = declared(Database.section, "data_dir")
+const databaseUrl = declared(Database.section, "url")
+
 const settings = {
-  httpPort: Flag.Int("http-port").pipe(Flag.withDescription("HTTP port (IDGEN_HTTP_PORT, default 8080)"), Flag.optional),
-  grpcPort: Flag.Int("grpc-port").pipe(Flag.withDescription("gRPC port (IDGEN_GRPC_PORT, default 50051)"), Flag.optional),
-  host: Flag.String("host").pipe(Flag.withDescription("Listen address (IDGEN_HTTP_HOST, default 0.0.0.0)"), Flag.optional),
-  dataDir: Flag.String("data-dir").pipe(Flag.withDescription("Embedded store directory (IDGEN_DATA_DIR)"), Flag.optional),
+  httpPort: Flag.Int("http-port").pipe(Flag.withDescription(`HTTP port (${httpPort.note})`), Flag.optional),
+  grpcPort: Flag.Int("grpc-port").pipe(Flag.withDescription(`gRPC port (${grpcPort.note})`), Flag.optional),
+  host: Flag.String("host").pipe(Flag.withDescription(`Listen address (${host.note})`), Flag.optional),
+  dataDir: Flag.String("data-dir").pipe(Flag.withDescription(`Embedded store directory (${dataDir.note})`), Flag.optional),
   databaseUrl: Flag.String("database-url").pipe(
-    Flag.withDescription("PostgreSQL URL (IDGEN_DATABASE_URL; unset: the embedded store)"),
+    Flag.withDescription(`PostgreSQL URL (${databaseUrl.note}; unset: the embedded store)`),
     Flag.optional
   ),
+  // The file itself is no setting: the loader reads this one variable by name.
   config: Flag.String("config").pipe(Flag.withDescription("TOML configuration file (IDGEN_CONFIG)"), Flag.optional)
 }
 
 const envOf = {
-  httpPort: "IDGEN_HTTP_PORT",
-  grpcPort: "IDGEN_GRPC_PORT",
-  host: "IDGEN_HTTP_HOST",
-  dataDir: "IDGEN_DATA_DIR",
-  databaseUrl: "IDGEN_DATABASE_URL",
+  httpPort: httpPort.variable,
+  grpcPort: grpcPort.variable,
+  host: host.variable,
+  dataDir: dataDir.variable,
+  databaseUrl: databaseUrl.variable,
   config: "IDGEN_CONFIG"
 } as const
 
