@@ -189,6 +189,10 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
       const locked = yield* call(() => client.set(pool.lockKey, token, "PX", lockMillis, "NX"))
       if (locked !== "OK") return undefined
       return yield* Effect.gen(function*() {
+        // The pop that asked for this refill may predate one that just landed (its lock
+        // released a moment ago): refilling again would only pile up pool entries.
+        const length = yield* call(() => client.llen(pool.key))
+        if (length !== undefined && length >= (keep ? 1 : options.lowMark)) return undefined
         const range = yield* options.repo.allocate({
           bizTagId: tag.id,
           datacenterId: options.datacenterId,
