@@ -10,7 +10,8 @@
  * - kill -9 while the logical clock runs ahead (the wall clock stepped back 3 s under load,
  *   within a 5 s logical tolerance), restart at once.
  * - a graceful stop records the highest issued timestamp: the restart issues at once.
- * - a second node configured with the same worker id on the same database: not ready,
+ * - kill -9 and restart on the same data directory: the node takes its own id back at once.
+ * - a second node configured with the same worker id (and node name) on the same database: not ready,
  *   IDGEN-SNOW-2003, one log line; the first keeps issuing; once the first is killed and
  *   its heartbeat is stale, the second takes over above everything the first issued.
  */
@@ -238,16 +239,41 @@ describe("static worker id: kill -9 while the logical clock runs ahead", () => {
     }).pipe(Effect.scoped), { timeout: 180_000 })
 })
 
+describe("static worker id: kill -9 and restart on the same data directory", () => {
+  it.live("on PostgreSQL: takes its own id back at once, not after the heartbeat timeout; no duplicate", () =>
+    Effect.gen(function*() {
+      const holdTimeoutMs = 60_000
+      const databaseUrl = yield* TestDatabase.make
+      const env = staticEnv("phoenix", { IDGEN_SNOWFLAKE_STATIC_HOLD_TIMEOUT_MS: String(holdTimeoutMs) })
+      const server = yield* startServer(databaseUrl, { env })
+      const apiKey = yield* setUp(server)
+      const before = yield* load(server, apiKey, 2)
+      yield* before.running(1000, 20_000)
+      assert.strictEqual(yield* server.kill("SIGKILL"), "SIGKILL")
+      yield* before.join
+      const restartAt = Date.now()
+      yield* server.restart
+      const readyAt = yield* ready(server)
+      assert.isBelow(readyAt - restartAt, holdTimeoutMs / 2, "waited for its own heartbeat to go stale")
+      assert.match(server.output(), /acquired .*took over from phoenix#[0-9a-f]{8}.* \(this data directory's previous process, gone\)/)
+      const after = yield* load(server, apiKey, 2)
+      yield* after.until(20_000)
+      assertAbove(before.ids(), after.ids())
+      console.log(`static kill -9 (PostgreSQL, same data directory): ready ${readyAt - restartAt} ms after the restart`)
+    }).pipe(Effect.scoped), { timeout: 180_000 })
+})
+
 describe("static worker id: a second node with the same worker id on the same database", () => {
+  // The same node name too: only a process of the first's own data directory may take its id back early.
   it.live("is not ready and answers 2003 with one log line while the first issues; takes over above it after a kill -9", () =>
     Effect.gen(function*() {
       const databaseUrl = yield* TestDatabase.make
-      const first = yield* startServer(databaseUrl, { env: staticEnv("first") })
+      const first = yield* startServer(databaseUrl, { env: staticEnv("twin") })
       const apiKey = yield* setUp(first)
       const firstLoad = yield* load(first, apiKey, 1)
       yield* eventually("first issuing", 30_000, Effect.sync(() => firstLoad.ids().length >= 20_000 || undefined))
 
-      const second = yield* startServer(databaseUrl, { env: staticEnv("second"), waitFor: "live" })
+      const second = yield* startServer(databaseUrl, { env: staticEnv("twin"), waitFor: "live" })
       const secondLoad = yield* load(second, apiKey, 1, ["snow", "snowfb"])
       // Longer than the hold timeout: the first's heartbeat keeps the row.
       yield* eventually("second refused for a while", 30_000, Effect.sync(() =>
@@ -260,9 +286,9 @@ describe("static worker id: a second node with the same worker id on the same da
         json: { workspace: "static", group: "g", biz_tag: "snow" }
       })
       const error = assertError(refused, 503, "IDGEN-SNOW-2003")
-      assert.include(error.message, "held by first")
+      assert.include(error.message, "held by twin#")
       // Its own line (the degradation manager's transition quotes the reason once more).
-      const line = /WARN \(#\d+\): worker 7 of datacenter 0 is held by first#[0-9a-f]{8}, whose heartbeat is fresh/g
+      const line = /WARN \(#\d+\): worker 7 of datacenter 0 is held by twin#[0-9a-f]{8}, whose heartbeat is fresh/g
       assert.strictEqual(second.output().match(line)?.length, 1, "one log line, not one per retry")
       assert.deepStrictEqual(
         secondLoad.all().filter((a) => a.tag === "snow" && a.code !== "IDGEN-SNOW-2003").map(summary),
@@ -284,7 +310,7 @@ describe("static worker id: a second node with the same worker id on the same da
       const issuedFirst = firstLoad.ids()
       const issuedSecond = secondLoad.ids()
       assertAbove(issuedFirst, issuedSecond)
-      assert.match(second.output(), /worker 7 of datacenter 0 acquired .*took over from first/)
+      assert.match(second.output(), /worker 7 of datacenter 0 acquired .*took over from twin#/)
       console.log(
         `same static worker id twice: first issued ${issuedFirst.length}, second refused ` +
           `${secondLoad.all().filter((a) => a.code === "IDGEN-SNOW-2003").length} × 2003; after kill -9 of the first the second ` +

@@ -4,9 +4,10 @@
  * PostgreSQL or the embedded store). One supervised fiber runs the lifecycle, over and over:
  *
  * 1. hold the (datacenter, worker) row: free, released, or its holder's heartbeat older
- *    than `snowflake.static_hold_timeout_ms` (database time) — on the embedded store at
- *    once, as its data-directory lock proves the previous process gone. Held by a live
- *    node → IDGEN-SNOW-2003, not ready, one log line; retried;
+ *    than `snowflake.static_hold_timeout_ms` (database time) — at once on the embedded
+ *    store, as its data-directory lock proves the previous process gone, and when the
+ *    holder is this data directory's previous process, gone (`HolderRecord`: a kill -9
+ *    restart). Held by a live node → IDGEN-SNOW-2003, not ready, one log line; retried;
  * 2. heartbeat every tick, raising the reserved ceiling with it when less than half of
  *    `snowflake.ceiling_window_ms` is left;
  * 3. wait until the clock is past the ceiling the id's previous holders recorded (bounded
@@ -27,6 +28,7 @@ import { randomBytes } from "node:crypto"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { type Acquired, SnowflakeWorkerRepo } from "../storage/SnowflakeWorkerRepo.ts"
 import * as CeilingWait from "./CeilingWait.ts"
+import * as HolderRecord from "./HolderRecord.ts"
 import * as Lifecycle from "./Lifecycle.ts"
 import * as SnowflakeMetrics from "./SnowflakeMetrics.ts"
 import * as TimestampCeiling from "./TimestampCeiling.ts"
@@ -74,10 +76,14 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | SnowflakeW
     /** Holds the row, retrying while another node holds it or storage does not answer. */
     const acquire: Effect.Effect<Acquired> = Effect.gen(function*() {
       while (true) {
-        const result = yield* Effect.exit(repo.acquire({ ...slot, holder, staleAfterMs: timeoutMs, replaceAny }))
+        const replaceHolder = HolderRecord.goneHolder(config.database.dataDir, slot)
+        const result = yield* Effect.exit(repo.acquire({ ...slot, holder, staleAfterMs: timeoutMs, replaceAny, replaceHolder }))
         if (Exit.isSuccess(result)) {
           const answer = result.value
-          if (answer._tag === "Acquired") return answer
+          if (answer._tag === "Acquired") {
+            HolderRecord.record(config.database.dataDir, slot, holder)
+            return answer
+          }
           const message = `${name} is held by ${answer.holder}, whose heartbeat is fresh: another node runs with ` +
             `the same static worker id on this database. This node issues no snowflake IDs (IDGEN-SNOW-2003, ` +
             `not ready) until that one stops and its heartbeat is older than ${timeoutMs} ms`
@@ -172,7 +178,11 @@ export const layer: Layer.Layer<WorkerIdentity, never, ServerConfig | SnowflakeW
         const replaced = acquired.replaced === undefined
           ? ""
           : `; took over from ${acquired.replaced.holder}, whose heartbeat was ${acquired.replaced.heartbeatAgeMs} ms old` +
-            (replaceAny ? " (the data directory's lock proves it gone)" : "")
+            (replaceAny
+              ? " (the data directory's lock proves it gone)"
+              : acquired.replaced.heartbeatAgeMs <= timeoutMs
+              ? " (this data directory's previous process, gone)"
+              : "")
         yield* Effect.logInfo(`${name} acquired (holder ${holder}, ceiling ${acquired.ceilingMs})${replaced}`)
         return yield* Effect.never
       })

@@ -27,7 +27,7 @@ export class DataDirLockError extends Schema.TaggedError<DataDirLockError>()("Da
 export const LOCK_FILE = "idgen.lock"
 
 /** True when a process with this pid exists (EPERM: it exists but belongs to someone else). */
-const isAlive = (pid: number): boolean => {
+export const isAlive = (pid: number): boolean => {
   if (!Number.isInteger(pid) || pid <= 0) return false
   try {
     process.kill(pid, 0)

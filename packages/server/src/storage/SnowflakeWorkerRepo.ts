@@ -20,6 +20,8 @@ export interface AcquireInput extends WorkerSlot {
   readonly staleAfterMs: number
   /** Replace any other holder: the caller knows it is gone (the embedded store's lock). */
   readonly replaceAny: boolean
+  /** Replace this holder, however fresh its heartbeat: the caller knows it is gone. */
+  readonly replaceHolder: string | undefined
 }
 
 export type Acquired = {

@@ -19,7 +19,7 @@ export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
   const acquire = Effect.fn("SnowflakeWorkerRepo.acquire")(
-    function*({ datacenterId, holder, replaceAny, staleAfterMs, workerId }: AcquireInput) {
+    function*({ datacenterId, holder, replaceAny, replaceHolder, staleAfterMs, workerId }: AcquireInput) {
       return yield* sql.withTransaction(Effect.gen(function*() {
         yield* sql`
           INSERT INTO snowflake_workers (datacenter_id, worker_id, holder, ceiling_ms)
@@ -34,7 +34,7 @@ export const make = Effect.gen(function*() {
         const row = rows[0]!
         const heartbeatAgeMs = Number(row.heartbeat_age_ms)
         const other = row.holder !== null && row.holder !== holder ? row.holder : undefined
-        if (other !== undefined && !replaceAny && heartbeatAgeMs <= staleAfterMs) {
+        if (other !== undefined && !replaceAny && other !== replaceHolder && heartbeatAgeMs <= staleAfterMs) {
           return { _tag: "HeldByOther", holder: other, heartbeatAgeMs } as const
         }
         yield* sql`

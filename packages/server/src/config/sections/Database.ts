@@ -8,6 +8,6 @@ export const section = Section.make("database", {
     secret: true,
     doc: "PostgreSQL URL (secret); unset → embedded store under `data_dir`"
   }),
-  dataDir: Setting.make("data_dir", Schema.String, { default: "./data", doc: "Embedded store and generated admin token" }),
+  dataDir: Setting.make("data_dir", Schema.String, { default: "./data", doc: "Embedded store, generated admin token, the static worker id's holder record" }),
   maxConnections: Setting.make("max_connections", PositiveInt, { default: 10, doc: "PostgreSQL pool size" })
 })
