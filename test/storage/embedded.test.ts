@@ -126,6 +126,15 @@ describe("embedded store", () => {
         assert.strictEqual(Fs.readFileSync(lockFile, "utf8").split("\n")[0], String(process.pid))
       }))
       assert.isFalse(Fs.existsSync(lockFile))
+
+      // A lock with this process's own pid that this process does not hold was left by an
+      // earlier process with the same pid (a container restarted as pid 1): stale too.
+      Fs.writeFileSync(lockFile, `${process.pid}\n2020-01-01T00:00:00.000Z\n`)
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Layer.build(Database.layerEmbedded(dataDir))
+        assert.strictEqual(Fs.readFileSync(lockFile, "utf8").split("\n")[1]?.startsWith("2020"), false)
+      }))
+      assert.isFalse(Fs.existsSync(lockFile))
     }), 60_000)
 
   it.live("a client replacing its connection is served at once", () =>

@@ -26,6 +26,13 @@ export class DataDirLockError extends Schema.TaggedError<DataDirLockError>()("Da
 
 export const LOCK_FILE = "idgen.lock"
 
+/**
+ * The lock files this process holds. A lock file with our own pid that is not among them
+ * was left by an earlier process that had the same pid: a container restarted after a
+ * kill runs as pid 1 again on the same volume.
+ */
+const heldHere = new Set<string>()
+
 /** True when a process with this pid exists (EPERM: it exists but belongs to someone else). */
 export const isAlive = (pid: number): boolean => {
   if (!Number.isInteger(pid) || pid <= 0) return false
@@ -64,6 +71,7 @@ const attempt = (file: string): Attempt => {
     } finally {
       Fs.closeSync(fd)
     }
+    heldHere.add(file)
     return { _tag: "Acquired" }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
@@ -79,7 +87,7 @@ const attempt = (file: string): Attempt => {
       throw error
     }
     if (ageMs < EMPTY_LOCK_GRACE_MS) return { _tag: "Retry" }
-  } else if (pid === process.pid || isAlive(pid)) {
+  } else if (pid === process.pid ? heldHere.has(file) : isAlive(pid)) {
     return { _tag: "Locked", pid }
   }
   // Stale: move it aside (atomic; one winner), then make sure we moved the stale one.
@@ -106,6 +114,7 @@ const attempt = (file: string): Attempt => {
 }
 
 const releaseSync = (file: string) => {
+  heldHere.delete(file)
   try {
     if (readPid(file) === process.pid) Fs.rmSync(file, { force: true })
   } catch {
