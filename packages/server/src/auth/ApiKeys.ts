@@ -5,10 +5,12 @@
  * trusted locally for `auth.cacheTtlMillis`, which bounds how long a revoked key keeps
  * working on this node. The local cache is keyed by the raw key, so a trusted key costs a
  * map lookup, not a SHA-256 per request (the shared cache, in Redis, only ever sees
- * hashes). A key in use is looked up again in the background once half its trust has passed
- * (one lookup at a time per key), so at steady state no request waits for the database:
- * otherwise every request in flight when the entry expired would look it up at once, each
- * a query — on the embedded store's single connection, tens to hundreds of ms at the tail. With Redis, a key verified by any node is found in the shared
+ * hashes). A key in use is looked up again in the background once half its trust has passed,
+ * so under steady traffic no request waits for the database; and one lookup at a time per
+ * key: the requests that miss while it runs share its answer (traffic with pauses longer
+ * than the trust, or a first burst). Otherwise every request in flight when the entry
+ * expired would look the key up at once, each a query — on the embedded store's single
+ * connection, tens to hundreds of ms at the tail. With Redis, a key verified by any node is found in the shared
  * cache before the database is asked, and a revocation reaches every node's local cache
  * at once (`SharedKeyCache`); since Redis may miss one, every node also learns
  * revocations from the database within a second (`RevocationWatch`) and never takes a
@@ -21,7 +23,7 @@
  * key's `last_used_at`, written coalesced (`KeyUsage`).
  */
 import { Errors, Names } from "@idgen/core"
-import { Clock, Context, Effect, Layer, Metric, Option, Schema } from "effect"
+import { Clock, Context, Deferred, Effect, Layer, Metric, Option, Schema } from "effect"
 import { hash, randomBytes, timingSafeEqual } from "node:crypto"
 import { type AuditEvent, AuditLog } from "../audit/AuditLog.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -145,6 +147,26 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         return record.workspace
       })
 
+      type Verified = Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable>
+      /** Lookups in flight, by raw key. */
+      const inFlight = new Map<string, Deferred.Deferred<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable>>()
+      /**
+       * `lookup`, or the answer of the one already running for this key. A refusal or an
+       * outage is not shared: each waiter then looks for itself, as before (its failure is
+       * counted and audited per request, and the outage grace applies to it).
+       */
+      const lookupOnce = (parsed: ParsedKey, rawKey: string): Verified => {
+        const running = inFlight.get(rawKey)
+        if (running !== undefined) return Effect.catch(Deferred.await(running), () => lookup(parsed, sha256Hex(rawKey), rawKey))
+        const done = Deferred.makeUnsafe<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable>()
+        inFlight.set(rawKey, done)
+        // Uninterruptible: the waiters get its answer even when its own caller goes away.
+        return lookup(parsed, sha256Hex(rawKey), rawKey).pipe(
+          Effect.onExit((exit) => Effect.andThen(Effect.sync(() => inFlight.delete(rawKey)), Deferred.done(done, exit))),
+          Effect.uninterruptible
+        )
+      }
+
       const verify = (rawKey: string): Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable> => {
         if (rawKey === "") return refuse("missing", missingKey, rawKey)
         return Clock.clockWith((clock) => {
@@ -155,7 +177,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
           if (parsed === undefined) return refuse("malformed", malformedKey, rawKey)
           // Database down: a key confirmed within the grace (and not revoked on this node
           // since) is still honoured, so a short outage does not lock every client out.
-          return lookup(parsed, sha256Hex(rawKey), rawKey).pipe(Effect.catchTag("DatabaseUnavailable", (error) => {
+          return lookupOnce(parsed, rawKey).pipe(Effect.catchTag("DatabaseUnavailable", (error) => {
             const stale = cache.getStale(rawKey, clock.currentTimeMillisUnsafe(), graceMillis)
             return stale === undefined ? Effect.fail(error) : Effect.succeed(stale)
           }))
@@ -173,7 +195,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         const parsed = parseKey(rawKey)
         if (parsed === undefined) return
         runFork(
-          lookup(parsed, sha256Hex(rawKey), rawKey).pipe(
+          lookupOnce(parsed, rawKey).pipe(
             Effect.catchTag("Unauthorized", () => Effect.sync(() => cache.drop(rawKey))),
             Effect.catch((error) => Effect.logDebug("API key refresh skipped", String(error))),
             Effect.withTracerEnabled(false)

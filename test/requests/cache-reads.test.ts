@@ -2,9 +2,10 @@
  * The caches on the request path (verified API keys, biz_tags) read the database again in the
  * background before their entries expire, once per entry: a key or biz_tag in continuous use
  * is always answered from memory, and the 64 requests in flight when an entry is due cost one
- * query, not 64 (on the embedded store's single connection those queued behind each other
- * and held requests for tens to hundreds of ms — issue 13 §1). In-process on a throw-away
- * PostgreSQL database; the repositories count the reads that reach the database.
+ * query, not 64; requests that miss a key together share one lookup. (On the embedded store's
+ * single connection those 64 queries queued behind each other and held requests for tens to
+ * hundreds of ms — issue 13 §1.) In-process on a throw-away PostgreSQL database; the
+ * repositories count the reads that reach the database.
  */
 import { Immediate, Names } from "@idgen/core"
 import { assert, layer } from "@effect/vitest"
@@ -76,7 +77,18 @@ const workspace = Effect.flatMap(WorkspaceRepo, (repo) =>
     Effect.asVoid
   ))
 
-layer(Live, { excludeTestServices: true, timeout: 60_000 })("caches on the request path refresh ahead", (it) => {
+layer(Live, { excludeTestServices: true, timeout: 60_000 })("database reads of the caches on the request path", (it) => {
+  it.effect("64 verifications of a key no node has verified cost one lookup", () =>
+    Effect.gen(function*() {
+      yield* workspace
+      const apiKeys = yield* ApiKeys
+      const { key } = yield* apiKeys.create(ws, { name: null, expiresAt: null })
+      const before = reads.keys.started
+      const answers = yield* Effect.all(Array.from({ length: IN_FLIGHT }, () => apiKeys.verify(key)), { concurrency: "unbounded" })
+      assert.deepStrictEqual(new Set(answers), new Set([ws]))
+      assert.strictEqual(reads.keys.started - before, 1)
+    }))
+
   it.effect("a key in use past half its trust is looked up once in the background and stays trusted past the first expiry", () =>
     Effect.gen(function*() {
       yield* workspace
