@@ -26,6 +26,7 @@ import { Errors, Names } from "@idgen/core"
 import { Clock, Context, Deferred, Effect, Layer, Metric, Option, Schema } from "effect"
 import { hash, randomBytes, timingSafeEqual } from "node:crypto"
 import { type AuditEvent, AuditLog } from "../audit/AuditLog.ts"
+import { claimRefresh, type RefreshAhead, refreshAhead } from "../cache/RefreshAhead.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import * as AuthMetrics from "./AuthMetrics.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
@@ -272,15 +273,11 @@ const malformedKey = new Errors.Unauthorized({
   details: { header: "X-API-Key" }
 })
 
-interface CachedKey {
+interface CachedKey extends RefreshAhead {
   readonly id: string
   readonly workspace: Names.WorkspaceName
   /** When this node stops trusting the entry (Unix ms). */
   readonly trustedUntil: number
-  /** From when a use looks the key up again in the background (Unix ms). */
-  readonly refreshAt: number
-  /** A background lookup was started for this entry (at most one per entry). */
-  refreshing: boolean
   readonly keyExpiresAt: number
   /** When the database last said the key was good, to this node (Unix ms): what the outage grace counts from. */
   readonly confirmedAt: number
@@ -337,8 +334,7 @@ class VerifiedKeyCache {
       id,
       workspace,
       trustedUntil: Math.min(now + this.ttlMillis, keyExpiresAt),
-      refreshAt: now + this.ttlMillis / 2,
-      refreshing: false,
+      ...refreshAhead(now, this.ttlMillis),
       keyExpiresAt,
       confirmedAt
     })
@@ -347,9 +343,7 @@ class VerifiedKeyCache {
   /** True once per entry, when it is due for its background lookup (a new entry replaces it). */
   claimRefresh(rawKey: string, now: number): boolean {
     const entry = this.entries.get(rawKey)
-    if (entry === undefined || entry.refreshing || now < entry.refreshAt) return false
-    entry.refreshing = true
-    return true
+    return entry !== undefined && claimRefresh(entry, now)
   }
 
   drop(rawKey: string): void {

@@ -17,6 +17,7 @@
  */
 import { Errors, Immediate, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Option } from "effect"
+import { claimRefresh, type RefreshAhead, refreshAhead } from "../cache/RefreshAhead.ts"
 import { currentConfig } from "../config/HotReload.ts"
 import { ChangeBroadcast } from "../redis/ChangeBroadcast.ts"
 import { BizTagRepo } from "../storage/BizTagRepo.ts"
@@ -27,13 +28,9 @@ const cacheTtlMillis = 5_000
 /** biz_tags cached at most. */
 const maxCached = 100_000
 
-interface Entry {
+interface Entry extends RefreshAhead {
   readonly tag: BizTagRecord
   readonly expiresAt: number
-  /** From when a use reads the biz_tag again in the background. */
-  readonly refreshAt: number
-  /** A background read was started for this entry (at most one per entry). */
-  refreshing: boolean
 }
 
 type ResolveError = Errors.NotFound | Errors.InvalidRequest | Errors.DatabaseUnavailable
@@ -127,7 +124,7 @@ export class TagResolver extends Context.Service<TagResolver, {
         cache.set(
           id,
           drops === dropsBefore
-            ? { tag, expiresAt: now + cacheTtlMillis, refreshAt: now + cacheTtlMillis / 2, refreshing: false }
+            ? { tag, expiresAt: now + cacheTtlMillis, ...refreshAhead(now, cacheTtlMillis) }
             : { tag, expiresAt: 0, refreshAt: 0, refreshing: true }
         )
         return tag
@@ -139,8 +136,7 @@ export class TagResolver extends Context.Service<TagResolver, {
         if (hit === undefined) return load(key, id)
         const now = clock.currentTimeMillisUnsafe()
         if (hit.expiresAt > now) {
-          if (!hit.refreshing && now >= hit.refreshAt) {
-            hit.refreshing = true
+          if (claimRefresh(hit, now)) {
             // Failing, the entry expires as usual and the next request reads it itself.
             runFork(load(key, id).pipe(
               Effect.catch((error) => Effect.logDebug("biz_tag refresh skipped", String(error))),
