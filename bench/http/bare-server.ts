@@ -12,12 +12,26 @@
  */
 import cluster from "node:cluster"
 import { createServer } from "node:http"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 
 const port = Number(process.argv[2] ?? 0)
 const workers = Number(process.argv[3] ?? 1)
 let n = 0
 
+// The same monitor and resolution as idgen's `idgen_event_loop_delay_max_seconds`, so the
+// tail bench can set idgen's longest stall beside the bare server's (GET /stall: the
+// longest delay in ms since the previous GET /stall).
+const RESOLUTION_MS = 10
+const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
+delay.enable()
+
 const server = createServer((req, res) => {
+  if (req.method === "GET" && req.url === "/stall") {
+    const maxMs = delay.count === 0 ? 0 : Math.max(0, delay.max / 1e6 - RESOLUTION_MS)
+    delay.reset()
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ maxMs }))
+    return
+  }
   const chunks: Array<Buffer> = []
   req.on("data", (chunk: Buffer) => chunks.push(chunk))
   req.on("end", () => {

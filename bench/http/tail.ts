@@ -37,8 +37,8 @@ const settings = {
 }
 
 interface TailRun extends LoadResult {
-  /** idgen's longest event-loop delay over the run, in ms (null for the bare server). */
-  readonly stallMs: number | null
+  /** The server's longest event-loop delay over the run, in ms (idgen's own metric; the bare server's monitor). */
+  readonly stallMs: number
 }
 
 const body = (bizTag: string) => JSON.stringify({ workspace: "bench", group: "bench", biz_tag: bizTag })
@@ -65,6 +65,10 @@ const metric = (text: string, sample: string) => {
   const line = text.split("\n").find((l) => l.startsWith(`${sample} `))
   return line === undefined ? Number.NaN : Number(line.slice(sample.length + 1))
 }
+
+/** The bare server's longest loop delay since the previous call (`bare-server.ts`, GET /stall). */
+const bareStallMs = async (baseUrl: string) =>
+  ((await (await fetch(`${baseUrl}/stall`)).json()) as { maxMs: number }).maxMs
 
 const stallMs = async (server: IdgenServer) => {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
@@ -123,7 +127,11 @@ export const tailBench = async (context: Context): Promise<{ checks: Array<Check
           const r = await load(context, server.baseUrl + PATH, headers, rate)
           return { ...r, stallMs: await stallMs(server) }
         }
-        const runBare = async (): Promise<TailRun> => ({ ...(await load(context, bare.baseUrl + PATH, {}, rate)), stallMs: null })
+        const runBare = async (): Promise<TailRun> => {
+          await bareStallMs(bare.baseUrl)
+          const r = await load(context, bare.baseUrl + PATH, {}, rate)
+          return { ...r, stallMs: await bareStallMs(bare.baseUrl) }
+        }
         const phase = async (name: string) => {
           const runs = { idgen: [] as Array<TailRun>, bare: [] as Array<TailRun> }
           for (let round = 0; round < settings.rounds; round++) {
@@ -173,21 +181,23 @@ export const tailBench = async (context: Context): Promise<{ checks: Array<Check
             ...(errors > 0 ? [`idgen: ${errors} non-2xx/errors/timeouts — measurement invalid`] : [])
           ]
         })
-        const stall = Math.max(...plain.idgen.map((r) => r.stallMs ?? Number.NaN))
-        const taggedStall = Math.max(...tagged.idgen.map((r) => r.stallMs ?? Number.NaN))
+        const stall = Math.max(...plain.idgen.map((r) => r.stallMs))
+        const bareStall = Math.max(...plain.bare.map((r) => r.stallMs))
+        const taggedStall = Math.max(...tagged.idgen.map((r) => r.stallMs))
+        const stalls = (runs: ReadonlyArray<TailRun>) => runs.map((r) => r.stallMs.toFixed(1)).join(", ")
         checks.push({
           id: `tail.stall.${kind}`,
           section: "tail",
           metric: `max event-loop stall under that load, ${kind}`,
           value: stall,
           unit: "ms",
-          baseline: null,
-          ratio: null,
+          baseline: { name: "bare node:http", value: bareStall },
+          ratio: stall / bareStall,
           target: "≤ 10 ms",
           verdict: stall <= 10 ? "PASS" : "MISS",
           notes: [
-            `idgen_event_loop_delay_max_seconds after each run: ${plain.idgen.map((r) => r.stallMs?.toFixed(1)).join(", ")} ms; ` +
-            `with ${settings.tags} biz_tags ${tagged.idgen.map((r) => r.stallMs?.toFixed(1)).join(", ")} ms`
+            `idgen_event_loop_delay_max_seconds after each run: ${stalls(plain.idgen)} ms (bare ${stalls(plain.bare)} ms); ` +
+            `with ${settings.tags} biz_tags ${stalls(tagged.idgen)} ms (bare ${stalls(tagged.bare)} ms)`
           ]
         })
         const taggedP99 = median(tagged.idgen.map((r) => r.p99))
