@@ -2,16 +2,17 @@
  * The caches on the request path (verified API keys, biz_tags) read the database again in the
  * background before their entries expire, once per entry: a key or biz_tag in continuous use
  * is always answered from memory, and the 64 requests in flight when an entry is due cost one
- * query, not 64; requests that miss a key together share one lookup. (On the embedded store's
+ * query, not 64; requests that miss a key or a biz_tag together share one read. (On the embedded store's
  * single connection those 64 queries queued behind each other and held requests for tens to
  * hundreds of ms — issue 13 §1.) In-process on a throw-away PostgreSQL database; the
  * repositories count the reads that reach the database.
  */
 import { Immediate, Names } from "@idgen/core"
 import { assert, layer } from "@effect/vitest"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Effect, Layer, Metric } from "effect"
 import { AuditLog } from "@idgen/server/audit/AuditLog"
 import { ApiKeys } from "@idgen/server/auth/ApiKeys"
+import * as AuthMetrics from "@idgen/server/auth/AuthMetrics"
 import { SharedKeyCache } from "@idgen/server/auth/SharedKeyCache"
 import { load } from "@idgen/server/config/ConfigLoader"
 import { LiveConfig } from "@idgen/server/config/HotReload"
@@ -31,7 +32,7 @@ const TAG_MILLIS = 5_000
 const IN_FLIGHT = 64
 
 /** Reads that reached the database: started, and answered. */
-const reads = { keys: { started: 0, answered: 0 }, tags: { started: 0, answered: 0 } }
+const reads = { keys: { started: 0, answered: 0 }, tags: { started: 0, answered: 0 }, creations: 0 }
 
 const counted = <A, E, R>(count: { started: number; answered: number }, read: Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
@@ -45,7 +46,12 @@ const CountedKeys = Layer.effect(
 )
 const CountedTags = Layer.effect(
   BizTagRepo,
-  Effect.map(BizTagRepo, (repo) => BizTagRepo.of({ ...repo, find: (key) => counted(reads.tags, repo.find(key)) }))
+  Effect.map(BizTagRepo, (repo) =>
+    BizTagRepo.of({
+      ...repo,
+      find: (key) => counted(reads.tags, repo.find(key)),
+      autoCreate: (key, settings) => Effect.andThen(Effect.sync(() => reads.creations++), repo.autoCreate(key, settings))
+    }))
 )
 
 const env = (url: string) => ({ IDGEN_DATABASE_URL: url, IDGEN_ADMIN_TOKEN: "test-admin-token-0123456789" })
@@ -87,6 +93,53 @@ layer(Live, { excludeTestServices: true, timeout: 60_000 })("database reads of t
       const answers = yield* Effect.all(Array.from({ length: IN_FLIGHT }, () => apiKeys.verify(key)), { concurrency: "unbounded" })
       assert.deepStrictEqual(new Set(answers), new Set([ws]))
       assert.strictEqual(reads.keys.started - before, 1)
+    }))
+
+  it.effect("64 verifications of an unknown key at once cost one lookup and 64 counted refusals; the next one looks again", () =>
+    Effect.gen(function*() {
+      yield* workspace
+      const apiKeys = yield* ApiKeys
+      const unknown = `idgen_${ws}_${"0".repeat(32)}`
+      const refusals = Metric.value(AuthMetrics.authFailures({ credential: "api_key", reason: "unknown" }))
+      const before = { reads: reads.keys.started, refusals: (yield* refusals).count }
+      const answers = yield* Effect.all(
+        Array.from({ length: IN_FLIGHT }, () => Effect.flip(apiKeys.verify(unknown))),
+        { concurrency: "unbounded" }
+      )
+      assert.deepStrictEqual(new Set(answers.map((error) => error._tag)), new Set(["Unauthorized"]))
+      assert.deepStrictEqual(
+        { reads: reads.keys.started - before.reads, refusals: Number((yield* refusals).count) - Number(before.refusals) },
+        { reads: 1, refusals: IN_FLIGHT }
+      )
+      yield* Effect.flip(apiKeys.verify(unknown))
+      assert.strictEqual(reads.keys.started - before.reads, 2, "a refusal is not kept for later callers")
+    }))
+
+  it.effect("64 first uses of a new biz_tag at once cost one read and one creation", () =>
+    Effect.gen(function*() {
+      yield* workspace
+      const resolver = yield* TagResolver
+      const key = { ...tagKey, bizTag: Names.BizTagName.make("new-at-once") }
+      const before = { reads: reads.tags.started, creations: reads.creations }
+      const answers = yield* Effect.all(Array.from({ length: IN_FLIGHT }, () => resolver.resolve(key)), { concurrency: "unbounded" })
+      assert.strictEqual(new Set(answers.map((tag) => tag.id)).size, 1)
+      assert.deepStrictEqual(
+        { reads: reads.tags.started - before.reads, creations: reads.creations - before.creations },
+        { reads: 1, creations: 1 }
+      )
+    }))
+
+  it.effect("64 first uses at once of a biz_tag that exists but this node has not cached cost one read", () =>
+    Effect.gen(function*() {
+      yield* workspace
+      const resolver = yield* TagResolver
+      const key = { ...tagKey, bizTag: Names.BizTagName.make("existing") }
+      const created = yield* Effect.flatMap(BizTagRepo, (repo) =>
+        repo.create(key, { algorithm: "uuid_v7", fallback: [], step: 1000, formatTemplate: null }))
+      const before = reads.tags.started
+      const answers = yield* Effect.all(Array.from({ length: IN_FLIGHT }, () => resolver.resolve(key)), { concurrency: "unbounded" })
+      assert.deepStrictEqual(new Set(answers.map((tag) => tag.id)), new Set([created.id]))
+      assert.strictEqual(reads.tags.started - before, 1)
     }))
 
   it.effect("a key in use past half its trust is looked up once in the background and stays trusted past the first expiry", () =>

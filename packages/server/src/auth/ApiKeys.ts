@@ -7,10 +7,9 @@
  * map lookup, not a SHA-256 per request (the shared cache, in Redis, only ever sees
  * hashes). A key in use is looked up again in the background once half its trust has passed,
  * so under steady traffic no request waits for the database; and one lookup at a time per
- * key: the requests that miss while it runs share its answer (traffic with pauses longer
- * than the trust, or a first burst). Otherwise every request in flight when the entry
- * expired would look the key up at once, each a query — on the embedded store's single
- * connection, tens to hundreds of ms at the tail. With Redis, a key verified by any node is found in the shared
+ * key (`SingleFlight`): the requests that miss while it runs share it (traffic with pauses
+ * longer than the trust, or a first burst), each counting and auditing a refusal as its
+ * own. With Redis, a key verified by any node is found in the shared
  * cache before the database is asked, and a revocation reaches every node's local cache
  * at once (`SharedKeyCache`); since Redis may miss one, every node also learns
  * revocations from the database within a second (`RevocationWatch`) and never takes a
@@ -23,10 +22,11 @@
  * key's `last_used_at`, written coalesced (`KeyUsage`).
  */
 import { Errors, Names } from "@idgen/core"
-import { Clock, Context, Deferred, Effect, Layer, Metric, Option, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option, Schema } from "effect"
 import { hash, randomBytes, timingSafeEqual } from "node:crypto"
 import { type AuditEvent, AuditLog } from "../audit/AuditLog.ts"
 import { claimRefresh, type RefreshAhead, refreshAhead } from "../cache/RefreshAhead.ts"
+import * as SingleFlight from "../cache/SingleFlight.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import * as AuthMetrics from "./AuthMetrics.ts"
 import { ApiKeyRepo } from "../storage/ApiKeyRepo.ts"
@@ -120,7 +120,12 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         } satisfies CreatedApiKey
       })
 
-      const lookup = Effect.fnUntraced(function*(parsed: ParsedKey, hash: string, rawKey: string) {
+      /** What the shared cache or the database says of the key; a refusal is the caller's to count. */
+      const lookup = Effect.fnUntraced(function*(rawKey: string) {
+        const parsed = parseKey(rawKey)
+        // Not met: `verify` refuses a malformed key before it looks, and only verified keys are refreshed.
+        if (parsed === undefined) return refusal("malformed", malformedKey)
+        const hash = sha256Hex(rawKey)
         const sharedKey = yield* shared.get(hash)
         if (sharedKey !== undefined) {
           const now = yield* Clock.currentTimeMillis
@@ -128,17 +133,15 @@ export class ApiKeys extends Context.Service<ApiKeys, {
           return sharedKey.workspace
         }
         const found = yield* repo.findByPrefix(prefixOf(parsed.workspace, parsed.secret))
-        if (Option.isNone(found) || !matches(found.value, hash, parsed.workspace)) {
-          return yield* refuse("unknown", unknownKey, rawKey)
-        }
+        if (Option.isNone(found) || !matches(found.value, hash, parsed.workspace)) return refusal("unknown", unknownKey)
         const record = found.value
         if (!record.enabled) {
           shared.learn(record.id)
-          return yield* refuse("disabled", unauthorized("API key is disabled"), rawKey)
+          return refusal("disabled", unauthorized("API key is disabled"))
         }
         const now = yield* Clock.currentTimeMillis
         const expiresAtMs = record.expiresAt === null ? Infinity : record.expiresAt.getTime()
-        if (expiresAtMs <= now) return yield* refuse("expired", unauthorized("API key has expired"), rawKey)
+        if (expiresAtMs <= now) return refusal("expired", unauthorized("API key has expired"))
         cache.put(rawKey, record.id, record.workspace, expiresAtMs, now, now)
         yield* shared.put(
           hash,
@@ -148,25 +151,13 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         return record.workspace
       })
 
-      type Verified = Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable>
-      /** Lookups in flight, by raw key. */
-      const inFlight = new Map<string, Deferred.Deferred<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable>>()
-      /**
-       * `lookup`, or the answer of the one already running for this key. A refusal or an
-       * outage is not shared: each waiter then looks for itself, as before (its failure is
-       * counted and audited per request, and the outage grace applies to it).
-       */
-      const lookupOnce = (parsed: ParsedKey, rawKey: string): Verified => {
-        const running = inFlight.get(rawKey)
-        if (running !== undefined) return Effect.catch(Deferred.await(running), () => lookup(parsed, sha256Hex(rawKey), rawKey))
-        const done = Deferred.makeUnsafe<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable>()
-        inFlight.set(rawKey, done)
-        // Uninterruptible: the waiters get its answer even when its own caller goes away.
-        return lookup(parsed, sha256Hex(rawKey), rawKey).pipe(
-          Effect.onExit((exit) => Effect.andThen(Effect.sync(() => inFlight.delete(rawKey)), Deferred.done(done, exit))),
-          Effect.uninterruptible
+      const lookups = yield* SingleFlight.make(lookup)
+      /** `lookup`, shared with the callers that miss the key while it runs. */
+      const lookupOnce = (rawKey: string): Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable> =>
+        Effect.flatMap(
+          SingleFlight.run(lookups, rawKey),
+          (verdict) => typeof verdict === "string" ? Effect.succeed(verdict) : refuse(verdict.reason, verdict.error, rawKey)
         )
-      }
 
       const verify = (rawKey: string): Effect.Effect<Names.WorkspaceName, Errors.Unauthorized | Errors.DatabaseUnavailable> => {
         if (rawKey === "") return refuse("missing", missingKey, rawKey)
@@ -174,11 +165,10 @@ export class ApiKeys extends Context.Service<ApiKeys, {
           // A cached key was verified moments ago: no need to parse or hash it again.
           const workspace = cache.get(rawKey, clock.currentTimeMillisUnsafe())
           if (workspace !== undefined) return Effect.succeed(workspace)
-          const parsed = parseKey(rawKey)
-          if (parsed === undefined) return refuse("malformed", malformedKey, rawKey)
+          if (parseKey(rawKey) === undefined) return refuse("malformed", malformedKey, rawKey)
           // Database down: a key confirmed within the grace (and not revoked on this node
           // since) is still honoured, so a short outage does not lock every client out.
-          return lookupOnce(parsed, rawKey).pipe(Effect.catchTag("DatabaseUnavailable", (error) => {
+          return lookupOnce(rawKey).pipe(Effect.catchTag("DatabaseUnavailable", (error) => {
             const stale = cache.getStale(rawKey, clock.currentTimeMillisUnsafe(), graceMillis)
             return stale === undefined ? Effect.fail(error) : Effect.succeed(stale)
           }))
@@ -193,10 +183,8 @@ export class ApiKeys extends Context.Service<ApiKeys, {
 
       /** Looks the key up again; a refusal drops it at once, an outage leaves it to expire. */
       const refresh = (rawKey: string) => {
-        const parsed = parseKey(rawKey)
-        if (parsed === undefined) return
         runFork(
-          lookupOnce(parsed, rawKey).pipe(
+          lookupOnce(rawKey).pipe(
             Effect.catchTag("Unauthorized", () => Effect.sync(() => cache.drop(rawKey))),
             Effect.catch((error) => Effect.logDebug("API key refresh skipped", String(error))),
             Effect.withTracerEnabled(false)
@@ -218,6 +206,13 @@ export class ApiKeys extends Context.Service<ApiKeys, {
 const keyPrefix = "idgen_"
 const maxCachedKeys = 10_000
 const keyPattern = /^idgen_([a-z0-9][a-z0-9_-]{0,63})_([0-9a-f]{32})$/
+
+/** Why a lookup refuses a key: counted in `idgen_auth_failures_total` and audited, per caller. */
+interface Refusal {
+  readonly reason: AuthMetrics.AuthFailureReason
+  readonly error: Errors.Unauthorized
+}
+const refusal = (reason: AuthMetrics.AuthFailureReason, error: Errors.Unauthorized): Refusal => ({ reason, error })
 
 interface ParsedKey {
   readonly workspace: Names.WorkspaceName

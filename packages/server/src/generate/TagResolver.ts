@@ -2,10 +2,9 @@
  * Finds the biz_tag behind a request, creating it on first use when its workspace
  * allows. Lookups are cached for `cacheTtlMillis`
  * so the hot path does not touch the database. A biz_tag in use is read again in the
- * background once half that has passed (one read at a time per biz_tag), so at steady state
- * no request waits for it: otherwise every request in flight when the entry expired would
- * read it at once, each a query — on the embedded store's single connection, tens to
- * hundreds of ms at the tail.
+ * background once half that has passed, so at steady state no request waits for it; and
+ * one read at a time per biz_tag (`SingleFlight`): the requests that miss it while a read
+ * runs — a first burst, traffic with pauses longer than the TTL — share that read.
  *
  * An operator's change (`changed`, after the PATCH committed) reaches every node within
  * 2 s: this node drops its copy at once and the `ChangeBroadcast` tells the others — on
@@ -18,6 +17,7 @@
 import { Errors, Immediate, Names } from "@idgen/core"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { claimRefresh, type RefreshAhead, refreshAhead } from "../cache/RefreshAhead.ts"
+import * as SingleFlight from "../cache/SingleFlight.ts"
 import { currentConfig } from "../config/HotReload.ts"
 import { ChangeBroadcast } from "../redis/ChangeBroadcast.ts"
 import { BizTagRepo } from "../storage/BizTagRepo.ts"
@@ -34,6 +34,12 @@ interface Entry extends RefreshAhead {
 }
 
 type ResolveError = Errors.NotFound | Errors.InvalidRequest | Errors.DatabaseUnavailable
+
+/** The key an id of this cache stands for: ids are `Names.keyString`s, and names hold no "/". */
+const keyOf = (id: string): Names.SequenceKey => {
+  const [workspace, group, bizTag] = id.split("/")
+  return { workspace: workspace as Names.WorkspaceName, group: group as Names.GroupName, bizTag: bizTag as Names.BizTagName }
+}
 
 export class TagResolver extends Context.Service<TagResolver, {
   resolve(key: Names.SequenceKey): Effect.Effect<BizTagRecord, ResolveError>
@@ -53,19 +59,6 @@ export class TagResolver extends Context.Service<TagResolver, {
       const cache = new Map<string, Entry>()
       /** Counts drops: a load that overlapped one may have read the record before the change. */
       let drops = 0
-      const drop = (id: string) => {
-        drops++
-        cache.delete(id)
-      }
-      const broadcast = yield* (yield* ChangeBroadcast).watch({
-        channel: "idgen:biz_tag:changed",
-        changedSince: (since) =>
-          Effect.map(tags.updatedSince(since), ({ checkedAt, updated }) => ({
-            checkedAt,
-            changed: updated.map(({ key, updatedAt }) => ({ id: Names.keyString(key), version: updatedAt.getTime() }))
-          })),
-        onChanged: drop
-      })
 
       const autoCreate = Effect.fnUntraced(function*(key: Names.SequenceKey) {
         const workspace = yield* workspaces.findByName(key.workspace)
@@ -113,7 +106,8 @@ export class TagResolver extends Context.Service<TagResolver, {
         }
       }
 
-      const load = Effect.fn("TagResolver.load")(function*(key: Names.SequenceKey, id: string) {
+      const load = Effect.fn("TagResolver.load")(function*(id: string) {
+        const key = keyOf(id)
         const dropsBefore = drops
         const found = yield* tags.find(key)
         const tag = Option.isSome(found) ? found.value : yield* autoCreate(key)
@@ -129,16 +123,33 @@ export class TagResolver extends Context.Service<TagResolver, {
         )
         return tag
       })
+      const loads = yield* SingleFlight.make(load)
+      const loadOnce = (id: string) => SingleFlight.run(loads, id)
+
+      const drop = (id: string) => {
+        drops++
+        cache.delete(id)
+        SingleFlight.forget(loads, id)
+      }
+      const broadcast = yield* (yield* ChangeBroadcast).watch({
+        channel: "idgen:biz_tag:changed",
+        changedSince: (since) =>
+          Effect.map(tags.updatedSince(since), ({ checkedAt, updated }) => ({
+            checkedAt,
+            changed: updated.map(({ key, updatedAt }) => ({ id: Names.keyString(key), version: updatedAt.getTime() }))
+          })),
+        onChanged: drop
+      })
 
       const resolveUnsafe = (key: Names.SequenceKey): Immediate.Immediate<BizTagRecord, ResolveError> => {
         const id = Names.keyString(key)
         const hit = cache.get(id)
-        if (hit === undefined) return load(key, id)
+        if (hit === undefined) return loadOnce(id)
         const now = clock.currentTimeMillisUnsafe()
         if (hit.expiresAt > now) {
           if (claimRefresh(hit, now)) {
             // Failing, the entry expires as usual and the next request reads it itself.
-            runFork(load(key, id).pipe(
+            runFork(loadOnce(id).pipe(
               Effect.catch((error) => Effect.logDebug("biz_tag refresh skipped", String(error))),
               Effect.withTracerEnabled(false)
             ))
@@ -147,7 +158,7 @@ export class TagResolver extends Context.Service<TagResolver, {
         }
         // Database down: keep serving the biz_tag as last seen rather than refusing every
         // request (its generators may well have numbers buffered or need no database).
-        return load(key, id).pipe(Effect.catchTag("DatabaseUnavailable", () => Effect.succeed(hit.tag)))
+        return loadOnce(id).pipe(Effect.catchTag("DatabaseUnavailable", () => Effect.succeed(hit.tag)))
       }
 
       return TagResolver.of({
