@@ -10,7 +10,7 @@
  * - the same load after 2,000 other biz_tags were served by the node (p99 within noise).
  */
 import * as Path from "node:path"
-import { runNode } from "../lib/children.ts"
+import { runNode, sleep } from "../lib/children.ts"
 import { envNumber } from "../lib/measure.ts"
 import type { Check } from "../report.ts"
 import { startBare } from "./bare.ts"
@@ -33,7 +33,8 @@ const settings = {
   connections: envNumber("BENCH_TAIL_CONNECTIONS", 64),
   warmupSeconds: envNumber("BENCH_TAIL_WARMUP_S", 2),
   seconds: envNumber("BENCH_TAIL_SECONDS", 10),
-  tags: envNumber("BENCH_TAIL_TAGS", 2000)
+  tags: envNumber("BENCH_TAIL_TAGS", 2000),
+  idleSeconds: envNumber("BENCH_TAIL_IDLE_S", 10)
 }
 
 interface TailRun extends LoadResult {
@@ -73,6 +74,24 @@ const bareStallMs = async (baseUrl: string) =>
 const stallMs = async (server: IdgenServer) => {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
   return metric(text, "idgen_event_loop_delay_max_seconds") * 1000
+}
+
+interface Idle {
+  /** Loop busy time per second of an idle node (its periodic work), in ms. */
+  readonly busyMsPerSecond: number
+  /** The longest loop delay over the idle window, in ms. */
+  readonly stallMs: number
+}
+
+/** An idle node's periodic work: its loop busy time over `settings.idleSeconds`, nothing sent but two scrapes. */
+const idle = async (server: IdgenServer): Promise<Idle> => {
+  const busy = async () => metric(await (await fetch(`${server.baseUrl}/metrics`)).text(), "idgen_event_loop_busy_seconds_total")
+  // The counter and the stall window are published once a second: start on a fresh second.
+  await sleep(1500)
+  const before = await busy()
+  await sleep(settings.idleSeconds * 1000)
+  const after = await busy()
+  return { busyMsPerSecond: ((after - before) * 1000) / settings.idleSeconds, stallMs: await stallMs(server) }
 }
 
 /** Serves one ID of each of `count` new biz_tags (auto-created), a few requests in flight. */
@@ -147,10 +166,14 @@ export const tailBench = async (context: Context): Promise<{ checks: Array<Check
           return runs
         }
         const plain = await phase("one biz_tag")
+        context.log(`tail: ${kind} idle, one biz_tag`)
+        const idlePlain = await idle(server)
         context.log(`tail: ${kind} serving ${settings.tags} biz_tags`)
         await knowTags(server, settings.tags)
         const tagged = await phase(`${settings.tags} biz_tags`)
-        raw[kind] = { plain, tagged }
+        context.log(`tail: ${kind} idle, ${settings.tags} biz_tags`)
+        const idleTagged = await idle(server)
+        raw[kind] = { plain, tagged, idlePlain, idleTagged }
 
         const p99 = median(plain.idgen.map((r) => r.p99))
         const bareP99 = median(plain.bare.map((r) => r.p99))
@@ -217,6 +240,21 @@ export const tailBench = async (context: Context): Promise<{ checks: Array<Check
           notes: [
             `p99 per round idgen ${list(tagged.idgen)} ms, bare ${list(tagged.bare)} ms (${(taggedP99 / taggedBare).toFixed(2)}× bare); ` +
             `max stall ${taggedStall.toFixed(1)} ms`
+          ]
+        })
+        checks.push({
+          id: `tail.idle.${kind}`,
+          section: "tail",
+          metric: `idle node's loop busy time with ${settings.tags} biz_tags, ${kind}`,
+          value: idleTagged.busyMsPerSecond,
+          unit: "ms/s",
+          baseline: { name: "one biz_tag", value: idlePlain.busyMsPerSecond },
+          ratio: idleTagged.busyMsPerSecond / idlePlain.busyMsPerSecond,
+          target: "≈ 1× (periodic work independent of biz_tags)",
+          verdict: idleTagged.busyMsPerSecond / idlePlain.busyMsPerSecond <= 1.3 ? "PASS" : "MISS",
+          notes: [
+            `${settings.idleSeconds} s with no requests; longest loop delay meanwhile ${idlePlain.stallMs.toFixed(1)} ms ` +
+            `(one biz_tag), ${idleTagged.stallMs.toFixed(1)} ms (${settings.tags} biz_tags)`
           ]
         })
       } finally {

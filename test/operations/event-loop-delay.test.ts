@@ -1,6 +1,6 @@
 /**
  * The event-loop delay of a running server as metrics: the histogram and the windowed max
- * are published, and a deliberate block — the whole process stopped (SIGSTOP) for 400 ms,
+ * and the busy time are published, and a deliberate block — the whole process stopped (SIGSTOP) for 400 ms,
  * then continued — shows up in both, in the stall counter, and as a logged stall.
  */
 import { assert, layer } from "@effect/vitest"
@@ -37,6 +37,9 @@ layer(ServerProcess.layer({ env: { IDGEN_LOG_FORMAT: "logfmt" } }), { timeout: "
       assert.include(text, "# TYPE idgen_event_loop_delay_seconds histogram")
       assert.include(text, "# TYPE idgen_event_loop_delay_max_seconds gauge")
       assert.isBelow(before.max, BLOCK_MILLIS / 1000)
+      // Busy time is published from the start and grows while the node works.
+      const busyBefore = metricValue(text, "idgen_event_loop_busy_seconds_total")
+      assert.isAbove(busyBefore, 0)
 
       const pid = server.pid()
       assert.isNumber(pid)
@@ -50,6 +53,8 @@ layer(ServerProcess.layer({ env: { IDGEN_LOG_FORMAT: "logfmt" } }), { timeout: "
         Effect.map(delay(server), (d) => (d.count - d.atMost250ms > before.count - before.atMost250ms ? d : undefined))
       )
       assert.isAtLeast(after.max, 0.25)
+      const busyAfter = metricValue((yield* server.request("GET", "/metrics")).text, "idgen_event_loop_busy_seconds_total")
+      assert.isAbove(busyAfter, busyBefore)
       assert.isAbove(after.stalls, before.stalls)
       // Startup may have logged shorter stalls before; the block is the longest one.
       const logged = server.output().split("\n").filter((line) => line.includes(`message="event loop stalled"`))

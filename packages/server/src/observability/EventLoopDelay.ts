@@ -12,6 +12,9 @@
  * - `idgen_event_loop_stalls_total` (counter): stalls over `stallLogMillis`.
  * - `nodejs_eventloop_lag_seconds` and `nodejs_eventloop_lag_p99_seconds` (gauges): the mean
  *   and the 99th percentile of the past second, under prom-client's names for Node dashboards.
+ * - `idgen_event_loop_busy_seconds_total` (counter): time the loop spent running callbacks
+ *   (`performance.eventLoopUtilization`), so `rate()` is its utilisation over any window —
+ *   what an idle node's periodic work costs, whatever it is.
  *
  * A stall is noticed by a fiber that wakes every `checkMillis` and finds itself late. What
  * was running is named from `tracked`: periodic jobs wrap their tick in it, and the log line
@@ -20,7 +23,7 @@
  * delay is a property of the wall clock, not of Effect's `Clock`.
  */
 import { Effect, Layer, Metric } from "effect"
-import { monitorEventLoopDelay } from "node:perf_hooks"
+import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 
 export const resolutionMillis = 10
 export const checkMillis = 20
@@ -43,6 +46,10 @@ export const lagMean = Metric.gauge("nodejs_eventloop_lag_seconds", {
 })
 export const lagP99 = Metric.gauge("nodejs_eventloop_lag_p99_seconds", {
   description: "99th percentile of the event-loop delay over the past second, in seconds"
+})
+export const busy = Metric.counter("idgen_event_loop_busy_seconds_total", {
+  description: "Time the event loop spent running callbacks (performance.eventLoopUtilization); rate() is its utilisation",
+  incremental: true
 })
 export const stalls = Metric.counter("idgen_event_loop_stalls_total", {
   description: `Event-loop stalls over ${stallLogMillis} ms (each is logged with the work that ran meanwhile)`,
@@ -88,7 +95,8 @@ export const layer: Layer.Layer<never> = Layer.effectDiscard(
       (histogram) => Effect.sync(() => histogram.disable())
     )
     // On the page from the start, before the first second's samples.
-    for (const metric of [delay, maxDelay, lagMean, lagP99, stalls]) metric.valueUnsafe(context)
+    for (const metric of [delay, maxDelay, lagMean, lagP99, busy, stalls]) metric.valueUnsafe(context)
+    let utilization = performance.eventLoopUtilization()
     const windowMax: Array<number> = Array.from({ length: maxWindowSeconds }, () => 0)
     let windowSlot = 0
     // The monitor's samples are the whole interval between two timer runs; the delay is what exceeds the resolution.
@@ -108,6 +116,9 @@ export const layer: Layer.Layer<never> = Layer.effectDiscard(
       lagMean.updateUnsafe(count === 0 ? 0 : seconds(monitor.mean), context)
       lagP99.updateUnsafe(count === 0 ? 0 : seconds(monitor.percentile(99)), context)
       monitor.reset()
+      const now = performance.eventLoopUtilization()
+      busy.updateUnsafe(performance.eventLoopUtilization(now, utilization).active / 1000, context)
+      utilization = now
     }
 
     let lastCheck = performance.now()
