@@ -2,16 +2,19 @@
  * biz_tag changes across nodes: two server processes share a database and a Redis (the
  * suite's own). A biz_tag PATCHed on node A — its algorithm, its fallback chain, its step —
  * is served accordingly by node B within 2 s of the PATCH's answer, with Redis (the
- * broadcast) and with Redis stopped (each node's database poll); a new step reaches B's
- * running segment actor at its next load.
+ * broadcast), with Redis stopped and with no Redis configured (each node's database poll);
+ * a new step reaches B's running segment actor at its next load. On the embedded store, whose
+ * one node runs no poll (`test/storage/sole-owner.test.ts`), the node's next request after
+ * the change's answer serves it.
  */
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { OwnRedis } from "../support/OwnRedis.ts"
 import { type PairShape, pairLayer } from "../support/ServerPair.ts"
-import { createBizTag, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
+import { assertError, createBizTag, ServerProcess, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
 
 class Pair extends Context.Service<Pair, PairShape>()("test/generate/Pair") {}
+class PairWithoutRedis extends Context.Service<PairWithoutRedis, PairShape>()("test/generate/PairWithoutRedis") {}
 
 // Segments sized for 1 s of traffic: the step a node uses then stays within [0.5, 100] × the
 // biz_tag's step at the rates of this test (the 5 min default would size it by the rate alone).
@@ -53,9 +56,8 @@ const servesWithin2s = (b: ServerProcessShape, tag: Tag, algorithm: string) =>
   )
 
 /** The algorithm change: B has the old record cached, A changes it, B follows. */
-const algorithmChange = (ws: string) =>
+const algorithmChange = ({ a, b }: PairShape, ws: string) =>
   Effect.gen(function*() {
-    const { a, b } = yield* Pair
     const tag = yield* setUp(a, ws, { algorithm: "uuid_v4" })
     const before = yield* generate(b, tag)
     assert.strictEqual(before.status, 200, before.text)
@@ -70,7 +72,7 @@ const stepOf = (metrics: string, ws: string) => {
 }
 
 layer(PairLive, { excludeTestServices: true, timeout: 120_000 })("biz_tag changes across nodes", (it) => {
-  it.effect("an algorithm changed on node A is served by node B within 2 s", () => algorithmChange("tc-alg"))
+  it.effect("an algorithm changed on node A is served by node B within 2 s", () => Effect.flatMap(Pair, (pair) => algorithmChange(pair, "tc-alg")))
 
   it.effect("a fallback chain changed on node A is walked by node B within 2 s", () =>
     Effect.gen(function*() {
@@ -117,6 +119,48 @@ layer(PairLive, { excludeTestServices: true, timeout: 120_000 })("biz_tag change
     Effect.gen(function*() {
       const redis = yield* OwnRedis
       yield* redis.stop
-      yield* algorithmChange("tc-noredis").pipe(Effect.ensuring(redis.start))
+      yield* algorithmChange(yield* Pair, "tc-noredis").pipe(Effect.ensuring(redis.start))
     }))
 })
+
+layer(
+  pairLayer(PairWithoutRedis, "tcp", { env: { IDGEN_REDIS_URL: "" } }).pipe(Layer.provide(OwnRedis.layer)),
+  { excludeTestServices: true, timeout: 120_000 }
+)("biz_tag changes across nodes without Redis", (it) => {
+  it.effect("an algorithm changed on node A is served by node B within 2 s (database poll)", () =>
+    Effect.flatMap(PairWithoutRedis, (pair) => algorithmChange(pair, "tcp-alg")))
+})
+
+layer(ServerProcess.layer({ env: { IDGEN_DATABASE_URL: "" } }), { excludeTestServices: true, timeout: 120_000 })(
+  "biz_tag changes on the embedded store",
+  (it) => {
+    it.effect("PATCHed: the next request serves the new algorithm, the new fallback chain; DELETEd: the next one answers 404", () =>
+      Effect.gen(function*() {
+        const node = yield* ServerProcess
+        const health = yield* node.request("GET", "/health")
+        assert.include(health.json.checks.replication.message, "embedded", health.text)
+        const tag = yield* setUp(node, "tc-embedded", { algorithm: "uuid_v4" })
+        const served = (algorithm: string) =>
+          Effect.map(generate(node, tag), (res) => {
+            assert.strictEqual(res.status, 200, res.text)
+            assert.strictEqual(res.json.algorithm, algorithm)
+          })
+        yield* served("uuid_v4")
+        yield* patch(node, tag, { algorithm: "uuid_v7" })
+        yield* served("uuid_v7")
+
+        // uuid_v7 held down by the operator: the biz_tag is served only once its chain has a fallback.
+        const degraded = yield* node.request("POST", "/api/v1/admin/degradation/uuid_v7/degrade", { admin: true, json: {} })
+        assert.strictEqual(degraded.status, 200, degraded.text)
+        yield* Effect.gen(function*() {
+          assertError(yield* generate(node, tag), 503, "IDGEN-COMMON-0005")
+          yield* patch(node, tag, { fallback: ["uuid_v4"] })
+          yield* served("uuid_v4")
+        }).pipe(Effect.ensuring(node.request("POST", "/api/v1/admin/degradation/uuid_v7/recover", { admin: true })))
+
+        const deleted = yield* node.request("DELETE", `/api/v1/admin/workspaces/${tag.ws}/biz-tags/g/t`, { admin: true })
+        assert.strictEqual(deleted.status, 204, deleted.text)
+        assertError(yield* generate(node, tag), 404, "IDGEN-COMMON-0007")
+      }))
+  }
+)

@@ -63,16 +63,33 @@ const WorkerIdentity = Layer.unwrap(
 )
 
 /**
- * What the nodes share through Redis when `redis.url` is set (`IDGEN_REDIS_URL`), and each
- * node keeps to itself otherwise: the verified-key cache, the rate-limit buckets, the
- * segment supply and the change broadcast. Chosen here, once: the services do not ask.
+ * How a node learns what the other nodes on its store changed, chosen here, once: on
+ * PostgreSQL, biz_tag changes and key revocations reach it through each node's database polls
+ * (every second) and, when `redis.url` is set (`IDGEN_REDIS_URL`), at once through Redis, which
+ * also shares verified keys. The embedded store has one owner, this node (`DataDirLock`; the
+ * CLI's offline commands take the same lock): every change is its own and reaches its caches
+ * directly, so it polls nothing and shares no key (nodes on a Redis it is given have other
+ * stores: their keys are not its keys).
+ */
+export const Peers = Layer.unwrap(
+  Effect.map(ServerConfig, (config) =>
+    config.database.url === undefined
+      ? Layer.mergeAll(SharedKeyCache.layerLocal, ChangeBroadcast.layerSoleOwner)
+      : config.redis.url === undefined
+      ? Layer.mergeAll(SharedKeyCache.layerLocal, ChangeBroadcast.layerLocal)
+      : Layer.mergeAll(SharedKeyCache.layerRedis, ChangeBroadcast.layerRedis).pipe(Layer.provide(RedisClient.layer)))
+)
+
+/**
+ * What the nodes share through Redis when `redis.url` is set, and each node keeps to itself
+ * otherwise: the rate-limit buckets and the segment supply. Chosen here, once: the services
+ * do not ask.
  */
 const Backends = Layer.unwrap(
   Effect.map(ServerConfig, (config) =>
     config.redis.url === undefined
-      ? Layer.mergeAll(SharedKeyCache.layerLocal, RateLimiter.layerLocal, SegmentSupply.layerLocal, ChangeBroadcast.layerLocal)
-      : Layer.mergeAll(SharedKeyCache.layerRedis, RateLimiter.layerRedis, SegmentSupply.layerRedis, ChangeBroadcast.layerRedis)
-        .pipe(Layer.provide(RedisClient.layer)))
+      ? Layer.mergeAll(RateLimiter.layerLocal, SegmentSupply.layerLocal)
+      : Layer.mergeAll(RateLimiter.layerRedis, SegmentSupply.layerRedis).pipe(Layer.provide(RedisClient.layer)))
 )
 
 const Generators = AlgorithmRouter.layer.pipe(
@@ -124,7 +141,7 @@ export const layer = BoundPorts.layer.pipe(
   Layer.provideMerge(FrontDoor),
   Layer.provideMerge(Operations),
   Layer.provideMerge(Core),
-  Layer.provideMerge(Backends),
+  Layer.provideMerge(Layer.mergeAll(Peers, Backends)),
   Layer.provideMerge(Storage.layer),
   Layer.provideMerge(Layer.mergeAll(Logging.layer, Tracing.layer)),
   Layer.provideMerge(LiveConfig.layer(process.env, configChecks)),

@@ -9,8 +9,9 @@
  * An operator's change (`changed`, after the PATCH committed) reaches every node within
  * 2 s: this node drops its copy at once and the `ChangeBroadcast` tells the others — on
  * Redis in milliseconds, and through each node's database poll (every second, for
- * `updated_at`) within about a second when Redis is absent, down or lost the message. A
- * change made in the database by hand without touching `updated_at` is seen within the TTL.
+ * `updated_at`) within about a second when Redis is absent, down or lost the message; on the
+ * embedded store there are no others, and no poll (`App.ts`, `Peers`). A change made in the
+ * database by hand without touching `updated_at` is seen within the TTL.
  * The next request loads the new record, which also hands a new step to the running
  * segment actor (used from its next load).
  */

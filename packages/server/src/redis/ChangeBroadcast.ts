@@ -4,7 +4,8 @@
  * id on a Redis channel (every node hears it in milliseconds); since messages published
  * while a node is disconnected are lost, and without Redis (`layerLocal`) there is no
  * channel at all, every node also asks the database each `pollMillis` what changed since
- * its last look.
+ * its last look. On the embedded store (`layerSoleOwner`) there are no other nodes: its one
+ * owner made every change itself and dropped its own copies then, so nothing is watched.
  *
  * The database's answer is a version per id (its change time); since the look-back
  * overlaps (`storage/ChangePoll.ts`), the same version comes back for a while and is
@@ -47,6 +48,15 @@ export class ChangeBroadcast extends Context.Service<ChangeBroadcast, {
   static readonly layerLocal: Layer.Layer<ChangeBroadcast> = Layer.succeed(
     ChangeBroadcast,
     ChangeBroadcast.of({ watch: (options) => watchWith({ subscribe: () => Effect.void, publish: () => Effect.void }, options) })
+  )
+
+  /**
+   * No other node writes the store (the embedded store: one owner, `storage/DataDirLock.ts`,
+   * which the CLI's offline commands take too): nothing to watch, nobody to tell.
+   */
+  static readonly layerSoleOwner: Layer.Layer<ChangeBroadcast> = Layer.succeed(
+    ChangeBroadcast,
+    ChangeBroadcast.of({ watch: () => Effect.succeed({ changed: () => Effect.void }) })
   )
 
   /** A Redis channel per watch, and the database poll for what it misses. */

@@ -7,7 +7,8 @@
  * thrown: the process does not go down with Redis.
  *
  * Built only when `redis.url` is set: `App.ts` then picks the Redis-backed layer of each
- * service that has one (`layerRedis`), else their node-local ones (`layerLocal`).
+ * service that has one (`layerRedis`), else their node-local ones (`layerLocal`) — except on
+ * the embedded store, whose one node shares no verified key and hears of no change (`Peers`).
  */
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { Redis } from "ioredis"
