@@ -1,6 +1,7 @@
 /**
  * The schema migrations on a fresh PostgreSQL database: they apply, are idempotent across
- * restarts, enforce the data model's checks, and manage the audit table's monthly partitions.
+ * restarts, enforce the data model's checks, index what the change polls look for, and manage the
+ * audit table's monthly partitions.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
@@ -31,7 +32,7 @@ describe("migrations", () => {
     Effect.gen(function*() {
       const url = yield* TestDatabase.make
       const first = yield* Database.migrate.pipe(Effect.provide(client(url)))
-      assert.deepStrictEqual(first.map(([id, name]) => `${id}_${name}`), ["1_tenancy", "2_segments", "3_audit_log", "4_snowflake_workers", "5_cluster_settings", "6_storage_fence", "7_pool_fence", "8_auto_biz_tag_cap", "9_operator_api", "10_workspace_id_rate"])
+      assert.deepStrictEqual(first.map(([id, name]) => `${id}_${name}`), ["1_tenancy", "2_segments", "3_audit_log", "4_snowflake_workers", "5_cluster_settings", "6_storage_fence", "7_pool_fence", "8_auto_biz_tag_cap", "9_operator_api", "10_workspace_id_rate", "11_change_poll_indexes"])
       const second = yield* Database.migrate.pipe(Effect.provide(client(url)))
       assert.deepStrictEqual(second, [])
 
@@ -102,6 +103,35 @@ describe("migrations", () => {
       yield* sql`DELETE FROM workspaces`
       const [left] = yield* sql<{ readonly n: bigint }>`SELECT count(*) AS n FROM segments`
       assert.strictEqual(left!.n, 0n)
+    }).pipe(Effect.provide(Layer.unwrap(Effect.map(TestDatabase.make, client)))))
+
+  it.effect("the change polls' predicates (biz_tags updated, keys revoked since a moment ago) read an index, not the table", () =>
+    Effect.gen(function*() {
+      yield* Database.migrate
+      const sql = yield* SqlClient.SqlClient
+      const [ws] = yield* sql<{ readonly id: string }>`INSERT INTO workspaces (name) VALUES ('ws') RETURNING id`
+      const [group] = yield* sql<{ readonly id: string }>`
+        INSERT INTO groups (workspace_id, name) VALUES (${ws!.id}::uuid, 'g') RETURNING id`
+      // 20,000 of each, changed or revoked a day ago: what a look one second back must not read.
+      yield* sql`
+        INSERT INTO biz_tags (group_id, name, algorithm, step, created_at, updated_at)
+        SELECT ${group!.id}::uuid, 't' || i, 'segment', 1000, now() - interval '2 days', now() - interval '1 day'
+        FROM generate_series(1, 20000) i`
+      yield* sql`
+        INSERT INTO api_keys (workspace_id, prefix, key_hash, enabled, revoked_at)
+        SELECT ${ws!.id}::uuid, 'p' || i, md5(i::text) || md5(i::text), i % 2 = 0, CASE WHEN i % 2 = 1 THEN now() - interval '1 day' END
+        FROM generate_series(1, 20000) i`
+      yield* sql`ANALYZE biz_tags`
+      yield* sql`ANALYZE api_keys`
+      const plan = (query: string) =>
+        Effect.map(sql.unsafe<{ readonly "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${query}`), (rows) => JSON.stringify(rows[0]!["QUERY PLAN"]))
+      // The predicates of `BizTagRepo.updatedSince` and `ApiKeyRepo.revokedSince`.
+      const tags = yield* plan(`SELECT t.name FROM biz_tags t WHERE t.updated_at > now() - interval '6 seconds' AND t.updated_at > t.created_at`)
+      const keys = yield* plan(`SELECT id FROM api_keys WHERE revoked_at > now() - interval '5 minutes'`)
+      assert.include(tags, "idx_biz_tags_updated_at", tags)
+      assert.notInclude(tags, "Seq Scan", tags)
+      assert.include(keys, "idx_api_keys_revoked_at", keys)
+      assert.notInclude(keys, "Seq Scan", keys)
     }).pipe(Effect.provide(Layer.unwrap(Effect.map(TestDatabase.make, client)))))
 
   it.effect("create monthly partitions on demand and move rows out of DEFAULT", () =>

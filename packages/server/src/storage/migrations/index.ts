@@ -13,6 +13,7 @@ import poolFence from "./0007_pool_fence.ts"
 import autoBizTagCap from "./0008_auto_biz_tag_cap.ts"
 import operatorApi from "./0009_operator_api.ts"
 import workspaceIdRate from "./0010_workspace_id_rate.ts"
+import changePollIndexes from "./0011_change_poll_indexes.ts"
 
 export const loader = Migrator.fromRecord({
   "0001_tenancy": tenancy,
@@ -24,7 +25,8 @@ export const loader = Migrator.fromRecord({
   "0007_pool_fence": poolFence,
   "0008_auto_biz_tag_cap": autoBizTagCap,
   "0009_operator_api": operatorApi,
-  "0010_workspace_id_rate": workspaceIdRate
+  "0010_workspace_id_rate": workspaceIdRate,
+  "0011_change_poll_indexes": changePollIndexes
 })
 
 /** The table recording applied migrations. */
