@@ -14,101 +14,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { request as httpRequest } from "node:http"
 import { alive } from "../support/ProcessAlive.ts"
-import {
-  createBizTag,
-  make as startServer,
-  type ServerProcessShape,
-  workspaceWithKey
-} from "../support/ServerProcess.ts"
+import { make as startServer } from "../support/ServerProcess.ts"
 import { eventually } from "../support/Eventually.ts"
 import * as SharedEtcd from "../support/SharedEtcd.ts"
-import { decode, duplicatesIn, etcdEnv } from "../support/SnowflakeCluster.ts"
+import { duplicatesIn, etcdEnv } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
-
-const BASE = 20
-const env = (extra: Record<string, string> = {}) => ({
-  IDGEN_WORKERS: "2",
-  IDGEN_WORKER_ID: String(BASE),
-  IDGEN_NODE_NAME: "workers",
-  // A worker killed with kill -9 leaves its id held: its restart takes it over after this.
-  IDGEN_SNOWFLAKE_STATIC_HOLD_TIMEOUT_MS: "1000",
-  ...extra
-})
-
-interface Tally {
-  readonly ids: Array<string>
-  readonly workers: Set<number>
-  failures: number
-}
-
-const tally = (): Tally => ({ ids: [], workers: new Set(), failures: 0 })
-
-/**
- * A request on a connection of its own (given up after 5 s): the primary hands each new
- * connection to the next worker, whereas a pooled keep-alive connection stays with one.
- */
-const fresh = (server: ServerProcessShape, method: string, path: string, apiKey?: string, body?: unknown) =>
-  Effect.promise(() =>
-    new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = httpRequest(`${server.baseUrl}${path}`, {
-        method,
-        agent: false,
-        timeout: 5000,
-        headers: { "content-type": "application/json", ...(apiKey === undefined ? {} : { "x-api-key": apiKey }) }
-      }, (res) => {
-        let text = ""
-        res.setEncoding("utf8")
-        res.on("data", (chunk: string) => (text += chunk))
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }))
-        res.on("error", reject)
-      })
-      req.on("timeout", () => req.destroy(new Error("no answer within 5 s")))
-      req.on("error", reject)
-      req.end(body === undefined ? undefined : JSON.stringify(body))
-    })
-  )
-
-/**
- * `count` single-ID requests, `concurrency` at a time. A request the transport lost (a
- * killed worker's connection) or not answered with a snowflake ID counts as a failure.
- */
-const generate = (server: ServerProcessShape, apiKey: string, count: number, into: Tally, concurrency = 8) =>
-  Effect.forEach(
-    Array.from({ length: count }),
-    () =>
-      Effect.exit(fresh(server, "POST", "/api/v1/generate", apiKey, { workspace: "w", group: "g", biz_tag: "snow" })).pipe(
-        Effect.map((exit) => {
-          const json = Exit.isSuccess(exit) && exit.value.status === 200 ? JSON.parse(exit.value.text) : undefined
-          if (json?.algorithm === "snowflake") {
-            into.ids.push(json.id)
-            into.workers.add(decode(json.id).workerId)
-          } else {
-            into.failures += 1
-          }
-        })
-      ),
-    { concurrency, discard: true }
-  )
-
-/** A primary with two workers on a fresh database, both issuing snowflake IDs. */
-const twoWorkers = (extra: Record<string, string> = {}) =>
-  Effect.gen(function*() {
-    const server = yield* startServer(yield* TestDatabase.make, { env: env(extra) })
-    const apiKey = yield* workspaceWithKey(server, { name: "w" })
-    yield* createBizTag(server, "w", { group: "g", name: "snow", algorithm: "snowflake" })
-    const warmUp = tally()
-    yield* eventually("both workers issue snowflake IDs", 30_000, Effect.map(generate(server, apiKey, 16, warmUp), () =>
-      warmUp.workers.size === 2 ? true : undefined))
-    return { server, apiKey, warmUp }
-  })
-
-/** The pid the primary logged for the last start of worker `index`. */
-const workerPid = (server: ServerProcessShape, index: number) => {
-  const starts = [...server.output().matchAll(new RegExp(`worker ${index} started \\(pid (\\d+)\\)`, "g"))]
-  return starts.length === 0 ? undefined : Number(starts[starts.length - 1]![1])
-}
+import { BASE, env, fresh, generate, tally, twoWorkers, workerPid } from "../support/WorkerInstance.ts"
 
 describe("worker processes (IDGEN_WORKERS)", () => {
   it.live("two workers on PostgreSQL: IDs from worker ids base and base + 1, none twice", () =>
