@@ -1,7 +1,8 @@
 /**
  * Operator endpoints of the degradation manager (admin token): read the state machine,
  * take an algorithm out of every chain or put it back, change the thresholds at run time.
- * They act on the node that answers (the state machine is per node).
+ * Health is each node's own (each worker process's, with `IDGEN_WORKERS`); an operator's
+ * action holds for the whole instance: every worker process has it when the answer comes.
  */
 import { Names } from "@idgen/core"
 import { Schema } from "effect"

@@ -12,13 +12,16 @@
  * - on SIGTERM or SIGINT sends SIGTERM to every worker, which drains as a single node does,
  *   and waits for them (one still running after 60 s is killed): `drainedCleanly()` says
  *   whether every one of them ended by draining (the process then exits 0, else 1);
- * - forwards SIGHUP (each worker reloads its configuration file).
+ * - forwards SIGHUP (each worker reloads its configuration file);
+ * - relays operator changes held in memory between the workers, and gives each worker the
+ *   ones in force when it starts (`OperatorHub`).
  */
 import { Clock, Effect } from "effect"
 import cluster, { type Worker } from "node:cluster"
 import { createServer } from "node:net"
 import { ConfigInvalid } from "../config/ConfigInvalid.ts"
 import type { ServerConfigShape } from "../config/ServerConfig.ts"
+import * as OperatorHub from "./OperatorHub.ts"
 import { type WorkerPlan, workerEnv } from "./WorkerPlan.ts"
 
 const FIRST_BACKOFF_MS = 100
@@ -76,11 +79,12 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
   }
 
   /** One worker process from fork to exit; interrupted: SIGTERM, then wait for its drain. */
-  const incarnation = (index: number, env: Record<string, string>) =>
+  const incarnation = (hub: OperatorHub.OperatorHub, index: number, env: Record<string, string>) =>
     Effect.acquireUseRelease(
       Effect.sync(() => {
         const worker = cluster.fork(env)
         live.add(worker)
+        hub.attach(worker, index)
         const ended = new Promise<Ended>((resolve) =>
           worker.once("exit", (code: number | null, signal: string | null) => {
             live.delete(worker)
@@ -104,12 +108,12 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
     )
 
   /** Keeps worker `index` running until the instance stops. */
-  const slot = (index: number, env: Record<string, string>) =>
+  const slot = (hub: OperatorHub.OperatorHub, index: number, env: Record<string, string>) =>
     Effect.gen(function*() {
       let backoffMs = FIRST_BACKOFF_MS
       while (true) {
         const startedMs = yield* Clock.currentTimeMillis
-        const end = yield* incarnation(index, env)
+        const end = yield* incarnation(hub, index, env)
         if (end.code === CONFIG_EXIT) {
           return yield* new ConfigInvalid({
             message: `worker ${index} refused its configuration (exit ${CONFIG_EXIT}, see its log above); stopping the instance`
@@ -134,13 +138,15 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
       Effect.sync(() => process.on("SIGHUP", forwardHangup)),
       () => Effect.sync(() => process.off("SIGHUP", forwardHangup))
     )
+    const hub = yield* OperatorHub.make
+    yield* Effect.forkScoped(hub.run)
     yield* Effect.logInfo(
       `${plan.workers} worker processes on HTTP ${config.http.host}:${ports.http}, gRPC ${ports.grpc}` +
         `${metrics === undefined ? "" : `, metrics ${metrics}`} (primary pid ${process.pid})`
     )
     return yield* Effect.forEach(
       Array.from({ length: plan.workers }, (_, index) => index),
-      (index) => slot(index, workerEnv(config, index, ports)),
+      (index) => slot(hub, index, workerEnv(config, index, ports)),
       { concurrency: "unbounded", discard: true }
     ).pipe(Effect.andThen(Effect.never))
   }).pipe(Effect.scoped)

@@ -11,10 +11,15 @@
  *
  * Services that honour live settings read `LiveConfig.current()` where they use them (the
  * segment generator at each load, the alert evaluator at each tick, the logger per line).
+ *
+ * With worker processes, the runtime changes and reloads another worker of the instance
+ * accepted are applied here as well (`OperatorRelay`; the HTTP handler relays this worker's),
+ * and a worker starts with the runtime overrides in force in the instance.
  */
 import { Clock, Context, Data, Effect, Layer, Metric, Redacted, Semaphore } from "effect"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
+import { OperatorRelay } from "../instance/OperatorRelay.ts"
 import * as Metrics from "./ConfigMetrics.ts"
 import type { ConfigInvalid } from "./ConfigInvalid.ts"
 import { withAdminToken } from "./AdminTokenBootstrap.ts"
@@ -133,6 +138,19 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
 
   yield* Metric.update(Metrics.configLastReloadSuccess, 1)
   for (const outcome of ["success", "failure", "unchanged"] as const) yield* Metric.value(Metrics.configReloads(outcome))
+
+  // Another worker's change is this one's result as it stands there: its overrides replace
+  // these (they were the same before it), through the same validation.
+  yield* (yield* OperatorRelay).follow((change) => {
+    switch (change._tag) {
+      case "ConfigOverrides":
+        return Effect.asVoid(serial.withPermits(1)(Effect.suspend(() => apply("api", change.overrides))))
+      case "ConfigReload":
+        return Effect.asVoid(service.reload("file"))
+      default:
+        return Effect.void
+    }
+  })
 
   // Polls the file's content hash; the interval is itself a live setting. A changed file is
   // reloaded once two consecutive polls read the same content: an editor or `cp` writing in

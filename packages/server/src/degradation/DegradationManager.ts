@@ -8,12 +8,19 @@
  * clock stepped back, no worker id, a failed allocation); a biz_tag whose range is used
  * up or a momentary sequence overflow still falls back for that request but never takes
  * the algorithm out for everyone.
+ *
+ * Health is each process's own (its generators, its database pool); the operator's actions —
+ * degrade, recover, thresholds — are the instance's: with worker processes, the worker that
+ * accepts one applies and audits it and every other worker applies it before the answer,
+ * and a worker starts with the ones in force (`OperatorRelay`).
  */
 import { DegradationFsm, Errors, type Names } from "@idgen/core"
 import { Cause, Clock, Context, Effect, Layer, Metric, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { AuditLog } from "../audit/AuditLog.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import type { OperatorChange } from "../instance/OperatorChange.ts"
+import { OperatorRelay } from "../instance/OperatorRelay.ts"
 import { SnowflakeGenerator } from "../snowflake/SnowflakeGenerator.ts"
 import { WorkerIdentity } from "../snowflake/WorkerIdentity.ts"
 
@@ -47,13 +54,18 @@ export interface DegradationManagerShape {
   /** Synchronous and allocation-free when nothing changes: called once per request. */
   readonly succeeded: (algorithm: Names.Algorithm) => void
   readonly failed: (algorithm: Names.Algorithm, error: Errors.IdgenError) => void
-  readonly degrade: (algorithm: Names.Algorithm, reason: string, actor: string) => Effect.Effect<DegradationFsm.State>
-  readonly recover: (algorithm: Names.Algorithm, actor: string) => Effect.Effect<DegradationFsm.State>
-  /** False when the merged thresholds are invalid (nothing changes then). */
+  /** Operator actions: the instance's other worker processes too, before they succeed (or 503, see `OperatorRelay`). */
+  readonly degrade: (
+    algorithm: Names.Algorithm,
+    reason: string,
+    actor: string
+  ) => Effect.Effect<DegradationFsm.State, Errors.ServiceUnavailable>
+  readonly recover: (algorithm: Names.Algorithm, actor: string) => Effect.Effect<DegradationFsm.State, Errors.ServiceUnavailable>
+  /** Undefined when the merged thresholds are invalid (nothing changes then). */
   readonly setThresholds: (
     patch: Partial<DegradationFsm.Thresholds>,
     actor: string
-  ) => Effect.Effect<DegradationFsm.State | undefined>
+  ) => Effect.Effect<DegradationFsm.State | undefined, Errors.ServiceUnavailable>
 }
 
 /** Generator health, independent of traffic: a problem description, or undefined when fine. */
@@ -154,36 +166,64 @@ export const make = (probes: Probes) =>
       )
     )
 
+    /** An operator's change, this worker's own or relayed from the one that accepted it (audited there). */
+    const applyOperator = (change: OperatorChange) => {
+      switch (change._tag) {
+        case "Degrade":
+          return apply({ _tag: "ManualDegrade", algorithm: change.algorithm, now: change.at, reason: change.reason })
+        case "Recover":
+          return apply({ _tag: "ManualRecover", algorithm: change.algorithm, now: change.at })
+        case "Thresholds":
+          return apply({ _tag: "SetThresholds", thresholds: change.thresholds })
+        default:
+          return state
+      }
+    }
+    const relay = yield* OperatorRelay
+    yield* relay.follow((change) => Effect.sync(() => applyOperator(change)))
+
+    /** Runs `local` (apply, audit; the change it made, if any) as the instance's change. */
+    const relayed = <A>(local: Effect.Effect<readonly [A, OperatorChange | undefined]>) =>
+      Effect.map(relay.change(local, ([, change]) => change), ([next]) => next)
+
     const degrade = Effect.fn("DegradationManager.degrade")(function*(algorithm: Names.Algorithm, reason: string, actor: string) {
-      const now = yield* Clock.currentTimeMillis
-      const next = apply({ _tag: "ManualDegrade", algorithm, now, reason: `${reason} (by ${actor})` })
-      yield* audit.record({
-        eventType: "operator",
-        actor,
-        action: "degrade",
-        resource: `algorithm:${algorithm}`,
-        result: "success",
-        metadata: { reason }
-      })
-      return next
+      return yield* relayed(Effect.gen(function*() {
+        const change = { _tag: "Degrade", algorithm, reason: `${reason} (by ${actor})`, at: yield* Clock.currentTimeMillis } as const
+        const next = applyOperator(change)
+        yield* audit.record({
+          eventType: "operator",
+          actor,
+          action: "degrade",
+          resource: `algorithm:${algorithm}`,
+          result: "success",
+          metadata: { reason }
+        })
+        return [next, change] as const
+      }))
     })
 
     const recover = Effect.fn("DegradationManager.recover")(function*(algorithm: Names.Algorithm, actor: string) {
-      const now = yield* Clock.currentTimeMillis
-      const next = apply({ _tag: "ManualRecover", algorithm, now })
-      yield* audit.record({ eventType: "operator", actor, action: "recover", resource: `algorithm:${algorithm}`, result: "success", metadata: {} })
-      return next
+      return yield* relayed(Effect.gen(function*() {
+        const change = { _tag: "Recover", algorithm, at: yield* Clock.currentTimeMillis } as const
+        const next = applyOperator(change)
+        yield* audit.record({ eventType: "operator", actor, action: "recover", resource: `algorithm:${algorithm}`, result: "success", metadata: {} })
+        return [next, change] as const
+      }))
     })
 
     const setThresholds = Effect.fn("DegradationManager.setThresholds")(function*(
       patch: Partial<DegradationFsm.Thresholds>,
       actor: string
     ) {
-      const thresholds = { ...state.thresholds, ...patch }
-      if (!DegradationFsm.validThresholds(thresholds)) return undefined
-      const next = apply({ _tag: "SetThresholds", thresholds })
-      yield* audit.record({ eventType: "operator", actor, action: "set_thresholds", resource: "degradation", result: "success", metadata: { ...thresholds } })
-      return next
+      return yield* relayed(Effect.gen(function*() {
+        // Merged with the thresholds in force once this change has the instance's turn.
+        const thresholds = { ...state.thresholds, ...patch }
+        if (!DegradationFsm.validThresholds(thresholds)) return [undefined, undefined] as const
+        const change = { _tag: "Thresholds", thresholds } as const
+        const next = applyOperator(change)
+        yield* audit.record({ eventType: "operator", actor, action: "set_thresholds", resource: "degradation", result: "success", metadata: { ...thresholds } })
+        return [next, change] as const
+      }))
     })
 
     const manager: DegradationManagerShape = {

@@ -1,7 +1,8 @@
 /**
  * Handlers of the operations endpoints. Runtime changes and reloads go through
  * `LiveConfig` (validated like the file at start-up; a refused change is 400 with the
- * validation message and leaves the running configuration as it was).
+ * validation message and leaves the running configuration as it was), and, with worker
+ * processes, on to the instance's other workers before the answer (`OperatorRelay`).
  */
 import { Errors } from "@idgen/core"
 import { Api } from "@idgen/protocol/http"
@@ -16,6 +17,7 @@ import type { AdminToken } from "../auth/AdminToken.ts"
 import * as ConfigView from "../config/ConfigView.ts"
 import { LiveConfig, liveSettings, type ReloadFailed, type ReloadReport } from "../config/HotReload.ts"
 import type { ServerConfig } from "../config/ServerConfig.ts"
+import { OperatorRelay } from "../instance/OperatorRelay.ts"
 import * as AdminMiddleware from "./AdminMiddleware.ts"
 import * as RequestValidation from "./RequestValidation.ts"
 
@@ -64,13 +66,14 @@ const auditedReload = (action: string, requested?: unknown) =>
   }))
 
 const refused = (error: ReloadFailed) =>
-  new Errors.InvalidRequest({ message: `Configuration refused: ${error.message}`, details: { source: error.source } })
+  Effect.fail(new Errors.InvalidRequest({ message: `Configuration refused: ${error.message}`, details: { source: error.source } }))
 
 const OperationsHandlers = HttpApiBuilder.group(
   Api,
   "operations",
   Effect.fnUntraced(function*(handlers) {
     const live = yield* LiveConfig
+    const relay = yield* OperatorRelay
     const evaluator = yield* AlertEvaluator
     return handlers
       .handle("getConfig", () =>
@@ -87,10 +90,18 @@ const OperationsHandlers = HttpApiBuilder.group(
               : { source: status.lastError.source, at: status.lastError.at, message: status.lastError.message }
           }
         }))
+      // The other workers take the overrides this one ends with (one change at a time across
+      // the instance, so they had the same ones before).
       .handle("updateConfig", ({ payload }) =>
-        live.update(payload).pipe(auditedReload("update_config", payload), Effect.map(toReport), Effect.mapError(refused)))
+        relay.change(
+          live.update(payload).pipe(auditedReload("update_config", payload)),
+          () => ({ _tag: "ConfigOverrides", overrides: live.status().overrides })
+        ).pipe(Effect.map(toReport), Effect.catchTag("ReloadFailed", refused)))
       .handle("reloadConfig", () =>
-        live.reload("file").pipe(auditedReload("reload_config"), Effect.map(toReport), Effect.mapError(refused)))
+        relay.change(live.reload("file").pipe(auditedReload("reload_config")), () => ({ _tag: "ConfigReload" })).pipe(
+          Effect.map(toReport),
+          Effect.catchTag("ReloadFailed", refused)
+        ))
       .handle("listAlerts", () => Effect.sync(() => evaluator.alerts()))
       .handle("listAlertRules", () =>
         Effect.sync(() => {
