@@ -6,7 +6,7 @@
  */
 import { Api } from "@idgen/protocol/http"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Effect, Layer, Scope } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import * as MetricsEndpoint from "../observability/MetricsEndpoint.ts"
@@ -35,10 +35,26 @@ const apiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pi
   Layer.provide([IdsHttp.layer, AdminHttp.layer, DegradationHttp.layer, OperationsHttp.layer, SystemHttp.layer])
 )
 
+/**
+ * `/docs`, Scalar's API reference page. Its script is a 3 MB module whose source and inlined
+ * copy take 12 MB of the heap for the node's lifetime, so it is loaded by the first request
+ * for the page (in the node's scope, once), not when the node starts: most nodes never
+ * serve it.
+ */
+const docsRoute = HttpRouter.use((router) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.Scope
+    const page = yield* Effect.cached(
+      HttpRouter.toHttpEffect(HttpApiScalar.layer(Api, { path: "/docs" })).pipe(Scope.provide(scope))
+    )
+    yield* router.add("GET", "/docs", Effect.flatten(page))
+  })
+)
+
 /** Every route of the HTTP port, to be served by `HttpRouter.serve` (add RPC routes next to it). */
 export const layerRoutes = Layer.mergeAll(
   apiRoutes,
-  HttpApiScalar.layer(Api, { path: "/docs" }),
+  docsRoute,
   MetricsEndpoint.layerRoute,
   requestBoundary
 )

@@ -1,0 +1,37 @@
+/**
+ * A node loads what its configuration needs when it starts, and what is rarely used when it
+ * is first used: each module loaded stays in memory (its source, its compiled code) for the
+ * life of the process.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as ModuleLog from "../support/ModuleLog.ts"
+import { ServerProcess } from "../support/ServerProcess.ts"
+
+const log = join(mkdtempSync(join(tmpdir(), "idgen-module-log-")), "modules.log")
+
+/** Effect's Scalar page script (`HttpApiScalar`), 3 MB. */
+const docsScript = /\/effect\/dist\/http-api\/internal\/httpApiScalar\.js$/
+
+layer(ServerProcess.layer({ env: ModuleLog.env(log) }), { timeout: "120 seconds", excludeTestServices: true })(
+  "modules a node loads",
+  (it) => {
+    it.effect("the /docs page's script is loaded by the first request for /docs, not at start", () =>
+      Effect.gen(function*() {
+        const server = yield* ServerProcess
+        const atStart = yield* ModuleLog.loaded(log)
+        assert.isTrue(atStart.some((url) => url.endsWith("/packages/server/src/App.ts")), "the hook records the node's modules")
+        assert.isFalse(atStart.some((url) => docsScript.test(url)), "Scalar's script loaded at start")
+
+        const docs = yield* server.request("GET", "/docs")
+        assert.strictEqual(docs.status, 200)
+        assert.include(docs.text, "createApiReference")
+        assert.isTrue((yield* ModuleLog.loaded(log)).some((url) => docsScript.test(url)))
+        const again = yield* server.request("GET", "/docs")
+        assert.strictEqual(again.text, docs.text)
+      }))
+  }
+)
