@@ -22,7 +22,7 @@ import { SqlClient } from "effect/sql"
 import { eventually } from "../support/Eventually.ts"
 import { assertError, createBizTag, make as startServer, type ServerProcessShape, workspaceWithKey } from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
-import { bothAnswer, connection, env, fresh, type Request, workerOf, workerPid } from "../support/WorkerInstance.ts"
+import { BASE, bothAnswer, connection, env, fresh, type Request, workerOf, workerPid } from "../support/WorkerInstance.ts"
 
 /** A started instance with a workspace whose biz_tag `seg` (segment) falls back to uuid_v7. */
 const instance = Effect.gen(function*() {
@@ -167,8 +167,17 @@ describe("operator changes on an instance with worker processes", () => {
       assert.deepStrictEqual(error.details["unconfirmed"].map((u: { worker: number }) => u.worker), [1], answer.text)
       assert.strictEqual(error.details["worker"], 0)
 
+      // Worker 0 has it throughout; worker 1 once it has read the message it missed.
       process.kill(stopped, "SIGCONT")
-      yield* everyWorker(server, "the change", (request, worker) =>
-        Effect.map(request("GET", "/api/v1/admin/config", { admin: true }), (config) => configChanged(config.json, worker)))
+      const changed = new Set<number>()
+      yield* eventually("both workers show the change", 60_000, Effect.gen(function*() {
+        const config = yield* fresh(server, "GET", "/api/v1/admin/config", { admin: true })
+        const worker = workerOf(config)
+        if (worker === BASE) configChanged(config.json, worker)
+        else if (config.json.effective.segment.defaultStep === newStep) configChanged(config.json, worker)
+        else return undefined
+        changed.add(worker)
+        return changed.size === 2 ? true : undefined
+      }))
     }).pipe(Effect.scoped), { timeout: 180_000 })
 })
