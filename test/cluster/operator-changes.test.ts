@@ -2,8 +2,9 @@
  * Operator changes held in memory, on an instance with worker processes (`IDGEN_WORKERS=2`
  * on PostgreSQL, real processes): the instance behaves as one node.
  *
- * - a runtime configuration change (`PATCH /api/v1/admin/config`) is in force on every
- *   worker once it is answered, and audited once;
+ * - a runtime configuration change (`PATCH /api/v1/admin/config`) and a reload of the file
+ *   (`POST /api/v1/admin/config/reload`) are in force on every worker once answered, and
+ *   audited once;
  * - an algorithm an operator degraded is out of every worker's chains once it is answered —
  *   generate, `/health` and `GET /api/v1/admin/degradation` agree on every worker — and the
  *   thresholds too; audited once;
@@ -19,14 +20,17 @@ import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { eventually } from "../support/Eventually.ts"
 import { assertError, createBizTag, make as startServer, type ServerProcessShape, workspaceWithKey } from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 import { BASE, bothAnswer, connection, env, fresh, type Request, workerOf, workerPid } from "../support/WorkerInstance.ts"
 
 /** A started instance with a workspace whose biz_tag `seg` (segment) falls back to uuid_v7. */
-const instance = Effect.gen(function*() {
-  const server = yield* startServer(yield* TestDatabase.make, { env: env() })
+const instance = (extra: Record<string, string> = {}) => Effect.gen(function*() {
+  const server = yield* startServer(yield* TestDatabase.make, { env: env(extra) })
   const apiKey = yield* workspaceWithKey(server, { name: "w" })
   yield* createBizTag(server, "w", { group: "g", name: "seg", algorithm: "segment", fallback: ["uuid_v7"] })
   yield* bothAnswer(server)
@@ -94,23 +98,40 @@ const auditedTimes = (databaseUrl: string, action: string) =>
     )
 
 describe("operator changes on an instance with worker processes", () => {
-  it.live("PATCH /admin/config: every worker shows the change once it is answered; audited once", () =>
+  it.live("PATCH /admin/config and POST /admin/config/reload: every worker shows the change once it is answered; audited once", () =>
     Effect.gen(function*() {
-      const { server } = yield* instance
+      // Not watched: the file changes only where a reload reads it.
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "idgen-operator-changes-"))),
+        (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+      )
+      const file = join(dir, "idgen.toml")
+      writeFileSync(file, "[reload]\nwatch = false\n")
+      const { server } = yield* instance({ IDGEN_CONFIG: file })
+
       const report = yield* operator(server, "PATCH", "/config", { segment: { default_step: newStep } })
       assert.include(report.applied, "segment.defaultStep")
-
       yield* everyWorker(server, "the new default step", (request, worker) =>
         Effect.map(request("GET", "/api/v1/admin/config", { admin: true }), (config) => configChanged(config.json, worker)))
 
-      // Drained workers have written their audit rows: one for the change, by the worker that took it.
+      writeFileSync(file, "[reload]\nwatch = false\n[segment]\nmax_step = 4242424\n")
+      const reloaded = yield* operator(server, "POST", "/config/reload")
+      assert.include(reloaded.applied, "segment.maxStep")
+      yield* everyWorker(server, "the file's new max step", (request, worker) =>
+        Effect.map(request("GET", "/api/v1/admin/config", { admin: true }), (config) => {
+          assert.strictEqual(config.json.effective.segment.maxStep, 4242424, `worker ${worker}`)
+          configChanged(config.json, worker)
+        }))
+
+      // Drained workers have written their audit rows: one per change, by the worker that took it.
       assert.strictEqual(yield* server.kill("SIGTERM"), 0, server.output())
       assert.strictEqual(yield* auditedTimes(server.databaseUrl, "update_config"), 1)
+      assert.strictEqual(yield* auditedTimes(server.databaseUrl, "reload_config"), 1)
     }).pipe(Effect.scoped), { timeout: 180_000 })
 
   it.live("degrade and thresholds: every worker routes around the algorithm and reports it once answered; audited once", () =>
     Effect.gen(function*() {
-      const { apiKey, server } = yield* instance
+      const { apiKey, server } = yield* instance()
       const thresholds = yield* operator(server, "PATCH", "/degradation/thresholds", { failure_threshold: 9 })
       assert.strictEqual(thresholds.thresholds.failure_threshold, 9)
       const degraded = yield* operator(server, "POST", "/degradation/segment/degrade", { reason: "drill" })
@@ -125,7 +146,7 @@ describe("operator changes on an instance with worker processes", () => {
 
   it.live("kill -9 of a worker: the worker the primary starts again has the operator changes", () =>
     Effect.gen(function*() {
-      const { apiKey, server } = yield* instance
+      const { apiKey, server } = yield* instance()
       yield* operator(server, "PATCH", "/config", { segment: { default_step: newStep } })
       yield* operator(server, "PATCH", "/degradation/thresholds", { failure_threshold: 9 })
       yield* operator(server, "POST", "/degradation/segment/degrade", { reason: "drill" })
@@ -147,7 +168,7 @@ describe("operator changes on an instance with worker processes", () => {
 
   it.live("a worker that cannot confirm a change: 503 naming it, and it applies the change once it runs", () =>
     Effect.gen(function*() {
-      const { server } = yield* instance
+      const { server } = yield* instance()
       const stopped = workerPid(server, 1)!
       yield* Effect.acquireRelease(
         Effect.sync(() => process.kill(stopped, "SIGSTOP")),
