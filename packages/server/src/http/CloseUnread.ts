@@ -5,7 +5,7 @@
  * written, the rest of the body gets a moment to arrive (and is discarded, as Node does);
  * a client that sends it promptly keeps its keep-alive connection, any other loses it.
  */
-import { NodeHttpServerRequest } from "@effect/platform-node"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Effect } from "effect"
 import { HttpServerRequest, type HttpServerResponse } from "effect/http"
 import type { IncomingMessage, ServerResponse } from "node:http"

@@ -5,7 +5,7 @@
  * on `ServerConfig.http`; the per-request logger is off (hot path).
  */
 import { Api } from "@idgen/protocol/http"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Clock, Effect, Layer, Scope } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"

@@ -13,7 +13,7 @@
  * `_bytes`, `_ratio`), `_total` on counters, and only bounded label values — see the README's
  * cardinality budget. A feature's metrics live beside it (`segment/SegmentMetrics.ts`, …).
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Errors } from "@idgen/core"
 import { WireError } from "@idgen/protocol/http"
 import { Context, Effect, Layer, Redacted } from "effect"
