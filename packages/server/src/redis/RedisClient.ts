@@ -11,7 +11,7 @@
  * the embedded store, whose one node shares no verified key and hears of no change (`Peers`).
  */
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
-import { Redis } from "ioredis"
+import type { Redis } from "ioredis"
 import { ServerConfig } from "../config/ServerConfig.ts"
 
 export interface RedisConnection {
@@ -35,6 +35,8 @@ export class RedisClient extends Context.Service<RedisClient, RedisConnection>()
     Effect.gen(function*() {
       const url = (yield* ServerConfig).redis.url
       if (url === undefined) return yield* Effect.die(new Error("RedisClient.layer needs redis.url"))
+      // Loaded here: a node without Redis does not spend its start-up loading the client.
+      const ioredis = yield* Effect.promise(() => import("ioredis"))
       const context = yield* Effect.context<never>()
       const log = (message: string) => (error: Error) =>
         Effect.runForkWith(context)(Effect.logWarning(message, error.message))
@@ -42,7 +44,7 @@ export class RedisClient extends Context.Service<RedisClient, RedisConnection>()
       const connect = (name: string, offlineQueue: boolean) =>
         Effect.acquireRelease(
           Effect.sync(() => {
-            const client = new Redis(Redacted.value(url), {
+            const client = new ioredis.Redis(Redacted.value(url), {
               connectionName: name,
               enableOfflineQueue: offlineQueue,
               maxRetriesPerRequest: 0,
