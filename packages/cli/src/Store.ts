@@ -20,7 +20,7 @@ export const withConfiguredStore = <A, E>(
       Effect.catchTag("ConfigInvalid", (error) => Effect.fail(new CliFailure({ message: error.message })))
     )
     const client = config.database.url === undefined
-      ? Database.layerEmbeddedClient(config.database.dataDir)
+      ? Database.layerEmbeddedClient(config.database.dataDir, config.database.embeddedTemplateDir)
       : Database.layerExternalClient(config.database.url, 1)
     // The store's own log lines go to stderr: stdout carries the result (`--json`).
     return yield* use(config).pipe(Effect.provide(client), Effect.provideService(Logger.LogToStderr, true))

@@ -15,24 +15,45 @@ import * as Supervisor from "./cluster/Supervisor.ts"
 import * as WorkerPlan from "./cluster/WorkerPlan.ts"
 import * as WorkerProcess from "./cluster/WorkerProcess.ts"
 import { load } from "./config/ConfigLoader.ts"
+import { ServerConfig, type ServerConfigShape } from "./config/ServerConfig.ts"
 import * as Logging from "./observability/Logging.ts"
+import { EmbeddedStore } from "./storage/EmbeddedStore.ts"
 
 let supervisor: Supervisor.Supervisor | undefined
 
-/** The node itself, with `extra` under it; loaded on demand so that a primary stays small. */
-const node = (extra: Layer.Layer<never>, note: string | undefined) =>
-  Effect.flatMap(Effect.promise(() => import("./App.ts")), (App) => {
+/**
+ * The node itself, with `extra` under it; loaded on demand so that a primary stays small.
+ * `early` is begun before that load, in the memo map the node's layers are built with, so
+ * it runs meanwhile and the node's layers get what it built (a layer is built once per memo map).
+ */
+const node = <A, E>(extra: Layer.Layer<never>, note: string | undefined, early?: Layer.Layer<A, E>) =>
+  Effect.gen(function*() {
+    const memoMap = yield* Layer.makeMemoMap
+    if (early !== undefined) yield* Effect.forkScoped(Layer.buildWithMemoMap(early, memoMap, yield* Effect.scope))
+    const App = yield* Effect.promise(() => import("./App.ts"))
     const app = App.layer.pipe(Layer.provide(extra))
-    return Layer.launch(
+    return yield* Layer.launch(
       note === undefined ? app : Layer.effectDiscard(Effect.logInfo(note)).pipe(Layer.provideMerge(app))
-    )
-  })
+    ).pipe(Effect.provideService(Layer.CurrentMemoMap, memoMap))
+  }).pipe(Effect.scoped)
+
+/**
+ * The embedded store, begun early: its thread makes a first start's data directory and opens
+ * PGlite (≈ 1 s) on another core while this one loads the node's modules (≈ 1 s).
+ */
+const embeddedStore = (config: ServerConfigShape) =>
+  EmbeddedStore.layer.pipe(
+    Layer.provide(Layer.succeed(ServerConfig, config)),
+    Layer.provide(Logging.layerWith(config.log.format, () => config.log.level))
+  )
 
 const main = Effect.gen(function*() {
   if (cluster.isWorker) return yield* node(WorkerProcess.layer(process.env[WorkerPlan.INDEX_VARIABLE] ?? "0"), undefined)
   const config = yield* load(process.env)
   const plan = yield* WorkerPlan.plan(config)
-  if (plan.workers === 1) return yield* node(Layer.empty, plan.note)
+  if (plan.workers === 1) {
+    return yield* node(Layer.empty, plan.note, config.database.url === undefined ? embeddedStore(config) : undefined)
+  }
   supervisor = Supervisor.make(config, plan)
   return yield* supervisor.run.pipe(Effect.provide(Logging.layerWith(config.log.format, () => config.log.level)))
 })

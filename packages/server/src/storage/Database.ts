@@ -16,8 +16,8 @@ import { Migrator, SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { tracked } from "../observability/EventLoopDelay.ts"
-import * as DataDirLock from "./DataDirLock.ts"
-import * as EmbeddedStore from "./EmbeddedStore.ts"
+import type * as DataDirLock from "./DataDirLock.ts"
+import { EmbeddedStore, type EmbeddedStoreError } from "./EmbeddedStore.ts"
 import * as Migrations from "./migrations/index.ts"
 
 export { DataDirLocked, DataDirLockError } from "./DataDirLock.ts"
@@ -27,6 +27,8 @@ export interface DatabaseOptions {
   /** Unset → the embedded store under `dataDir`. */
   readonly url: Redacted.Redacted<string> | undefined
   readonly dataDir: string
+  /** Where the embedded store's template is kept (unset: the installation's cache). */
+  readonly embeddedTemplateDir?: string | undefined
   /** Pool size for an external database; the embedded store always uses one connection. */
   readonly maxConnections: number
 }
@@ -42,7 +44,7 @@ export type DatabaseStartupError =
   | Errors.DatabaseUnavailable
   | DataDirLock.DataDirLocked
   | DataDirLock.DataDirLockError
-  | EmbeddedStore.EmbeddedStoreError
+  | EmbeddedStoreError
   | MigrationFailed
 
 /** How many months of audit partitions beyond the current one are kept ready. */
@@ -95,27 +97,29 @@ export const layerExternalClient = (url: Redacted.Redacted<string>, maxConnectio
     PgClient.make({ url, maxConnections, applicationName: "idgen" }).pipe(Effect.mapError(unavailable("connect")))
   )
 
+/** The client of the embedded store (one connection, kept open), without migrations. */
+const embeddedClient = PgClient.layerFrom(
+  Effect.gen(function*() {
+    const store = yield* EmbeddedStore
+    const endpoint = store.endpoint._tag === "Unix"
+      ? { path: store.endpoint.path }
+      : { host: store.endpoint.host, port: store.endpoint.port }
+    return yield* PgClient.make({
+      ...endpoint,
+      database: "postgres",
+      username: "postgres",
+      applicationName: "idgen",
+      // PGlite is one session: one connection, kept open (never recycled while idle).
+      maxConnections: 1,
+      minConnections: 1,
+      idleTimeout: "3650 days"
+    }).pipe(Effect.mapError(unavailable("connect")))
+  })
+)
+
 /** The client of the embedded store under `dataDir` (locked for the layer's lifetime), without migrations. */
-export const layerEmbeddedClient = (dataDir: string) =>
-  PgClient.layerFrom(
-    Effect.gen(function*() {
-      yield* DataDirLock.acquire(dataDir)
-      const store = yield* EmbeddedStore.open(dataDir)
-      const endpoint = store.endpoint._tag === "Unix"
-        ? { path: store.endpoint.path }
-        : { host: store.endpoint.host, port: store.endpoint.port }
-      return yield* PgClient.make({
-        ...endpoint,
-        database: "postgres",
-        username: "postgres",
-        applicationName: "idgen",
-        // PGlite is one session: one connection, kept open (never recycled while idle).
-        maxConnections: 1,
-        minConnections: 1,
-        idleTimeout: "3650 days"
-      }).pipe(Effect.mapError(unavailable("connect")))
-    })
-  )
+export const layerEmbeddedClient = (dataDir: string, templateDir?: string) =>
+  embeddedClient.pipe(Layer.provide(EmbeddedStore.layerAt(dataDir, templateDir)))
 
 const startup = Effect.gen(function*() {
   const applied = yield* migrate
@@ -135,25 +139,30 @@ const startup = Effect.gen(function*() {
   )
 })
 
+/** `client` with the schema migrated (and the audit partitions kept ready). */
+const migrated = <E, R>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E, R>) =>
+  Layer.effectDiscard(startup).pipe(Layer.provideMerge(client))
+
 /** The migrated database described by `options`. */
 export const layerWith = (
   options: DatabaseOptions
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, DatabaseStartupError> =>
-  Layer.effectDiscard(startup).pipe(
-    Layer.provideMerge(
-      options.url === undefined
-        ? layerEmbeddedClient(options.dataDir)
-        : layerExternalClient(options.url, options.maxConnections)
-    )
+  migrated(
+    options.url === undefined
+      ? layerEmbeddedClient(options.dataDir, options.embeddedTemplateDir)
+      : layerExternalClient(options.url, options.maxConnections)
   )
 
-/** The migrated database of this node's configuration (`database.url`, `dataDir`, `maxConnections`). */
+/**
+ * The migrated database of this node's configuration (`database.*`). The embedded store is
+ * `EmbeddedStore.layer`, the one `main.ts` begins before the node's modules are loaded.
+ */
 export const layer: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, DatabaseStartupError, ServerConfig> = Layer
   .unwrap(
-    Effect.gen(function*() {
-      const config = yield* ServerConfig
-      return layerWith(config.database)
-    })
+    Effect.map(ServerConfig, (config) =>
+      config.database.url === undefined
+        ? migrated(embeddedClient.pipe(Layer.provide(EmbeddedStore.layer)))
+        : layerWith(config.database))
   )
 
 /** The migrated external database at `url` (tests, tools). */

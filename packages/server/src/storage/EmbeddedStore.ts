@@ -6,6 +6,8 @@
  * PGlite and its socket server run in a worker thread of their own (`EmbeddedStoreWorker.ts`):
  * executing a query and syncing its WAL to disk take milliseconds of CPU and blocking I/O
  * that would otherwise stall every request of the node. The node's side is only the socket.
+ * The thread also makes a first start's data directory, a copy of the template
+ * (`EmbeddedTemplate.ts`) or, without one, initdb's output.
  *
  * PGlite is a single session: the client uses exactly one connection, and every statement of
  * the node is serialised on it (see the socket server's limit below) — transactions stay
@@ -19,11 +21,13 @@
  * returns only once its WAL is on disk. `relaxedDurability` stays off (every query awaits its
  * filesystem sync). `open` checks the effective settings and fails if commits could be lost.
  */
-import { Effect, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Worker } from "node:worker_threads"
-import type { Reply, Start } from "./EmbeddedStoreWorker.ts"
+import { ServerConfig } from "../config/ServerConfig.ts"
+import * as DataDirLock from "./DataDirLock.ts"
+import type { Origin, Reply, Start } from "./EmbeddedStoreWorker.ts"
 
 /** The embedded store could not be opened, or would not be durable. */
 export class EmbeddedStoreError extends Schema.TaggedError<EmbeddedStoreError>()("EmbeddedStoreError", {
@@ -36,12 +40,12 @@ export type Endpoint =
   | { readonly _tag: "Unix"; readonly path: string }
   | { readonly _tag: "Tcp"; readonly host: string; readonly port: number }
 
-export interface EmbeddedStore {
+export interface Store {
   readonly endpoint: Endpoint
-  /** Milliseconds PGlite took to start (initialising a new data directory takes longest). */
+  /** Milliseconds PGlite took to start, making the data directory included on a first start. */
   readonly startupMillis: number
-  /** True when the data directory was created by this start. */
-  readonly initialised: boolean
+  /** How the data directory came to be: there already, or made by this start from the template or by initdb. */
+  readonly origin: Origin
   /** Whether COMMIT reaches the disk (fsync), not only the kernel. */
   readonly fsync: boolean
 }
@@ -102,19 +106,21 @@ const started = (worker: Worker) =>
   })
 
 /**
- * Opens (creating if needed) the store under `dataDir` for the current scope: starts its
- * thread, which opens PGlite and its socket server. The caller must hold the data
- * directory's lock (see `DataDirLock`). Closing the scope stops the socket server and closes
- * PGlite cleanly, then ends the thread.
+ * Opens (creating if needed, from the template under `templateCache` when there is one) the
+ * store under `dataDir` for the current scope: starts its thread, which opens PGlite and its
+ * socket server. The caller must hold the data directory's lock (see `DataDirLock`). Closing
+ * the scope stops the socket server and closes PGlite cleanly, then ends the thread.
  */
-export const open = (dataDir: string): Effect.Effect<EmbeddedStore, EmbeddedStoreError, Scope.Scope> =>
+export const open = (
+  dataDir: string,
+  templateCache?: string
+): Effect.Effect<Store, EmbeddedStoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = Path.resolve(dataDir)
     const pgDir = Path.join(dir, PG_DIR)
-    const initialised = !Fs.existsSync(Path.join(pgDir, "PG_VERSION"))
     yield* Effect.try({
-      try: () => Fs.mkdirSync(pgDir, { recursive: true, mode: 0o700 }),
-      catch: fail(`cannot create ${pgDir}`)
+      try: () => Fs.mkdirSync(dir, { recursive: true, mode: 0o700 }),
+      catch: fail(`cannot create ${dir}`)
     })
 
     const socketPath = Path.join(dir, SOCKET_FILE)
@@ -126,7 +132,12 @@ export const open = (dataDir: string): Effect.Effect<EmbeddedStore, EmbeddedStor
     // The client pool holds one connection. The server admits a second one only so that a
     // client replacing a dead connection is not refused while the old one is still being
     // torn down (its handler is removed asynchronously); two live clients never coexist.
-    const start: Start = { pgDir, socketPath: useUnix ? socketPath : undefined, maxConnections: SERVER_MAX_CONNECTIONS }
+    const start: Start = {
+      pgDir,
+      socketPath: useUnix ? socketPath : undefined,
+      maxConnections: SERVER_MAX_CONNECTIONS,
+      templateCache
+    }
     const context = yield* Effect.context<never>()
     let closing = false
     let exited = false
@@ -159,7 +170,7 @@ export const open = (dataDir: string): Effect.Effect<EmbeddedStore, EmbeddedStor
         )
     )
     const result = yield* started(worker)
-    const { startupMillis } = result
+    const { startupMillis, origin } = result
 
     // Verify what we asked for: a COMMIT must not return before its WAL left the process.
     if (result.synchronousCommit !== "on") {
@@ -183,9 +194,31 @@ export const open = (dataDir: string): Effect.Effect<EmbeddedStore, EmbeddedStor
         dataDir: dir,
         endpoint: endpoint._tag === "Unix" ? endpoint.path : `${endpoint.host}:${endpoint.port}`,
         startupMillis,
-        initialised,
+        origin,
+        ...(result.template === undefined ? {} : { template: result.template }),
         fsync
       })
     )
-    return { endpoint, startupMillis, initialised, fsync }
+    return { endpoint, startupMillis, origin, fsync }
   })
+
+/** The embedded store of a node, open (and its data directory locked) for the layer's lifetime. */
+export class EmbeddedStore extends Context.Service<EmbeddedStore, Store>()("idgen/storage/EmbeddedStore") {
+  /** The store under `dataDir`, a new data directory made from the template under `templateCache`. */
+  static readonly layerAt = (dataDir: string, templateCache?: string) =>
+    Layer.effect(EmbeddedStore, Effect.andThen(DataDirLock.acquire(dataDir), open(dataDir, templateCache)))
+
+  /**
+   * The store of the node's configuration (`database.data_dir`, `database.embedded_template_dir`).
+   * One value, built once per memo map: `main.ts` begins it while the node's modules load,
+   * and the node's layers get that same store.
+   */
+  static readonly layer = Layer.effect(
+    EmbeddedStore,
+    Effect.gen(function*() {
+      const { database } = yield* ServerConfig
+      yield* DataDirLock.acquire(database.dataDir)
+      return yield* open(database.dataDir, database.embeddedTemplateDir)
+    })
+  )
+}

@@ -4,6 +4,9 @@
  * of every COMMIT — blocks this thread's event loop, never the node's. The node reaches it
  * over the socket like any PostgreSQL server; the thread runs nothing else.
  *
+ * A data directory that is not one yet is made here first, from the template when there is
+ * one (`EmbeddedTemplate.ts`), so a first start's copy or initdb runs on this thread too.
+ *
  * Protocol (plain objects over the worker port): `workerData` is a `Start`; the thread
  * answers one `Started` or `Failed`; the message `"close"` stops the socket server and
  * closes PGlite cleanly, answered by `Closed`, after which the thread ends.
@@ -12,19 +15,30 @@ import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
 import { NodeFS } from "@electric-sql/pglite/nodefs"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { parentPort, workerData } from "node:worker_threads"
+import * as EmbeddedTemplate from "./EmbeddedTemplate.ts"
 
 export interface Start {
   readonly pgDir: string
   /** A unix socket path, or undefined for TCP on 127.0.0.1 (a free port). */
   readonly socketPath: string | undefined
   readonly maxConnections: number
+  /** Where templates are kept; undefined: `EmbeddedTemplate.defaultCache()`. */
+  readonly templateCache: string | undefined
 }
+
+/** How the data directory came to be: there already, copied from the template, or made by initdb. */
+export type Origin = "existing" | "template" | "initdb"
 
 export type Reply =
   | {
     readonly _tag: "Started"
+    /** Preparing the data directory (on a first start) and opening PGlite. */
     readonly startupMillis: number
+    readonly origin: Origin
+    /** On a first start: the template used, or why there was none and whether one was saved. */
+    readonly template: string | undefined
     /** The TCP port when no socket path was given. */
     readonly port: number | undefined
     readonly synchronousCommit: string
@@ -81,6 +95,50 @@ const setting = async (db: PGlite, name: string) => {
 
 const text = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
+/** Saves initdb's output as the template for the next first start; what became of it. */
+const saveTemplate = (dataDir: string, cache: string): string => {
+  try {
+    return EmbeddedTemplate.save(dataDir, cache) ? "saved it for the next first start" : "another process saved one"
+  } catch (error) {
+    return `could not save it: ${text(error)}`
+  }
+}
+
+/**
+ * Makes `pgDir` a data directory unless it is one: a copy of the template, else initdb's
+ * output (then saved as the template). Either is built beside it and renamed into place, so a
+ * start killed meanwhile leaves no half-made data directory behind.
+ */
+const prepare = async (pgDir: string, cache: string): Promise<{ origin: Origin; template: string | undefined }> => {
+  if (Fs.existsSync(Path.join(pgDir, "PG_VERSION"))) return { origin: "existing", template: undefined }
+  // The node holds the data directory's lock: a staging directory here is a killed start's.
+  const staging = `${pgDir}.new`
+  Fs.rmSync(staging, { recursive: true, force: true })
+  const found = EmbeddedTemplate.find(cache)
+  let prepared: { origin: Origin; template: string }
+  if (found._tag === "Found") {
+    EmbeddedTemplate.copy(found.data, staging)
+    prepared = { origin: "template", template: found.dir }
+  } else {
+    await EmbeddedTemplate.initdb(staging)
+    prepared = {
+      origin: "initdb",
+      template: found._tag === "Unusable"
+        ? `${found.dir} not used: ${found.reason}`
+        : `none at ${found.dir}; ${saveTemplate(staging, cache)}`
+    }
+  }
+  if (Fs.existsSync(pgDir)) {
+    // Left empty by an earlier start that failed before this point; anything else is not ours to replace.
+    if (Fs.readdirSync(pgDir).length > 0) {
+      throw new Error(`${pgDir} holds files but no database (no PG_VERSION); move it away to start afresh`)
+    }
+    Fs.rmdirSync(pgDir)
+  }
+  Fs.renameSync(staging, pgDir)
+  return prepared
+}
+
 const port = parentPort!
 const start = workerData as Start
 const reply = (message: Reply) => port.postMessage(message)
@@ -109,8 +167,9 @@ port.on("message", (message: unknown) => {
 })
 
 try {
-  const fs = new DurableNodeFS(start.pgDir)
   const started = performance.now()
+  const { origin, template } = await prepare(start.pgDir, start.templateCache ?? EmbeddedTemplate.defaultCache())
+  const fs = new DurableNodeFS(start.pgDir)
   const options: PGliteOptions = { fs, relaxedDurability: false, startParams: startParams() }
   db = await PGlite.create(options)
   const startupMillis = Math.round(performance.now() - started)
@@ -129,7 +188,7 @@ try {
   } else {
     Fs.chmodSync(start.socketPath, 0o600)
   }
-  reply({ _tag: "Started", startupMillis, port: tcpPort, synchronousCommit, fsyncSetting, fsyncWired: fs.fsyncWired })
+  reply({ _tag: "Started", startupMillis, origin, template, port: tcpPort, synchronousCommit, fsyncSetting, fsyncWired: fs.fsyncWired })
 } catch (error) {
   reply({ _tag: "Failed", message: text(error) })
   await close()

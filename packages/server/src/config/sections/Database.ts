@@ -9,5 +9,10 @@ export const section = Section.make("database", {
     doc: "PostgreSQL URL (secret); unset → embedded store under `data_dir`"
   }),
   dataDir: Setting.make("data_dir", Schema.String, { default: "./data", doc: "Embedded store, generated admin token, the static worker id's holder record" }),
+  embeddedTemplateDir: Setting.optional("embedded_template_dir", Schema.String, {
+    doc: "Where the embedded store's template is kept (initdb's output per PGlite version, copied by a first start " +
+      "instead of running initdb; made by `npm ci` and the Docker image, else by the first start); unset → " +
+      "`node_modules/.cache/idgen` of the installation"
+  }),
   maxConnections: Setting.make("max_connections", PositiveInt, { default: 10, doc: "PostgreSQL pool size" })
 })
