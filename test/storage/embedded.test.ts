@@ -1,8 +1,8 @@
 /**
  * The embedded default store (PGlite on disk, served over a unix socket): state persists
  * across close/reopen, commits are durable (fsync on, synchronous_commit on), the data
- * directory is locked against a second opener, and a process killed with SIGKILL mid-run
- * loses no committed allocation.
+ * directory is locked against a second opener, a first start makes it whole or not at all,
+ * and a process killed with SIGKILL mid-run loses no committed allocation.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
@@ -18,6 +18,7 @@ import * as EmbeddedStore from "@idgen/server/storage/EmbeddedStore"
 import * as Storage from "@idgen/server/storage/index"
 import { SegmentRepo } from "@idgen/server/storage/SegmentRepo"
 import { BizTagRepo } from "@idgen/server/storage/BizTagRepo"
+import { tempDir } from "../support/TempDir.ts"
 import { bizTag, key } from "./fixtures.ts"
 
 const RANGE = 10_000_000_000
@@ -151,6 +152,28 @@ describe("embedded store", () => {
         assert.deepStrictEqual(rows, [{ n: round }])
       }
     }).pipe(Effect.scoped), 60_000)
+
+  it.live("makes a first start's data directory whole or not at all: a killed start's leftovers are replaced, foreign files refused", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir("idgen-embedded-first-")
+      // A first start killed while it made the data directory: an empty pg/ and half of pg.new/.
+      Fs.mkdirSync(Path.join(dir, EmbeddedStore.PG_DIR))
+      Fs.mkdirSync(Path.join(dir, `${EmbeddedStore.PG_DIR}.new`, "base"), { recursive: true })
+      yield* DataDirLock.acquire(dir)
+      const store = yield* EmbeddedStore.open(dir)
+      assert.notStrictEqual(store.origin, "existing")
+      assert.isTrue(Fs.existsSync(Path.join(dir, EmbeddedStore.PG_DIR, "PG_VERSION")))
+      assert.isFalse(Fs.existsSync(Path.join(dir, `${EmbeddedStore.PG_DIR}.new`)))
+
+      // Files that are not a data directory are not replaced.
+      const foreign = yield* tempDir("idgen-embedded-foreign-")
+      Fs.mkdirSync(Path.join(foreign, EmbeddedStore.PG_DIR))
+      Fs.writeFileSync(Path.join(foreign, EmbeddedStore.PG_DIR, "notes.txt"), "mine\n")
+      yield* DataDirLock.acquire(foreign)
+      const refused = yield* Effect.flip(EmbeddedStore.open(foreign))
+      assert.include(refused.message, "holds files but no database")
+      assert.strictEqual(Fs.readFileSync(Path.join(foreign, EmbeddedStore.PG_DIR, "notes.txt"), "utf8"), "mine\n")
+    }).pipe(Effect.scoped), 120_000)
 
   it.live("runs queries off the node's event loop: it stays idle while the store computes", () =>
     Effect.gen(function*() {
