@@ -6,7 +6,7 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Logger, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
@@ -174,6 +174,21 @@ describe("embedded store", () => {
       assert.include(refused.message, "holds files but no database")
       assert.strictEqual(Fs.readFileSync(Path.join(foreign, EmbeddedStore.PG_DIR, "notes.txt"), "utf8"), "mine\n")
     }).pipe(Effect.scoped), 120_000)
+
+  it.live("closing a store while it starts ends its thread cleanly; the directory opens again", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir("idgen-embedded-early-close-")
+      const warnings: Array<unknown> = []
+      const collect = Logger.layer([
+        Logger.make(({ logLevel, message }) => logLevel === "Warn" && warnings.push(message))
+      ])
+      // Closed as soon as the thread has begun: a node that stops (or fails) during its start.
+      yield* Effect.scoped(Effect.andThen(DataDirLock.acquire(dir), EmbeddedStore.begin(dir))).pipe(Effect.provide(collect))
+      assert.deepStrictEqual(warnings, [])
+      yield* DataDirLock.acquire(dir)
+      const store = yield* EmbeddedStore.open(dir)
+      assert.strictEqual(store.endpoint._tag, "Unix")
+    }).pipe(Effect.scoped), 90_000)
 
   it.live("runs queries off the node's event loop: it stays idle while the store computes", () =>
     Effect.gen(function*() {

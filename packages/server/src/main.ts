@@ -23,13 +23,15 @@ let supervisor: Supervisor.Supervisor | undefined
 
 /**
  * The node itself, with `extra` under it; loaded on demand so that a primary stays small.
- * `early` is begun before that load, in the memo map the node's layers are built with, so
- * it runs meanwhile and the node's layers get what it built (a layer is built once per memo map).
+ * `early` is built before that load, in the memo map the node's layers are built with, and
+ * the node's layers get what it built (a layer is built once per memo map). Not in a fiber
+ * of its own: none would run before the load ends (loading the modules keeps the event loop
+ * from its timers).
  */
-const node = <A, E>(extra: Layer.Layer<never>, note: string | undefined, early?: Layer.Layer<A, E>) =>
+const node = <A = never, E = never>(extra: Layer.Layer<never>, note: string | undefined, early?: Layer.Layer<A, E>) =>
   Effect.gen(function*() {
     const memoMap = yield* Layer.makeMemoMap
-    if (early !== undefined) yield* Effect.forkScoped(Layer.buildWithMemoMap(early, memoMap, yield* Effect.scope))
+    if (early !== undefined) yield* Layer.buildWithMemoMap(early, memoMap, yield* Effect.scope)
     const App = yield* Effect.promise(() => import("./App.ts"))
     const app = App.layer.pipe(Layer.provide(extra))
     return yield* Layer.launch(
@@ -39,7 +41,8 @@ const node = <A, E>(extra: Layer.Layer<never>, note: string | undefined, early?:
 
 /**
  * The embedded store, begun early: its thread makes a first start's data directory and opens
- * PGlite (≈ 1 s) on another core while this one loads the node's modules (≈ 1 s).
+ * PGlite (≈ 1 s) on another core while this one loads the node's modules (≈ 1 s). The layer
+ * only starts the thread; the node's database layer waits until the store serves.
  */
 const embeddedStore = (config: ServerConfigShape) =>
   EmbeddedStore.layer.pipe(

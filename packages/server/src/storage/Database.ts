@@ -100,7 +100,7 @@ export const layerExternalClient = (url: Redacted.Redacted<string>, maxConnectio
 /** The client of the embedded store (one connection, kept open), without migrations. */
 const embeddedClient = PgClient.layerFrom(
   Effect.gen(function*() {
-    const store = yield* EmbeddedStore
+    const store = yield* (yield* EmbeddedStore).ready
     const endpoint = store.endpoint._tag === "Unix"
       ? { path: store.endpoint.path }
       : { host: store.endpoint.host, port: store.endpoint.port }

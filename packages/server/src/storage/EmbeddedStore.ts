@@ -21,7 +21,7 @@
  * returns only once its WAL is on disk. `relaxedDurability` stays off (every query awaits its
  * filesystem sync). `open` checks the effective settings and fails if commits could be lost.
  */
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Deferred, Effect, Exit, Layer, Schema, type Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Worker } from "node:worker_threads"
@@ -85,36 +85,37 @@ const stop = (worker: Worker, exited: () => boolean) =>
     worker.postMessage("close")
   })
 
-/** Waits for the thread's first answer: PGlite open and the socket server listening, or why not. */
-const started = (worker: Worker) =>
-  Effect.callback<Started, EmbeddedStoreError>((resume) => {
-    const onMessage = (message: Reply) => {
-      if (message._tag === "Started") resume(Effect.succeed(message))
-      else if (message._tag === "Failed") resume(Effect.fail(new EmbeddedStoreError({ message: message.message })))
-    }
-    const onError = (error: Error) => resume(Effect.fail(fail("the embedded database's thread failed")(error)))
-    const onExit = (code: number) =>
-      resume(Effect.fail(new EmbeddedStoreError({ message: `the embedded database's thread exited (code ${code})` })))
-    worker.on("message", onMessage)
-    worker.once("error", onError)
-    worker.once("exit", onExit)
-    return Effect.sync(() => {
-      worker.off("message", onMessage)
-      worker.off("error", onError)
-      worker.off("exit", onExit)
-    })
+/**
+ * The thread's first answer — PGlite open and the socket server listening, or why not. The
+ * listeners are attached as the thread is created: a message no listener takes is lost.
+ */
+const firstAnswer = (worker: Worker): Deferred.Deferred<Started, EmbeddedStoreError> => {
+  const answer = Deferred.makeUnsafe<Started, EmbeddedStoreError>()
+  worker.on("message", (message: Reply) => {
+    if (message._tag === "Started") Deferred.doneUnsafe(answer, Exit.succeed(message))
+    else if (message._tag === "Failed") Deferred.doneUnsafe(answer, Exit.fail(new EmbeddedStoreError({ message: message.message })))
   })
+  worker.once("error", (error) => Deferred.doneUnsafe(answer, Exit.fail(fail("the embedded database's thread failed")(error))))
+  worker.once("exit", (code) =>
+    Deferred.doneUnsafe(
+      answer,
+      Exit.fail(new EmbeddedStoreError({ message: `the embedded database's thread exited (code ${code})` }))
+    ))
+  return answer
+}
 
 /**
- * Opens (creating if needed, from the template under `templateCache` when there is one) the
- * store under `dataDir` for the current scope: starts its thread, which opens PGlite and its
- * socket server. The caller must hold the data directory's lock (see `DataDirLock`). Closing
- * the scope stops the socket server and closes PGlite cleanly, then ends the thread.
+ * Begins the store under `dataDir` for the current scope (making its data directory, from the
+ * template under `templateCache` when there is one, if it has none): starts its thread, which
+ * opens PGlite and its socket server, and returns at once with the effect that waits until
+ * they are (the first run waits and logs; later runs answer the same). The caller must hold
+ * the data directory's lock (see `DataDirLock`). Closing the scope stops the socket server
+ * and closes PGlite cleanly, then ends the thread.
  */
-export const open = (
+export const begin = (
   dataDir: string,
   templateCache?: string
-): Effect.Effect<Store, EmbeddedStoreError, Scope.Scope> =>
+): Effect.Effect<Effect.Effect<Store, EmbeddedStoreError>, EmbeddedStoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const dir = Path.resolve(dataDir)
     const pgDir = Path.join(dir, PG_DIR)
@@ -141,7 +142,7 @@ export const open = (
     const context = yield* Effect.context<never>()
     let closing = false
     let exited = false
-    const worker = yield* Effect.acquireRelease(
+    const { answer } = yield* Effect.acquireRelease(
       Effect.try({
         try: () => {
           const worker = new Worker(new URL("./EmbeddedStoreWorker.ts", import.meta.url), { workerData: start })
@@ -154,11 +155,11 @@ export const open = (
               )
             }
           })
-          return worker
+          return { worker, answer: firstAnswer(worker) }
         },
         catch: fail("cannot start the embedded database's thread")
       }),
-      (worker) =>
+      ({ worker }) =>
         Effect.suspend(() => {
           closing = true
           return stop(worker, () => exited)
@@ -169,56 +170,71 @@ export const open = (
           Effect.andThen(Effect.sync(() => useUnix && Fs.rmSync(socketPath, { force: true })))
         )
     )
-    const result = yield* started(worker)
-    const { startupMillis, origin } = result
 
-    // Verify what we asked for: a COMMIT must not return before its WAL left the process.
-    if (result.synchronousCommit !== "on") {
-      return yield* new EmbeddedStoreError({
-        message: `embedded database runs with synchronous_commit=${result.synchronousCommit}; committed allocations could be lost`
-      })
-    }
-    const fsync = result.fsyncSetting === "on" && result.fsyncWired
-    if (!fsync) {
-      yield* Effect.logWarning(
-        "embedded database: fsync could not be enabled; commits survive a process crash but not a power loss"
+    const ready = Effect.gen(function*() {
+      const result = yield* Deferred.await(answer)
+      const { startupMillis, origin } = result
+      // Verify what we asked for: a COMMIT must not return before its WAL left the process.
+      if (result.synchronousCommit !== "on") {
+        return yield* new EmbeddedStoreError({
+          message: `embedded database runs with synchronous_commit=${result.synchronousCommit}; committed allocations could be lost`
+        })
+      }
+      const fsync = result.fsyncSetting === "on" && result.fsyncWired
+      if (!fsync) {
+        yield* Effect.logWarning(
+          "embedded database: fsync could not be enabled; commits survive a process crash but not a power loss"
+        )
+      }
+
+      const endpoint: Endpoint = useUnix
+        ? { _tag: "Unix", path: socketPath }
+        : { _tag: "Tcp", host: "127.0.0.1", port: result.port ?? 0 }
+
+      yield* Effect.logInfo("embedded database ready").pipe(
+        Effect.annotateLogs({
+          dataDir: dir,
+          endpoint: endpoint._tag === "Unix" ? endpoint.path : `${endpoint.host}:${endpoint.port}`,
+          startupMillis,
+          origin,
+          ...(result.template === undefined ? {} : { template: result.template }),
+          fsync
+        })
       )
-    }
-
-    const endpoint: Endpoint = useUnix
-      ? { _tag: "Unix", path: socketPath }
-      : { _tag: "Tcp", host: "127.0.0.1", port: result.port ?? 0 }
-
-    yield* Effect.logInfo("embedded database ready").pipe(
-      Effect.annotateLogs({
-        dataDir: dir,
-        endpoint: endpoint._tag === "Unix" ? endpoint.path : `${endpoint.host}:${endpoint.port}`,
-        startupMillis,
-        origin,
-        ...(result.template === undefined ? {} : { template: result.template }),
-        fsync
-      })
-    )
-    return { endpoint, startupMillis, origin, fsync }
+      return { endpoint, startupMillis, origin, fsync } satisfies Store
+    })
+    return yield* Effect.cached(ready)
   })
 
-/** The embedded store of a node, open (and its data directory locked) for the layer's lifetime. */
-export class EmbeddedStore extends Context.Service<EmbeddedStore, Store>()("idgen/storage/EmbeddedStore") {
+/** `begin`, and waits until the store serves. */
+export const open = (dataDir: string, templateCache?: string): Effect.Effect<Store, EmbeddedStoreError, Scope.Scope> =>
+  Effect.flatten(begin(dataDir, templateCache))
+
+/**
+ * The embedded store of a node: its data directory locked and its thread begun for the
+ * layer's lifetime; `ready` waits until it serves.
+ */
+export class EmbeddedStore extends Context.Service<EmbeddedStore, {
+  readonly ready: Effect.Effect<Store, EmbeddedStoreError>
+}>()("idgen/storage/EmbeddedStore") {
   /** The store under `dataDir`, a new data directory made from the template under `templateCache`. */
   static readonly layerAt = (dataDir: string, templateCache?: string) =>
-    Layer.effect(EmbeddedStore, Effect.andThen(DataDirLock.acquire(dataDir), open(dataDir, templateCache)))
+    Layer.effect(
+      EmbeddedStore,
+      Effect.andThen(DataDirLock.acquire(dataDir), Effect.map(begin(dataDir, templateCache), (ready) => ({ ready })))
+    )
 
   /**
    * The store of the node's configuration (`database.data_dir`, `database.embedded_template_dir`).
-   * One value, built once per memo map: `main.ts` begins it while the node's modules load,
-   * and the node's layers get that same store.
+   * One value, built once per memo map: `main.ts` builds it before it loads the node's
+   * modules, so the thread opens PGlite meanwhile, and the node's layers get that same store.
    */
   static readonly layer = Layer.effect(
     EmbeddedStore,
     Effect.gen(function*() {
       const { database } = yield* ServerConfig
       yield* DataDirLock.acquire(database.dataDir)
-      return yield* open(database.dataDir, database.embeddedTemplateDir)
+      return { ready: yield* begin(database.dataDir, database.embeddedTemplateDir) }
     })
   )
 }

@@ -162,16 +162,23 @@ const close = async () => {
   port.close()
 }
 
+/** Asked to close: a start still under way stops after its current step, then closes what it opened. */
+let closeAsked = false
+let starting = true
 port.on("message", (message: unknown) => {
-  if (message === "close") void close()
+  if (message !== "close") return
+  closeAsked = true
+  if (!starting) void close()
 })
 
-try {
+const run = async () => {
   const started = performance.now()
   const { origin, template } = await prepare(start.pgDir, start.templateCache ?? EmbeddedTemplate.defaultCache())
+  if (closeAsked) return
   const fs = new DurableNodeFS(start.pgDir)
   const options: PGliteOptions = { fs, relaxedDurability: false, startParams: startParams() }
   db = await PGlite.create(options)
+  if (closeAsked) return
   const startupMillis = Math.round(performance.now() - started)
   const synchronousCommit = await setting(db, "synchronous_commit")
   const fsyncSetting = await setting(db, "fsync")
@@ -189,7 +196,13 @@ try {
     Fs.chmodSync(start.socketPath, 0o600)
   }
   reply({ _tag: "Started", startupMillis, origin, template, port: tcpPort, synchronousCommit, fsyncSetting, fsyncWired: fs.fsyncWired })
+}
+
+try {
+  await run()
 } catch (error) {
   reply({ _tag: "Failed", message: text(error) })
-  await close()
+  closeAsked = true
 }
+starting = false
+if (closeAsked) await close()
