@@ -76,12 +76,14 @@ describe("embedded store", () => {
             synchronous_commit: yield* setting("synchronous_commit"),
             wal_sync_method: yield* setting("wal_sync_method")
           }
-          return { id, a, b, durability }
+          return { id, a, b, durability, sharedBuffers: yield* setting("shared_buffers") }
         })
       )
       assert.deepStrictEqual(first.result.a, { start: RANGE + 1, end: RANGE + 100 })
       assert.deepStrictEqual(first.result.b, { start: RANGE + 101, end: RANGE + 150 })
       assert.deepStrictEqual(first.result.durability, { fsync: "on", synchronous_commit: "on", wal_sync_method: "fsync" })
+      // PostgreSQL's 128 MB default would all be resident (see EmbeddedStoreWorker.ts).
+      assert.strictEqual(first.result.sharedBuffers, "16MB")
       // Closed cleanly: the lock and the socket are gone.
       assert.isFalse(Fs.existsSync(Path.join(dataDir, DataDirLock.LOCK_FILE)))
       assert.isFalse(Fs.existsSync(Path.join(dataDir, ".s.PGSQL.5432")))
