@@ -13,11 +13,11 @@ export type Verdict = "PASS" | "MISS" | "MISS?" | "info" | "n/a"
 
 export interface Check {
   readonly id: string
-  readonly section: "in-process" | "http" | "tail" | "workers" | "interfaces" | "allocations"
+  readonly section: "in-process" | "http" | "tail" | "workers" | "interfaces" | "allocations" | "memory"
   readonly metric: string
   /** Measured value in `unit`, or null when it could not be measured. */
   readonly value: number | null
-  readonly unit: "ops/s" | "ids/s" | "req/s" | "allocs/min" | "ms" | "ms/s"
+  readonly unit: "ops/s" | "ids/s" | "req/s" | "allocs/min" | "ms" | "MB" | "ms/s"
   /** Spread of the repeated runs: [worst, best] in `unit`. */
   readonly runs?: readonly [number, number]
   readonly baseline: { readonly name: string; readonly value: number | null } | null
@@ -38,6 +38,7 @@ export const rate = (value: number | null, unit: string): string => {
   if (value === null || !Number.isFinite(value)) return "–"
   if (unit === "allocs/min") return `${value.toFixed(2)} /min`
   if (unit === "ms") return `${value.toFixed(1)} ms`
+  if (unit === "MB") return `${value.toFixed(0)} MB`
   if (unit === "ms/s") return `${value.toFixed(2)} ms/s`
   const suffix = unit === "req/s" ? " req/s" : "/s"
   if (value >= 1e6) return `${(value / 1e6).toFixed(value >= 1e8 ? 0 : 2)} M${suffix}`

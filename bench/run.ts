@@ -6,7 +6,7 @@
  * Every measurement runs in its own process: in-process benches one at a time, and for
  * HTTP the server under test, the bare node:http baseline and the autocannon load
  * generator each in a separate process. Environment knobs (defaults in brackets):
- * BENCH_ONLY=inprocess|http|tail|workers|interfaces|allocations, BENCH_STORE=postgres|embedded [postgres when reachable],
+ * BENCH_ONLY=inprocess|http|tail|workers|interfaces|allocations|memory, BENCH_STORE=postgres|embedded [postgres when reachable],
  * BENCH_ROUNDS [10], BENCH_ROUND_MS [300], BENCH_SNOWFLAKE_ROUNDS [3], BENCH_SNOWFLAKE_ROUND_MS [2000],
  * BENCH_HTTP_ROUNDS [3], BENCH_HTTP_CONNECTIONS [32], BENCH_HTTP_PIPELINING [1],
  * BENCH_HTTP_WARMUP_S [1], BENCH_HTTP_DURATION_S [4], BENCH_READY_TIMEOUT_MS [90000].
@@ -21,6 +21,7 @@ import { runNode, type Started, NODE } from "./lib/children.ts"
 import { envNumber, pairedRatio, type Series } from "./lib/measure.ts"
 import { interfacesBench } from "./interfaces/section.ts"
 import { allocationsBench } from "./segment/allocations.ts"
+import { memoryBench } from "./http/memory.ts"
 import { tailBench } from "./http/tail.ts"
 import { type Target, workersBench } from "./http/workers.ts"
 import { createDatabase, type ThrowawayDb } from "./lib/postgres.ts"
@@ -501,6 +502,16 @@ const workersSection = async () => {
   }
 }
 
+const memorySection = async () => {
+  try {
+    const r = await memoryBench({ repoRoot: ROOT, results: RESULTS, store: storeOfKind, log })
+    checks.push(...r.checks)
+    raw.memory = r.raw
+  } catch (error) {
+    checks.push(failed("memory.postgres.peak", "memory", "RSS peak under load, PostgreSQL", "≤ 200 MB", error))
+  }
+}
+
 const allocBench = async () => {
   try {
     const r = await allocationsBench({ repoRoot: ROOT, results: RESULTS, store, log })
@@ -522,6 +533,7 @@ try {
   if (only === undefined || only === "" || only === "workers") await workersSection()
   if (only === undefined || only === "" || only === "interfaces") await ifaceBench()
   if (only === undefined || only === "" || only === "allocations") await allocBench()
+  if (only === undefined || only === "" || only === "memory") await memorySection()
 } finally {
   cleanup()
 }

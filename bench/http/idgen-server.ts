@@ -27,6 +27,8 @@ export interface StartOptions {
   readonly readyTimeoutMs: number
   /** Extra environment (e.g. OTEL_EXPORTER_OTLP_ENDPOINT for the tracing bench). */
   readonly env?: NodeJS.ProcessEnv
+  /** The store served an earlier start: its workspace exists already (a new API key is made). */
+  readonly restart?: boolean
 }
 
 const WORKSPACE = "bench"
@@ -89,7 +91,7 @@ export const startIdgen = async (options: StartOptions): Promise<IdgenServer> =>
         body: JSON.stringify(body)
       })
     const ws = await admin("/api/v1/admin/workspaces", { name: WORKSPACE })
-    if (ws.status !== 201) throw new Error(`create workspace: ${await describe(ws)}`)
+    if (ws.status !== (options.restart === true ? 409 : 201)) throw new Error(`create workspace: ${await describe(ws)}`)
     const key = await admin(`/api/v1/admin/workspaces/${WORKSPACE}/api-keys`, { name: "bench" })
     if (key.status !== 201) throw new Error(`create api key: ${await describe(key)}`)
     const { key: apiKey } = (await key.json()) as { key: string }

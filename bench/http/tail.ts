@@ -12,6 +12,7 @@
 import * as Path from "node:path"
 import { runNode, sleep } from "../lib/children.ts"
 import { envNumber } from "../lib/measure.ts"
+import { sampleValue } from "../lib/metricsText.ts"
 import type { Check } from "../report.ts"
 import { startBare } from "./bare.ts"
 import { checkResponse, type IdgenServer, startIdgen } from "./idgen-server.ts"
@@ -62,18 +63,13 @@ const load = (context: Context, url: string, headers: Record<string, string>, ra
   })
 }
 
-const metric = (text: string, sample: string) => {
-  const line = text.split("\n").find((l) => l.startsWith(`${sample} `))
-  return line === undefined ? Number.NaN : Number(line.slice(sample.length + 1))
-}
-
 /** The bare server's longest loop delay since the previous call (`bare-server.ts`, GET /stall). */
 const bareStallMs = async (baseUrl: string) =>
   ((await (await fetch(`${baseUrl}/stall`)).json()) as { maxMs: number }).maxMs
 
 const stallMs = async (server: IdgenServer) => {
   const text = await (await fetch(`${server.baseUrl}/metrics`)).text()
-  return metric(text, "idgen_event_loop_delay_max_seconds") * 1000
+  return sampleValue(text, "idgen_event_loop_delay_max_seconds") * 1000
 }
 
 interface Idle {
@@ -85,7 +81,7 @@ interface Idle {
 
 /** An idle node's periodic work: its loop busy time over `settings.idleSeconds`, nothing sent but two scrapes. */
 const idle = async (server: IdgenServer): Promise<Idle> => {
-  const busy = async () => metric(await (await fetch(`${server.baseUrl}/metrics`)).text(), "idgen_event_loop_busy_seconds_total")
+  const busy = async () => sampleValue(await (await fetch(`${server.baseUrl}/metrics`)).text(), "idgen_event_loop_busy_seconds_total")
   // The counter and the stall window are published once a second: start on a fresh second.
   await sleep(1500)
   const before = await busy()
