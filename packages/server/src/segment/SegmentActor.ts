@@ -1,20 +1,28 @@
 /**
  * One biz_tag's segment stream on this node: an optional L1 ring in front of a double
- * buffer (L2), fed by two fibers — the L2 refill fiber (the only one that talks to
- * storage, which makes loading single-flight by construction) and, once a ring is
- * attached, the ring refill fiber that tops the ring up from L2.
+ * buffer (L2). Idle, the actor is plain state — no fiber, queue or span parked on it.
+ * Work runs on demand, each piece in a short fiber of the owner's (`fork`) that ends when
+ * it is done:
+ *
+ * - a load, when L2 asks for its preload or a take finds L1 and L2 empty: it allocates one
+ *   segment and installs it. At most one is in flight (single-flight by the `loading`
+ *   handle; it is the only code that talks to storage);
+ * - a ring refill, when the ring passes its low watermark: it tops the ring up from L2,
+ *   off the take that noticed. When L2 is dry too, the load it asks for refills the ring
+ *   as it lands.
  *
  * Order: the ring is filled only from the head of L2, and L2 is taken from directly only
  * while the ring is empty, so every number in the ring is below every number in L2 and
  * takes stay increasing per node — never a number twice.
  *
  * Takes are synchronous while L1 or L2 has numbers. A take that finds both empty waits
- * for the L2 refill, at most `takeTimeoutMillis` (then IDGEN-SEG-1003 if the last load
+ * for the load, at most `takeTimeoutMillis` (then IDGEN-SEG-1003 if the last load
  * failed for database reasons, else IDGEN-SEG-1002). A stopped actor (idle release)
- * still hands out what it holds; a take that would have to wait moves to `successor`.
+ * still hands out what it holds; its load in flight is interrupted (the numbers become
+ * gaps), and a take that would have to wait moves to `successor`.
  */
 import { DoubleBuffer, DynamicStep, Errors, L1Ring } from "@idgen/core"
-import { Clock, Deferred, Effect, Exit, Option, Queue, Result } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber, Option, Result } from "effect"
 import type { AllocatedSegment } from "../storage/Records.ts"
 
 export type LoadError = Errors.SegmentExhausted | Errors.DatabaseUnavailable | Errors.SegmentAllocateFailed
@@ -78,209 +86,310 @@ export interface SegmentActor {
   readonly handedOut: () => number
   /** Takes waiting for a refill right now. */
   readonly waiting: () => number
-  /** Marks the actor stopped: waits from now on go to `successor` (its fibers are interrupted by the owner). */
-  readonly stop: () => void
+  /**
+   * Stops the actor: its load in flight is interrupted, and waits — the current ones and
+   * any later — go to `successor`.
+   */
+  readonly stop: () => Effect.Effect<void>
 }
 
+/** Runs `effect` in a fiber the owner supervises (interrupted when the owner's scope closes). */
+export type Fork = (effect: Effect.Effect<void>) => Fiber.Fiber<void>
+
 /**
- * Builds the actor and its fibers' loop; the caller supervises the loop (one fiber per
- * biz_tag). `allocate` loads one segment of the given step; `successor` is the biz_tag's
- * actor after this one was stopped.
+ * Builds the actor. `allocate` loads one segment of the given step; `successor` is the
+ * biz_tag's actor after this one was stopped; `fork` runs its loads and ring refills.
  */
-export const make = Effect.fnUntraced(function*(
+export const make = (
   settings: ActorSettings,
   allocate: (step: number) => Effect.Effect<AllocatedSegment, LoadError>,
-  successor: () => Effect.Effect<SegmentActor>
-) {
-  const clock = yield* Clock.Clock
-  const wake = yield* Queue.dropping<void>(1)
-  const ringWake = yield* Queue.dropping<void>(1)
-  let arrived = yield* Deferred.make<void, LoadError>()
-  let step = settings.baseStep
-  // Handed-out count = numbers installed - numbers left: no counter on the hot path.
-  let installed = 0
-  let handedOutAtLastLoad = 0
-  let lastLoadMs = clock.currentTimeMillisUnsafe()
-  let lastLoadError: LoadError | undefined
-  let loads = 0
-  let waits = 0
-  let timeouts = 0
-  let waiting = 0
-  let takeCalls = 0
-  let l2Fallbacks = 0
-  let stopped = false
-  let ring: L1Ring.L1Ring | undefined
+  successor: () => Effect.Effect<SegmentActor>,
+  fork: Fork
+): Effect.Effect<SegmentActor> => Effect.clockWith((clock) => Effect.succeed(new Actor(settings, allocate, successor, fork, clock)))
 
-  const buffer = new DoubleBuffer.DoubleBuffer({
-    preloadThreshold: settings.preloadThreshold,
-    onPreloadNeeded: () => Queue.offerUnsafe(wake, undefined)
-  })
+/**
+ * A class, not a closure per operation: an idle actor is one object with its buffer (it
+ * is kept for every biz_tag this node serves until its idle release). Not exported — the
+ * fields are the actor's own business, `SegmentActor` is what others see.
+ */
+class Actor implements SegmentActor {
+  // The fast paths: own properties over a constant buffer or ring (measurably faster per
+  // take than a method reading a field), L2's until `attachRing` swaps in the ring-first ones.
+  takeOneNow: () => number
+  takeNow: (n: number, out: Array<number>) => number
+  readonly buffer: DoubleBuffer.DoubleBuffer
+  l1: L1Ring.L1Ring | undefined = undefined
+  /** Settled by the next load to finish; made by the first take that waits for it. */
+  arrived: Deferred.Deferred<void, LoadError> | undefined = undefined
+  /** The load in flight: at most one (single-flight), none while idle. */
+  loading: Fiber.Fiber<void> | undefined = undefined
+  ringRefilling = false
+  step: number
+  /** Handed-out count = numbers installed - numbers left: no counter on the hot path. */
+  installed = 0
+  handedOutAtLastLoad = 0
+  lastLoadMs: number
+  lastLoadError: LoadError | undefined = undefined
+  loads = 0
+  waits = 0
+  timeouts = 0
+  waiters = 0
+  takeCalls = 0
+  l2Fallbacks = 0
+  stopped = false
+  readonly settings: ActorSettings
+  readonly allocate: (step: number) => Effect.Effect<AllocatedSegment, LoadError>
+  readonly successor: () => Effect.Effect<SegmentActor>
+  readonly fork: Fork
+  readonly clock: Clock.Clock
 
-  const buffered = () => buffer.remaining + (ring === undefined ? 0 : ring.length)
-  const handedOut = () => installed - buffered()
+  constructor(
+    settings: ActorSettings,
+    allocate: (step: number) => Effect.Effect<AllocatedSegment, LoadError>,
+    successor: () => Effect.Effect<SegmentActor>,
+    fork: Fork,
+    clock: Clock.Clock
+  ) {
+    this.settings = settings
+    this.allocate = allocate
+    this.successor = successor
+    this.fork = fork
+    this.clock = clock
+    this.step = settings.baseStep
+    this.lastLoadMs = clock.currentTimeMillisUnsafe()
+    const buffer = new DoubleBuffer.DoubleBuffer({
+      preloadThreshold: settings.preloadThreshold,
+      onPreloadNeeded: () => this.requestLoad()
+    })
+    this.buffer = buffer
+    this.takeOneNow = () => buffer.take()
+    this.takeNow = (n, out) => buffer.takeInto(n, out)
+  }
+
+  take(n: number): Effect.Effect<Array<number>, LoadError> {
+    return takeWaiting(this, n)
+  }
+
+  buffered(): number {
+    return this.buffer.remaining + (this.l1 === undefined ? 0 : this.l1.length)
+  }
+
+  handedOut(): number {
+    return this.installed - this.buffered()
+  }
+
+  currentStep(): number {
+    return this.step
+  }
+
+  baseStep(): number {
+    return this.settings.baseStep
+  }
+
+  preloadThreshold(): number {
+    return this.buffer.preloadThreshold
+  }
+
+  stats(): ActorStats {
+    const { l1 } = this
+    return { loads: this.loads, waits: this.waits, timeouts: this.timeouts, l1Hits: l1 === undefined ? 0 : l1.takenTotal, l2Fallbacks: this.l2Fallbacks }
+  }
+
+  fill() {
+    const { buffer } = this
+    const next = buffer.next
+    return {
+      currentRemaining: buffer.remaining - (next === undefined ? 0 : next.end - next.start + 1),
+      consumedFraction: buffer.consumedFraction,
+      nextLoaded: next !== undefined
+    }
+  }
+
+  ring() {
+    const { l1 } = this
+    return l1 === undefined ? undefined : { length: l1.length, capacity: l1.capacity }
+  }
+
+  attachRing(shape: RingShape): void {
+    if (this.l1 !== undefined) return
+    const buffer = this.buffer
+    const r = new L1Ring.L1Ring({
+      ...shape,
+      onRefillNeeded: () => this.ringBelowLow(),
+      // A take that finds the ring empty takes from L2 (off the ring's fast path).
+      whenEmpty: () => {
+        const v = buffer.take()
+        if (v >= 0) this.l2Fallbacks++
+        return v
+      }
+    })
+    this.l1 = r
+    // Closes over the constant `r`, not the reassignable `l1`: measurably faster per take.
+    this.takeOneNow = () => r.take()
+    this.takeNow = (n, out) => {
+      const fromRing = r.takeInto(n, out)
+      if (fromRing === n) return n
+      const fromL2 = buffer.takeInto(n - fromRing, out)
+      this.l2Fallbacks += fromL2
+      return fromRing + fromL2
+    }
+    this.fillRing(r)
+  }
+
+  activity(): number {
+    return this.handedOut() + this.takeCalls
+  }
+
+  waiting(): number {
+    return this.waiters
+  }
+
+  stop(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.stopped = true
+      // Waiters move to the successor now rather than at their timeout.
+      this.settle(Exit.void)
+      const load = this.loading
+      this.loading = undefined
+      return load === undefined ? Effect.void : Fiber.interrupt(load)
+    })
+  }
 
   // Sizes the next segment from the rate observed since the previous load.
-  const nextStep = () => {
-    const out = handedOut()
-    const now = clock.currentTimeMillisUnsafe()
-    const seconds = Math.max((now - lastLoadMs) / 1000, 0.001)
-    step = DynamicStep.nextStep({
+  nextStep(): number {
+    const { settings } = this
+    const out = this.handedOut()
+    const now = this.clock.currentTimeMillisUnsafe()
+    const seconds = Math.max((now - this.lastLoadMs) / 1000, 0.001)
+    this.step = DynamicStep.nextStep({
       baseStep: settings.baseStep,
-      currentStep: step,
-      observedQps: (out - handedOutAtLastLoad) / seconds,
+      currentStep: this.step,
+      observedQps: (out - this.handedOutAtLastLoad) / seconds,
       pressure: settings.pressure(),
       targetSeconds: settings.targetSegmentSeconds,
       maxStep: settings.maxStep
     })
-    handedOutAtLastLoad = out
-    lastLoadMs = now
-    return step
+    this.handedOutAtLastLoad = out
+    this.lastLoadMs = now
+    return this.step
   }
 
-  const settle = (exit: Exit.Exit<void, LoadError>) => {
-    const done = arrived
-    arrived = Deferred.makeUnsafe<void, LoadError>()
-    Deferred.doneUnsafe(done, exit)
+  settle(exit: Exit.Exit<void, LoadError>): void {
+    const done = this.arrived
+    this.arrived = undefined
+    if (done !== undefined) Deferred.doneUnsafe(done, exit)
   }
 
-  const load = Effect.gen(function*() {
-    const segment = yield* allocate(nextStep())
-    buffer.setPreloadThreshold(settings.preloadThreshold)
+  // The actor's fibers start after a yield: nothing of theirs runs inside the take that asked.
+  forkAfterTake(effect: Effect.Effect<void>): Fiber.Fiber<void> {
+    return this.fork(Effect.andThen(Effect.yieldNow, effect))
+  }
+
+  // Starts a load unless one is in flight or both slots are full.
+  requestLoad(): void {
+    if (this.loading !== undefined || this.stopped || this.buffer.hasNext) return
+    this.loading = this.forkAfterTake(load(this))
+  }
+
+  install(segment: AllocatedSegment): Effect.Effect<void, LoadError> {
+    const { buffer } = this
+    buffer.setPreloadThreshold(this.settings.preloadThreshold)
     const offered = buffer.offer(segment)
-    loads++
+    this.loads++
     if (Result.isFailure(offered)) {
       // Storage handed out a range that is not above the previous one: never issue it.
-      return yield* new Errors.SegmentAllocateFailed({
-        message: offered.failure.message,
-        details: { start: segment.start, end: segment.end }
-      })
+      return Effect.fail(
+        new Errors.SegmentAllocateFailed({
+          message: offered.failure.message,
+          details: { start: segment.start, end: segment.end }
+        })
+      )
     }
-    installed += segment.end - segment.start + 1
-  })
+    this.installed += segment.end - segment.start + 1
+    return Effect.void
+  }
 
-  const refillOnce = Effect.gen(function*() {
-    yield* Queue.take(wake)
-    // A wake that arrives while both slots are full has nothing to do.
-    if (buffer.hasNext) return
-    const exit = yield* Effect.exit(load)
-    lastLoadError = Exit.isFailure(exit) ? Option.getOrUndefined(Exit.findErrorOption(exit)) : undefined
+  loaded(exit: Exit.Exit<void, LoadError>): void {
+    // A stopped actor's waiters were moved on by `stop`.
+    if (this.stopped) return
+    this.loading = undefined
+    this.lastLoadError = Exit.isFailure(exit) ? Option.getOrUndefined(Exit.findErrorOption(exit)) : undefined
     // After a failure the next take past the threshold asks again.
-    if (Exit.isFailure(exit)) buffer.rearmPreload()
-    settle(exit)
-  })
+    if (Exit.isFailure(exit)) this.buffer.rearmPreload()
+    this.settle(exit)
+  }
 
-  // Tops the ring up from L2; when L2 is dry too, once more after its next load.
-  const ringRefillOnce = Effect.gen(function*() {
-    yield* Queue.take(ringWake)
-    if (ring === undefined) return
-    ring.fill(buffer)
-    if (!ring.belowLow) return
-    const waitFor = arrived
-    Queue.offerUnsafe(wake, undefined)
-    const exit = yield* Effect.exit(Deferred.await(waitFor))
-    // After a failed load the ring stays armed: the next take asks again.
-    if (Exit.isSuccess(exit)) ring.fill(buffer)
-  })
+  // Tops the ring up from L2. A fill re-arms the ring: when L2 is dry, the next take below
+  // the low watermark asks again (also after a failed load).
+  fillRing(r: L1Ring.L1Ring): void {
+    r.fill(this.buffer)
+    if (this.buffer.remaining === 0) this.requestLoad()
+  }
+
+  // From inside a take that left the ring below its low watermark: the refill runs after it.
+  ringBelowLow(): void {
+    if (this.ringRefilling) return
+    this.ringRefilling = true
+    this.forkAfterTake(refillRing(this))
+  }
 
   // A load still in flight after the whole timeout means storage is not answering (a
   // partition, a held row lock): 503, worth retrying. 1002 only when the last load itself
   // failed for a reason other than reachability.
-  const timedOut = (): LoadError => {
-    const details = { timeout_ms: settings.takeTimeoutMillis }
+  timedOut(): LoadError {
+    const { lastLoadError } = this
+    const { takeTimeoutMillis } = this.settings
+    const details = { timeout_ms: takeTimeoutMillis }
     return lastLoadError?._tag === "SegmentAllocateFailed"
       ? new Errors.SegmentAllocateFailed({
-        message: `no segment within ${settings.takeTimeoutMillis} ms: the last load failed (${lastLoadError.message})`,
+        message: `no segment within ${takeTimeoutMillis} ms: the last load failed (${lastLoadError.message})`,
         details
       })
-      : new Errors.DatabaseUnavailable({ message: `no segment within ${settings.takeTimeoutMillis} ms: storage did not answer`, details })
+      : new Errors.DatabaseUnavailable({ message: `no segment within ${takeTimeoutMillis} ms: storage did not answer`, details })
   }
+}
 
-  const take = Effect.fnUntraced(function*(n: number) {
-    takeCalls++
-    const out: Array<number> = []
-    actor.takeNow(n, out)
-    let deadline = -1
-    while (out.length < n) {
-      if (stopped) {
-        out.push(...(yield* Effect.flatMap(successor(), (next) => next.take(n - out.length))))
-        return out
-      }
-      const now = clock.currentTimeMillisUnsafe()
-      if (deadline < 0) deadline = now + settings.takeTimeoutMillis
-      waits++
-      waiting++
-      // Captured before yielding: a load that completes after this point settles it.
-      const waitFor = arrived
-      Queue.offerUnsafe(wake, undefined)
-      const result = yield* Deferred.await(waitFor).pipe(
-        Effect.timeoutOption(Math.max(0, deadline - now)),
-        Effect.ensuring(Effect.sync(() => waiting--))
-      )
-      if (Option.isNone(result)) {
-        timeouts++
-        return yield* Effect.fail(timedOut())
-      }
-      actor.takeNow(n - out.length, out)
-    }
-    return out
+/** The body of a load fiber: one segment from storage, installed; the fiber ends there. */
+const load = (actor: Actor): Effect.Effect<void> =>
+  Effect.suspend(() => actor.allocate(actor.nextStep())).pipe(
+    Effect.flatMap((segment) => actor.install(segment)),
+    Effect.exit,
+    Effect.map((exit) => actor.loaded(exit))
+  )
+
+/** The body of a ring refill fiber. */
+const refillRing = (actor: Actor): Effect.Effect<void> =>
+  Effect.sync(() => {
+    actor.ringRefilling = false
+    if (actor.l1 !== undefined) actor.fillRing(actor.l1)
   })
 
-  // Without a ring the fast paths are L2's own; `attachRing` swaps in the ring-first ones.
-  // A take that finds the ring empty takes from L2 (the ring's `whenEmpty`, off its fast path).
-  const l2Fallback = () => {
-    const v = buffer.take()
-    if (v >= 0) l2Fallbacks++
-    return v
-  }
-  const ringTakeInto = (n: number, out: Array<number>) => {
-    const fromRing = ring!.takeInto(n, out)
-    if (fromRing === n) return n
-    const fromL2 = buffer.takeInto(n - fromRing, out)
-    l2Fallbacks += fromL2
-    return fromRing + fromL2
-  }
-
-  const actor: { -readonly [K in keyof SegmentActor]: SegmentActor[K] } = {
-    takeNow: (n, out) => buffer.takeInto(n, out),
-    takeOneNow: () => buffer.take(),
-    take,
-    buffered,
-    currentStep: () => step,
-    baseStep: () => settings.baseStep,
-    preloadThreshold: () => buffer.preloadThreshold,
-    stats: () => ({ loads, waits, timeouts, l1Hits: ring === undefined ? 0 : ring.takenTotal, l2Fallbacks }),
-    fill: () => {
-      const next = buffer.next
-      return {
-        currentRemaining: buffer.remaining - (next === undefined ? 0 : next.end - next.start + 1),
-        consumedFraction: buffer.consumedFraction,
-        nextLoaded: next !== undefined
-      }
-    },
-    ring: () => (ring === undefined ? undefined : { length: ring.length, capacity: ring.capacity }),
-    attachRing: (shape) => {
-      if (ring !== undefined) return
-      const r = new L1Ring.L1Ring({
-        ...shape,
-        onRefillNeeded: () => Queue.offerUnsafe(ringWake, undefined),
-        whenEmpty: l2Fallback
-      })
-      ring = r
-      // Closes over the constant `r`, not the reassignable `ring`: measurably faster per take.
-      actor.takeOneNow = () => r.take()
-      actor.takeNow = ringTakeInto
-      Queue.offerUnsafe(ringWake, undefined)
-    },
-    activity: () => handedOut() + takeCalls,
-    handedOut,
-    waiting: () => waiting,
-    stop: () => {
-      stopped = true
+const takeWaiting = Effect.fnUntraced(function*(actor: Actor, n: number) {
+  actor.takeCalls++
+  const out: Array<number> = []
+  actor.takeNow(n, out)
+  let deadline = -1
+  while (out.length < n) {
+    if (actor.stopped) {
+      out.push(...(yield* Effect.flatMap(actor.successor(), (next) => next.take(n - out.length))))
+      return out
     }
+    const now = actor.clock.currentTimeMillisUnsafe()
+    if (deadline < 0) deadline = now + actor.settings.takeTimeoutMillis
+    actor.waits++
+    actor.waiters++
+    // Captured before yielding: the load that completes after this point settles it.
+    const waitFor = (actor.arrived ??= Deferred.makeUnsafe<void, LoadError>())
+    actor.requestLoad()
+    const result = yield* Deferred.await(waitFor).pipe(
+      Effect.timeoutOption(Math.max(0, deadline - now)),
+      Effect.ensuring(Effect.sync(() => actor.waiters--))
+    )
+    if (Option.isNone(result)) {
+      actor.timeouts++
+      return yield* Effect.fail(actor.timedOut())
+    }
+    actor.takeNow(n - out.length, out)
   }
-  const refillLoop = Effect.all([Effect.forever(refillOnce), Effect.forever(ringRefillOnce)], {
-    concurrency: 2,
-    discard: true
-  })
-  return { actor: actor as SegmentActor, refillLoop }
+  return out
 })

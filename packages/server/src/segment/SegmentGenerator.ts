@@ -1,15 +1,16 @@
 /**
  * Segment IDs for every active biz_tag of this node: one SegmentActor per biz_tag,
- * created on first use, its refill loop supervised in a FiberMap keyed by biz_tag id.
+ * created on first use. The actors' loads and ring refills run in fibers of one FiberSet
+ * (supervised, interrupted with the generator); an idle actor has none.
  *
  * A sweep fiber looks at every actor periodically: a biz_tag whose rate reaches
  * `segment.l1_hot_ids_per_second` gets an L1 ring (within the memory budget, `L1Rings.ts`);
- * one unused for `segment.idle_release_ms` is released — its fibers stopped, its ring's
+ * one unused for `segment.idle_release_ms` is released — its load in flight stopped, its ring's
  * memory returned, the numbers left in its buffers abandoned (gaps, never duplicates:
  * they were allocated to this node and nobody else issues them); its next use starts a
  * fresh actor, whose segments lie above everything allocated before.
  */
-import { Clock, Context, Effect, Exit, FiberMap, Layer, Semaphore } from "effect"
+import { Clock, Context, Effect, Exit, FiberSet, Layer, Semaphore } from "effect"
 import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { tracked } from "../observability/EventLoopDelay.ts"
@@ -38,7 +39,7 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       const config = yield* ServerConfig
       const current = yield* currentConfig
       const supply = yield* SegmentSupply
-      const fibers = yield* FiberMap.make<string>()
+      const fork = yield* FiberSet.makeRuntime<never, void, never>()
       const clock = yield* Clock.Clock
       const actors = new Map<string, Running>()
       const budget = new L1Rings.RingBudget()
@@ -49,31 +50,37 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
         rowRange: (bizTagId) => repo.rowRange(bizTagId, config.node.datacenterId)
       })
 
+      // An actor's settings: the live configuration (read at each use, so changes reach
+      // running actors) on the prototype, the biz_tag's step as last seen in its record.
+      class Settings implements SegmentActor.ActorSettings {
+        baseStep: number
+        constructor(baseStep: number) {
+          this.baseStep = baseStep
+        }
+        get preloadThreshold() {
+          return current().segment.preloadThreshold
+        }
+        get takeTimeoutMillis() {
+          return current().segment.takeTimeoutMillis
+        }
+        get targetSegmentSeconds() {
+          return current().segment.targetSegmentSeconds
+        }
+        get maxStep() {
+          return current().segment.maxStep
+        }
+        pressure() {
+          return pressure()
+        }
+      }
+
       const start = Effect.fn("SegmentGenerator.start")(function*(tag: BizTagRecord) {
         const existing = actors.get(tag.id)
         if (existing) return existing.actor
         const observed = metrics.track(tag, () => actors.get(tag.id)?.actor)
-        const tagStep = { value: tag.step }
-        const { actor, refillLoop } = yield* SegmentActor.make(
-          {
-            // Live settings: read at each load (each wait for the timeout).
-            get baseStep() {
-              return tagStep.value
-            },
-            get preloadThreshold() {
-              return current().segment.preloadThreshold
-            },
-            get takeTimeoutMillis() {
-              return current().segment.takeTimeoutMillis
-            },
-            get targetSegmentSeconds() {
-              return current().segment.targetSegmentSeconds
-            },
-            get maxStep() {
-              return current().segment.maxStep
-            },
-            pressure
-          },
+        const settings = new Settings(tag.step)
+        const actor = yield* SegmentActor.make(
+          settings,
           (step) => {
             const startMs = performance.now()
             return supply.next(tag, step).pipe(
@@ -84,18 +91,18 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
                   if (error._tag === "Some") observed.refillFailed(error.value)
                 })
               ),
-              // Each load is its own trace: the loop outlives the request that started it.
+              // Each load is its own trace, not part of the request that asked for it.
               Effect.withSpan("SegmentGenerator.refill", {
                 root: true,
                 attributes: { "idgen.workspace": tag.workspace, "idgen.group": tag.group, "idgen.biz_tag": tag.name, "idgen.step": step }
               })
             )
           },
-          () => actorFor(tag)
+          () => actorFor(tag),
+          fork
         )
         const now = clock.currentTimeMillisUnsafe()
-        const running: Running = { actor, tagStep, ringCapacity: 0, lastActivity: 0, lastActiveMs: now, lastHandedOut: 0, lastSampleMs: now }
-        yield* FiberMap.run(fibers, tag.id, refillLoop)
+        const running: Running = { actor, settings, ringCapacity: 0, lastActivity: 0, lastActiveMs: now, lastHandedOut: 0, lastSampleMs: now }
         actors.set(tag.id, running)
         if (current().segment.l1.hotIdsPerSecond === 0) attachRing(running)
         return actor
@@ -104,14 +111,14 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       const actorFor = (tag: BizTagRecord): Effect.Effect<SegmentActor.SegmentActor> => {
         const running = actors.get(tag.id)
         if (running === undefined) return Semaphore.withPermits(starting, 1)(start(tag))
-        running.tagStep.value = tag.step
+        running.settings.baseStep = tag.step
         return Effect.succeed(running.actor)
       }
 
       const runningActor = (tag: BizTagRecord) => {
         const running = actors.get(tag.id)
         if (running === undefined) return undefined
-        running.tagStep.value = tag.step
+        running.settings.baseStep = tag.step
         return running.actor
       }
 
@@ -124,9 +131,8 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
 
       const release = Effect.fnUntraced(function*(tagId: string, running: Running) {
         actors.delete(tagId)
-        running.actor.stop()
         budget.release(running.ringCapacity)
-        yield* FiberMap.remove(fibers, tagId)
+        yield* running.actor.stop()
       })
 
       // Idle release and hot promotion, from what each actor counts anyway (no hot-path cost).
@@ -170,8 +176,8 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
 /** A running actor with what the sweep and the ring budget keep about it. */
 interface Running {
   readonly actor: SegmentActor.SegmentActor
-  /** The biz_tag's step as last seen in its record (the actor reads it at each load). */
-  readonly tagStep: { value: number }
+  /** Its settings, which hold the biz_tag's step as last seen in its record. */
+  readonly settings: { baseStep: number }
   /** Slots of its ring (0: none), returned to the budget at release. */
   ringCapacity: number
   /** `actor.activity()` at the last sweep that saw it change, and when. */
