@@ -47,7 +47,8 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       const pressure = makeCpuPressure()
       const repo = yield* SegmentRepo
       const metrics = yield* SegmentMetrics.make({
-        rowRange: (bizTagId) => repo.rowRange(bizTagId, config.node.datacenterId)
+        rowRange: (bizTagId) => repo.rowRange(bizTagId, config.node.datacenterId),
+        actorOf: (bizTagId) => actors.get(bizTagId)?.actor
       })
 
       // An actor's settings: the live configuration (read at each use, so changes reach
@@ -77,7 +78,7 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       const start = Effect.fn("SegmentGenerator.start")(function*(tag: BizTagRecord) {
         const existing = actors.get(tag.id)
         if (existing) return existing.actor
-        const observed = metrics.track(tag, () => actors.get(tag.id)?.actor)
+        const observed = metrics.track(tag)
         const settings = new Settings(tag.step)
         const actor = yield* SegmentActor.make(
           settings,

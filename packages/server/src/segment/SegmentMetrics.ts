@@ -1,8 +1,8 @@
 /**
  * Segment metrics. What lives in the actor's own state (buffer fill, step, loads, waits) is
  * read at scrape time, so the take path pays nothing; what only a refill knows (its
- * latency, how much of the datacenter's range is left) is pushed by the refill fiber, once
- * per segment.
+ * latency, how much of the datacenter's range is left) is pushed by each load, once per
+ * segment.
  *
  * Cardinality: clients choose the names of auto-created biz_tags, so only biz_tags an
  * operator created get series of their own (from their first use on this node, capped at
@@ -10,7 +10,7 @@
  * and the lowest share of range left among them, so capacity alerts still cover them.
  * Refill latency and failures are per algorithm (`segment`, or `formatted` for the
  * biz_tags whose counter renders formatted IDs), never per biz_tag. A biz_tag released for
- * idleness keeps its series (read through `actor()`, they show the idle state) and the
+ * idleness keeps its series (read through `actorOf`, they show the idle state) and the
  * actor its next use starts reports into them.
  */
 import type { DatacenterRange, Errors } from "@idgen/core"
@@ -28,8 +28,8 @@ export interface TagMetrics {
 }
 
 export interface SegmentMetrics {
-  /** Starts the series of `tag`, read from `actor()` (set once the actor exists). */
-  readonly track: (tag: BizTagRecord, actor: () => SegmentActor | undefined) => TagMetrics
+  /** Starts the series of `tag` (read from its actor, `actorOf`, while it has one). */
+  readonly track: (tag: BizTagRecord) => TagMetrics
 }
 
 export type BizTagLabels = {
@@ -146,6 +146,90 @@ export const labelsOf = (tag: BizTagRecord): BizTagLabels => ({
   biz_tag: tag.name
 })
 
+interface RefillSeries {
+  readonly duration: Metric.Histogram<number>
+  readonly failures: Metric.Counter<number>
+}
+
+/** What every tracker of one SegmentGenerator shares. */
+interface Shared {
+  readonly context: Context.Context<never>
+  readonly rowRange: (bizTagId: string) => Effect.Effect<Option.Option<DatacenterRange.Range>, unknown>
+  /** Share of range left, per aggregated biz_tag. */
+  readonly aggregatedRatios: Map<string, number>
+}
+
+/**
+ * What one biz_tag's refills report: its algorithm's refill latency and failures, and what
+ * is left of its range after each segment — into its own series (`own`), or into the
+ * aggregate. The row's range never changes: read once, off the refill's path (a refill
+ * from the Redis pool must not wait for the database), and again after a failed read.
+ *
+ * A class, state in fields and behaviour on the prototype: one is kept for every biz_tag
+ * this node has served.
+ */
+class Tracker implements TagMetrics {
+  range: DatacenterRange.Range | undefined = undefined
+  reading = false
+  lastEnd = 0
+  readonly shared: Shared
+  readonly bizTagId: string
+  readonly series: RefillSeries
+  readonly own: { readonly remaining: Metric.Gauge<number>; readonly ratio: Metric.Gauge<number> } | undefined
+
+  constructor(shared: Shared, bizTagId: string, series: RefillSeries, own: Tracker["own"]) {
+    this.shared = shared
+    this.bizTagId = bizTagId
+    this.series = series
+    this.own = own
+  }
+
+  refilled(seconds: number, segment: AllocatedSegment): void {
+    this.series.duration.updateUnsafe(seconds, this.shared.context)
+    this.lastEnd = segment.end
+    if (this.range !== undefined) this.publishLeft(this.range)
+    else if (!this.reading) this.readRange()
+  }
+
+  refillFailed(error: Errors.IdgenError): void {
+    this.series.failures.updateUnsafe(1, this.shared.context)
+    if (error._tag === "SegmentExhausted") this.publish(0, 0)
+  }
+
+  publishLeft(range: DatacenterRange.Range): void {
+    const left = Math.max(0, range.end - this.lastEnd)
+    this.publish(left, left / (range.end - range.start + 1))
+  }
+
+  readRange(): void {
+    this.reading = true
+    Effect.runForkWith(this.shared.context)(
+      this.shared.rowRange(this.bizTagId).pipe(
+        Effect.match({
+          onFailure: () => (this.reading = false),
+          onSuccess: (found) => {
+            this.reading = false
+            if (Option.isSome(found)) {
+              this.range = found.value
+              this.publishLeft(found.value)
+            }
+          }
+        })
+      )
+    )
+  }
+
+  publish(left: number, ratio: number): void {
+    const { context, aggregatedRatios } = this.shared
+    if (this.own === undefined) {
+      aggregatedRatios.set(this.bizTagId, ratio)
+      return
+    }
+    this.own.remaining.updateUnsafe(left, context)
+    this.own.ratio.updateUnsafe(ratio, context)
+  }
+}
+
 /**
  * The tracker of one SegmentGenerator; every series it registered is removed with the scope.
  * `rowRange` reads the range the biz_tag's row in this node's datacenter was created with:
@@ -154,6 +238,8 @@ export const labelsOf = (tag: BizTagRecord): BizTagLabels => ({
  */
 export const make = (options: {
   readonly rowRange: (bizTagId: string) => Effect.Effect<Option.Option<DatacenterRange.Range>, unknown>
+  /** The biz_tag's running actor, if any. */
+  readonly actorOf: (bizTagId: string) => SegmentActor | undefined
 }): Effect.Effect<SegmentMetrics, never, Scope.Scope> =>
   Effect.gen(function*() {
     const context: Context.Context<never> = yield* Effect.context()
@@ -188,70 +274,19 @@ export const make = (options: {
       return min
     })
 
-    /**
-     * What is left of the biz_tag's range after each segment, told to `publish`. The row's
-     * range never changes: read once, off the refill's path (a refill from the Redis pool
-     * must not wait for the database), and again after a failed read.
-     */
-    const rangeWatch = (tag: BizTagRecord, publish: (left: number, ratio: number) => void) => {
-      let range: DatacenterRange.Range | undefined
-      let reading = false
-      let lastEnd = 0
-      const publishLeft = () => {
-        if (range === undefined) return
-        const left = Math.max(0, range.end - lastEnd)
-        publish(left, left / (range.end - range.start + 1))
-      }
-      const readRange = () => {
-        reading = true
-        Effect.runForkWith(context)(
-          options.rowRange(tag.id).pipe(
-            Effect.match({
-              onFailure: () => (reading = false),
-              onSuccess: (found) => {
-                reading = false
-                if (Option.isSome(found)) range = found.value
-                publishLeft()
-              }
-            })
-          )
-        )
-      }
-      return {
-        refilled: (segment: AllocatedSegment) => {
-          lastEnd = segment.end
-          if (range !== undefined) publishLeft()
-          else if (!reading) readRange()
-        },
-        exhausted: () => publish(0, 0)
-      }
-    }
-
-    const tagMetrics = (tag: BizTagRecord, publish: (left: number, ratio: number) => void): TagMetrics => {
-      const { duration, failures } = refill[refillAlgorithm(tag)]
-      const watch = rangeWatch(tag, publish)
-      return {
-        refilled: (seconds, segment) => {
-          duration.updateUnsafe(seconds, context)
-          watch.refilled(segment)
-        },
-        refillFailed: (error) => {
-          failures.updateUnsafe(1, context)
-          if (error._tag === "SegmentExhausted") watch.exhausted()
-        }
-      }
-    }
+    const shared: Shared = { context, rowRange: options.rowRange, aggregatedRatios }
+    const seriesOf = (tag: BizTagRecord) => refill[refillAlgorithm(tag)]
 
     const aggregate = (tag: BizTagRecord): TagMetrics => {
       aggregated++
-      return tagMetrics(tag, (_left, ratio) => aggregatedRatios.set(tag.id, ratio))
+      return new Tracker(shared, tag.id, seriesOf(tag), undefined)
     }
 
-    const ownSeries = (tag: BizTagRecord, actor: () => SegmentActor | undefined): TagMetrics => {
+    const ownSeries = (tag: BizTagRecord): TagMetrics => {
       tracked++
       const labels = labelsOf(tag)
       const read = <A>(f: (a: SegmentActor) => A, otherwise: A) => () => {
-        const a = actor()
+        const a = options.actorOf(tag.id)
         return a === undefined ? otherwise : f(a)
       }
       readGauge(segmentBuffered(labels), read((a) => a.buffered(), 0))
@@ -278,13 +313,10 @@ export const make = (options: {
         Metric.removeUnsafe(remaining, context)
         Metric.removeUnsafe(remainingRatio, context)
       })
-      return tagMetrics(tag, (left, ratio) => {
-        remaining.updateUnsafe(left, context)
-        remainingRatio.updateUnsafe(ratio, context)
-      })
+      return new Tracker(shared, tag.id, seriesOf(tag), { remaining, ratio: remainingRatio })
     }
 
-    const track = (tag: BizTagRecord, actor: () => SegmentActor | undefined): TagMetrics => {
+    const track = (tag: BizTagRecord): TagMetrics => {
       const known = byTag.get(tag.id)
       if (known !== undefined) return known
       if (!tag.autoCreated && tracked === maxTrackedTags) {
@@ -293,7 +325,7 @@ export const make = (options: {
           Effect.logWarning(`more than ${maxTrackedTags} operator-created biz_tags active: further ones are aggregated`)
         )
       }
-      const metrics = tag.autoCreated || tracked >= maxTrackedTags ? aggregate(tag) : ownSeries(tag, actor)
+      const metrics = tag.autoCreated || tracked >= maxTrackedTags ? aggregate(tag) : ownSeries(tag)
       byTag.set(tag.id, metrics)
       return metrics
     }
