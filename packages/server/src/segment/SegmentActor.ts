@@ -96,16 +96,16 @@ export interface SegmentActor {
 /** Runs `effect` in a fiber the owner supervises (interrupted when the owner's scope closes). */
 export type Fork = (effect: Effect.Effect<void>) => Fiber.Fiber<void>
 
-/**
- * Builds the actor. `allocate` loads one segment of the given step; `successor` is the
- * biz_tag's actor after this one was stopped; `fork` runs its loads and ring refills.
- */
-export const make = (
-  settings: ActorSettings,
-  allocate: (step: number) => Effect.Effect<AllocatedSegment, LoadError>,
-  successor: () => Effect.Effect<SegmentActor>,
-  fork: Fork
-): Effect.Effect<SegmentActor> => Effect.clockWith((clock) => Effect.succeed(new Actor(settings, allocate, successor, fork, clock)))
+/** What an actor loads from, read at each use (live settings reach a running actor). */
+export interface SegmentSource extends ActorSettings {
+  /** One segment of `step` numbers from storage. */
+  readonly allocate: (step: number) => Effect.Effect<AllocatedSegment, LoadError>
+  /** The biz_tag's actor after this one was stopped. */
+  readonly successor: () => Effect.Effect<SegmentActor>
+}
+
+/** The actor of `source`; `fork` runs its loads and ring refills. */
+export const make = (source: SegmentSource, fork: Fork, clock: Clock.Clock): SegmentActor => new Actor(source, fork, clock)
 
 /**
  * A class, not a closure per operation: an idle actor is one object with its buffer (it
@@ -113,8 +113,8 @@ export const make = (
  * fields are the actor's own business, `SegmentActor` is what others see.
  */
 class Actor implements SegmentActor {
-  // The fast paths: own properties over a constant buffer or ring (measurably faster per
-  // take than a method reading a field), L2's until `attachRing` swaps in the ring-first ones.
+  // The fast paths: own properties closing over the constant buffer or ring, not methods
+  // reading a field (one load less per take); L2's until `attachRing` swaps in the ring's.
   takeOneNow: () => number
   takeNow: (n: number, out: Array<number>) => number
   readonly buffer: DoubleBuffer.DoubleBuffer
@@ -137,28 +137,18 @@ class Actor implements SegmentActor {
   takeCalls = 0
   l2Fallbacks = 0
   stopped = false
-  readonly settings: ActorSettings
-  readonly allocate: (step: number) => Effect.Effect<AllocatedSegment, LoadError>
-  readonly successor: () => Effect.Effect<SegmentActor>
+  readonly source: SegmentSource
   readonly fork: Fork
   readonly clock: Clock.Clock
 
-  constructor(
-    settings: ActorSettings,
-    allocate: (step: number) => Effect.Effect<AllocatedSegment, LoadError>,
-    successor: () => Effect.Effect<SegmentActor>,
-    fork: Fork,
-    clock: Clock.Clock
-  ) {
-    this.settings = settings
-    this.allocate = allocate
-    this.successor = successor
+  constructor(source: SegmentSource, fork: Fork, clock: Clock.Clock) {
+    this.source = source
     this.fork = fork
     this.clock = clock
-    this.step = settings.baseStep
+    this.step = source.baseStep
     this.lastLoadMs = clock.currentTimeMillisUnsafe()
     const buffer = new DoubleBuffer.DoubleBuffer({
-      preloadThreshold: settings.preloadThreshold,
+      preloadThreshold: source.preloadThreshold,
       onPreloadNeeded: () => this.requestLoad()
     })
     this.buffer = buffer
@@ -183,7 +173,7 @@ class Actor implements SegmentActor {
   }
 
   baseStep(): number {
-    return this.settings.baseStep
+    return this.source.baseStep
   }
 
   preloadThreshold(): number {
@@ -257,17 +247,17 @@ class Actor implements SegmentActor {
 
   // Sizes the next segment from the rate observed since the previous load.
   nextStep(): number {
-    const { settings } = this
+    const { source } = this
     const out = this.handedOut()
     const now = this.clock.currentTimeMillisUnsafe()
     const seconds = Math.max((now - this.lastLoadMs) / 1000, 0.001)
     this.step = DynamicStep.nextStep({
-      baseStep: settings.baseStep,
+      baseStep: source.baseStep,
       currentStep: this.step,
       observedQps: (out - this.handedOutAtLastLoad) / seconds,
-      pressure: settings.pressure(),
-      targetSeconds: settings.targetSegmentSeconds,
-      maxStep: settings.maxStep
+      pressure: source.pressure(),
+      targetSeconds: source.targetSegmentSeconds,
+      maxStep: source.maxStep
     })
     this.handedOutAtLastLoad = out
     this.lastLoadMs = now
@@ -293,7 +283,7 @@ class Actor implements SegmentActor {
 
   install(segment: AllocatedSegment): Effect.Effect<void, LoadError> {
     const { buffer } = this
-    buffer.setPreloadThreshold(this.settings.preloadThreshold)
+    buffer.setPreloadThreshold(this.source.preloadThreshold)
     const offered = buffer.offer(segment)
     this.loads++
     if (Result.isFailure(offered)) {
@@ -338,7 +328,7 @@ class Actor implements SegmentActor {
   // failed for a reason other than reachability.
   timedOut(): LoadError {
     const { lastLoadError } = this
-    const { takeTimeoutMillis } = this.settings
+    const { takeTimeoutMillis } = this.source
     const details = { timeout_ms: takeTimeoutMillis }
     return lastLoadError?._tag === "SegmentAllocateFailed"
       ? new Errors.SegmentAllocateFailed({
@@ -351,7 +341,7 @@ class Actor implements SegmentActor {
 
 /** The body of a load fiber: one segment from storage, installed; the fiber ends there. */
 const load = (actor: Actor): Effect.Effect<void> =>
-  Effect.suspend(() => actor.allocate(actor.nextStep())).pipe(
+  Effect.suspend(() => actor.source.allocate(actor.nextStep())).pipe(
     Effect.flatMap((segment) => actor.install(segment)),
     Effect.exit,
     Effect.map((exit) => actor.loaded(exit))
@@ -371,11 +361,11 @@ const takeWaiting = Effect.fnUntraced(function*(actor: Actor, n: number) {
   let deadline = -1
   while (out.length < n) {
     if (actor.stopped) {
-      out.push(...(yield* Effect.flatMap(actor.successor(), (next) => next.take(n - out.length))))
+      out.push(...(yield* Effect.flatMap(actor.source.successor(), (next) => next.take(n - out.length))))
       return out
     }
     const now = actor.clock.currentTimeMillisUnsafe()
-    if (deadline < 0) deadline = now + actor.settings.takeTimeoutMillis
+    if (deadline < 0) deadline = now + actor.source.takeTimeoutMillis
     actor.waits++
     actor.waiters++
     // Captured before yielding: the load that completes after this point settles it.

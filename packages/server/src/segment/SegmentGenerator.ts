@@ -43,6 +43,8 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       const clock = yield* Clock.Clock
       const actors = new Map<string, Running>()
       const budget = new L1Rings.RingBudget()
+      // Starts wait for a release in progress: a biz_tag's next actor loads only once the
+      // released one's load is interrupted (one load per biz_tag at a time on this node).
       const starting = yield* Semaphore.make(1)
       const pressure = makeCpuPressure()
       const repo = yield* SegmentRepo
@@ -51,13 +53,35 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
         actorOf: (bizTagId) => actors.get(bizTagId)?.actor
       })
 
-      // An actor's settings: the live configuration (read at each use, so changes reach
-      // running actors) on the prototype, the biz_tag's step as last seen in its record.
-      class Settings implements SegmentActor.ActorSettings {
+      /**
+       * A biz_tag's running actor and what the generator keeps about it. It is the actor's
+       * source: the live configuration on the prototype (read at each use, so changes reach
+       * running actors), the biz_tag's step as last seen in its record, its allocations.
+       * A class, state in fields: one is kept for every biz_tag in use on this node.
+       */
+      class Running implements SegmentActor.SegmentSource {
+        readonly actor: SegmentActor.SegmentActor
+        readonly tag: BizTagRecord
+        readonly observed: SegmentMetrics.TagMetrics
         baseStep: number
-        constructor(baseStep: number) {
-          this.baseStep = baseStep
+        /** Slots of its ring (0: none), returned to the budget at release. */
+        ringCapacity = 0
+        /** `actor.activity()` at the last sweep that saw it change, and when. */
+        lastActivity = 0
+        lastActiveMs: number
+        /** `actor.handedOut()` at the previous sweep, and when (the observed rate). */
+        lastHandedOut = 0
+        lastSampleMs: number
+
+        constructor(tag: BizTagRecord, now: number) {
+          this.tag = tag
+          this.observed = metrics.track(tag)
+          this.baseStep = tag.step
+          this.lastActiveMs = now
+          this.lastSampleMs = now
+          this.actor = SegmentActor.make(this, fork, clock)
         }
+
         get preloadThreshold() {
           return current().segment.preloadThreshold
         }
@@ -73,53 +97,49 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
         pressure() {
           return pressure()
         }
+
+        allocate(step: number) {
+          const { observed, tag } = this
+          const startMs = performance.now()
+          return supply.next(tag, step).pipe(
+            Effect.onExit((exit) =>
+              Effect.sync(() => {
+                if (Exit.isSuccess(exit)) return observed.refilled((performance.now() - startMs) / 1000, exit.value)
+                const error = Exit.findErrorOption(exit)
+                if (error._tag === "Some") observed.refillFailed(error.value)
+              })
+            ),
+            // Each load is its own trace, not part of the request that asked for it.
+            Effect.withSpan("SegmentGenerator.refill", {
+              root: true,
+              attributes: { "idgen.workspace": tag.workspace, "idgen.group": tag.group, "idgen.biz_tag": tag.name, "idgen.step": step }
+            })
+          )
+        }
+
+        successor() {
+          return actorFor(this.tag)
+        }
       }
 
-      const start = Effect.fn("SegmentGenerator.start")(function*(tag: BizTagRecord) {
-        const existing = actors.get(tag.id)
-        if (existing) return existing.actor
-        const observed = metrics.track(tag)
-        const settings = new Settings(tag.step)
-        const actor = yield* SegmentActor.make(
-          settings,
-          (step) => {
-            const startMs = performance.now()
-            return supply.next(tag, step).pipe(
-              Effect.onExit((exit) =>
-                Effect.sync(() => {
-                  if (Exit.isSuccess(exit)) return observed.refilled((performance.now() - startMs) / 1000, exit.value)
-                  const error = Exit.findErrorOption(exit)
-                  if (error._tag === "Some") observed.refillFailed(error.value)
-                })
-              ),
-              // Each load is its own trace, not part of the request that asked for it.
-              Effect.withSpan("SegmentGenerator.refill", {
-                root: true,
-                attributes: { "idgen.workspace": tag.workspace, "idgen.group": tag.group, "idgen.biz_tag": tag.name, "idgen.step": step }
-              })
-            )
-          },
-          () => actorFor(tag),
-          fork
-        )
-        const now = clock.currentTimeMillisUnsafe()
-        const running: Running = { actor, settings, ringCapacity: 0, lastActivity: 0, lastActiveMs: now, lastHandedOut: 0, lastSampleMs: now }
+      // Synchronous: nothing can start a second actor for the biz_tag meanwhile.
+      const start = (tag: BizTagRecord) => {
+        const running = new Running(tag, clock.currentTimeMillisUnsafe())
         actors.set(tag.id, running)
         if (current().segment.l1.hotIdsPerSecond === 0) attachRing(running)
-        return actor
-      })
+        return running.actor
+      }
 
       const actorFor = (tag: BizTagRecord): Effect.Effect<SegmentActor.SegmentActor> => {
-        const running = actors.get(tag.id)
-        if (running === undefined) return Semaphore.withPermits(starting, 1)(start(tag))
-        running.settings.baseStep = tag.step
-        return Effect.succeed(running.actor)
+        const actor = runningActor(tag)
+        if (actor !== undefined) return Effect.succeed(actor)
+        return Semaphore.withPermits(starting, 1)(Effect.sync(() => runningActor(tag) ?? start(tag)))
       }
 
       const runningActor = (tag: BizTagRecord) => {
         const running = actors.get(tag.id)
         if (running === undefined) return undefined
-        running.settings.baseStep = tag.step
+        running.baseStep = tag.step
         return running.actor
       }
 
@@ -172,19 +192,4 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       })
     })
   )
-}
-
-/** A running actor with what the sweep and the ring budget keep about it. */
-interface Running {
-  readonly actor: SegmentActor.SegmentActor
-  /** Its settings, which hold the biz_tag's step as last seen in its record. */
-  readonly settings: { baseStep: number }
-  /** Slots of its ring (0: none), returned to the budget at release. */
-  ringCapacity: number
-  /** `actor.activity()` at the last sweep that saw it change, and when. */
-  lastActivity: number
-  lastActiveMs: number
-  /** `actor.handedOut()` at the previous sweep, and when (the observed rate). */
-  lastHandedOut: number
-  lastSampleMs: number
 }
