@@ -156,5 +156,5 @@ const result = await Effect.runPromise(
   )
 )
 emit(result)
-// The refill fibers keep the loop alive; the scope is closed, leave now.
+// The scope is closed: leave now.
 process.exit(0)

@@ -100,7 +100,7 @@ interface Run {
 }
 
 /**
- * Each node takes segments one after another (as its refill fiber does) until `until`
+ * Each node takes segments one after another (as its loads do) until `until`
  * says stop, checking that every segment starts above its previous one (else its double
  * buffer would reject it).
  */

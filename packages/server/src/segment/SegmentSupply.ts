@@ -17,8 +17,9 @@ import type { LoadError } from "./SegmentActor.ts"
 export interface SegmentSupplyShape {
   /**
    * The next segment of `tag` for this node. `step` is the size the actor asks for (its
-   * dynamic step); a pool segment has the pool's size instead. Called by the tag's single
-   * refill fiber, so calls for one tag never overlap on a node.
+   * dynamic step); a pool segment has the pool's size instead. Called by the tag's load,
+   * one at a time on a node (a released actor's load ends before its successor's starts),
+   * so calls for one tag never overlap on a node.
    */
   next(tag: BizTagRecord, step: number): Effect.Effect<AllocatedSegment, LoadError>
 }
