@@ -33,5 +33,11 @@ layer(ServerProcess.layer({ env: ModuleLog.env(log) }), { timeout: "120 seconds"
         const again = yield* server.request("GET", "/docs")
         assert.strictEqual(again.text, docs.text)
       }))
+
+    it.effect("without redis.url no Redis client is loaded (node-redis, via @effect/platform-node's index, nor ioredis)", () =>
+      Effect.gen(function*() {
+        const clients = (yield* ModuleLog.loaded(log)).filter((url) => /\/node_modules\/(@redis\/|redis\/|ioredis\/)/.test(url))
+        assert.deepStrictEqual(clients, [])
+      }))
   }
 )
