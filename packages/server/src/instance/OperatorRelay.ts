@@ -27,7 +27,7 @@
  *
  * A process that is its own instance (`IDGEN_WORKERS=1`, the embedded store, `idgen serve`,
  * in-process tests) has nobody to tell: the default, `alone`, applies the change and talks
- * to nobody. main.ts gives a worker process `layerThroughPrimary` instead.
+ * to nobody. Launch.ts gives a worker process `layerThroughPrimary` instead.
  */
 import { Errors } from "@idgen/core"
 import { Cause, Context, Deferred, Effect, Exit, Layer, Option, Queue } from "effect"

@@ -155,7 +155,7 @@ export const layerWith = (
 
 /**
  * The migrated database of this node's configuration (`database.*`). The embedded store is
- * `EmbeddedStore.layer`, the one `main.ts` begins before the node's modules are loaded.
+ * `EmbeddedStore.layer`, the one `Launch.ts` begins before the node's modules are loaded.
  */
 export const layer: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, DatabaseStartupError, ServerConfig> = Layer
   .unwrap(

@@ -226,7 +226,7 @@ export class EmbeddedStore extends Context.Service<EmbeddedStore, {
 
   /**
    * The store of the node's configuration (`database.data_dir`, `database.embedded_template_dir`).
-   * One value, built once per memo map: `main.ts` builds it before it loads the node's
+   * One value, built once per memo map: `Launch.ts` builds it before it loads the node's
    * modules, so the thread opens PGlite meanwhile, and the node's layers get that same store.
    */
   static readonly layer = Layer.effect(

@@ -1,0 +1,74 @@
+/**
+ * What this process is, loaded by `main.ts`: configuration comes from IDGEN_* variables and
+ * the optional IDGEN_CONFIG file; with no IDGEN_DATABASE_URL the node runs on its embedded store.
+ *
+ * With `node.workers` (IDGEN_WORKERS) above 1 this process becomes the primary of that many
+ * worker processes (`cluster/Supervisor.ts`), each of which runs the whole node; with one
+ * worker (and always on the embedded store, see `cluster/WorkerPlan.ts`) it is the node.
+ */
+// From its own module: the package's index loads every module of it, node-redis's ≈ 650 included
+// (≈ 0.3 s of every start; HttpServer.ts and MetricsEndpoint.ts do the same).
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
+import cluster from "node:cluster"
+import * as Supervisor from "./cluster/Supervisor.ts"
+import * as WorkerPlan from "./cluster/WorkerPlan.ts"
+import * as WorkerProcess from "./cluster/WorkerProcess.ts"
+import { load } from "./config/ConfigLoader.ts"
+import { ServerConfig, type ServerConfigShape } from "./config/ServerConfig.ts"
+import * as Logging from "./observability/Logging.ts"
+import { EmbeddedStore } from "./storage/EmbeddedStore.ts"
+
+let supervisor: Supervisor.Supervisor | undefined
+
+/**
+ * The node itself, with `extra` under it; loaded on demand so that a primary stays small.
+ * `early` is built before that load, in the memo map the node's layers are built with, and
+ * the node's layers get what it built (a layer is built once per memo map). Not in a fiber
+ * of its own: none would run before the load ends (loading the modules keeps the event loop
+ * from its timers).
+ */
+const node = <A = never, E = never>(extra: Layer.Layer<never>, note: string | undefined, early?: Layer.Layer<A, E>) =>
+  Effect.gen(function*() {
+    const memoMap = yield* Layer.makeMemoMap
+    if (early !== undefined) yield* Layer.buildWithMemoMap(early, memoMap, yield* Effect.scope)
+    const App = yield* Effect.promise(() => import("./App.ts"))
+    const app = App.layer.pipe(Layer.provide(extra))
+    return yield* Layer.launch(
+      note === undefined ? app : Layer.effectDiscard(Effect.logInfo(note)).pipe(Layer.provideMerge(app))
+    ).pipe(Effect.provideService(Layer.CurrentMemoMap, memoMap))
+  }).pipe(Effect.scoped)
+
+/**
+ * The embedded store, begun early: its thread makes a first start's data directory and opens
+ * PGlite (≈ 1 s) on another core while this one loads the node's modules (≈ 1 s). The layer
+ * only starts the thread; the node's database layer waits until the store serves.
+ */
+const embeddedStore = (config: ServerConfigShape) =>
+  EmbeddedStore.layer.pipe(
+    Layer.provide(Layer.succeed(ServerConfig, config)),
+    Layer.provide(Logging.layerWith(config.log.format, () => config.log.level))
+  )
+
+const main = Effect.gen(function*() {
+  if (cluster.isWorker) return yield* node(WorkerProcess.layer(process.env[WorkerPlan.INDEX_VARIABLE] ?? "0"), undefined)
+  const config = yield* load(process.env)
+  const plan = yield* WorkerPlan.plan(config)
+  if (plan.workers === 1) {
+    return yield* node(Layer.empty, plan.note, config.database.url === undefined ? embeddedStore(config) : undefined)
+  }
+  supervisor = Supervisor.make(config, plan)
+  return yield* supervisor.run.pipe(Effect.provide(Logging.layerWith(config.log.format, () => config.log.level)))
+})
+
+main.pipe(
+  Effect.catchTag("ConfigInvalid", (error) =>
+    Console.error(`idgen: ${error.message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(78))))),
+  NodeRuntime.runMain({
+    // A primary stopped by a signal exits 0 when every worker drained, 1 otherwise.
+    teardown: (exit, onExit) =>
+      supervisor !== undefined && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+        ? onExit(supervisor.drainedCleanly() ? 0 : 1)
+        : Runtime.defaultTeardown(exit, onExit)
+  })
+)
