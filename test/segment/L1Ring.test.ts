@@ -8,7 +8,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Deferred, Effect, Exit, Fiber, Layer, Redacted, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { LiveConfig } from "@idgen/server/config/HotReload"
-import { SegmentGenerator } from "@idgen/server/segment/SegmentGenerator"
+import { SegmentGenerator, SWEEP_BATCH } from "@idgen/server/segment/SegmentGenerator"
 import { ADMIN_URL, TestDatabase } from "../support/TestDatabase.ts"
 import { eventually } from "../support/Eventually.ts"
 import { createTag, isStrictlyIncreasing, node, storage } from "./support.ts"
@@ -107,6 +107,22 @@ it.live("an idle biz_tag is released (ring memory back) and its next use starts 
     const late = yield* first.take(1000)
     assert.strictEqual(new Set([...before, ...after, ...late]).size, 1020)
   })), { timeout: 60_000 })
+
+it.live("more idle biz_tags than one sweep batch: every one is released, the sweep resuming across ticks", () =>
+  run({ l1_capacity: 0, idle_release_ms: 100 }, Effect.gen(function*() {
+    const generator = yield* SegmentGenerator
+    const count = SWEEP_BATCH * 2 + 10
+    const tags = yield* Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) => createTag(`many-idle-${i}`, 10), {
+      concurrency: 8
+    })
+    yield* Effect.forEach(tags, (tag) => Effect.flatMap(generator.actorFor(tag), (actor) => actor.take(1)), { concurrency: 8 })
+    yield* eventually(
+      "all released",
+      30_000,
+      Effect.sync(() => tags.every((tag) => generator.runningActor(tag) === undefined)),
+      25
+    )
+  })), { timeout: 120_000 })
 
 it.live("a take that finds L1 and L2 empty while the load hangs answers IDGEN-SEG-1003 after the timeout", () =>
   run({ take_timeout_ms: 300, l1_capacity: 0, max_step: 1000 }, Effect.gen(function*() {

@@ -3,7 +3,7 @@
  * created on first use. The actors' loads and ring refills run in fibers of one FiberSet
  * (supervised, interrupted with the generator); an idle actor has none.
  *
- * A sweep fiber looks at every actor periodically: a biz_tag whose rate reaches
+ * A sweep fiber looks at every actor periodically, a bounded batch per tick: a biz_tag whose rate reaches
  * `segment.l1_hot_ids_per_second` gets an L1 ring (within the memory budget, `L1Rings.ts`);
  * one unused for `segment.idle_release_ms` is released — its load in flight stopped, its ring's
  * memory returned, the numbers left in its buffers abandoned (gaps, never duplicates:
@@ -20,7 +20,11 @@ import { SegmentRepo } from "../storage/SegmentRepo.ts"
 import { makeCpuPressure } from "./CpuPressure.ts"
 import * as L1Rings from "./L1Rings.ts"
 import * as SegmentActor from "./SegmentActor.ts"
+import { SweepCursor } from "./SweepCursor.ts"
 import { SegmentSupply } from "./SegmentSupply.ts"
+
+/** Actors the idle/hot sweep looks at per tick. */
+export const SWEEP_BATCH = 200
 
 export class SegmentGenerator extends Context.Service<SegmentGenerator, {
   /** The actor of a biz_tag, started on first use. */
@@ -157,10 +161,14 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       })
 
       // Idle release and hot promotion, from what each actor counts anyway (no hot-path cost).
+      // A tick looks at `SWEEP_BATCH` actors (a few µs each), so its loop time stays well under
+      // a millisecond whatever the number of biz_tags; with n actors each is seen every
+      // ceil(n / SWEEP_BATCH) ticks, its rate measured over its own interval.
+      const cursor = new SweepCursor(actors, SWEEP_BATCH)
       const sweep = Effect.gen(function*() {
         const now = clock.currentTimeMillisUnsafe()
         const { idleReleaseMillis, l1 } = current().segment
-        for (const [tagId, running] of actors) {
+        for (const [tagId, running] of cursor.next()) {
           const { actor } = running
           const activity = actor.activity()
           if (activity !== running.lastActivity || actor.waiting() > 0) {
