@@ -6,7 +6,7 @@
  * one import per step, to say where to cut it.
  *
  * Folders are the first level below a package's `src/`; a package's root files (`index.ts`,
- * `App.ts`, `main.ts`, the CLI's helpers) are its entry points and wiring, outside the
+ * `App.ts`, `main.js`, the CLI's helpers) are its entry points and wiring, outside the
  * folder graph. Type-only imports count: they tie the folders together as much as others.
  * dependency-cruiser parses with swc (TypeScript 7 has no JavaScript API it can use).
  */

@@ -77,7 +77,7 @@ export const startIdgen = async (options: StartOptions): Promise<IdgenServer> =>
   }
   if (options.databaseUrl !== undefined) env.IDGEN_DATABASE_URL = options.databaseUrl
   else env.IDGEN_DATABASE_URL = ""
-  const started = startNode(Path.join(options.repoRoot, "packages/server/src/main.ts"), [], {
+  const started = startNode(Path.join(options.repoRoot, "packages/server/src/main.js"), [], {
     env,
     logFile: options.logFile,
     cwd: options.repoRoot

@@ -288,7 +288,7 @@ describe("deploy/docker", () => {
     assert.isNotNull(user, "the final stage sets USER")
     assert.notInclude(["root", "0"], user![1])
     assert.match(final, /^HEALTHCHECK /m)
-    assert.match(final, /^ENTRYPOINT \["node", "--conditions=@idgen\/source", "packages\/server\/src\/main\.ts"\]/m)
+    assert.match(final, /^ENTRYPOINT \["node", "--conditions=@idgen\/source", "packages\/server\/src\/main\.js"\]/m)
     for (const [, source] of dockerfile.matchAll(/^COPY (?!--from)(?:--\S+\s+)*(\S+)\s+\S+$/gm)) {
       assert.isTrue(existsSync(join(root, source!)), `COPY ${source}`)
     }

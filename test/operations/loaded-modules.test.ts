@@ -3,11 +3,11 @@
  * is first used: each module loaded stays in memory (its source, its compiled code) for the
  * life of the process.
  */
-import { assert, layer } from "@effect/vitest"
+import { afterAll, assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import * as ModuleLog from "../support/ModuleLog.ts"
 import { ServerProcess } from "../support/ServerProcess.ts"
 
@@ -41,3 +41,29 @@ layer(ServerProcess.layer({ env: ModuleLog.env(log) }), { timeout: "120 seconds"
       }))
   }
 )
+
+/** Node's TypeScript stripper (SWC in WebAssembly), loaded to strip the types of a `.ts` file not in the compile cache. */
+const typeStripper = "node:internal/deps/amaro/dist/index"
+const restartLog = join(mkdtempSync(join(tmpdir(), "idgen-module-log-")), "modules.log")
+/** The server's os.tmpdir(), so that its compile cache (`main.js`) is its own and cold at the first start. */
+const serverTmp = mkdtempSync(join(tmpdir(), "idgen-compile-cache-"))
+
+afterAll(() => {
+  for (const dir of [dirname(log), dirname(restartLog), serverTmp]) rmSync(dir, { recursive: true, force: true })
+})
+
+layer(ServerProcess.layer({ env: { ...ModuleLog.env(restartLog), TMPDIR: serverTmp } }), {
+  timeout: "120 seconds",
+  excludeTestServices: true
+})("modules a restarted node loads", (it) => {
+  it.effect("a start after the first loads no TypeScript compiler: every module comes from the compile cache", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      assert.include(yield* ModuleLog.loaded(restartLog), typeStripper, "the first start (cold cache) strips types")
+      writeFileSync(restartLog, "")
+      yield* server.restart
+      const atRestart = yield* ModuleLog.loaded(restartLog)
+      assert.isTrue(atRestart.some((url) => url.endsWith("/packages/server/src/App.ts")), "the hook records the restart")
+      assert.notInclude(atRestart, typeStripper)
+    }))
+})

@@ -1,13 +1,13 @@
 /**
  * Which modules a server process has loaded so far, for tests of what a configuration loads
- * (and what it leaves for later): `env(file)` preloads `moduleLogHook.ts` into the process,
+ * (and what it leaves for later): `env(file)` preloads `moduleLogHook.mjs` into the process,
  * `loaded(file)` reads back the URLs it recorded.
  */
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 
-const hook = resolve(import.meta.dirname, "moduleLogHook.ts")
+const hook = resolve(import.meta.dirname, "moduleLogHook.mjs")
 
 /** The server's extra environment: the hook preloaded, recording into `file`. */
 export const env = (file: string): Record<string, string> => ({

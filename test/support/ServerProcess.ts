@@ -1,5 +1,5 @@
 /**
- * The real server as a child process, for black-box tests: `node packages/server/src/main.ts`
+ * The real server as a child process, for black-box tests: `node packages/server/src/main.js`
  * on ports the kernel picks when it binds (port 0, read back from its port file), with a
  * throw-away PostgreSQL database, its own data directory and a known admin token. `make`
  * waits until `/ready` answers 200 (bounded), keeps the process output for failure
@@ -26,7 +26,7 @@ import * as TestDatabase from "./TestDatabase.ts"
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 
 const repoRoot = resolve(import.meta.dirname, "../..")
-const mainPath = join(repoRoot, "packages/server/src/main.ts")
+const mainPath = join(repoRoot, "packages/server/src/main.js")
 
 export class ServerStartError extends Data.TaggedError("ServerStartError")<{
   readonly message: string

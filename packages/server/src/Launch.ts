@@ -1,5 +1,5 @@
 /**
- * What this process is, loaded by `main.ts`: configuration comes from IDGEN_* variables and
+ * What this process is, loaded by `main.js`: configuration comes from IDGEN_* variables and
  * the optional IDGEN_CONFIG file; with no IDGEN_DATABASE_URL the node runs on its embedded store.
  *
  * With `node.workers` (IDGEN_WORKERS) above 1 this process becomes the primary of that many

@@ -7,6 +7,11 @@
  * ≈ 1,000 modules a node loads instead of compiling them again. It covers only what is
  * loaded after it is enabled, hence `Launch.ts` is imported, not a static import; the
  * variable passes it on to the embedded store's thread and to worker processes.
+ *
+ * Plain JavaScript, not TypeScript: Node strips a `.ts` file's types with a compiler of its
+ * own (amaro: SWC in WebAssembly, ≈ 20–30 MB resident for the process's life), and this
+ * file runs before the cache is enabled; every other module then comes from the cache, so a
+ * start after the first loads no TypeScript compiler at all.
  */
 import { enableCompileCache } from "node:module"
 
