@@ -16,6 +16,7 @@ import { NodeFS } from "@electric-sql/pglite/nodefs"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as V8 from "node:v8"
 import { parentPort, workerData } from "node:worker_threads"
 import * as EmbeddedTemplate from "./EmbeddedTemplate.ts"
 
@@ -182,7 +183,20 @@ port.on("message", (message: unknown) => {
   if (!starting) void close()
 })
 
+/**
+ * V8 runs WebAssembly in its baseline compiler (Liftoff) and recompiles a function with its
+ * optimising one (TurboFan) once it has run for a budget. PostgreSQL's start and a first
+ * start's migrations spend that budget on hundreds of large functions, whose recompilation
+ * took ≈ 1.5 s of CPU in V8's background threads during every start, beside the node loading
+ * its modules on 2 cores. The node's statements are small (their time is the round trip, the
+ * same under either compiler), so the budget is raised 150-fold: only what runs really long
+ * is optimised. Process-wide, before PGlite compiles its module (no other WebAssembly here
+ * runs long).
+ */
+const WASM_TIERING_BUDGET = 2_000_000_000
+
 const run = async () => {
+  V8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`)
   const started = performance.now()
   const { origin, template } = await prepare(start.pgDir, start.templateCache ?? EmbeddedTemplate.defaultCache())
   if (closeAsked) return
