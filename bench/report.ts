@@ -13,7 +13,7 @@ export type Verdict = "PASS" | "MISS" | "MISS?" | "info" | "n/a"
 
 export interface Check {
   readonly id: string
-  readonly section: "in-process" | "http" | "tail" | "workers" | "interfaces" | "allocations" | "memory"
+  readonly section: "in-process" | "http" | "tail" | "workers" | "interfaces" | "allocations" | "startup" | "memory"
   readonly metric: string
   /** Measured value in `unit`, or null when it could not be measured. */
   readonly value: number | null

@@ -6,10 +6,11 @@
  * Every measurement runs in its own process: in-process benches one at a time, and for
  * HTTP the server under test, the bare node:http baseline and the autocannon load
  * generator each in a separate process. Environment knobs (defaults in brackets):
- * BENCH_ONLY=inprocess|http|tail|workers|interfaces|allocations|memory, BENCH_STORE=postgres|embedded [postgres when reachable],
+ * BENCH_ONLY=inprocess|http|tail|workers|interfaces|allocations|memory|startup, BENCH_STORE=postgres|embedded [postgres when reachable],
  * BENCH_ROUNDS [10], BENCH_ROUND_MS [300], BENCH_SNOWFLAKE_ROUNDS [3], BENCH_SNOWFLAKE_ROUND_MS [2000],
  * BENCH_HTTP_ROUNDS [3], BENCH_HTTP_CONNECTIONS [32], BENCH_HTTP_PIPELINING [1],
- * BENCH_HTTP_WARMUP_S [1], BENCH_HTTP_DURATION_S [4], BENCH_READY_TIMEOUT_MS [90000].
+ * BENCH_HTTP_WARMUP_S [1], BENCH_HTTP_DURATION_S [4], BENCH_READY_TIMEOUT_MS [90000],
+ * BENCH_STARTUP_ROUNDS [5], BENCH_STARTUP_BEFORE [unset: a checkout to measure beside this tree].
  */
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -23,6 +24,7 @@ import { interfacesBench } from "./interfaces/section.ts"
 import { allocationsBench } from "./segment/allocations.ts"
 import { memoryBench } from "./http/memory.ts"
 import { tailBench } from "./http/tail.ts"
+import { startupBench } from "./startup/startup.ts"
 import { type Target, workersBench } from "./http/workers.ts"
 import { createDatabase, type ThrowawayDb } from "./lib/postgres.ts"
 import { type Check, table, writeJson } from "./report.ts"
@@ -512,6 +514,16 @@ const memorySection = async () => {
   }
 }
 
+const startupSection = async () => {
+  try {
+    const r = await startupBench({ repoRoot: ROOT, results: RESULTS, tmp, log })
+    checks.push(...r.checks)
+    raw.startup = r.raw
+  } catch (error) {
+    checks.push(failed("startup.first", "startup", "embedded first start (template), spawn → listening", "≤ 2000 ms", error))
+  }
+}
+
 const allocBench = async () => {
   try {
     const r = await allocationsBench({ repoRoot: ROOT, results: RESULTS, store, log })
@@ -534,6 +546,7 @@ try {
   if (only === undefined || only === "" || only === "interfaces") await ifaceBench()
   if (only === undefined || only === "" || only === "allocations") await allocBench()
   if (only === undefined || only === "" || only === "memory") await memorySection()
+  if (only === undefined || only === "" || only === "startup") await startupSection()
 } finally {
   cleanup()
 }

@@ -9,15 +9,21 @@ import { parseResult } from "./protocol.ts"
 
 const live = new Set<ChildProcess>()
 
+/** Processes started in a group of their own (`group`): signals go to the whole group. */
+const groups = new WeakSet<ChildProcess>()
+
+const signal = (child: ChildProcess, name: NodeJS.Signals) => {
+  if (child.pid === undefined) return
+  try {
+    process.kill(groups.has(child) ? -child.pid : child.pid, name)
+  } catch {
+    // already gone
+  }
+}
+
 const killAll = () => {
   for (const child of live) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, "SIGKILL")
-      } catch {
-        // already gone
-      }
-    }
+    if (child.exitCode === null && child.signalCode === null) signal(child, "SIGKILL")
   }
   live.clear()
 }
@@ -48,20 +54,23 @@ export interface Started {
 }
 
 /**
- * Starts `node <script> ...args`. Its stderr (and stdout) are appended to `logFile` when
- * given, so a failing server can be diagnosed after the run.
+ * Starts `command ...args`. Its stderr (and stdout) are appended to `logFile` when given, so
+ * a failing server can be diagnosed after the run. With `group`, in a process group of its
+ * own that `stop` signals as a whole (a wrapper such as `npm start` and the node it runs).
  */
-export const startNode = (
-  script: string,
+export const startProcess = (
+  command: string,
   args: ReadonlyArray<string>,
-  options: { env?: NodeJS.ProcessEnv; logFile?: string; cwd?: string } = {}
+  options: { env?: NodeJS.ProcessEnv; logFile?: string; cwd?: string; group?: boolean } = {}
 ): Started => {
   hookExit()
-  const child = spawn(NODE, [script, ...args], {
+  const child = spawn(command, args, {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.group === true
   })
+  if (options.group === true) groups.add(child)
   live.add(child)
   let out = ""
   const log = options.logFile === undefined ? undefined : Fs.createWriteStream(options.logFile, { flags: "a" })
@@ -83,13 +92,20 @@ export const startNode = (
   })
   const stop = async (graceMs = 3000) => {
     if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill("SIGTERM")
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs)
+    signal(child, "SIGTERM")
+    const timer = setTimeout(() => signal(child, "SIGKILL"), graceMs)
     await exited
     clearTimeout(timer)
   }
   return { child, stdout: () => out, exited, stop }
 }
+
+/** Starts `node <script> ...args` (see `startProcess`). */
+export const startNode = (
+  script: string,
+  args: ReadonlyArray<string>,
+  options: { env?: NodeJS.ProcessEnv; logFile?: string; cwd?: string } = {}
+): Started => startProcess(NODE, [script, ...args], options)
 
 /** Runs a bench script to completion and returns its `BENCH_RESULT`. */
 export const runNode = async <A>(
