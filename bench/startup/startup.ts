@@ -1,6 +1,6 @@
 /**
  * The start-up part of `npm run bench` (issue 13 §3): how long a node takes from its spawn
- * (`node packages/server/src/main.ts`) until it listens (its port file appears), on the
+ * (`node packages/server/src/main.js`) until it listens (its port file appears), on the
  * embedded store, in alternating rounds of:
  *
  * - a first start on an empty data directory with the template (`storage/EmbeddedTemplate.ts`;
@@ -52,7 +52,7 @@ interface Variant {
   readonly name: string
   /** Where the tree is. */
   readonly root: string
-  /** Through `npm start` rather than `node …/main.ts`. */
+  /** Through `npm start` rather than `node …/main.js`. */
   readonly npm?: boolean
   /** The data directory of this round's start (fresh for a first start). */
   readonly dataDir: (round: number) => string
@@ -68,6 +68,12 @@ const cpuMs = (pid: number): number | undefined => {
   } catch {
     return undefined
   }
+}
+
+/** The server's entry point in a tree (`main.ts` in trees before it became `main.js`). */
+const entry = (root: string) => {
+  const js = Path.join(root, "packages/server/src/main.js")
+  return Fs.existsSync(js) ? js : Path.join(root, "packages/server/src/main.ts")
 }
 
 const startOnce = async (variant: Variant, round: number, logFile: string): Promise<Start> => {
@@ -91,7 +97,7 @@ const startOnce = async (variant: Variant, round: number, logFile: string): Prom
   const spawned = performance.now()
   const started = variant.npm === true
     ? startProcess("npm", ["start", "--silent"], { env, logFile, cwd: variant.root, group: true })
-    : startProcess(NODE, [Path.join(variant.root, "packages/server/src/main.ts")], { env, logFile, cwd: variant.root })
+    : startProcess(NODE, [entry(variant.root)], { env, logFile, cwd: variant.root })
   try {
     const deadline = spawned + settings.timeoutMs
     let exited = false
