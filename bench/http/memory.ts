@@ -4,6 +4,8 @@
  * embedded store, beside the bare node:http server under the same load in the same run and
  * beside a Node process that only imported the node's modules (`imports-only.ts`):
  *
+ * - every idgen node and the imports-only process load their modules from the compile cache
+ *   (`main.js`), filled by a first imports-only run and the embedded node's first start;
  * - load: single-ID generate, then batch-1000 generate, `BENCH_MEMORY_SECONDS` (8) each after
  *   a 1 s warm-up, autocannon with `BENCH_HTTP_CONNECTIONS` (32) connections;
  * - RSS is VmRSS of `/proc/<pid>/status`, read every 100 ms (RssAnon and RssFile of the
@@ -182,11 +184,16 @@ const idgenProfile = async (
   }
 }
 
-/** The imports-only process's RSS once it has imported everything and idled `idleSeconds`. */
+/**
+ * The imports-only process's RSS once it has imported everything and idled `idleSeconds`,
+ * with the compile cache a node uses (`main.js`: `os.tmpdir()/node-compile-cache` unless
+ * NODE_COMPILE_CACHE says otherwise), so that it loads its modules as a node does.
+ */
 const importsOnly = async (context: Context): Promise<Status> => {
   const child = startNode(Path.join(import.meta.dirname, "imports-only.ts"), [], {
     logFile: Path.join(context.results, "memory-imports-only.log"),
-    cwd: context.repoRoot
+    cwd: context.repoRoot,
+    env: { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? Path.join(Os.tmpdir(), "node-compile-cache") }
   })
   try {
     for (let i = 0; i < 1200 && !child.stdout().includes("IMPORTED"); i++) await sleep(50)
@@ -218,10 +225,31 @@ const row = (
   notes
 })
 
+/** An embedded node's first start on an empty data directory: its status when ready. */
+const embeddedFirstStart = async (context: Context, dataDir: string): Promise<Status> => {
+  const first = await startIdgen({
+    repoRoot: context.repoRoot,
+    databaseUrl: undefined,
+    dataDir,
+    logFile: Path.join(context.results, "memory-embedded-first.log"),
+    readyTimeoutMs: settings.readyTimeoutMs
+  })
+  try {
+    return status(first.pid)
+  } finally {
+    await first.stop()
+  }
+}
+
 export const memoryBench = async (context: Context): Promise<{ checks: Array<Check>; raw: unknown }> => {
-  const checks: Array<Check> = []
   const raw: Record<string, unknown> = { settings, loadAtStart: Os.loadavg()[0] }
-  context.log("memory: a process that only imports the node's modules")
+  // Both fill the compile cache too (the node's own modules; then main.js's and Launch.ts).
+  context.log("memory: a process that only imports the node's modules (a first run fills the compile cache)")
+  await importsOnly(context)
+  const embedded = context.store("memory-embedded", "embedded")!
+  context.log("memory: embedded store, first start")
+  const firstStart = await embeddedFirstStart(context, embedded.dataDir)
+  raw.embeddedFirstStart = firstStart
   const imports = await importsOnly(context)
   raw.importsOnly = imports
 
@@ -234,12 +262,12 @@ export const memoryBench = async (context: Context): Promise<{ checks: Array<Che
   }
   raw.bare = bare
   const barePeak = peakOf(bare)
-  checks.push(
+  const checks: Array<Check> = [
     row("imports-only", "RSS, a process that only imported the node's modules", imports.rss, {
       name: "bare node:http idle",
       value: bare.idle.rss
     }, [`anon ${mb(imports.anon)}, file ${mb(imports.file)}; bare node:http under the same load: ${detail(bare)}`])
-  )
+  ]
 
   const postgres = context.store("memory-postgres", "postgres")
   if (postgres === undefined) {
@@ -275,23 +303,12 @@ export const memoryBench = async (context: Context): Promise<{ checks: Array<Che
     )
   }
 
-  const embedded = context.store("memory-embedded", "embedded")!
-  context.log("memory: embedded store, first start")
-  const first = await startIdgen({
-    repoRoot: context.repoRoot,
-    databaseUrl: undefined,
-    dataDir: embedded.dataDir,
-    logFile: Path.join(context.results, "memory-embedded-first.log"),
-    readyTimeoutMs: settings.readyTimeoutMs
-  })
-  const firstStart = status(first.pid)
-  await first.stop()
-  raw.embeddedFirstStart = firstStart
   const node = await idgenProfile(context, "embedded", embedded, { restart: true })
   raw.embedded = node
   checks.push(
     row("embedded.first-start", "RSS peak of the first start, embedded", firstStart.hwm, null, [
-      `VmHWM when ready on an empty data directory (initdb, migrations); RSS then ${mb(firstStart.rss)}`
+      `VmHWM when ready on an empty data directory (PGlite's template copied or initdb run, migrations); ` +
+        `RSS then ${mb(firstStart.rss)}`
     ]),
     row("embedded.idle", "RSS idle, embedded (restarted)", node.idle.rss, { name: "imports only", value: imports.rss }),
     row("embedded.peak", "RSS peak under load, embedded", peakOf(node).rss, { name: "bare node:http", value: barePeak.rss }, [
