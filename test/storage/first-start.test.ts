@@ -1,13 +1,15 @@
 /**
  * A node's first start on an empty data directory copies the embedded store's template
- * (initdb's output per PGlite version, `storage/EmbeddedTemplate.ts`) instead of running
- * initdb, and is otherwise the first start it always was; without a usable template it runs
- * initdb and saves one. A template is only ever copied. Real server processes, each test with
- * a template cache of its own (`database.embedded_template_dir`).
+ * (initdb's output with the schema migrated, per PGlite version and schema,
+ * `storage/EmbeddedTemplate.ts`, made by `scripts/embedded-template.ts`) instead of running
+ * initdb and the migrations, and is otherwise the first start it always was; without a usable
+ * template it runs initdb and migrates. A template is only ever copied. Real server processes,
+ * each test with a template cache of its own (`database.embedded_template_dir`).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as EmbeddedTemplate from "@idgen/server/storage/EmbeddedTemplate"
 import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -54,29 +56,34 @@ const batch = (server: ServerProcessShape, key: string) =>
     }
   )
 
+/** Makes the template under `cache` as `npm ci` does. */
+const makeTemplate = (cache: string) => {
+  const script = Path.resolve(import.meta.dirname, "../../scripts/embedded-template.ts")
+  const made = spawnSync(process.execPath, [script, cache], { encoding: "utf8" })
+  assert.strictEqual(made.status, 0, made.stderr)
+  const template = EmbeddedTemplate.find(cache)
+  assert.strictEqual(template._tag, "Found", made.stdout + made.stderr)
+  return template as Extract<EmbeddedTemplate.Lookup, { _tag: "Found" }>
+}
+
 describe("embedded first start", () => {
   it.live(
-    "without a template runs initdb and saves one; the next copies it, is a whole first start, and restarts without an ID twice; the template is never changed",
+    "copies the template: the schema comes with it (logged as migrated), the node pins its settings, issues IDs and restarts without an ID twice; the template never changes",
     () =>
       Effect.gen(function*() {
         const cache = yield* tempDir("idgen-template-")
-        const first = yield* make("", embedded(cache))
-        const [initdb] = readyLines(first)
-        assert.strictEqual(initdb?.origin, "initdb", first.output())
-        assert.include(initdb?.template, "saved it for the next first start")
-        yield* first.kill()
-        const template = EmbeddedTemplate.find(cache)
-        assert.strictEqual(template._tag, "Found")
+        const template = makeTemplate(cache)
         const before = snapshot(template.dir)
 
         const server = yield* make("", embedded(cache))
         const [copied] = readyLines(server)
         assert.strictEqual(copied?.origin, "template", server.output())
         assert.strictEqual(copied?.template, template.dir)
-        // The node's own state is made by its first start, not carried by the template.
-        const messages = logLines(server).map((line) => line.message)
-        assert.include(messages, "database migrated")
-        assert.include(messages, "cluster settings pinned in the database")
+        // Logged as a first start without the template logs them; the node's own state is its own.
+        const migrated = logLines(server).find((line) => line.message === "database migrated")
+        assert.match(migrated?.annotations["migrations"], /^1_tenancy,2_segments,.*,11_/)
+        assert.strictEqual(migrated?.annotations["template"], template.dir)
+        assert.include(logLines(server).map((line) => line.message), "cluster settings pinned in the database")
         const key = yield* workspaceWithKey(server, { name: "first" })
         const issued = [...(yield* batch(server, key)), ...(yield* batch(server, key))]
 
@@ -91,22 +98,30 @@ describe("embedded first start", () => {
     240_000
   )
 
-  it.live("a template another PGlite version made is not used (initdb) and is left as it was", () =>
+  it.live("without a usable template (none, or one made for another PGlite version) runs initdb and migrates; leaves the template as it was", () =>
     Effect.gen(function*() {
+      const none = yield* make("", embedded(yield* tempDir("idgen-template-")))
+      const [initdb] = readyLines(none)
+      assert.strictEqual(initdb?.origin, "initdb", none.output())
+      assert.include(initdb?.template, "none at ")
+      const migrated = logLines(none).find((line) => line.message === "database migrated")
+      assert.match(migrated?.annotations["migrations"], /^1_tenancy,/)
+      assert.notProperty(migrated?.annotations, "template")
+      assert.lengthOf(yield* batch(none, yield* workspaceWithKey(none, { name: "first" })), 500)
+      yield* none.kill()
+
       const cache = yield* tempDir("idgen-template-")
       // Were it used, PostgreSQL would not start on this.
       const dir = EmbeddedTemplate.location(cache)
       Fs.mkdirSync(Path.join(dir, "data"), { recursive: true })
       Fs.writeFileSync(Path.join(dir, "data", "PG_VERSION"), "17\n")
-      Fs.writeFileSync(Path.join(dir, "template.json"), JSON.stringify({ pglite: "0.0.1" }))
+      Fs.writeFileSync(Path.join(dir, "template.json"), JSON.stringify({ pglite: "0.0.1", schema: EmbeddedTemplate.schemaDigest }))
       const before = snapshot(dir)
-
-      const server = yield* make("", embedded(cache))
-      const [ready] = readyLines(server)
-      assert.strictEqual(ready?.origin, "initdb", server.output())
-      assert.include(ready?.template, "made by pglite 0.0.1")
-      const key = yield* workspaceWithKey(server, { name: "first" })
-      assert.lengthOf(yield* batch(server, key), 500)
+      const other = yield* make("", embedded(cache))
+      const [ready] = readyLines(other)
+      assert.strictEqual(ready?.origin, "initdb", other.output())
+      assert.include(ready?.template, "made for pglite 0.0.1")
+      assert.lengthOf(yield* batch(other, yield* workspaceWithKey(other, { name: "first" })), 500)
       assert.deepStrictEqual(snapshot(dir), before, "the template changed")
     }).pipe(Effect.scoped), 240_000)
 })

@@ -121,11 +121,28 @@ const embeddedClient = PgClient.layerFrom(
 export const layerEmbeddedClient = (dataDir: string, templateDir?: string) =>
   embeddedClient.pipe(Layer.provide(EmbeddedStore.layerAt(dataDir, templateDir)))
 
-const startup = Effect.gen(function*() {
+/** The migrations recorded as applied, in order. */
+const recorded = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ readonly migration_id: number; readonly name: string }>`
+    SELECT migration_id, name FROM ${sql(Migrations.table)} ORDER BY migration_id`
+  return rows.map((row) => [row.migration_id, row.name] as const)
+}).pipe(Effect.mapError(unavailable("migrate")))
+
+/**
+ * Migrates, keeps the audit partitions ready. `template`: the data directory was copied from
+ * the embedded store's template by this start, and came with its migrations, logged as applied.
+ */
+const startup = (template: string | undefined) => Effect.gen(function*() {
   const applied = yield* migrate
-  if (applied.length > 0) {
+  const fromTemplate = applied.length === 0 && template !== undefined
+  const migrations = fromTemplate ? yield* recorded : applied
+  if (migrations.length > 0) {
     yield* Effect.logInfo("database migrated").pipe(
-      Effect.annotateLogs({ migrations: applied.map(([id, name]) => `${id}_${name}`).join(",") })
+      Effect.annotateLogs({
+        migrations: migrations.map(([id, name]) => `${id}_${name}`).join(","),
+        ...(fromTemplate ? { template } : {})
+      })
     )
   }
   yield* ensureAllocationPartitions()
@@ -139,19 +156,26 @@ const startup = Effect.gen(function*() {
   )
 })
 
-/** `client` with the schema migrated (and the audit partitions kept ready). */
-const migrated = <E, R>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E, R>) =>
-  Layer.effectDiscard(startup).pipe(Layer.provideMerge(client))
+/** The external database's client with the schema migrated (and the audit partitions kept ready). */
+const migratedExternal = (url: Redacted.Redacted<string>, maxConnections: number) =>
+  Layer.effectDiscard(startup(undefined)).pipe(Layer.provideMerge(layerExternalClient(url, maxConnections)))
+
+/** The embedded store's client on `store`, with the schema migrated (and the audit partitions kept ready). */
+const migratedEmbedded = <E, R>(store: Layer.Layer<EmbeddedStore, E, R>) =>
+  Layer.effectDiscard(
+    Effect.flatMap(
+      Effect.flatMap(EmbeddedStore, (embedded) => embedded.ready),
+      (ready) => startup(ready.origin === "template" ? ready.template : undefined)
+    )
+  ).pipe(Layer.provideMerge(embeddedClient), Layer.provide(store))
 
 /** The migrated database described by `options`. */
 export const layerWith = (
   options: DatabaseOptions
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, DatabaseStartupError> =>
-  migrated(
-    options.url === undefined
-      ? layerEmbeddedClient(options.dataDir, options.embeddedTemplateDir)
-      : layerExternalClient(options.url, options.maxConnections)
-  )
+  options.url === undefined
+    ? migratedEmbedded(EmbeddedStore.layerAt(options.dataDir, options.embeddedTemplateDir))
+    : migratedExternal(options.url, options.maxConnections)
 
 /**
  * The migrated database of this node's configuration (`database.*`). The embedded store is
@@ -161,8 +185,8 @@ export const layer: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Databas
   .unwrap(
     Effect.map(ServerConfig, (config) =>
       config.database.url === undefined
-        ? migrated(embeddedClient.pipe(Layer.provide(EmbeddedStore.layer)))
-        : layerWith(config.database))
+        ? migratedEmbedded(EmbeddedStore.layer)
+        : migratedExternal(config.database.url, config.database.maxConnections))
   )
 
 /** The migrated external database at `url` (tests, tools). */

@@ -46,6 +46,8 @@ export interface Store {
   readonly startupMillis: number
   /** How the data directory came to be: there already, or made by this start from the template or by initdb. */
   readonly origin: Origin
+  /** On a first start: the template copied, or why there was none. */
+  readonly template: string | undefined
   /** Whether COMMIT reaches the disk (fsync), not only the kernel. */
   readonly fsync: boolean
 }
@@ -201,7 +203,7 @@ export const begin = (
           fsync
         })
       )
-      return { endpoint, startupMillis, origin, fsync } satisfies Store
+      return { endpoint, startupMillis, origin, template: result.template, fsync } satisfies Store
     })
     return yield* Effect.cached(ready)
   })

@@ -38,7 +38,7 @@ export type Reply =
     /** Preparing the data directory (on a first start) and opening PGlite. */
     readonly startupMillis: number
     readonly origin: Origin
-    /** On a first start: the template used, or why there was none and whether one was saved. */
+    /** On a first start: the template used, or why there was none. */
     readonly template: string | undefined
     /** The TCP port when no socket path was given. */
     readonly port: number | undefined
@@ -107,19 +107,17 @@ const setting = async (db: PGlite, name: string) => {
 
 const text = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
-/** Saves initdb's output as the template for the next first start; what became of it. */
-const saveTemplate = (dataDir: string, cache: string): string => {
-  try {
-    return EmbeddedTemplate.save(dataDir, cache) ? "saved it for the next first start" : "another process saved one"
-  } catch (error) {
-    return `could not save it: ${text(error)}`
-  }
+/** Runs PGlite's initdb into `dataDir` (which must hold no data directory yet) and closes it. */
+const initdb = async (dataDir: string) => {
+  const db = await PGlite.create({ fs: new NodeFS(dataDir) })
+  await db.close()
+  Fs.chmodSync(dataDir, 0o700)
 }
 
 /**
- * Makes `pgDir` a data directory unless it is one: a copy of the template, else initdb's
- * output (then saved as the template). Either is built beside it and renamed into place, so a
- * start killed meanwhile leaves no half-made data directory behind.
+ * Makes `pgDir` a data directory unless it is one: a copy of the template (schema included),
+ * else initdb's output (the node migrates it). Either is built beside it and renamed into
+ * place, so a start killed meanwhile leaves no half-made data directory behind.
  */
 const prepare = async (pgDir: string, cache: string): Promise<{ origin: Origin; template: string | undefined }> => {
   if (Fs.existsSync(Path.join(pgDir, "PG_VERSION"))) return { origin: "existing", template: undefined }
@@ -132,12 +130,12 @@ const prepare = async (pgDir: string, cache: string): Promise<{ origin: Origin; 
     EmbeddedTemplate.copy(found.data, staging)
     prepared = { origin: "template", template: found.dir }
   } else {
-    await EmbeddedTemplate.initdb(staging)
+    await initdb(staging)
     prepared = {
       origin: "initdb",
       template: found._tag === "Unusable"
         ? `${found.dir} not used: ${found.reason}`
-        : `none at ${found.dir}; ${saveTemplate(staging, cache)}`
+        : `none at ${found.dir} (node scripts/embedded-template.ts makes it)`
     }
   }
   if (Fs.existsSync(pgDir)) {

@@ -10,9 +10,9 @@ export const section = Section.make("database", {
   }),
   dataDir: Setting.make("data_dir", Schema.String, { default: "./data", doc: "Embedded store, generated admin token, the static worker id's holder record" }),
   embeddedTemplateDir: Setting.optional("embedded_template_dir", Schema.String, {
-    doc: "Where the embedded store's template is kept (initdb's output per PGlite version, copied by a first start " +
-      "instead of running initdb; made by `npm ci` and the Docker image, else by the first start); unset → " +
-      "`node_modules/.cache/idgen` of the installation"
+    doc: "Where the embedded store's template is kept (initdb's output with the schema migrated, per PGlite version " +
+      "and schema, copied by a first start instead of running initdb and the migrations; made by `npm ci` and the " +
+      "Docker image); unset → `node_modules/.cache/idgen` of the installation"
   }),
   maxConnections: Setting.make("max_connections", PositiveInt, { default: 10, doc: "PostgreSQL pool size" })
 })
