@@ -7,7 +7,8 @@ import * as PortFile from "@idgen/server/ports/PortFile"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { sleep, startNode, type Started } from "../lib/children.ts"
+import { startFlags } from "../../scripts/start-flags.ts"
+import { NODE, sleep, startProcess, type Started } from "../lib/children.ts"
 
 export interface IdgenServer {
   readonly baseUrl: string
@@ -27,6 +28,8 @@ export interface StartOptions {
   readonly readyTimeoutMs: number
   /** Extra environment (e.g. OTEL_EXPORTER_OTLP_ENDPOINT for the tracing bench). */
   readonly env?: NodeJS.ProcessEnv
+  /** Node options instead of `npm start`'s (`BENCH_IDGEN_NODE_FLAGS`, space-separated, for every idgen server of a run). */
+  readonly nodeFlags?: ReadonlyArray<string>
   /** The store served an earlier start: its workspace exists already (a new API key is made). */
   readonly restart?: boolean
 }
@@ -75,9 +78,12 @@ export const startIdgen = async (options: StartOptions): Promise<IdgenServer> =>
     IDGEN_WORKERS: "1",
     ...options.env
   }
+  const fromEnvironment = process.env.BENCH_IDGEN_NODE_FLAGS?.split(/\s+/).filter((flag) => flag !== "")
   if (options.databaseUrl !== undefined) env.IDGEN_DATABASE_URL = options.databaseUrl
   else env.IDGEN_DATABASE_URL = ""
-  const started = startNode(Path.join(options.repoRoot, "packages/server/src/main.js"), [], {
+  // As `npm start` runs it: the same Node options (its young-generation size among them).
+  const flags = options.nodeFlags ?? fromEnvironment ?? startFlags()
+  const started = startProcess(NODE, [...flags, Path.join(options.repoRoot, "packages/server/src/main.js")], {
     env,
     logFile: options.logFile,
     cwd: options.repoRoot

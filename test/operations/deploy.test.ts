@@ -18,6 +18,7 @@ import { parseAllDocuments, parse as parseYaml } from "yaml"
 import { load } from "@idgen/server/config/ConfigLoader"
 import { examplePath, readmePath, renderExample, updatedReadme } from "../../scripts/config-reference.ts"
 import { render as renderRules, rulesPath } from "../../scripts/prometheus-rules.ts"
+import { startFlags } from "../../scripts/start-flags.ts"
 import { ADMIN_TOKEN } from "../support/ServerProcess.ts"
 import { AMTOOL_BINARY, KUBECTL_BINARY, PROMTOOL_BINARY } from "../support/SystemPackages.ts"
 
@@ -288,7 +289,9 @@ describe("deploy/docker", () => {
     assert.isNotNull(user, "the final stage sets USER")
     assert.notInclude(["root", "0"], user![1])
     assert.match(final, /^HEALTHCHECK /m)
-    assert.match(final, /^ENTRYPOINT \["node", "--conditions=@idgen\/source", "packages\/server\/src\/main\.js"\]/m)
+    // The server's own Node options, as `npm start` has them (scripts/start-flags.ts).
+    const entrypoint = ["node", "--conditions=@idgen/source", ...startFlags(), "packages/server/src/main.js"]
+    assert.include(final.split("\n"), `ENTRYPOINT ${JSON.stringify(entrypoint).replaceAll(",", ", ")}`)
     for (const [, source] of dockerfile.matchAll(/^COPY (?!--from)(?:--\S+\s+)*(\S+)\s+\S+$/gm)) {
       assert.isTrue(existsSync(join(root, source!)), `COPY ${source}`)
     }

@@ -16,6 +16,7 @@ import { assert } from "@effect/vitest"
 import * as PortFile from "@idgen/server/ports/PortFile"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
+import { startFlags } from "../../scripts/start-flags.ts"
 import { mkdtempSync, rmSync } from "node:fs"
 import { request as httpsRequest } from "node:https"
 import { createServer } from "node:net"
@@ -241,7 +242,7 @@ export const make = (
         IDGEN_GRPC_PORT: String(bound?.grpc ?? 0),
         ...(bound?.metrics === undefined ? {} : { IDGEN_METRICS_PORT: String(bound.metrics) })
       }
-      const proc = spawn(process.execPath, [mainPath], { cwd: repoRoot, env: { ...env, ...ports }, stdio: ["ignore", "pipe", "pipe"] })
+      const proc = spawn(process.execPath, [...startFlags(), mainPath], { cwd: repoRoot, env: { ...env, ...ports }, stdio: ["ignore", "pipe", "pipe"] })
       child = proc
       proc.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
       proc.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))

@@ -1,0 +1,15 @@
+/**
+ * The Node options `npm start` runs the server with (package.json `scripts.start`, the one
+ * place they are written): the test harness and the bench start servers with the same, and
+ * test/operations/deploy.test.ts holds the container's ENTRYPOINT to them.
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+
+const root = join(import.meta.dirname, "..")
+
+export const startFlags = (): Array<string> => {
+  const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts as Record<string, string>
+  const words = scripts["start"]!.split(/\s+/)
+  return words.slice(1).filter((word) => word.startsWith("--"))
+}
