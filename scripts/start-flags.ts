@@ -8,8 +8,9 @@ import { join } from "node:path"
 
 const root = join(import.meta.dirname, "..")
 
-export const startFlags = (): Array<string> => {
-  const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts as Record<string, string>
+/** The flags of this tree's `npm start`, or of the checkout at `tree` (the startup bench's other tree). */
+export const startFlags = (tree: string = root): Array<string> => {
+  const scripts = JSON.parse(readFileSync(join(tree, "package.json"), "utf8")).scripts as Record<string, string>
   const words = scripts["start"]!.split(/\s+/)
   return words.slice(1).filter((word) => word.startsWith("--"))
 }

@@ -12,8 +12,8 @@
  * - with `BENCH_STARTUP_BEFORE=<checkout>` (another tree with its own `npm ci`), its first
  *   start and restart in the same rounds.
  *
- * Each node runs with its own temp data directory and ports the kernel picks, `IDGEN_WORKERS=1`
- * and a given admin token. The compile cache of the warm rows is the run's own, warmed by a
+ * Each node runs as its tree's `npm start` runs it (its Node options), with its own temp data
+ * directory and ports the kernel picks, `IDGEN_WORKERS=1` and a given admin token. The compile cache of the warm rows is the run's own, warmed by a
  * discarded first start. The notes give when `/ready` answered 200 and the server's CPU time
  * (all threads) up to listening, which a busy machine inflates less than the wall time.
  */
@@ -21,6 +21,7 @@ import * as PortFile from "@idgen/server/ports/PortFile"
 import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { startFlags } from "../../scripts/start-flags.ts"
 import { NODE, sleep, startProcess } from "../lib/children.ts"
 import { envNumber } from "../lib/measure.ts"
 import type { Check } from "../report.ts"
@@ -97,7 +98,7 @@ const startOnce = async (variant: Variant, round: number, logFile: string): Prom
   const spawned = performance.now()
   const started = variant.npm === true
     ? startProcess("npm", ["start", "--silent"], { env, logFile, cwd: variant.root, group: true })
-    : startProcess(NODE, [entry(variant.root)], { env, logFile, cwd: variant.root })
+    : startProcess(NODE, [...startFlags(variant.root), entry(variant.root)], { env, logFile, cwd: variant.root })
   try {
     const deadline = spawned + settings.timeoutMs
     let exited = false
