@@ -28,18 +28,8 @@ import type { Check } from "../report.ts"
 import { startBare } from "./bare.ts"
 import { checkResponse, startIdgen } from "./idgen-server.ts"
 import type { LoadResult, LoadSpec } from "./load.ts"
+import type { Context } from "./tail.ts"
 import type { Target } from "./workers.ts"
-
-export interface Context {
-  readonly repoRoot: string
-  readonly results: string
-  /** A fresh store of the given kind, or undefined when that kind is not available. */
-  readonly store: (
-    name: string,
-    kind: "embedded" | "postgres"
-  ) => { databaseUrl: string | undefined; dataDir: string; kind: string } | undefined
-  readonly log: (message: string) => void
-}
 
 const settings = {
   seconds: envNumber("BENCH_MEMORY_SECONDS", 8),
