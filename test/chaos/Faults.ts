@@ -27,17 +27,6 @@ export interface Faults {
   readonly restarting: ReadonlySet<number>
 }
 
-/** The member each etcd member reports as leader, as an index into `endpoints`. */
-const etcdLeader = (endpoints: ReadonlyArray<string>): Effect.Effect<number | undefined> =>
-  Effect.promise(async () => {
-    const statuses = await Promise.all(endpoints.map((url) =>
-      fetch(`${url}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(1000) })
-        .then((r) => r.json() as Promise<{ header?: { member_id?: string }; leader?: string }>, () => undefined)
-    ))
-    const index = statuses.findIndex((s) => s?.leader !== undefined && s.header?.member_id === s.leader)
-    return index < 0 ? undefined : index
-  })
-
 /** Polls until every etcd member reports a leader. */
 const awaitEtcdHealthy = (endpoints: ReadonlyArray<string>) =>
   Effect.gen(function*() {
@@ -111,7 +100,7 @@ export const make = (cluster: ChaosClusterShape, timeline: Timeline, snapshotFil
         database.failover(lagMs)
       ),
     killEtcdLeader: (downMs) =>
-      Effect.flatMap(etcdLeader(etcd.endpoints), (leader) => {
+      Effect.flatMap(etcd.leader, (leader) => {
         const member = leader ?? 0
         return timeline.run(
           "etcd-leader-kill",

@@ -1,10 +1,12 @@
 /**
  * Fencing on a real etcd cluster of its own (3 members on loopback): a server issues
- * snowflake IDs while two of the three members are killed (no quorum, so no keep-alive
- * can succeed). It must stop issuing within `ttl - fencing margin` of its last successful
- * keep-alive — before the lease could expire on the etcd side — report not ready, and
- * resume once the members are back. Then its lease is cut (revoked behind its back): it
- * acquires a worker id again and carries on. No ID is issued twice over the whole run.
+ * snowflake IDs while two of the three members are killed (no quorum). It must stop
+ * issuing within `ttl - fencing margin` of its last successful keep-alive — before the
+ * lease could expire on the etcd side — report not ready, and resume once the members are
+ * back. Twice: once with a follower surviving (no keep-alive succeeds after the cut), once
+ * with the leader surviving (it renews until it steps down). Then its lease is cut
+ * (revoked behind its back): it acquires a worker id again and carries on. No ID is
+ * issued twice over the whole run.
  */
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer } from "effect"
@@ -61,28 +63,53 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       assert.isBelow(metricValue(healthy, "idgen_snowflake_lease_age_seconds"), TTL_SECONDS - MARGIN_MS / 1000)
       assert.isAbove(metricValue(healthy, "idgen_snowflake_ceiling_ahead_seconds"), 0)
 
-      // Quorum gone: two of three members killed (a keep-alive can still succeed until the
-      // second one is).
-      yield* cluster.stop(1)
-      yield* cluster.stop(2)
-      // No keep-alive can succeed after this moment (one sent before it may still be answered).
-      const cutAt = Date.now()
+      const snowIssued = () => snowflakeIds(answers.filter((a) => a.tag === "snow"))
+      /**
+       * No snowflake ID may carry a timestamp from `boundAt + ttl` (the earliest the lease
+       * could expire on the etcd side) until `until` (the quorum is back). An ID's timestamp
+       * is the server's clock when it was issued (same machine), not when a busy client saw it.
+       */
+      const assertNothingIssuedAfter = (boundAt: number, until: number, what: string) => {
+        const late = snowIssued().filter((id) => {
+          const ms = decode(id).timestampMs
+          return ms >= boundAt + TTL_SECONDS * 1000 && ms < until
+        })
+        assert.deepStrictEqual(late.map((id) => decode(id).timestampMs - boundAt), [], what)
+      }
+      const lastIssuedBefore = (until: number) =>
+        snowIssued().reduce((last, id) => {
+          const ms = decode(id).timestampMs
+          return ms < until && ms > last ? ms : last
+        }, -Infinity)
+      /** Kills two members at once, leaving `survivor`; the returned restart brings them back. */
+      const loseQuorum = Effect.fnUntraced(function*(survivor: number) {
+        const killed = [0, 1, 2].filter((i) => i !== survivor)
+        yield* Effect.forEach(killed, (i) => cluster.stop(i), { concurrency: "unbounded", discard: true })
+        return { at: Date.now(), restore: Effect.forEach(killed, (i) => cluster.start(i), { concurrency: "unbounded", discard: true }) }
+      })
+      const awaitResumed = Effect.fnUntraced(function*(healAt: number) {
+        const resumed = yield* eventually(
+          "snowflake issuing again",
+          30_000,
+          Effect.sync(() => answers.find((a) => a.sent > healAt && a.tag === "snow" && a.status === 200))
+        )
+        yield* eventually("ready again", 10_000, Effect.map(server.request("GET", "/ready"), (r) => r.status === 200 || undefined))
+        return resumed
+      })
+      const etcdLeader = eventually("an etcd leader", 30_000, cluster.leader)
+
+      // Outage 1, the surviving member a follower: it forwards keep-alives to a leader that
+      // is gone and none can be elected, so no keep-alive sent after the cut can succeed.
+      const firstLeader = yield* etcdLeader
+      const outage = yield* loseQuorum((firstLeader + 1) % 3)
+      const cutAt = outage.at
       const firstRefusal = yield* eventually(
         "snowflake refused",
         TTL_SECONDS * 1000 + 2000,
         Effect.sync(() => answers.find((a) => a.sent > cutAt && a.tag === "snow" && a.status !== 200))
       )
       const fencingDelayMs = firstRefusal.sent - cutAt
-      const lastIssued = answers.filter((a) => a.tag === "snow" && a.status === 200).at(-1)!
       assert.strictEqual(firstRefusal.code, "IDGEN-SNOW-2003")
-      // The safety property: the last successful keep-alive was sent before the cut, so the
-      // lease cannot expire before ttl after it, and nothing may be issued after that. (When
-      // the first refusal is *seen* depends on the client's pace on a busy machine; the
-      // server-side bound is checked below from the refusal itself.) When an ID was issued is
-      // read from the ID itself — its timestamp is the server's clock (same machine, or ahead
-      // on the logical clock) — not from when its answer reached a busy client.
-      const lastIssuedMs = Math.max(...lastIssued.ids.map((id) => decode(id).timestampMs))
-      assert.isBelow(lastIssuedMs - cutAt, TTL_SECONDS * 1000, "issued after the lease could have expired")
       // Not ready once fenced (a keep-alive answered late may lift the fence for a moment).
       const notReady = yield* eventually("not ready", TTL_SECONDS * 1000,
         Effect.map(server.request("GET", "/ready"), (r) => r.status === 503 ? r : undefined))
@@ -109,19 +136,42 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       // Quorum back: issuing resumes (same id if the lease survived, another one otherwise).
       yield* wait(1000)
       const healAt = Date.now()
-      yield* cluster.start(1)
-      yield* cluster.start(2)
-      const resumed = yield* eventually(
-        "snowflake issuing again",
-        30_000,
-        Effect.sync(() => answers.find((a) => a.sent > healAt && a.tag === "snow" && a.status === 200))
+      // The safety property: the last successful keep-alive was sent before the cut, so the
+      // lease cannot expire before ttl after it, and nothing may be issued after that.
+      assertNothingIssuedAfter(cutAt, healAt, "issued after the lease could have expired (surviving member a follower)")
+      const lastIssuedMs = lastIssuedBefore(healAt) - cutAt
+      yield* outage.restore
+      const resumed = yield* awaitResumed(healAt)
+      yield* wait(1000)
+
+      // Outage 2, the surviving member the leader: etcd 3.4 lets a leader that lost its
+      // quorum renew leases until it steps down (about two election timeouts; a new leader
+      // extends every lease by ttl when elected, which keeps that safe). So the bound runs
+      // from when the survivor is seen without a leader, which is after its last renewal.
+      const secondLeader = yield* etcdLeader
+      const outage2 = yield* loseQuorum(secondLeader)
+      const steppedDownAt = yield* eventually(
+        "the surviving leader steps down",
+        10_000,
+        Effect.map(cluster.hasLeader(secondLeader), (has) => has ? undefined : Date.now()),
+        20
       )
-      yield* eventually("ready again", 10_000, Effect.map(server.request("GET", "/ready"), (r) => r.status === 200 || undefined))
+      yield* eventually(
+        "snowflake refused again",
+        TTL_SECONDS * 1000 + 2000,
+        Effect.sync(() => answers.find((a) => a.sent > steppedDownAt && a.tag === "snow" && a.status !== 200))
+      )
+      yield* wait(1000)
+      const healAt2 = Date.now()
+      assertNothingIssuedAfter(steppedDownAt, healAt2, "issued after the lease could have expired (surviving member the leader)")
+      const lastIssuedMs2 = lastIssuedBefore(healAt2) - outage2.at
+      yield* outage2.restore
+      const resumedLast = yield* awaitResumed(healAt2)
       yield* wait(1000)
 
       // Cut the lease behind the server's back.
       const inspector = yield* registry(cluster.endpoints, PREFIX)
-      const workerBefore = decode(resumed.ids[0]!).workerId
+      const workerBefore = decode(resumedLast.ids[0]!).workerId
       const record = yield* inspector.inspect(workerBefore)
       assert.strictEqual(record.holder, "fenced")
       const acquisitions = () =>
@@ -155,7 +205,9 @@ layer(Env, { timeout: 180_000, excludeTestServices: true })("fencing on etcd", (
       console.log(
         `fencing: stopped issuing ${fencingDelayMs} ms after the quorum was lost, ` +
           `${silentMs} ms after the last confirmed keep-alive ` +
-          `(bound ttl - margin = ${TTL_SECONDS * 1000 - MARGIN_MS} ms after the last keep-alive; lease ttl ${TTL_SECONDS * 1000} ms); ` +
+          `(bound ttl - margin = ${TTL_SECONDS * 1000 - MARGIN_MS} ms after the last keep-alive; lease ttl ${TTL_SECONDS * 1000} ms), ` +
+          `last ID ${lastIssuedMs} ms after the cut; with the leader surviving: it stepped down ` +
+          `${steppedDownAt - outage2.at} ms after the cut, last ID ${lastIssuedMs2} ms after the cut; ` +
           `resumed ${resumed.sent - healAt} ms after the members were started; ` +
           `${ids.length} snowflake IDs, no duplicate`
       )

@@ -29,6 +29,10 @@ export interface EtcdClusterShape {
   readonly stop: (index: number) => Effect.Effect<void>
   /** Starts member `index` again on its data dir and waits until it answers. */
   readonly start: (index: number) => Effect.Effect<void, EtcdStartError>
+  /** Index of the member the running members agree is leader, if any. */
+  readonly leader: Effect.Effect<number | undefined>
+  /** Whether member `index` knows of a leader (itself or another); false when it is down. */
+  readonly hasLeader: (index: number) => Effect.Effect<boolean>
   /** What the members wrote so far (for failure messages). */
   readonly output: () => string
 }
@@ -107,6 +111,13 @@ export const make = (options: { readonly members?: number; readonly startTimeout
       proc.stderr!.on("data", (chunk: Buffer) => (output += `[${member.name}] ${chunk}`))
     }
 
+    /** The member's own view (`/v3/maintenance/status`; proto3 JSON omits a zero leader). */
+    const status = (member: Member) =>
+      Effect.promise(() =>
+        fetch(`${member.clientUrl}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(1000) })
+          .then((r) => r.json() as Promise<{ header?: { member_id?: string }; leader?: string }>, () => undefined)
+      )
+
     const stopMember = (member: Member) =>
       Effect.callback<void>((resume) => {
         const proc = member.process
@@ -167,6 +178,11 @@ export const make = (options: { readonly members?: number; readonly startTimeout
             }
           })
         }),
+      leader: Effect.map(Effect.forEach(members, status, { concurrency: "unbounded" }), (statuses) => {
+        const index = statuses.findIndex((s) => s?.leader !== undefined && s.header?.member_id === s.leader)
+        return index < 0 ? undefined : index
+      }),
+      hasLeader: (index) => Effect.map(status(memberAt(index)), (s) => s?.leader !== undefined && s.leader !== "0"),
       output: () => output
     } satisfies EtcdClusterShape
   })
