@@ -65,12 +65,15 @@ describe("idgen config", () => {
       assert.deepStrictEqual(yield* load({ IDGEN_CONFIG: join(dir, "defaults.toml") }), yield* load({}))
     }).pipe(Effect.scoped), 60_000)
 
-  it.effect("a configuration that would be refused at start: exit 1, every problem with its variable", () =>
+  it.effect("a configuration that would be refused at start: exit 78 with the node's report, every problem with its variable", () =>
     Effect.gen(function*() {
-      const run = yield* idgen(["config"], { IDGEN_HTTP_PORT: "eighty", IDGEN_SEGMENT_STEP: "0" })
-      assert.strictEqual(run.code, 1, run.stderr)
+      const env = { IDGEN_HTTP_PORT: "eighty", IDGEN_SEGMENT_STEP: "0" }
+      const [run, node] = yield* Effect.all([idgen(["config"], env), idgen(["serve"], env)], { concurrency: 2 })
+      assert.strictEqual(run.code, 78, run.stderr)
       assert.strictEqual(run.stdout, "")
       assert.include(run.stderr, `http.port (IDGEN_HTTP_PORT): Expected number, got "eighty"`)
       assert.include(run.stderr, "segment.default_step (IDGEN_SEGMENT_STEP): Expected a value greater than 0, got 0")
+      assert.strictEqual(node.code, 78, node.stderr)
+      assert.strictEqual(run.stderr, node.stderr, "refused as a node refuses it")
     }), 60_000)
 })

@@ -5,6 +5,7 @@
 // which alone cost more CPU than the rest of `idgen --help`.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import { EXIT_CONFIG } from "@idgen/server/config/ConfigInvalid"
 import { Cause, Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { describe } from "./CliFailure.ts"
@@ -36,7 +37,9 @@ cli.pipe(
     }
     if (Cause.hasInterruptsOnly(cause)) return Effect.void
     const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
-    return Console.error(`idgen: ${describe(error)}`).pipe(Effect.andThen(Effect.sync(() => process.exit(1))))
+    // A configuration a node would refuse ends the command as it ends the node.
+    const code = (error as { readonly _tag?: unknown })._tag === "ConfigInvalid" ? EXIT_CONFIG : 1
+    return Console.error(`idgen: ${describe(error)}`).pipe(Effect.andThen(Effect.sync(() => process.exit(code))))
   }),
   Effect.provide([NodeServices.layer, UsageError.layer]),
   NodeRuntime.runMain

@@ -14,6 +14,7 @@ import cluster from "node:cluster"
 import * as Supervisor from "./cluster/Supervisor.ts"
 import * as WorkerPlan from "./cluster/WorkerPlan.ts"
 import * as WorkerProcess from "./cluster/WorkerProcess.ts"
+import { EXIT_CONFIG } from "./config/ConfigInvalid.ts"
 import { load } from "./config/ConfigLoader.ts"
 import { ServerConfig, type ServerConfigShape } from "./config/ServerConfig.ts"
 import * as Logging from "./observability/Logging.ts"
@@ -63,7 +64,7 @@ const main = Effect.gen(function*() {
 
 main.pipe(
   Effect.catchTag("ConfigInvalid", (error) =>
-    Console.error(`idgen: ${error.message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(78))))),
+    Console.error(`idgen: ${error.message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(EXIT_CONFIG))))),
   NodeRuntime.runMain({
     // A primary stopped by a signal exits 0 when every worker drained, 1 otherwise.
     teardown: (exit, onExit) =>

@@ -5,7 +5,6 @@
  */
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
-import { CliFailure } from "../CliFailure.ts"
 import { printJson } from "../Output.ts"
 import { idgen } from "../Root.ts"
 import { applyToEnv, serverSettings } from "./Serve.ts"
@@ -32,11 +31,7 @@ export const config = Command.make("config", flags, (input) =>
     const { ConfigView, configProblems, load } = yield* server
     const table = input.defaults
       ? ConfigView.defaults()
-      : ConfigView.effective(
-        yield* load(process.env, {}, [configProblems]).pipe(
-          Effect.catchTag("ConfigInvalid", (error) => Effect.fail(new CliFailure({ message: error.message })))
-        )
-      )
+      : ConfigView.effective(yield* load(process.env, {}, [configProblems]))
     return yield* root.json ? printJson(table) : Console.log(ConfigView.toToml(table))
   })).pipe(
   Command.withDescription("Print the effective configuration (secrets redacted) or, with --defaults, the defaults"),

@@ -6,7 +6,7 @@ import * as Database from "@idgen/server/config/sections/Database"
 import * as Grpc from "@idgen/server/config/sections/Grpc"
 import * as Http from "@idgen/server/config/sections/Http"
 import type * as Section from "@idgen/server/config/Section"
-import { Console, Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /**
@@ -62,9 +62,7 @@ export const serve = Command.make("serve", settings, (input) =>
   applyToEnv(input).pipe(
     // Loaded here, not at start-up: the other commands need none of the server.
     Effect.andThen(Effect.promise(() => import("@idgen/server/App"))),
-    Effect.flatMap((App) => Layer.launch(App.layer)),
-    Effect.catchTag("ConfigInvalid", (error) =>
-      Console.error(`idgen: ${error.message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(78)))))
+    Effect.flatMap((App) => Layer.launch(App.layer))
   )).pipe(
   Command.withDescription("Run an idgen node (HTTP + Effect RPC + gRPC) until interrupted"),
   Command.withExamples([

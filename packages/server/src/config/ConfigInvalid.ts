@@ -4,3 +4,6 @@ import { Schema } from "effect"
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
   message: Schema.String
 }) {}
+
+/** The exit code of a process whose configuration was refused (sysexits' EX_CONFIG). */
+export const EXIT_CONFIG = 78
