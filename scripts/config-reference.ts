@@ -1,7 +1,7 @@
 /**
  * Generates, from the settings as their sections declare them (`config/sections/*.ts`), the
  * configuration reference of README.md ("Operating idgen") — every key of the TOML file, its
- * type and constraints (the schema's JSON Schema), its default, its environment variable,
+ * type and constraints (the schema's JSON Schema, and the checks of a string), its default, its environment variable,
  * whether it changes without a restart, its description — and the example configuration
  * file `deploy/idgen.example.toml`. Also README's table of built-in alert rules
  * (`AlertRules.builtinRules`).
@@ -9,7 +9,7 @@
  *   node scripts/config-reference.ts          # rewrite both
  *   node scripts/config-reference.ts --check  # exit 1 when either is out of date
  */
-import { Schema } from "effect"
+import { Schema, SchemaAST } from "effect"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { resolve } from "node:path"
 import type { Entry } from "@idgen/server/config/Section"
@@ -80,7 +80,26 @@ const cell = (text: string) => text.replaceAll("|", "\\|")
 const defaultOf = (value: unknown): string =>
   value === undefined ? "unset" : `\`${JSON.stringify(value)}\``
 
-const typeOfSetting = (entry: Entry) => typeOf((Schema.toJsonSchemaDocument(entry.setting.schema) as { schema: JsonSchema }).schema)
+/**
+ * What a string setting's checks require, which its JSON Schema does not say (or says in
+ * code points where the check counts characters, `isMinLength(16)` → `minLength: 8`): its
+ * lengths, and any other check by its `expected` text. Patterns are the JSON Schema's.
+ */
+const stringChecks = (entry: Entry): ReadonlyArray<string> => {
+  const ast = SchemaAST.toEncoded(entry.setting.schema.ast)
+  if (ast._tag !== "String") return []
+  return (ast.checks ?? []).flatMap((check) => {
+    const { expected, representation } = check.annotations ?? {}
+    const { id, payload } = (representation ?? {}) as { id?: string; payload?: Record<string, number> }
+    if (id === "effect/schema/isMinLength") return payload!["minLength"] === 1 ? ["not empty"] : [`at least ${payload!["minLength"]} characters`]
+    if (id === "effect/schema/isMaxLength") return [`at most ${payload!["maxLength"]} characters`]
+    if (id === "effect/schema/isPattern") return []
+    return typeof expected === "string" ? [expected] : []
+  })
+}
+
+const typeOfSetting = (entry: Entry) =>
+  [typeOf((Schema.toJsonSchemaDocument(entry.setting.schema) as { schema: JsonSchema }).schema), ...stringChecks(entry)].join(", ")
 
 const defaultValue = (entry: Entry): unknown => (entry.setting._tag === "WithDefault" ? entry.setting.default : undefined)
 

@@ -15,7 +15,7 @@ export const section = Section.make("rate_limit", {
   }),
   perIpBurst: Setting.make("per_ip_burst", NonNegativeInt, {
     default: 0,
-    doc: "Bucket size per client IP (default: one second's worth)"
+    doc: "Bucket size per client IP; 0: one second's worth (`per_ip_per_second`)"
   }),
   trustedProxies: Setting.make("trusted_proxies", Schema.Array(AddressOrBlock), {
     default: [],
