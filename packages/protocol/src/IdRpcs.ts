@@ -1,7 +1,8 @@
 /**
  * The Effect RPC form of the contract: the same four operations as gRPC, served on the HTTP
  * port at `/rpc` (HTTP, ndjson) and `/rpc/ws` (WebSocket, ndjson). The API key travels in
- * the RPC header `x-api-key`; failures are the IDGEN errors of `@idgen/core`, typed.
+ * the RPC header `x-api-key`; failures are the IDGEN errors of `@idgen/core`, typed, and
+ * carry their code on the wire (`RpcError`).
  *
  * Requests are structural here (strings and a number): the server applies the contract's
  * rules — name patterns, size 1..10000 — itself, so a bad field comes back as
@@ -82,16 +83,38 @@ export const HealthReport = Schema.Struct({
 })
 export type HealthReport = typeof HealthReport.Type
 
+type ErrorClass = (typeof Errors.errorClasses)[number]
+
+/**
+ * An IDGEN error as it travels: its fields plus its contract code (`"code":"IDGEN-…"`),
+ * so a client that does not decode the tag still sees the code. Decoding ignores the code
+ * (the class knows its own), so a client reads errors of servers that do not send it.
+ */
+const withCode = <C extends ErrorClass>(errorClass: C) =>
+  Schema.Struct({ ...errorClass.fields, code: Schema.optionalKey(Schema.String) }).pipe(
+    Schema.decodeTo(
+      errorClass,
+      SchemaTransformation.transform({
+        // The class's own fields plus the code, which its decoding leaves out as an excess key.
+        decode: (wire) => wire as C["Encoded"],
+        encode: (error) => ({ ...error, code: errorClass.code })
+      })
+    )
+  )
+
+/** The failures of the operations: every IDGEN error class, each with its code on the wire. */
+export const RpcError = Schema.Union(Errors.errorClasses.map(withCode))
+
 export const Generate = Rpc.make("Generate", {
   payload: sequence,
   success: GenerateResult,
-  error: Errors.IdgenError
+  error: RpcError
 })
 
 export const BatchGenerate = Rpc.make("BatchGenerate", {
   payload: { ...sequence, size: Schema.Number },
   success: BatchGenerateResult,
-  error: Errors.IdgenError
+  error: RpcError
 })
 
 export const Parse = Rpc.make("Parse", {
@@ -102,7 +125,7 @@ export const Parse = Rpc.make("Parse", {
     biz_tag: Schema.optionalKey(Schema.String)
   },
   success: IdInfo,
-  error: Errors.IdgenError
+  error: RpcError
 })
 
 /** The node's health report; needs no API key. */

@@ -11,6 +11,7 @@ import { HttpRouter } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import * as MetricsEndpoint from "../observability/MetricsEndpoint.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import * as FrameLimit from "../rpc/FrameLimit.ts"
 import * as RpcRoutes from "../rpc/RpcRoutes.ts"
 import * as AdminHttp from "./AdminHttp.ts"
 import * as ClientErrors from "./ClientErrors.ts"
@@ -85,8 +86,12 @@ export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
       })
       return NodeHttpServer.layer(
         () => (fastPath === undefined ? server : IdsFastPath.install(server, fastPath)),
-        // `/rpc/ws` frames are bounded like bodies (larger ones close the socket with 1009).
-        { host: config.http.host, port: config.http.port, websocket: { maxPayload: config.http.maxBodyBytes } }
+        // `/rpc/ws` frames are bounded like bodies (larger ones close the socket with 1009, `FrameLimit`).
+        {
+          host: config.http.host,
+          port: config.http.port,
+          websocket: { maxPayload: config.http.maxBodyBytes, WebSocket: FrameLimit.webSocketClass(config.http.maxBodyBytes) }
+        }
       )
     })
   )

@@ -3,13 +3,15 @@
  * (which would read any body in full, and upgrade any client):
  *
  * - `/rpc` (POST): a body announced over `http.max_body_bytes` is refused before it is
- *   read, a longer chunked one as soon as it passes the limit (400 IDGEN-COMMON-0001); an
- *   `X-API-Key` header is checked by `Admission` before the body is read (401, or 429 for an
- *   address out of failed attempts). Without the header the body is read (bounded) and each
- *   request's own key is checked, as before.
+ *   read, a longer chunked one as soon as it passes the limit (400 IDGEN-COMMON-0001). The
+ *   key is not checked here: each request's key (its own `x-api-key` header, else the POST's
+ *   `X-API-Key`) is admitted by its handler, so a missing, unknown or revoked key, like a
+ *   rate limit, is that request's typed failure in the ndjson answer — the one form a
+ *   client of the RPC protocol reads, whichever header carried the key.
  * - `/rpc/ws` (GET upgrade): the upgrade needs a valid `X-API-Key` header, and at most
  *   `http.max_websockets` are open at once (503 IDGEN-COMMON-0005 beyond); frames are
- *   bounded by the WebSocket server's `maxPayload` (`HttpServer.layer`).
+ *   bounded by the WebSocket server's `maxPayload` (`HttpServer.layer`), a larger one
+ *   closing the socket with 1009 and a warning (`FrameLimit`).
  *
  * Refusals are the contract's HTTP error bodies; the connection is closed after them when
  * the body has not arrived (`CloseUnread`).
@@ -19,6 +21,7 @@ import { WireError } from "@idgen/protocol/http"
 import { ByteSize, Cause, Effect, Option, type Scope } from "effect"
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import { tooLarge } from "../requests/RequestErrors.ts"
+import * as FrameLimit from "./FrameLimit.ts"
 import type { Admission } from "../requests/Admission.ts"
 
 type HttpEffect<E, R> = Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
@@ -35,33 +38,25 @@ const isBodyTooLarge = (cause: Cause.Cause<unknown>) => {
     error.reason.reason === "BodyTooLarge"
 }
 
-const keyOf = (request: HttpServerRequest.HttpServerRequest) => request.headers["x-api-key"]
-
 export const make = (options: RpcGateOptions) => {
   const maxBodySize = ByteSize.bytes(options.maxBodyBytes)
   let webSockets = 0
   const clientIpOf = (request: HttpServerRequest.HttpServerRequest) =>
     options.admission.clientAddress(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"])
 
-  /** `/rpc`: the body limit, and the header key before the body. */
+  /** `/rpc`: the body limit. */
   const post = <E, R>(httpEffect: HttpEffect<E, R>): HttpEffect<E, R | HttpServerRequest.HttpServerRequest> =>
     Effect.flatMap(Effect.service(HttpServerRequest.HttpServerRequest), (request) => {
       const length = request.headers["content-length"]
       if (length !== undefined && Number(length) > options.maxBodyBytes) {
         return WireError.respond(tooLarge(options.maxBodyBytes, Number(length)))
       }
-      const bounded = httpEffect.pipe(
+      return httpEffect.pipe(
         Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
         Effect.catchCause((cause) =>
           isBodyTooLarge(cause) ? WireError.respond(tooLarge(options.maxBodyBytes, undefined)) : Effect.failCause(cause)
         )
       )
-      const key = keyOf(request)
-      if (key === undefined) return bounded
-      return Effect.matchEffect(options.admission.authenticate(key, clientIpOf(request)), {
-        onFailure: WireError.respond,
-        onSuccess: () => bounded
-      })
     })
 
   /** `/rpc/ws`: a valid key and a free slot before the upgrade. */
@@ -69,12 +64,12 @@ export const make = (options: RpcGateOptions) => {
     httpEffect: HttpEffect<E, R>
   ): HttpEffect<E, R | HttpServerRequest.HttpServerRequest | Scope.Scope> =>
     Effect.flatMap(Effect.service(HttpServerRequest.HttpServerRequest), (request) =>
-      Effect.matchEffect(options.admission.authenticate(keyOf(request) ?? "", clientIpOf(request)), {
+      Effect.matchEffect(options.admission.authenticate(request.headers["x-api-key"] ?? "", clientIpOf(request)), {
         onFailure: WireError.respond,
         onSuccess: () => {
           if (webSockets >= options.maxWebSockets) return WireError.respond(tooManyWebSockets(options.maxWebSockets))
           webSockets++
-          return Effect.ensuring(httpEffect, Effect.sync(() => webSockets--))
+          return Effect.ensuring(FrameLimit.warnOversized(options.maxBodyBytes, httpEffect), Effect.sync(() => webSockets--))
         }
       }))
 

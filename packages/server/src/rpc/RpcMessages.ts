@@ -9,7 +9,10 @@
  *   is answered with the contract's InvalidRequest (IDGEN-COMMON-0001) as the batch's
  *   defect, never with the RPC layer's internal messages (`.for is not iterable`,
  *   `Unknown request tag`, a JSON `SyntaxError`);
- * - `x-idgen-peer` is removed from every request message (`PeerAddress`).
+ * - `x-idgen-peer` is removed from every request message (`PeerAddress`);
+ * - for `/rpc` (`wholeBody`), where each decode is a whole request body, a last line
+ *   without its newline is a line like any other (ndjson would keep it, waiting for the
+ *   rest, and the POST would end unanswered).
  */
 import { Errors } from "@idgen/core"
 import { Layer, Predicate } from "effect"
@@ -45,8 +48,24 @@ const invalid = (problem: string) => {
   return { _tag: error._tag, code: Errors.codeOf(error), message: error.message, details: error.details }
 }
 
-/** Ndjson for the group's `tags`, lines bounded by `maxLineBytes`. */
-export const serialization = (maxLineBytes: number, tags: ReadonlySet<string>): Layer.Layer<RpcSerialization.RpcSerialization> => {
+const newline = 0x0a
+
+/** `data` ending with a newline. */
+const terminated = (data: Uint8Array | string): Uint8Array | string => {
+  if (typeof data === "string") return data.endsWith("\n") ? data : data + "\n"
+  if (data.at(-1) === newline) return data
+  const out = new Uint8Array(data.length + 1)
+  out.set(data)
+  out[data.length] = newline
+  return out
+}
+
+/** Ndjson for the group's `tags`, lines bounded by `maxLineBytes`; `wholeBody`: see above. */
+export const serialization = (
+  maxLineBytes: number,
+  tags: ReadonlySet<string>,
+  options: { readonly wholeBody: boolean }
+): Layer.Layer<RpcSerialization.RpcSerialization> => {
   const ndjson = RpcSerialization.makeNdjson({ maxBufferSize: maxLineBytes })
   return Layer.succeed(
     RpcSerialization.RpcSerialization,
@@ -59,7 +78,7 @@ export const serialization = (maxLineBytes: number, tags: ReadonlySet<string>): 
           decode: (data) => {
             let messages: ReadonlyArray<unknown>
             try {
-              messages = parser.decode(data)
+              messages = parser.decode(options.wholeBody ? terminated(data) : data)
             } catch (cause) {
               // The WebSocket protocol closes the connection (1009) on this one.
               if (Predicate.isTagged(cause, "MaxBufferSizeExceeded")) throw cause

@@ -59,8 +59,12 @@ export const layer = Layer.unwrap(Effect.gen(function*() {
     maxWebSockets: config.http.maxWebSockets
   })
   const options = { disableTracing: !Tracing.isEnabled(context), spanPrefix, spanAttributes }
-  return Layer.mergeAll(
-    RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, admission.clientAddress, "POST"))),
-    RpcServer.layer(ServerRpcs, options).pipe(Layer.provide(protocolLayer(gate, admission.clientAddress, "GET")))
-  ).pipe(Layer.provide(RpcMessages.serialization(config.http.maxBodyBytes, new Set(ServerRpcs.requests.keys()))))
+  const tags = new Set(ServerRpcs.requests.keys())
+  const server = (method: "POST" | "GET") =>
+    RpcServer.layer(ServerRpcs, options).pipe(
+      Layer.provide(protocolLayer(gate, admission.clientAddress, method)),
+      // A POST's body is decoded whole; WebSocket frames may split a line.
+      Layer.provide(RpcMessages.serialization(config.http.maxBodyBytes, tags, { wholeBody: method === "POST" }))
+    )
+  return Layer.mergeAll(server("POST"), server("GET"))
 })).pipe(Layer.provide(IdRpcHandlers.layer))

@@ -1,0 +1,173 @@
+/**
+ * Effect RPC's errors as a raw client sees them, against one real server process: the
+ * contract says every error, on every interface, carries one IDGEN code. Over `/rpc` and
+ * `/rpc/ws`, a request without a payload, a last line without its newline, any typed
+ * failure, a refused key wherever it was sent, and a WebSocket frame over the limit are
+ * each answered with their code — never a bare RPC-layer defect, silence, or a server-side
+ * error log.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import * as LegitTraffic from "../support/LegitTraffic.ts"
+import * as RawRpc from "../support/RawRpc.ts"
+import * as RpcWebSocket from "../support/RpcWebSocket.ts"
+import { ServerProcess, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
+
+const seq = { workspace: "rpcerr", group: "g", biz_tag: "t" }
+const unknownKey = `idgen_rpcerr_${"0".repeat(32)}`
+
+/** A request message as ndjson, with `fields` besides its tag and id (`payload` left out unless given). */
+const line = (tag: string, fields: Record<string, unknown> = {}) =>
+  JSON.stringify({ _tag: "Request", id: "1", tag, headers: [], ...fields }) + "\n"
+
+/** The exits of a `/rpc` answer (asserting HTTP 200), one per line. */
+const exitsOf = (res: { readonly status: number; readonly text: string }) => {
+  assert.strictEqual(res.status, 200, res.text)
+  const lines = res.text.split("\n").filter((l) => l !== "")
+  assert.isAbove(lines.length, 0, "an empty answer")
+  return lines.map((l) => {
+    const message = JSON.parse(l)
+    assert.strictEqual(message._tag, "Exit", l)
+    return message.exit
+  })
+}
+
+/** The typed failure of an exit, asserting it is one (`Fail`, not a defect) with `code`. */
+const failureOf = (exit: any, tag: string, code: string) => {
+  const text = JSON.stringify(exit)
+  assert.strictEqual(exit._tag, "Failure", text)
+  assert.strictEqual(exit.cause[0]?._tag, "Fail", text)
+  assert.strictEqual(exit.cause[0].error._tag, tag, text)
+  assert.strictEqual(exit.cause[0].error.code, code, text)
+  return exit.cause[0].error as { message: string; details?: Record<string, unknown> }
+}
+
+const rpcKey = (server: ServerProcessShape) => LegitTraffic.keyFor(server, "rpcerr")
+
+/** `text` appears in the server's output within `millis`. */
+const logged = (server: ServerProcessShape, text: string, millis: number) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + millis
+    while (!server.output().includes(text)) {
+      if (Date.now() > deadline) return false
+      yield* wait(20)
+    }
+    return true
+  })
+
+layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true })("Effect RPC errors carry the contract's codes", (it) => {
+  it.effect("a request without a payload is InvalidRequest IDGEN-COMMON-0001 like payload null, over /rpc and /rpc/ws; HealthCheck needs none", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const apiKey = yield* rpcKey(server)
+      for (const tag of ["Generate", "BatchGenerate", "Parse"]) {
+        const [missing] = exitsOf(yield* RawRpc.post(server, line(tag), { "x-api-key": apiKey }))
+        const [nulled] = exitsOf(yield* RawRpc.post(server, line(tag, { payload: null }), { "x-api-key": apiKey }))
+        const error = failureOf(missing, "InvalidRequest", "IDGEN-COMMON-0001")
+        assert.deepStrictEqual(error, failureOf(nulled, "InvalidRequest", "IDGEN-COMMON-0001"), tag)
+      }
+      const [health] = exitsOf(yield* RawRpc.post(server, line("HealthCheck")))
+      assert.strictEqual(health._tag, "Success", JSON.stringify(health))
+
+      const socket = yield* RpcWebSocket.open(server, { "x-api-key": apiKey })
+      if (socket === "refused") return assert.fail("upgrade refused")
+      const reply = JSON.parse(yield* RpcWebSocket.exchange(socket, line("Generate")))
+      failureOf(reply.exit, "InvalidRequest", "IDGEN-COMMON-0001")
+      socket.ws.close()
+    }))
+
+  it.effect("/rpc: a last line without its newline is answered, a valid one served and anything else InvalidRequest", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const apiKey = yield* rpcKey(server)
+      const generate = line("Generate", { payload: seq }).trimEnd()
+      const [served] = exitsOf(yield* RawRpc.post(server, generate, { "x-api-key": apiKey }))
+      assert.strictEqual(served._tag, "Success", JSON.stringify(served))
+      assert.match(served.value.id, /^[1-9][0-9]*$/)
+
+      const two = exitsOf(yield* RawRpc.post(server, line("HealthCheck", { id: "2" }) + generate, { "x-api-key": apiKey }))
+      assert.deepStrictEqual(two.map((exit) => exit._tag), ["Success", "Success"])
+
+      for (const body of ["hello", "{\"_tag\":\"Request\""]) {
+        const res = yield* RawRpc.post(server, body, { "x-api-key": apiKey })
+        assert.strictEqual(res.status, 200, res.text)
+        const defect = JSON.parse(res.text).defect
+        assert.strictEqual(defect?.code, "IDGEN-COMMON-0001", `${body} → ${res.text}`)
+        assert.include(defect.message, "malformed JSON", res.text)
+      }
+    }))
+
+  it.effect("every typed RPC failure carries its IDGEN code beside _tag, message and details", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const apiKey = yield* rpcKey(server)
+      yield* workspaceWithKey(server, { name: "rpcerr-other" })
+      const limitedKey = yield* workspaceWithKey(server, { name: "rpcerr-lim", rate_limit: { per_second: 1, burst: 1 } })
+      const cases = [
+        { tag: "BatchGenerate", payload: { ...seq, size: 0 }, key: apiKey, error: "InvalidRequest", code: "IDGEN-COMMON-0001" },
+        { tag: "Generate", payload: seq, key: undefined, error: "Unauthorized", code: "IDGEN-COMMON-0002" },
+        { tag: "Generate", payload: { ...seq, workspace: "rpcerr-other" }, key: apiKey, error: "Forbidden", code: "IDGEN-COMMON-0006" },
+        { tag: "Parse", payload: { id: "1", ...seq, biz_tag: "nope" }, key: apiKey, error: "NotFound", code: "IDGEN-COMMON-0007" }
+      ]
+      for (const c of cases) {
+        const { exit } = yield* RawRpc.call(server, c.tag, c.payload, c.key)
+        failureOf(exit, c.error, c.code)
+      }
+      const limitedSeq = { ...seq, workspace: "rpcerr-lim" }
+      yield* RawRpc.call(server, "Generate", limitedSeq, limitedKey)
+      const { exit } = yield* RawRpc.call(server, "Generate", limitedSeq, limitedKey)
+      failureOf(exit, "RateLimitExceeded", "IDGEN-COMMON-0003")
+      assert.isAbove(exit.cause[0].error.retryAfterSeconds, 0)
+    }))
+
+  it.effect("/rpc: a missing, unknown or revoked key, in the HTTP header or the message, is the in-band Unauthorized IDGEN-COMMON-0002", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      yield* rpcKey(server)
+      const key = yield* server.request("POST", "/api/v1/admin/workspaces/rpcerr/api-keys", { admin: true })
+      assert.strictEqual(key.status, 201, key.text)
+      const { id, key: revokedKey } = key.json as { id: string; key: string }
+      const [before] = exitsOf(yield* RawRpc.post(server, RawRpc.message("Generate", seq, revokedKey)))
+      assert.strictEqual(before._tag, "Success", JSON.stringify(before))
+      const revoked = yield* server.request("DELETE", `/api/v1/admin/workspaces/rpcerr/api-keys/${id}`, { admin: true })
+      assert.isBelow(revoked.status, 300, revoked.text)
+
+      const refusals = [
+        { name: "missing", message: RawRpc.message("Generate", seq), headers: {} },
+        { name: "unknown in the header", message: RawRpc.message("Generate", seq), headers: { "x-api-key": unknownKey } },
+        { name: "unknown in the message", message: RawRpc.message("Generate", seq, unknownKey), headers: {} },
+        { name: "revoked in the header", message: RawRpc.message("Generate", seq), headers: { "x-api-key": revokedKey } },
+        { name: "revoked in the message", message: RawRpc.message("Generate", seq, revokedKey), headers: {} }
+      ]
+      for (const refusal of refusals) {
+        const res = yield* RawRpc.post(server, refusal.message, refusal.headers)
+        assert.strictEqual(res.headers.get("content-type"), "application/x-ndjson", `${refusal.name}: ${res.text}`)
+        const [exit] = exitsOf(res)
+        failureOf(exit, "Unauthorized", "IDGEN-COMMON-0002")
+      }
+    }))
+
+  it.effect("/rpc/ws: a frame over 64 KiB is closed 1009 with a reason naming the limit and IDGEN-COMMON-0001, logged as one warning line", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const apiKey = yield* rpcKey(server)
+      const socket = yield* RpcWebSocket.open(server, { "x-api-key": apiKey })
+      if (socket === "refused") return assert.fail("upgrade refused")
+      socket.ws.send("x".repeat(64 * 1024 + 1))
+      const closed = yield* RpcWebSocket.within(socket.closed, 5_000)
+      assert.strictEqual(closed?.code, 1009)
+      assert.include(closed!.reason, "65536")
+      assert.include(closed!.reason, "IDGEN-COMMON-0001")
+      // A line that never ends, in frames under the limit: the same close.
+      const endless = yield* RpcWebSocket.open(server, { "x-api-key": apiKey })
+      if (endless === "refused") return assert.fail("upgrade refused")
+      for (let i = 0; i < 3; i++) endless.ws.send("y".repeat(32 * 1024))
+      assert.deepStrictEqual(yield* RpcWebSocket.within(endless.closed, 5_000), closed)
+
+      assert.isTrue(yield* logged(server, "RPC WebSocket closed", 5_000), "no warning about the closed WebSocket")
+      const output = server.output()
+      assert.notInclude(output, "HTTP request failed")
+      assert.notInclude(output, "SocketError")
+      assert.notInclude(output, "    at ")
+    }))
+})
