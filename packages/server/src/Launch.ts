@@ -9,15 +9,15 @@
 // From its own module: the package's index loads every module of it, node-redis's ≈ 650 included
 // (≈ 0.3 s of every start; HttpServer.ts and MetricsEndpoint.ts do the same).
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
+import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import cluster from "node:cluster"
 import * as Supervisor from "./cluster/Supervisor.ts"
 import * as WorkerPlan from "./cluster/WorkerPlan.ts"
 import * as WorkerProcess from "./cluster/WorkerProcess.ts"
-import { EXIT_CONFIG } from "./config/ConfigInvalid.ts"
 import { load } from "./config/ConfigLoader.ts"
 import { ServerConfig, type ServerConfigShape } from "./config/ServerConfig.ts"
 import * as Logging from "./observability/Logging.ts"
+import * as StartFailure from "./StartFailure.ts"
 import { EmbeddedStore } from "./storage/EmbeddedStore.ts"
 
 let supervisor: Supervisor.Supervisor | undefined
@@ -63,8 +63,7 @@ const main = Effect.gen(function*() {
 })
 
 main.pipe(
-  Effect.catchTag("ConfigInvalid", (error) =>
-    Console.error(`idgen: ${error.message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(EXIT_CONFIG))))),
+  StartFailure.exitOnFailure,
   NodeRuntime.runMain({
     // A primary stopped by a signal exits 0 when every worker drained, 1 otherwise.
     teardown: (exit, onExit) =>

@@ -6,6 +6,7 @@ import * as Database from "@idgen/server/config/sections/Database"
 import * as Grpc from "@idgen/server/config/sections/Grpc"
 import * as Http from "@idgen/server/config/sections/Http"
 import type * as Section from "@idgen/server/config/Section"
+import * as StartFailure from "@idgen/server/StartFailure"
 import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -62,7 +63,8 @@ export const serve = Command.make("serve", settings, (input) =>
   applyToEnv(input).pipe(
     // Loaded here, not at start-up: the other commands need none of the server.
     Effect.andThen(Effect.promise(() => import("@idgen/server/App"))),
-    Effect.flatMap((App) => Layer.launch(App.layer))
+    Effect.flatMap((App) => Layer.launch(App.layer)),
+    StartFailure.exitOnFailure
   )).pipe(
   Command.withDescription("Run an idgen node (HTTP + Effect RPC + gRPC) until interrupted"),
   Command.withExamples([

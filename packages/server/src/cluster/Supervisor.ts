@@ -7,8 +7,12 @@
  * - forks `plan.workers` workers, each the whole node (`App.ts`, see `WorkerPlan`);
  * - restarts a worker that exits while the instance runs (kill -9, a crash, a fatal error),
  *   after a backoff: 100 ms, doubling up to 10 s, back to 100 ms once a worker ran 30 s;
- * - stops the instance with 78 when a worker exits with 78 (its configuration was refused,
- *   e.g. settings other than the cluster's pinned ones): a restart would be refused again;
+ * - stops the instance when a worker cannot start for a reason the operator must fix (a
+ *   `StartFailure`: its configuration refused, 78; a port taken or the database unreachable
+ *   after its bounded retry, 69): a restart would fail again, and every worker would print
+ *   the same reason with a growing backoff, for ever. The worker hands its one-line reason
+ *   to the primary (`StartFailure.exitOnFailure`), which prints it once and exits with the
+ *   worker's code;
  * - on SIGTERM or SIGINT sends SIGTERM to every worker, which drains as a single node does,
  *   and waits for them (one still running after 60 s is killed): `drainedCleanly()` says
  *   whether every one of them ended by draining (the process then exits 0, else 1);
@@ -19,8 +23,8 @@
 import { Clock, Effect } from "effect"
 import cluster, { type Worker } from "node:cluster"
 import { createServer } from "node:net"
-import { ConfigInvalid } from "../config/ConfigInvalid.ts"
 import type { ServerConfigShape } from "../config/ServerConfig.ts"
+import * as StartFailure from "../StartFailure.ts"
 import * as OperatorHub from "./OperatorHub.ts"
 import { type WorkerPlan, workerEnv } from "./WorkerPlan.ts"
 
@@ -31,11 +35,12 @@ const STABLE_MS = 30_000
 const DRAIN_TIMEOUT_MS = 60_000
 /** How a node ends when a signal interrupted it (Effect's `runMain`), after its finalizers ran. */
 const INTERRUPTED_EXIT = 130
-const CONFIG_EXIT = 78
 
 interface Ended {
   readonly code: number | null
   readonly signal: string | null
+  /** The reason the worker sent before it exited, when it could not start. */
+  readonly startFailed: StartFailure.StartFailure | undefined
 }
 
 const describe = ({ code, signal }: Ended) => (signal === null ? `exit code ${code}` : `signal ${signal}`)
@@ -66,7 +71,7 @@ const resolvePorts = (host: string, ports: ReadonlyArray<number>) =>
   })
 
 export interface Supervisor {
-  readonly run: Effect.Effect<never, ConfigInvalid>
+  readonly run: Effect.Effect<never, StartFailure.StartFailure>
   /** After `run` was interrupted: every worker ended by draining. */
   readonly drainedCleanly: () => boolean
 }
@@ -85,10 +90,15 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
         const worker = cluster.fork(env)
         live.add(worker)
         hub.attach(worker, index)
+        let startFailed: StartFailure.StartFailure | undefined
+        worker.on("message", (message: unknown) => {
+          const report = StartFailure.decodeReport(message)
+          if (report._tag === "Some") startFailed = new StartFailure.StartFailure({ message: report.value.message, exitCode: report.value.exitCode })
+        })
         const ended = new Promise<Ended>((resolve) =>
           worker.once("exit", (code: number | null, signal: string | null) => {
             live.delete(worker)
-            resolve({ code, signal })
+            resolve({ code, signal, startFailed })
           })
         )
         return { worker, ended }
@@ -114,9 +124,11 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
       while (true) {
         const startedMs = yield* Clock.currentTimeMillis
         const end = yield* incarnation(hub, index, env)
-        if (end.code === CONFIG_EXIT) {
-          return yield* new ConfigInvalid({
-            message: `worker ${index} refused its configuration (exit ${CONFIG_EXIT}, see its log above); stopping the instance`
+        if (end.startFailed !== undefined) return yield* end.startFailed
+        if (end.code !== null && StartFailure.exitCodes.includes(end.code)) {
+          return yield* new StartFailure.StartFailure({
+            message: `worker ${index} could not start (exit code ${end.code}, see its log above); stopping the instance`,
+            exitCode: end.code
           })
         }
         const ranMs = (yield* Clock.currentTimeMillis) - startedMs

@@ -5,9 +5,11 @@
  */
 import { Console, Effect, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { cannotCreate } from "../StartFailure.ts"
 import { ConfigInvalid } from "./ConfigInvalid.ts"
+import * as DataDirectory from "./DataDirectory.ts"
 import type { ServerConfigShape } from "./ServerConfig.ts"
 
 export const withAdminToken = Effect.fnUntraced(function*(config: ServerConfigShape) {
@@ -21,12 +23,12 @@ export const withAdminToken = Effect.fnUntraced(function*(config: ServerConfigSh
   const token = yield* Effect.try({
     try: () => {
       if (existsSync(path)) return { value: readFileSync(path, "utf8").trim(), created: false }
-      mkdirSync(config.database.dataDir, { recursive: true })
+      DataDirectory.makeDirectory(config.database.dataDir)
       const value = `idgen_admin_${randomBytes(24).toString("hex")}`
       writeFileSync(path, `${value}\n`, { mode: 0o600, flag: "wx" })
       return { value, created: true }
     },
-    catch: (cause) => new ConfigInvalid({ message: `cannot read or create ${path}: ${String(cause)}` })
+    catch: (cause) => cannotCreate(DataDirectory.problem(config.database.dataDir, cause))
   })
   if (token.created) {
     yield* Console.log(`idgen: generated admin token (stored in ${path}, shown only once): ${token.value}`)

@@ -21,6 +21,7 @@ import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { OperatorRelay } from "../instance/OperatorRelay.ts"
 import * as Metrics from "./ConfigMetrics.ts"
+import type { StartFailure } from "../StartFailure.ts"
 import type { ConfigInvalid } from "./ConfigInvalid.ts"
 import { withAdminToken } from "./AdminTokenBootstrap.ts"
 import { type Check, load } from "./ConfigLoader.ts"
@@ -95,7 +96,7 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
   const apply = Effect.fnUntraced(function*(source: ReloadReport["source"], nextOverrides: Record<string, unknown>) {
     // The same path as at start-up, admin token bootstrap included (it re-reads the stored one).
     const candidate = yield* Effect.flatMap(load(env, nextOverrides, checks), withAdminToken).pipe(
-      Effect.mapError((error: ConfigInvalid) => new ReloadFailed({ source, at: now(), message: error.message })),
+      Effect.mapError((error: ConfigInvalid | StartFailure) => new ReloadFailed({ source, at: now(), message: error.message })),
       Effect.tapError((error) =>
         Effect.gen(function*() {
           lastError = error

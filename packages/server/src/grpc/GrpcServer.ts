@@ -19,7 +19,7 @@ import * as ProtoLoader from "@grpc/proto-loader"
 import { ReflectionService } from "@grpc/reflection"
 import { Errors } from "@idgen/core"
 import { IdgenV1, IdServiceDefinition } from "@idgen/protocol/grpc"
-import { Context, Data, Effect, Exit, Layer, Schedule, type Scope } from "effect"
+import { Context, Effect, Exit, Layer, Schedule, type Scope } from "effect"
 import type { Headers } from "effect/http"
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check"
 import { dirname, resolve } from "node:path"
@@ -29,6 +29,7 @@ import * as Outcome from "../requests/Outcome.ts"
 import type { GenerateResult, ParsedId } from "../generate/IdService.ts"
 import { Health } from "../health/Health.ts"
 import * as Tls from "../tls/Tls.ts"
+import * as StartFailure from "../StartFailure.ts"
 import * as RequestMetrics from "../generate/RequestMetrics.ts"
 import * as Tracing from "../observability/Tracing.ts"
 import { Admission } from "../requests/Admission.ts"
@@ -40,13 +41,11 @@ import { toStatus } from "./StatusMapping.ts"
 export class GrpcServer extends Context.Service<GrpcServer, { readonly port: number }>()(
   "@idgen/server/grpc/GrpcServer"
 ) {
-  static readonly layer: Layer.Layer<GrpcServer, GrpcBindError, IdRequests | Admission | Health | ServerConfig> = Layer.effect(
+  static readonly layer: Layer.Layer<GrpcServer, StartFailure.StartFailure, IdRequests | Admission | Health | ServerConfig> = Layer.effect(
     GrpcServer,
     Effect.suspend(() => make)
   )
 }
-
-export class GrpcBindError extends Data.TaggedError("GrpcBindError")<{ readonly message: string }> {}
 
 /** The service name the standard health service reports for, besides the whole server (""). */
 export const idServiceName = "idgen.v1.IdService"
@@ -59,7 +58,7 @@ type MakeContext = IdRequests | Admission | Health | ServerConfig | Scope.Scope
 /** The calls that need an API key (checked by `GrpcAdmission` before their message is read). */
 const keyedPaths = new Set(["Generate", "BatchGenerate", "Parse"].map((method) => `/${idServiceName}/${method}`))
 
-const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = Effect.gen(function*() {
+const make: Effect.Effect<GrpcServer["Service"], StartFailure.StartFailure, MakeContext> = Effect.gen(function*() {
   const requests = yield* IdRequests
   const admission = yield* Admission
   const health = yield* Health
@@ -188,7 +187,7 @@ const make: Effect.Effect<GrpcServer["Service"], GrpcBindError, MakeContext> = E
       maxConnections: config.grpc.maxConnections,
       firstBytesMillis: config.http.headersTimeoutMillis
     }).pipe(
-      Effect.mapError((error) => new GrpcBindError({ message: `gRPC cannot listen on port ${config.grpc.port}: ${error.message}` }))
+      Effect.mapError((error) => StartFailure.cannotListen("gRPC", config.http.host, config.grpc.port, error))
     ),
     ({ listener }) =>
       Effect.callback<void>((resume) => {

@@ -5,10 +5,10 @@
  * on `ServerConfig.http`; the per-request logger is off (hot path).
  */
 import { Api } from "@idgen/protocol/http"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Clock, Effect, Layer, Scope } from "effect"
 import { HttpRouter } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import * as NodeServer from "../net/NodeServer.ts"
 import * as MetricsEndpoint from "../observability/MetricsEndpoint.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import * as FrameLimit from "../rpc/FrameLimit.ts"
@@ -84,7 +84,8 @@ export const makeNodeServer = (options: { readonly fastPath: boolean }) =>
         headersMillis: config.http.headersTimeoutMillis,
         requestMillis: config.http.requestTimeoutMillis
       })
-      return NodeHttpServer.layer(
+      return NodeServer.layer(
+        "HTTP",
         () => (fastPath === undefined ? server : IdsFastPath.install(server, fastPath)),
         // `/rpc/ws` frames are bounded like bodies (larger ones close the socket with 1009, `FrameLimit`).
         {

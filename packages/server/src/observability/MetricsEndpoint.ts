@@ -13,7 +13,6 @@
  * `_bytes`, `_ratio`), `_total` on counters, and only bounded label values — see the README's
  * cardinality budget. A feature's metrics live beside it (`segment/SegmentMetrics.ts`, …).
  */
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Errors } from "@idgen/core"
 import { WireError } from "@idgen/protocol/http"
 import { Context, Effect, Layer, Redacted } from "effect"
@@ -23,7 +22,9 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
 import { gzip } from "node:zlib"
 import { ServerConfig } from "../config/ServerConfig.ts"
+import * as NodeServer from "../net/NodeServer.ts"
 import { withRequestId } from "../net/RequestId.ts"
+import type { StartFailure } from "../StartFailure.ts"
 
 const contentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -79,7 +80,7 @@ export class MetricsPort extends Context.Service<MetricsPort, { readonly port: n
 ) {}
 
 /** The port of its own (`metrics.port`): `/metrics` and nothing else (404 IDGEN-COMMON-0007). */
-export const layerServer: Layer.Layer<MetricsPort, never, ServerConfig> = Layer.unwrap(
+export const layerServer: Layer.Layer<MetricsPort, StartFailure, ServerConfig> = Layer.unwrap(
   Effect.map(ServerConfig, (config) => {
     const port = config.metrics.port
     if (port === undefined) return Layer.succeed(MetricsPort, { port: undefined })
@@ -98,8 +99,7 @@ export const layerServer: Layer.Layer<MetricsPort, never, ServerConfig> = Layer.
       Effect.map(HttpServer.HttpServer, ({ address }) => ({ port: address._tag === "UnixPathAddress" ? undefined : address.port }))
     )
     return Layer.mergeAll(HttpServer.serve(withRequestId(app)), bound).pipe(
-      Layer.provide(NodeHttpServer.layer(() => createServer(), { host: config.http.host, port })),
-      Layer.orDie
+      Layer.provide(NodeServer.layer("metrics", () => createServer(), { host: config.http.host, port }))
     )
   })
 )

@@ -10,6 +10,7 @@
 import { Effect, Schema, type Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { makeDirectory, problem } from "../config/DataDirectory.ts"
 
 /** The data directory is in use by another live process (or by this one). */
 export class DataDirLocked extends Schema.TaggedError<DataDirLocked>()("DataDirLocked", {
@@ -131,10 +132,10 @@ export const acquire = (dataDir: string): Effect.Effect<void, DataDirLocked | Da
   const file = Path.join(dir, LOCK_FILE)
   const tryOnce = Effect.try({
     try: () => {
-      Fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+      makeDirectory(dir)
       return attempt(file)
     },
-    catch: (cause) => new DataDirLockError({ message: `cannot lock the data directory ${dir}: ${String(cause)}`, cause })
+    catch: (cause) => new DataDirLockError({ message: problem(dir, cause), cause })
   })
   const loop = (round: number): Effect.Effect<void, DataDirLocked | DataDirLockError> =>
     Effect.flatMap(tryOnce, (result) => {

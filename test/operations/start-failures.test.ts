@@ -1,0 +1,91 @@
+/**
+ * A start that cannot go on for a reason the operator can act on ends with one line on
+ * stderr naming what and where (the port and address, the data directory) with the system's
+ * reason, no stack trace, and an exit code of its own: 69 for something unavailable (a port
+ * taken), 73 for a data directory that cannot be made; with worker processes the primary
+ * prints the line once and exits with the worker's code.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { join } from "node:path"
+import { startFlags } from "../../scripts/start-flags.ts"
+import { idgen, repoRoot, type Run } from "../support/IdgenCli.ts"
+import { ADMIN_TOKEN } from "../support/ServerProcess.ts"
+import { tempDir } from "../support/TempDir.ts"
+import * as TestDatabase from "../support/TestDatabase.ts"
+
+const main = [process.execPath, ...startFlags(), join(repoRoot, "packages/server/src/main.js")]
+
+/** `npm start` with `env` until it exits. */
+export const start = (env: Record<string, string>) =>
+  idgen([], { IDGEN_HTTP_HOST: "127.0.0.1", IDGEN_HTTP_PORT: "0", IDGEN_GRPC_PORT: "0", IDGEN_WORKERS: "1", ...env }, main)
+
+/** Asserts the exit code and that stderr is exactly this one line. */
+export const assertOneLine = (run: Run, code: number, line: string) => {
+  assert.strictEqual(run.code, code, `stdout: ${run.stdout}\nstderr: ${run.stderr}`)
+  assert.deepStrictEqual(run.stderr.trimEnd().split("\n"), [line], run.stdout)
+  assert.notInclude(run.stdout + run.stderr, "    at ", "a stack trace")
+}
+
+/** A port some other process listens on, for the scope. */
+const takenPort = Effect.acquireRelease(
+  Effect.callback<{ readonly port: number; readonly close: () => void }>((resume) => {
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      resume(Effect.succeed({ port: typeof address === "object" && address !== null ? address.port : 0, close: () => server.close() }))
+    })
+  }),
+  (taken) => Effect.sync(taken.close)
+)
+
+layer(Layer.empty, { timeout: "120 seconds", excludeTestServices: true })("start-up failures", (it) => {
+  it.effect("HTTP port taken: exit 69, one line naming the address and EADDRINUSE", () =>
+    Effect.gen(function*() {
+      const { port } = yield* takenPort
+      const run = yield* start({ IDGEN_DATABASE_URL: yield* TestDatabase.make, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN, IDGEN_HTTP_PORT: String(port) })
+      assertOneLine(run, 69, `idgen: HTTP cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`)
+    }).pipe(Effect.scoped))
+
+  it.effect("gRPC port taken: exit 69, one line naming the address and EADDRINUSE", () =>
+    Effect.gen(function*() {
+      const { port } = yield* takenPort
+      const run = yield* start({ IDGEN_DATABASE_URL: yield* TestDatabase.make, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN, IDGEN_GRPC_PORT: String(port) })
+      assertOneLine(run, 69, `idgen: gRPC cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`)
+    }).pipe(Effect.scoped))
+
+  it.effect("two worker processes, HTTP port taken: the primary prints the workers' line once and exits 69", () =>
+    Effect.gen(function*() {
+      const { port } = yield* takenPort
+      const run = yield* start({
+        IDGEN_DATABASE_URL: yield* TestDatabase.make,
+        IDGEN_ADMIN_TOKEN: ADMIN_TOKEN,
+        IDGEN_WORKERS: "2",
+        IDGEN_WORKER_ID: "40",
+        IDGEN_HTTP_PORT: String(port)
+      })
+      assertOneLine(run, 69, `idgen: HTTP cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`)
+    }).pipe(Effect.scoped))
+
+  it.effect("data directory under a regular file: exit 73, one line naming it and ENOTDIR (token given or generated)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir("idgen-start-failure-")
+      writeFileSync(join(dir, "file"), "")
+      const dataDir = join(dir, "file", "data")
+      const line = `idgen: the data directory ${dataDir} (database.data_dir, IDGEN_DATA_DIR) is unusable: ` +
+        `cannot create ${dataDir}: not a directory (ENOTDIR)`
+      assertOneLine(yield* start({ IDGEN_DATA_DIR: dataDir, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN }), 73, line)
+      assertOneLine(yield* start({ IDGEN_DATA_DIR: dataDir }), 73, line)
+    }).pipe(Effect.scoped))
+
+  it.effect("data directory on procfs (/proc/x): exit 73 naming it, where a recursive mkdir spun for ever", () =>
+    Effect.gen(function*() {
+      const run = yield* start({ IDGEN_DATA_DIR: "/proc/idgen-data", IDGEN_ADMIN_TOKEN: ADMIN_TOKEN }).pipe(
+        Effect.timeoutOrElse({ duration: "30 seconds", orElse: () => Effect.die("still running after 30 s") })
+      )
+      assertOneLine(run, 73, "idgen: the data directory /proc/idgen-data (database.data_dir, IDGEN_DATA_DIR) is unusable: " +
+        "cannot create /proc/idgen-data: no such file or directory (ENOENT)")
+    }))
+})
