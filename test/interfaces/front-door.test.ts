@@ -2,9 +2,8 @@
  * One front door (issue 14): every interface of one real server process — the HTTP ID
  * endpoints, Effect RPC at `/rpc` and `/rpc/ws`, and gRPC — refuses an oversized input
  * before working on it (64 KiB, `http.max_body_bytes`), checks a credential sent in a
- * header before reading the body (HTTP, the `/rpc/ws` upgrade, gRPC; on `/rpc` each
- * request's key is checked in band, `rpc-errors.test.ts`), closes the connection after such
- * an early refusal, and answers with the contract's IDGEN error, never an internal message. Meanwhile a client
+ * header before reading the body, closes the connection after such an early refusal, and
+ * answers with the contract's IDGEN error, never an internal message. Meanwhile a client
  * with a valid key keeps being served and the node's memory stays bounded.
  */
 import { status as Status } from "@grpc/grpc-js"
@@ -114,6 +113,26 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
           assert.strictEqual(small.status, 200, small.text)
           assert.include(small.text, "\"Success\"")
         })
+      )
+    }))
+
+  it.effect("/rpc: an invalid x-api-key header is 401 IDGEN-COMMON-0002 before the body is sent, then the connection is closed", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      yield* whileServing(
+        server,
+        Effect.scoped(Effect.gen(function*() {
+          const socket = yield* RawSocket.connect(server.port)
+          yield* socket.write(RawSocket.requestHead("POST", "/rpc", {
+            "content-type": "application/x-ndjson",
+            "content-length": 50_000,
+            "x-api-key": unknownKey
+          }))
+          assert.isTrue(yield* socket.receivedText("\r\n\r\n", 5_000), "no answer before the body")
+          assert.match(RawSocket.statusLine(socket.received()), /^HTTP\/1\.1 401 /, socket.received())
+          assert.isDefined(yield* socket.closed(3_000), "the connection stayed open after the early 401")
+          assert.strictEqual(RawSocket.errorBody(socket.received()).code, "IDGEN-COMMON-0002")
+        }))
       )
     }))
 

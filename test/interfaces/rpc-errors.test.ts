@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import * as LegitTraffic from "../support/LegitTraffic.ts"
 import * as RawRpc from "../support/RawRpc.ts"
 import * as RpcWebSocket from "../support/RpcWebSocket.ts"
-import { ServerProcess, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
+import { assertError, ServerProcess, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
 
 const seq = { workspace: "rpcerr", group: "g", biz_tag: "t" }
 const unknownKey = `idgen_rpcerr_${"0".repeat(32)}`
@@ -120,7 +120,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       assert.isAbove(exit.cause[0].error.retryAfterSeconds, 0)
     }))
 
-  it.effect("/rpc: a missing, unknown or revoked key, in the HTTP header or the message, is the in-band Unauthorized IDGEN-COMMON-0002", () =>
+  it.effect("/rpc: a missing, unknown or revoked key in the message is the in-band Unauthorized IDGEN-COMMON-0002; in the X-API-Key header it is refused 401 before the body", () =>
     Effect.gen(function*() {
       const server = yield* ServerProcess
       yield* rpcKey(server)
@@ -133,17 +133,21 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       assert.isBelow(revoked.status, 300, revoked.text)
 
       const refusals = [
-        { name: "missing", message: RawRpc.message("Generate", seq), headers: {} },
-        { name: "unknown in the header", message: RawRpc.message("Generate", seq), headers: { "x-api-key": unknownKey } },
-        { name: "unknown in the message", message: RawRpc.message("Generate", seq, unknownKey), headers: {} },
-        { name: "revoked in the header", message: RawRpc.message("Generate", seq), headers: { "x-api-key": revokedKey } },
-        { name: "revoked in the message", message: RawRpc.message("Generate", seq, revokedKey), headers: {} }
+        { name: "missing", message: RawRpc.message("Generate", seq) },
+        { name: "unknown in the message", message: RawRpc.message("Generate", seq, unknownKey) },
+        { name: "revoked in the message", message: RawRpc.message("Generate", seq, revokedKey) }
       ]
       for (const refusal of refusals) {
-        const res = yield* RawRpc.post(server, refusal.message, refusal.headers)
+        const res = yield* RawRpc.post(server, refusal.message)
         assert.strictEqual(res.headers.get("content-type"), "application/x-ndjson", `${refusal.name}: ${res.text}`)
         const [exit] = exitsOf(res)
         failureOf(exit, "Unauthorized", "IDGEN-COMMON-0002")
+      }
+      // A header key is the POST's credential, checked before its body as on every HTTP
+      // endpoint (front-door.test.ts shows the body is not awaited): the contract's error body.
+      for (const headerKey of [unknownKey, revokedKey]) {
+        const res = yield* RawRpc.post(server, RawRpc.message("Generate", seq), { "x-api-key": headerKey })
+        assertError(res, 401, "IDGEN-COMMON-0002")
       }
     }))
 

@@ -3,11 +3,11 @@
  * (which would read any body in full, and upgrade any client):
  *
  * - `/rpc` (POST): a body announced over `http.max_body_bytes` is refused before it is
- *   read, a longer chunked one as soon as it passes the limit (400 IDGEN-COMMON-0001). The
- *   key is not checked here: each request's key (its own `x-api-key` header, else the POST's
- *   `X-API-Key`) is admitted by its handler, so a missing, unknown or revoked key, like a
- *   rate limit, is that request's typed failure in the ndjson answer — the one form a
- *   client of the RPC protocol reads, whichever header carried the key.
+ *   read, a longer chunked one as soon as it passes the limit (400 IDGEN-COMMON-0001); an
+ *   `X-API-Key` header is checked by `Admission` before the body is read (401, or 429 for an
+ *   address out of failed attempts), as on every HTTP endpoint: nothing of an
+ *   unauthenticated client's body is read. Keys inside the messages (and a POST without the
+ *   header) are each request's, refused in that request's ndjson answer like a rate limit.
  * - `/rpc/ws` (GET upgrade): the upgrade needs a valid `X-API-Key` header, and at most
  *   `http.max_websockets` are open at once (503 IDGEN-COMMON-0005 beyond); frames are
  *   bounded by the WebSocket server's `maxPayload` (`HttpServer.layer`), a larger one
@@ -38,25 +38,33 @@ const isBodyTooLarge = (cause: Cause.Cause<unknown>) => {
     error.reason.reason === "BodyTooLarge"
 }
 
+const keyOf = (request: HttpServerRequest.HttpServerRequest) => request.headers["x-api-key"]
+
 export const make = (options: RpcGateOptions) => {
   const maxBodySize = ByteSize.bytes(options.maxBodyBytes)
   let webSockets = 0
   const clientIpOf = (request: HttpServerRequest.HttpServerRequest) =>
     options.admission.clientAddress(Option.getOrUndefined(request.remoteAddress), request.headers["x-forwarded-for"])
 
-  /** `/rpc`: the body limit. */
+  /** `/rpc`: the body limit, and the header key before the body. */
   const post = <E, R>(httpEffect: HttpEffect<E, R>): HttpEffect<E, R | HttpServerRequest.HttpServerRequest> =>
     Effect.flatMap(Effect.service(HttpServerRequest.HttpServerRequest), (request) => {
       const length = request.headers["content-length"]
       if (length !== undefined && Number(length) > options.maxBodyBytes) {
         return WireError.respond(tooLarge(options.maxBodyBytes, Number(length)))
       }
-      return httpEffect.pipe(
+      const bounded = httpEffect.pipe(
         Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
         Effect.catchCause((cause) =>
           isBodyTooLarge(cause) ? WireError.respond(tooLarge(options.maxBodyBytes, undefined)) : Effect.failCause(cause)
         )
       )
+      const key = keyOf(request)
+      if (key === undefined) return bounded
+      return Effect.matchEffect(options.admission.authenticate(key, clientIpOf(request)), {
+        onFailure: WireError.respond,
+        onSuccess: () => bounded
+      })
     })
 
   /** `/rpc/ws`: a valid key and a free slot before the upgrade. */
@@ -64,7 +72,7 @@ export const make = (options: RpcGateOptions) => {
     httpEffect: HttpEffect<E, R>
   ): HttpEffect<E, R | HttpServerRequest.HttpServerRequest | Scope.Scope> =>
     Effect.flatMap(Effect.service(HttpServerRequest.HttpServerRequest), (request) =>
-      Effect.matchEffect(options.admission.authenticate(request.headers["x-api-key"] ?? "", clientIpOf(request)), {
+      Effect.matchEffect(options.admission.authenticate(keyOf(request) ?? "", clientIpOf(request)), {
         onFailure: WireError.respond,
         onSuccess: () => {
           if (webSockets >= options.maxWebSockets) return WireError.respond(tooManyWebSockets(options.maxWebSockets))
