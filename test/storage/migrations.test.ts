@@ -32,7 +32,7 @@ describe("migrations", () => {
     Effect.gen(function*() {
       const url = yield* TestDatabase.make
       const first = yield* Database.migrate.pipe(Effect.provide(client(url)))
-      assert.deepStrictEqual(first.map(([id, name]) => `${id}_${name}`), ["1_tenancy", "2_segments", "3_audit_log", "4_snowflake_workers", "5_cluster_settings", "6_storage_fence", "7_pool_fence", "8_auto_biz_tag_cap", "9_operator_api", "10_workspace_id_rate", "11_change_poll_indexes"])
+      assert.deepStrictEqual(first.map(([id, name]) => `${id}_${name}`), ["1_tenancy", "2_segments", "3_audit_log", "4_snowflake_workers", "5_cluster_settings", "6_storage_fence", "7_pool_fence", "8_auto_biz_tag_cap", "9_operator_api", "10_workspace_id_rate", "11_change_poll_indexes", "12_biz_tag_incarnations"])
       const second = yield* Database.migrate.pipe(Effect.provide(client(url)))
       assert.deepStrictEqual(second, [])
 

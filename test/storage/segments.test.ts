@@ -2,7 +2,8 @@
  * The segment distributor on real PostgreSQL: concurrent allocators (fibers on one pool and
  * separate pools, i.e. separate connections) never receive overlapping ranges, the ranges
  * cover the datacenter's range contiguously, every allocation is audited, and a datacenter's
- * range runs out with a partial last segment and then `SegmentExhausted`.
+ * range runs out with a partial last segment and then `SegmentExhausted`; a biz_tag created
+ * again after its deletion goes on under a new id, above the old one's ranges.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
@@ -10,9 +11,11 @@ import { Effect, Exit, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import type { AllocatedSegment } from "@idgen/server/storage/Records"
 import * as PgSegmentRepo from "@idgen/server/storage/PgSegmentRepo"
+import { BizTagRepo } from "@idgen/server/storage/BizTagRepo"
+import { PoolFenceRepo } from "@idgen/server/storage/PoolFenceRepo"
 import { SegmentRepo } from "@idgen/server/storage/SegmentRepo"
 import { TestDatabase } from "../support/TestDatabase.ts"
-import { bizTag, RANGE_SIZE, storageOnFreshDatabase } from "./fixtures.ts"
+import { bizTag, key, RANGE_SIZE, segmentSettings, storageOnFreshDatabase } from "./fixtures.ts"
 
 interface Allocation extends AllocatedSegment {
   readonly step: number
@@ -118,6 +121,32 @@ layer(storageOnFreshDatabase({ maxConnections: 8 }), { timeout: 60_000 })("Segme
         assert.deepStrictEqual(s, { start: dc * RANGE_SIZE + 1, end: dc * RANGE_SIZE + 100 })
       }
       assert.strictEqual(yield* repo.remaining(id, 5), RANGE_SIZE - 100)
+    }))
+
+  it.effect("a biz_tag deleted and created again gets a new id whose counter goes on above the old one's; the old id can neither allocate nor claim a pool segment", () =>
+    Effect.gen(function*() {
+      const repo = yield* SegmentRepo
+      const fence = yield* PoolFenceRepo
+      const tags = yield* BizTagRepo
+      const oldId = yield* bizTag("again", "g", "t")
+      const first = yield* repo.allocate({ bizTagId: oldId, datacenterId: 0, step: 10, node: "n" })
+      // A range handed to the Redis pool, one piece of it claimed.
+      const pooled = yield* repo.allocate({ bizTagId: oldId, datacenterId: 0, step: 1000, node: "pool" })
+      assert.isTrue((yield* fence.claim({ bizTagId: oldId, datacenterId: 0, segment: { start: pooled.start, end: pooled.start + 99 } })).claimed)
+
+      yield* tags.remove(key("again", "g", "t"))
+      const again = yield* tags.create(key("again", "g", "t"), segmentSettings)
+      assert.notStrictEqual(again.id, oldId)
+
+      const next = yield* repo.allocate({ bizTagId: again.id, datacenterId: 0, step: 10, node: "n" })
+      assert.deepStrictEqual([first.end < pooled.start, next.start], [true, pooled.end + 1])
+      const stale = yield* Effect.flip(repo.allocate({ bizTagId: oldId, datacenterId: 0, step: 10, node: "n" }))
+      assert.strictEqual(stale._tag, "SegmentAllocateFailed")
+      const piece = { start: pooled.start + 100, end: pooled.start + 199 }
+      const claim = yield* Effect.flip(fence.claim({ bizTagId: oldId, datacenterId: 0, segment: piece }))
+      assert.strictEqual(claim._tag, "SegmentAllocateFailed")
+      // The fence came along: the new id cannot claim what the old one claimed either.
+      assert.isFalse((yield* fence.claim({ bizTagId: again.id, datacenterId: 0, segment: { start: pooled.start, end: pooled.start + 99 } })).claimed)
     }))
 
   it.effect("rejects bad input without touching the database", () =>

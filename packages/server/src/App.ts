@@ -19,6 +19,7 @@ import { FormattedGenerator } from "./formatted/FormattedGenerator.ts"
 import { AlgorithmRouter } from "./generate/AlgorithmRouter.ts"
 import { IdService } from "./generate/IdService.ts"
 import * as RequestMetrics from "./generate/RequestMetrics.ts"
+import * as RetiredIncarnations from "./generate/RetiredIncarnations.ts"
 import { TagResolver } from "./generate/TagResolver.ts"
 import { GrpcServer } from "./grpc/GrpcServer.ts"
 import { Health } from "./health/Health.ts"
@@ -101,7 +102,7 @@ const Generators = AlgorithmRouter.layer.pipe(
 /** The operator's rules for workspaces and biz_tags. */
 const Tenancy = BizTags.layer.pipe(Layer.provideMerge(Workspaces.layer))
 
-const Core = Layer.mergeAll(IdService.layer, Health.layer, Tenancy).pipe(
+const Core = Layer.mergeAll(IdService.layer, Health.layer, Tenancy, RetiredIncarnations.layer).pipe(
   Layer.provideMerge(DegradationManager.layer),
   Layer.provideMerge(Layer.mergeAll(AuditLog.layer, AuditQuery.layer)),
   Layer.provideMerge(Generators),

@@ -16,7 +16,7 @@
  * segment actor (used from its next load).
  */
 import { Errors, Immediate, Names } from "@idgen/core"
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option, type Scope } from "effect"
 import { claimRefresh, type RefreshAhead, refreshAhead } from "../cache/RefreshAhead.ts"
 import * as SingleFlight from "../cache/SingleFlight.ts"
 import { currentConfig } from "../config/HotReload.ts"
@@ -48,6 +48,11 @@ export class TagResolver extends Context.Service<TagResolver, {
   resolveUnsafe(key: Names.SequenceKey): Immediate.Immediate<BizTagRecord, ResolveError>
   /** An operator changed the biz_tag (committed) on this node: every node drops its copy. */
   changed(key: Names.SequenceKey): Effect.Effect<void>
+  /**
+   * Calls `onChanged`, for the scope's lifetime, with every biz_tag this node learns was
+   * changed — by its own operator call, through Redis or the database poll — once it dropped its copy.
+   */
+  watch(onChanged: (key: Names.SequenceKey) => void): Effect.Effect<void, never, Scope.Scope>
 }>()("@idgen/server/generate/TagResolver") {
   static readonly layer = Layer.effect(
     TagResolver,
@@ -127,10 +132,15 @@ export class TagResolver extends Context.Service<TagResolver, {
       const loads = yield* SingleFlight.make(load)
       const loadOnce = (id: string) => SingleFlight.run(loads, id)
 
+      const watchers = new Set<(key: Names.SequenceKey) => void>()
       const drop = (id: string) => {
         drops++
         cache.delete(id)
         SingleFlight.forget(loads, id)
+        if (watchers.size > 0) {
+          const key = keyOf(id)
+          for (const onChanged of watchers) onChanged(key)
+        }
       }
       const broadcast = yield* (yield* ChangeBroadcast).watch({
         channel: "idgen:biz_tag:changed",
@@ -170,7 +180,9 @@ export class TagResolver extends Context.Service<TagResolver, {
             const id = Names.keyString(key)
             drop(id)
             return broadcast.changed(id)
-          })
+          }),
+        watch: (onChanged) =>
+          Effect.acquireRelease(Effect.sync(() => watchers.add(onChanged)), () => Effect.sync(() => watchers.delete(onChanged)))
       })
     })
   )

@@ -222,11 +222,12 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
   /**
    * A popped entry is this node's only once the fence takes it: the segment, or `"refused"`
    * (a gap; the floor moves up to the fence). Fails when the database does not answer,
-   * after putting the entry back.
+   * after putting the entry back; and when the biz_tag was created again (its id is gone),
+   * leaving the entry out.
    */
   const claim = (tag: BizTagRecord, pool: Pool, segment: AllocatedSegment) =>
     options.fence.claim({ bizTagId: tag.id, datacenterId: options.datacenterId, segment }).pipe(
-      Effect.tapError(() => call(() => client.lpush(pool.key, entryOf(segment)))),
+      Effect.tapErrorTag("DatabaseUnavailable", () => call(() => client.lpush(pool.key, entryOf(segment)))),
       Effect.map(({ claimed, consumedTo }) => {
         if (claimed) {
           pool.metrics.popped()
@@ -287,5 +288,17 @@ export const make = Effect.fnUntraced(function*(options: PoolOptions) {
       return handOut(pool, yield* options.direct(tag, step))
     })
 
-  return { next }
+  /**
+   * The incarnation `tagId` of a biz_tag is gone (deleted, or created again under a new id):
+   * its pool state goes, and its Redis entries with it — numbers never issued (gaps).
+   */
+  const retire = (tagId: string) =>
+    Effect.suspend(() => {
+      const pool = pools.get(tagId)
+      if (pool === undefined) return Effect.void
+      pools.delete(tagId)
+      return Effect.asVoid(call(() => client.del(pool.key)))
+    })
+
+  return { next, retire }
 })

@@ -9,7 +9,14 @@
  * memory returned, the numbers left in its buffers abandoned (gaps, never duplicates:
  * they were allocated to this node and nobody else issues them); its next use starts a
  * fresh actor, whose segments lie above everything allocated before.
+ *
+ * Actors are keyed by the biz_tag's row id, which a re-creation after a deletion changes
+ * (`SqlBizTagRepo`): a node that has the new record never serves the old incarnation's
+ * buffer, even if it missed the deletion. When it learns that a biz_tag changed, `retire`
+ * releases the actor of an incarnation that is no longer live, as the idle release would,
+ * and the supply forgets its pool.
  */
+import { Names } from "@idgen/core"
 import { Clock, Context, Effect, Exit, FiberSet, Layer, Semaphore } from "effect"
 import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -22,6 +29,9 @@ import * as L1Rings from "./L1Rings.ts"
 import * as SegmentActor from "./SegmentActor.ts"
 import { SweepCursor } from "./SweepCursor.ts"
 import { SegmentSupply } from "./SegmentSupply.ts"
+
+/** The biz_tag's name as `Names.keyString` writes it: the same for every incarnation. */
+const nameOf = (tag: BizTagRecord) => Names.keyString({ workspace: tag.workspace, group: tag.group, bizTag: tag.name })
 
 /** Actors the idle/hot sweep looks at per tick. */
 export const SWEEP_BATCH = 200
@@ -36,6 +46,10 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
   runningActor(tag: BizTagRecord): SegmentActor.SegmentActor | undefined
   /** Bytes of all L1 rings (bounded by `segment.l1_memory_budget_bytes`). */
   ringMemoryBytes(): number
+  /** Whether an actor of `key` (of any incarnation) runs on this node. */
+  serves(key: Names.SequenceKey): boolean
+  /** Releases the actor of `key` unless it is the one of `liveId` (none: the biz_tag is deleted). */
+  retire(key: Names.SequenceKey, liveId: string | undefined): Effect.Effect<void>
 }>()("@idgen/server/segment/SegmentGenerator") {
   static readonly layer = Layer.effect(
     SegmentGenerator,
@@ -46,6 +60,8 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       const fork = yield* FiberSet.makeRuntime<never, void, never>()
       const clock = yield* Clock.Clock
       const actors = new Map<string, Running>()
+      /** The running actors per biz_tag name (`Names.keyString`): one, or more while incarnations change. */
+      const byName = new Map<string, Set<Running>>()
       const budget = new L1Rings.RingBudget()
       // Starts wait for a release in progress: a biz_tag's next actor loads only once the
       // released one's load is interrupted (one load per biz_tag at a time on this node).
@@ -130,6 +146,10 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
       const start = (tag: BizTagRecord) => {
         const running = new Running(tag, clock.currentTimeMillisUnsafe())
         actors.set(tag.id, running)
+        const name = nameOf(tag)
+        const named = byName.get(name)
+        if (named === undefined) byName.set(name, new Set([running]))
+        else named.add(running)
         if (current().segment.l1.hotIdsPerSecond === 0) attachRing(running)
         return running.actor
       }
@@ -156,6 +176,10 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
 
       const release = Effect.fnUntraced(function*(tagId: string, running: Running) {
         actors.delete(tagId)
+        const name = nameOf(running.tag)
+        const named = byName.get(name)
+        named?.delete(running)
+        if (named?.size === 0) byName.delete(name)
         budget.release(running.ringCapacity)
         yield* running.actor.stop()
       })
@@ -193,10 +217,19 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
         Effect.forkScoped
       )
 
+      const retire = (key: Names.SequenceKey, liveId: string | undefined) =>
+        starting.withPermits(1)(Effect.suspend(() => {
+          const stale = [...byName.get(Names.keyString(key)) ?? []].filter((running) => running.tag.id !== liveId)
+          return Effect.forEach(stale, (running) =>
+            Effect.andThen(release(running.tag.id, running), supply.retire(running.tag.id)), { discard: true })
+        }))
+
       return SegmentGenerator.of({
         actorFor,
         runningActor,
-        ringMemoryBytes: () => budget.usedBytes
+        ringMemoryBytes: () => budget.usedBytes,
+        serves: (key) => byName.has(Names.keyString(key)),
+        retire
       })
     })
   )

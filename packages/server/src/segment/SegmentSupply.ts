@@ -22,6 +22,8 @@ export interface SegmentSupplyShape {
    * so calls for one tag never overlap on a node.
    */
   next(tag: BizTagRecord, step: number): Effect.Effect<AllocatedSegment, LoadError>
+  /** The biz_tag incarnation `tagId` is gone: whatever is kept for it goes (never fails). */
+  retire(tagId: string): Effect.Effect<void>
 }
 
 export class SegmentSupply extends Context.Service<SegmentSupply, SegmentSupplyShape>()(
@@ -31,7 +33,7 @@ export class SegmentSupply extends Context.Service<SegmentSupply, SegmentSupplyS
   static readonly layerLocal: Layer.Layer<SegmentSupply, never, SegmentRepo | ServerConfig> = Layer.effect(
     SegmentSupply,
     Effect.gen(function*() {
-      return SegmentSupply.of({ next: yield* directAllocator })
+      return SegmentSupply.of({ next: yield* directAllocator, retire: () => Effect.void })
     })
   )
 
@@ -42,7 +44,7 @@ export class SegmentSupply extends Context.Service<SegmentSupply, SegmentSupplyS
       const config = yield* ServerConfig
       const redis = yield* RedisClient
       const direct = yield* directAllocator
-      if (!config.segment.pool.enabled) return SegmentSupply.of({ next: direct })
+      if (!config.segment.pool.enabled) return SegmentSupply.of({ next: direct, retire: () => Effect.void })
       return SegmentSupply.of(
         yield* RedisSegmentPool.make({
           connection: redis,

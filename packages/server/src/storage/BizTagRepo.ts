@@ -17,8 +17,9 @@ export type BizTagPatch = Partial<BizTagSettings>
 export class BizTagRepo extends Context.Service<BizTagRepo, {
   /**
    * Creates the group if needed. Conflict when the biz_tag exists; NotFound when the workspace
-   * does not. A deleted biz_tag comes back as the same row (its counter continues); Conflict
-   * when that would change the rendering of numbers it issued (`Rendering`).
+   * does not. A deleted biz_tag comes back as the same row with a new id, its counter going on
+   * above everything the old id was handed; Conflict when that would change the rendering of
+   * numbers it issued (`Rendering`).
    */
   create(
     key: Names.SequenceKey,

@@ -105,12 +105,15 @@ export const make = Effect.fnUntraced(function*(options: PgSegmentRepoOptions) {
         if (row === undefined) {
           const current = yield* sql<{ readonly max_id: bigint }>`
             SELECT max_id FROM segments WHERE biz_tag_id = ${bizTagId}::uuid AND datacenter_id = ${datacenterId}`
+          const exhausted = current[0]
+          // The row moved to a new id under us: the biz_tag was created again (`SqlBizTagRepo`).
+          if (exhausted === undefined) return yield* invalid("unknown biz_tag", { biz_tag_id: bizTagId, datacenter_id: datacenterId })
           return yield* new Errors.SegmentExhausted({
             message: `datacenter ${datacenterId} has no numbers left for this biz_tag`,
             details: {
               biz_tag: bizTagId,
               datacenter_id: datacenterId,
-              max_id: String(current[0]?.max_id ?? range.end),
+              max_id: String(exhausted.max_id),
               range_end: String(range.end)
             }
           })

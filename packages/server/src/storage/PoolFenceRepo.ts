@@ -26,7 +26,8 @@ export class PoolFenceRepo extends Context.Service<PoolFenceRepo, {
    * Moves the fence to `segment.end` if it is below `segment.start` (one conditional
    * single-row write); otherwise refuses: the segment was used already, or a later one
    * was claimed first — either way it must stay unused (a gap). The fence only moves up,
-   * so claimed segments never overlap, whatever Redis returns.
+   * so claimed segments never overlap, whatever Redis returns. SegmentAllocateFailed when
+   * the biz_tag id no longer exists (created again since: the segment is the old one's).
    */
-  claim(input: ClaimInput): Effect.Effect<Claim, Errors.DatabaseUnavailable>
+  claim(input: ClaimInput): Effect.Effect<Claim, Errors.DatabaseUnavailable | Errors.SegmentAllocateFailed>
 }>()("@idgen/server/storage/PoolFenceRepo") {}

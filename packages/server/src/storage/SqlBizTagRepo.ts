@@ -7,7 +7,11 @@
  *
  * A deleted biz_tag is a tombstone (`deleted_at`): its row and its `segments` rows stay, so
  * its numbers are never handed out again. Creating it again through the operator API brings
- * the same row back, whose counter continues above the old range.
+ * the row back as a new incarnation: a new id, which its `segments` and pool fence rows follow
+ * (migration 0012), so its counter continues above everything the old one was handed — to
+ * nodes' buffers and to the Redis pool alike — while what nodes keep under the old id (their
+ * buffers, actors, pool entries) is never used for it: an allocation or a pool claim naming
+ * the old id fails.
  *
  * Changes of settings (`update`, a re-create) lock the row `FOR UPDATE`, which also waits
  * for — or sees — an allocation inserting the first `segments` row (its foreign-key check
@@ -160,7 +164,9 @@ export const make = Effect.gen(function*() {
 
   /** Writes `settings` to the locked row `id` (a new id when `renew`), live again if it was deleted. */
   const writeSettings = (id: string, settings: Partial<BizTagSettings>, renew: boolean, recreate: boolean) => {
-    const sets: Array<Fragment> = [sql`updated_at = now()`]
+    // A re-creation's `updated_at` lies after its `created_at`, or the change poll — which
+    // skips rows unchanged since their creation — would not tell the nodes of it.
+    const sets: Array<Fragment> = [recreate ? sql`updated_at = clock_timestamp()` : sql`updated_at = now()`]
     if (settings.algorithm !== undefined) sets.push(sql`algorithm = ${settings.algorithm}`)
     if (settings.fallback !== undefined) sets.push(sql`fallback = ${[...settings.fallback]}::text[]`)
     if (settings.step !== undefined) sets.push(sql`step = ${BigInt(settings.step)}`)
@@ -183,9 +189,9 @@ export const make = Effect.gen(function*() {
         } else if (existing.value.deleted_at === null) {
           return yield* alreadyExists(key)
         } else {
-          // A deleted biz_tag comes back as the same row: its counter continues above everything it issued.
-          const renew = yield* checkRendering(key, existing.value, settings)
-          yield* writeSettings(existing.value.id, settings, renew, true)
+          // A deleted biz_tag comes back as the same row, a new incarnation (see the module comment).
+          yield* checkRendering(key, existing.value, settings)
+          yield* writeSettings(existing.value.id, settings, true, true)
         }
         return yield* findRow(key)
       }))

@@ -4,10 +4,11 @@
  * `consumed_to < start`; the row lock serialises concurrent claims, so of two claims of the
  * same segment exactly one sees the old fence.
  */
+import { Errors } from "@idgen/core"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { type ClaimInput, PoolFenceRepo } from "./PoolFenceRepo.ts"
-import { orDatabaseUnavailable } from "./SqlFailure.ts"
+import { isForeignKeyViolation, orDatabaseUnavailable } from "./SqlFailure.ts"
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -19,7 +20,15 @@ export const make = Effect.gen(function*() {
         VALUES (${bizTagId}::uuid, ${datacenterId}, ${BigInt(segment.end)})
         ON CONFLICT (biz_tag_id, datacenter_id) DO UPDATE SET consumed_to = EXCLUDED.consumed_to
         WHERE f.consumed_to < ${BigInt(segment.start)}
-        RETURNING 1`
+        RETURNING 1`.pipe(
+        Effect.catchIf(isForeignKeyViolation, () =>
+          Effect.fail(
+            new Errors.SegmentAllocateFailed({
+              message: "unknown biz_tag",
+              details: { biz_tag_id: bizTagId, datacenter_id: datacenterId }
+            })
+          ))
+      )
       if (moved.length === 1) return { claimed: true, consumedTo: segment.end }
       // Refused (rare): read the fence, so the caller skips every entry at or below it at once.
       const rows = yield* sql<{ readonly consumed_to: bigint }>`

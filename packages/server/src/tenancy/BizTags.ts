@@ -66,6 +66,7 @@ const validateSettings = (settings: BizTagSettings): Result.Result<BizTagSetting
 }
 
 export class BizTags extends Context.Service<BizTags, {
+  /** A deleted biz_tag comes back as a new incarnation, numbered above the old one; every node drops its copy. */
   create(
     key: Names.SequenceKey,
     input: NewBizTag
@@ -103,7 +104,11 @@ export class BizTags extends Context.Service<BizTags, {
           step: input.step ?? config().segment.defaultStep,
           formatTemplate: input.formatTemplate ?? null
         }))
-        return yield* repo.create(key, settings)
+        const created = yield* repo.create(key, settings)
+        // A deleted biz_tag created again is a new incarnation (a new id): every node drops
+        // its copy, and with it what it kept for the old one (`RetiredIncarnations`).
+        yield* resolver.changed(key)
+        return created
       })
 
       const withCapacity = (record: BizTagRecord): Effect.Effect<BizTagWithCapacity, Errors.DatabaseUnavailable> =>

@@ -14,6 +14,7 @@ import autoBizTagCap from "./0008_auto_biz_tag_cap.ts"
 import operatorApi from "./0009_operator_api.ts"
 import workspaceIdRate from "./0010_workspace_id_rate.ts"
 import changePollIndexes from "./0011_change_poll_indexes.ts"
+import bizTagIncarnations from "./0012_biz_tag_incarnations.ts"
 
 export const loader = Migrator.fromRecord({
   "0001_tenancy": tenancy,
@@ -26,7 +27,8 @@ export const loader = Migrator.fromRecord({
   "0008_auto_biz_tag_cap": autoBizTagCap,
   "0009_operator_api": operatorApi,
   "0010_workspace_id_rate": workspaceIdRate,
-  "0011_change_poll_indexes": changePollIndexes
+  "0011_change_poll_indexes": changePollIndexes,
+  "0012_biz_tag_incarnations": bizTagIncarnations
 })
 
 /** The table recording applied migrations. */
