@@ -2,11 +2,12 @@
  * A start that cannot go on for a reason the operator can act on ends with one line on
  * stderr naming what and where (the port and address, the data directory) with the system's
  * reason, no stack trace, and an exit code of its own: 69 for something unavailable (a port
- * taken), 73 for a data directory that cannot be made; with worker processes the primary
- * prints the line once and exits with the worker's code.
+ * taken, the database — host:port/database and the cause, never the password, after a
+ * bounded retry of what may yet come), 73 for a data directory that cannot be made; with
+ * worker processes the primary prints the line once and exits with the worker's code.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
@@ -15,6 +16,31 @@ import { idgen, repoRoot, type Run } from "../support/IdgenCli.ts"
 import { ADMIN_TOKEN } from "../support/ServerProcess.ts"
 import { tempDir } from "../support/TempDir.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
+
+const PASSWORD = "db-secret-4711"
+
+/** A database URL like `url` (a fresh test database's) with another host, port, database or user, and a password. */
+const databaseUrl = (url: string, change: { host?: string; port?: string; database?: string; user?: string }) => {
+  const parsed = new URL(url)
+  if (change.host !== undefined) parsed.hostname = change.host
+  if (change.port !== undefined) parsed.port = change.port
+  if (change.database !== undefined) parsed.pathname = `/${change.database}`
+  if (change.user !== undefined) parsed.username = change.user
+  parsed.password = PASSWORD
+  return parsed.toString()
+}
+
+/** A start on this database URL, retrying the first connection for at most 1 s; yields the run and how long it took. */
+const startOn = (url: string, env: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const run = yield* start({ IDGEN_DATABASE_URL: url, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN, IDGEN_DATABASE_CONNECT_TIMEOUT_MS: "1000", ...env })
+    assert.notInclude(run.stdout + run.stderr, PASSWORD)
+    return { run, tookMs: (yield* Clock.currentTimeMillis) - started }
+  })
+
+const unreachable = (where: string, cause: string) =>
+  `idgen: cannot connect to the database ${where} (database.url, IDGEN_DATABASE_URL): ${cause}`
 
 const main = [process.execPath, ...startFlags(), join(repoRoot, "packages/server/src/main.js")]
 
@@ -67,6 +93,41 @@ layer(Layer.empty, { timeout: "120 seconds", excludeTestServices: true })("start
         IDGEN_HTTP_PORT: String(port)
       })
       assertOneLine(run, 69, `idgen: HTTP cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`)
+    }).pipe(Effect.scoped))
+
+  it.effect("database refusing connections: retried for database.connect_timeout_ms, then exit 69 naming host:port/database", () =>
+    Effect.gen(function*() {
+      const { run, tookMs } = yield* startOn(databaseUrl(yield* TestDatabase.make, { port: "1", database: "idgen" }))
+      assertOneLine(run, 69, unreachable("127.0.0.1:1/idgen", "connection refused (ECONNREFUSED)"))
+      assert.include(run.stdout, "database 127.0.0.1:1/idgen not reachable yet (connection refused (ECONNREFUSED)); trying for up to 1000 ms")
+      assert.isAtLeast(tookMs, 1000, "the first connection is retried")
+    }).pipe(Effect.scoped))
+
+  it.effect("database host not found: exit 69 after the retry, 'host not found'", () =>
+    Effect.gen(function*() {
+      const { run } = yield* startOn(databaseUrl(yield* TestDatabase.make, { host: "idgen-db.invalid", database: "idgen" }))
+      assertOneLine(run, 69, unreachable("idgen-db.invalid:5432/idgen", "host not found (ENOTFOUND)"))
+    }).pipe(Effect.scoped))
+
+  it.effect("a database or role that does not exist: exit 69 at once with the server's reason, no retry", () =>
+    Effect.gen(function*() {
+      const url = yield* TestDatabase.make
+      const missing = yield* startOn(databaseUrl(url, { database: "idgen_missing" }), { IDGEN_DATABASE_CONNECT_TIMEOUT_MS: "60000" })
+      assertOneLine(missing.run, 69, unreachable("127.0.0.1:5432/idgen_missing", `database "idgen_missing" does not exist`))
+      assert.notInclude(missing.run.stdout, "not reachable yet")
+      assert.isBelow(missing.tookMs, 30_000, "not retried for the 60 s")
+      const role = yield* startOn(databaseUrl(url, { user: "idgen_nobody" }))
+      const database = new URL(url).pathname.slice(1)
+      assertOneLine(role.run, 69, unreachable(`127.0.0.1:5432/${database}`, `role "idgen_nobody" does not exist`))
+    }).pipe(Effect.scoped))
+
+  it.effect("two worker processes, database refusing connections: the primary prints the line once and exits 69", () =>
+    Effect.gen(function*() {
+      const { run } = yield* startOn(databaseUrl(yield* TestDatabase.make, { port: "1", database: "idgen" }), {
+        IDGEN_WORKERS: "2",
+        IDGEN_WORKER_ID: "40"
+      })
+      assertOneLine(run, 69, unreachable("127.0.0.1:1/idgen", "connection refused (ECONNREFUSED)"))
     }).pipe(Effect.scoped))
 
   it.effect("data directory under a regular file: exit 73, one line naming it and ENOTDIR (token given or generated)", () =>

@@ -18,6 +18,8 @@ import { ServerConfig } from "../config/ServerConfig.ts"
 import { tracked } from "../observability/EventLoopDelay.ts"
 import type * as DataDirLock from "./DataDirLock.ts"
 import { EmbeddedStore, type EmbeddedStoreError } from "./EmbeddedStore.ts"
+import type { StartFailure } from "../StartFailure.ts"
+import * as FirstConnection from "./FirstConnection.ts"
 import * as Migrations from "./migrations/index.ts"
 
 export { DataDirLocked, DataDirLockError } from "./DataDirLock.ts"
@@ -31,6 +33,8 @@ export interface DatabaseOptions {
   readonly embeddedTemplateDir?: string | undefined
   /** Pool size for an external database; the embedded store always uses one connection. */
   readonly maxConnections: number
+  /** How long the first connection to an external database is retried (default 0: one attempt). */
+  readonly connectTimeoutMillis?: number
 }
 
 /** The schema could not be brought up to date. */
@@ -46,6 +50,7 @@ export type DatabaseStartupError =
   | DataDirLock.DataDirLockError
   | EmbeddedStoreError
   | MigrationFailed
+  | StartFailure
 
 /** How many months of audit partitions beyond the current one are kept ready. */
 export const PARTITION_MONTHS_AHEAD = 2
@@ -156,9 +161,14 @@ const startup = (template: string | undefined) => Effect.gen(function*() {
   )
 })
 
-/** The external database's client with the schema migrated (and the audit partitions kept ready). */
-const migratedExternal = (url: Redacted.Redacted<string>, maxConnections: number) =>
-  Layer.effectDiscard(startup(undefined)).pipe(Layer.provideMerge(layerExternalClient(url, maxConnections)))
+/**
+ * The external database's client with the schema migrated (and the audit partitions kept
+ * ready), once the first connection succeeded within `connectTimeoutMs` (`FirstConnection`).
+ */
+const migratedExternal = (url: Redacted.Redacted<string>, maxConnections: number, connectTimeoutMs: number) =>
+  Layer.effectDiscard(Effect.andThen(FirstConnection.check(url, connectTimeoutMs), startup(undefined))).pipe(
+    Layer.provideMerge(layerExternalClient(url, maxConnections))
+  )
 
 /** The embedded store's client on `store`, with the schema migrated (and the audit partitions kept ready). */
 const migratedEmbedded = <E, R>(store: Layer.Layer<EmbeddedStore, E, R>) =>
@@ -175,7 +185,7 @@ export const layerWith = (
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, DatabaseStartupError> =>
   options.url === undefined
     ? migratedEmbedded(EmbeddedStore.layerAt(options.dataDir, options.embeddedTemplateDir))
-    : migratedExternal(options.url, options.maxConnections)
+    : migratedExternal(options.url, options.maxConnections, options.connectTimeoutMillis ?? 0)
 
 /**
  * The migrated database of this node's configuration (`database.*`). The embedded store is
@@ -183,10 +193,10 @@ export const layerWith = (
  */
 export const layer: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, DatabaseStartupError, ServerConfig> = Layer
   .unwrap(
-    Effect.map(ServerConfig, (config) =>
+    Effect.map(ServerConfig, (config): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, DatabaseStartupError, ServerConfig> =>
       config.database.url === undefined
         ? migratedEmbedded(EmbeddedStore.layer)
-        : migratedExternal(config.database.url, config.database.maxConnections))
+        : migratedExternal(config.database.url, config.database.maxConnections, config.database.connectTimeoutMillis))
   )
 
 /** The migrated external database at `url` (tests, tools). */

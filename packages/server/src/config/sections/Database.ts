@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { PositiveInt } from "../SchemaHelpers.ts"
+import { NonNegativeInt, PositiveInt } from "../SchemaHelpers.ts"
 import * as Section from "../Section.ts"
 import * as Setting from "../Setting.ts"
 
@@ -14,5 +14,10 @@ export const section = Section.make("database", {
       "and schema, copied by a first start instead of running initdb and the migrations; made by `npm ci` and the " +
       "Docker image); unset → `node_modules/.cache/idgen` of the installation"
   }),
-  maxConnections: Setting.make("max_connections", PositiveInt, { default: 10, doc: "PostgreSQL pool size" })
+  maxConnections: Setting.make("max_connections", PositiveInt, { default: 10, doc: "PostgreSQL pool size" }),
+  connectTimeoutMillis: Setting.make("connect_timeout_ms", NonNegativeInt, {
+    default: 10_000,
+    doc: "How long a start keeps trying PostgreSQL while it refuses connections, its host is not found or it is " +
+      "starting up (a node started before its database); then the node exits 69. 0: one attempt"
+  })
 })
