@@ -18,6 +18,20 @@ describe("TokenBucket", () => {
     assert.isTrue(TokenBucket.take(limit, refused.bucket, 100).allowed)
   })
 
+  it("answers the wait in whole milliseconds, without float noise", () => {
+    const odd: TokenBucket.Limit = { perSecond: 7, burst: 1 }
+    fc.assert(fc.property(fc.array(fc.nat(300), { minLength: 1, maxLength: 50 }), fc.integer({ min: 1, max: 3 }), (delays, cost) => {
+      let now = 0
+      let bucket = TokenBucket.take(odd, TokenBucket.full(odd, now), now).bucket
+      for (const delay of delays) {
+        now += delay
+        const d = TokenBucket.take(odd, bucket, now, cost)
+        bucket = d.bucket
+        if (!d.allowed) assert.strictEqual(d.retryAfterSeconds, Number(d.retryAfterSeconds.toFixed(3)), String(d.retryAfterSeconds))
+      }
+    }))
+  })
+
   it("never admits more than burst + rate × elapsed", () => {
     fc.assert(fc.property(fc.array(fc.nat(50), { maxLength: 300 }), (delays) => {
       let now = 0

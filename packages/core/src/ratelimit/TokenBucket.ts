@@ -22,6 +22,12 @@ export interface Decision {
   readonly retryAfterSeconds: number
 }
 
+/**
+ * A wait as answered to a client (`retry_after_seconds`): whole milliseconds, at least one —
+ * the bucket's arithmetic leaves float noise (0.44799999999999995) that means nothing.
+ */
+export const retryAfter = (seconds: number): number => Math.max(0.001, Math.round(seconds * 1000) / 1000)
+
 export const full = (limit: Limit, now: number): Bucket => ({ tokens: limit.burst, updatedMs: now })
 
 /** Takes `cost` tokens if there are that many after refilling up to `now`. */
@@ -32,6 +38,6 @@ export const take = (limit: Limit, bucket: Bucket, now: number, cost = 1): Decis
   return {
     allowed: false,
     bucket: { tokens, updatedMs: now },
-    retryAfterSeconds: Math.max(0.001, (cost - tokens) / limit.perSecond)
+    retryAfterSeconds: retryAfter((cost - tokens) / limit.perSecond)
   }
 }

@@ -44,6 +44,6 @@ export const rateLimited = (key: string, retryAfterSeconds: number): Errors.Rate
     details: kind === "ip:"
       ? { scope: "client_ip" }
       : { scope: kind === "id:" ? "workspace_ids" : "workspace", workspace },
-    retryAfterSeconds
+    retryAfterSeconds: TokenBucket.retryAfter(retryAfterSeconds)
   })
 }
