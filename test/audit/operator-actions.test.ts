@@ -98,6 +98,7 @@ layer(Suite, { excludeTestServices: true, timeout: 180_000 })("audit of operator
         default_algorithm: "segment",
         auto_create_biz_tags: true,
         max_auto_biz_tags: 10_000,
+        default_fallback: [],
         rate_limit: { per_second: 50, burst: 100 }
       })
       assert.deepStrictEqual(details[1], { algorithm: "segment", fallback: [], step: 200, format_template: null })

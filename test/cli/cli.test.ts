@@ -116,6 +116,19 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       const nothing = yield* idgen(["workspace", "update", "ops"], env)
       assert.strictEqual(nothing.code, 1)
       assert.include(nothing.stderr, "nothing to change")
+      const withFallback = ok(yield* idgen(["workspace", "create", "ops_fb", "--default-fallback", "uuid_v7", "--json"], env))
+      assert.deepStrictEqual(JSON.parse(withFallback).default_fallback, ["uuid_v7"])
+      // What the server refuses is one line with the IDGEN code and the field, exit 1.
+      for (const [args, says] of [
+        [["workspace", "update", "ops", "--rate-limit", "2147483648/1"], "rate_limit.per_second: must be at most 2147483647"],
+        [["workspace", "create", "ops_fmt", "--default-algorithm", "formatted"], "default_algorithm: must not be formatted"],
+        [["tag", "create", "ops/g/big", "-a", "segment", "--step", "1000000000000000"], "step: must be at most 10000000"]
+      ] as const) {
+        const refused = yield* idgen(args, env)
+        assert.strictEqual(refused.code, 1, refused.stderr)
+        assert.match(refused.stderr.trim(), /^idgen: IDGEN-COMMON-0001: /)
+        assert.include(refused.stderr, says)
+      }
 
       const keys = []
       for (const name of ["first", "second", "third"]) {

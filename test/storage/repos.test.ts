@@ -210,4 +210,26 @@ layer(storageOnFreshDatabase(), { timeout: 60_000 })("repositories on PostgreSQL
       const error = yield* Effect.flip(Effect.flatMap(WorkspaceRepo, (r) => r.list()).pipe(Effect.provide(dead)))
       assert.strictEqual(error._tag, "DatabaseUnavailable")
     }))
+
+  it.effect("a value its column cannot hold (SQLSTATE class 22) is InvalidRequest naming the operation, not DatabaseUnavailable", () =>
+    Effect.gen(function*() {
+      const workspaces = yield* WorkspaceRepo
+      const apiKeys = yield* ApiKeyRepo
+      const bizTags = yield* BizTagRepo
+      yield* workspaces.create({ name: ws("data"), defaultAlgorithm: "segment", autoCreateBizTags: true, rateLimit: null })
+      const huge = { name: ws("huge"), defaultAlgorithm: "segment", autoCreateBizTags: true, rateLimit: { perSecond: 1e12, burst: 1 } } as const
+      const nulKey = { workspace: ws("data"), name: "\u0000", prefix: "idgen_data_00000000", keyHash: sha256("z"), expiresAt: null }
+      const nulTemplate = { ...segmentSettings, algorithm: "formatted", formatTemplate: "A\u0000{SEQ}" } as const
+      const refusals: ReadonlyArray<readonly [Effect.Effect<unknown, { readonly _tag: string; readonly message: string; readonly details?: unknown }>, string, string]> = [
+        [workspaces.update(ws("data"), { rateLimit: { perSecond: 2 ** 31, burst: 1 } }), "WorkspaceRepo.update", "22003"],
+        [workspaces.create(huge), "WorkspaceRepo.create", "22003"],
+        [apiKeys.insert(nulKey), "ApiKeyRepo.insert", "22021"],
+        [bizTags.create(key("data", "g", "nul"), nulTemplate), "BizTagRepo.create", "22021"]
+      ]
+      for (const [attempt, operation, sqlstate] of refusals) {
+        const error = yield* Effect.flip(attempt)
+        assert.strictEqual(error._tag, "InvalidRequest", `${operation}: ${error.message}`)
+        assert.deepStrictEqual(error.details, { location: "body", operation, sqlstate })
+      }
+    }))
 })

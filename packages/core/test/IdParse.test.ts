@@ -69,15 +69,49 @@ describe("IdParse", () => {
     invalid(IdParse.parseId("007", seg), "leading zeros")
   })
 
-  it("accepts any id of a formatted biz_tag", () => {
-    assert.deepStrictEqual(ok(IdParse.parseId("WB2026112500000042", { algorithm: "formatted" })), {
+  it("reads an id of a formatted biz_tag against its template: the datacenter of its counter, or 400 when it cannot be one", () => {
+    const wb = { algorithm: "formatted" as const, formatTemplate: "WB{YYYYMMDD}{SEQ:8}" }
+    assert.deepStrictEqual(ok(IdParse.parseId("WB2026112500000042", wb)), {
       id: "WB2026112500000042",
-      algorithm: "formatted"
+      algorithm: "formatted",
+      datacenter_id: 0
     })
-    // UUID-shaped but not a UUID (variant 0): still a formatted id of that tag, not without the hint.
+    // Longer than its width: printed in full (no leading zero).
+    assert.deepStrictEqual(ok(IdParse.parseId("WB20261125123456789", { ...wb, rangeSize: 100_000_000 })), {
+      id: "WB20261125123456789",
+      algorithm: "formatted",
+      datacenter_id: 1
+    })
+    assert.deepStrictEqual(ok(IdParse.parseId("WB2026112500000150", { ...wb, rangeSize: 100 })), {
+      id: "WB2026112500000150",
+      algorithm: "formatted",
+      datacenter_id: 1
+    })
+    for (const bad of ["XYZ", "WB2026112500042", "XB2026112500000042", "WB2026132500000042", "WB20261125000000420", "WB20261125x0000042"]) {
+      invalid(IdParse.parseId(bad, wb), bad)
+    }
+    // A counter beyond the eight datacenter ranges was never issued.
+    invalid(IdParse.parseId("WB2026112500000801", { ...wb, rangeSize: 100 }), "counter above 8R")
+    // Every counter part reads the same value; {DC} one digit 0-7, {WORKER} three, 000-255.
+    const twice = { algorithm: "formatted" as const, formatTemplate: "{SEQ}-{DC}{WORKER}-{SEQ:4}" }
+    assert.strictEqual(ok(IdParse.parseId("42-3255-0042", twice)).algorithm, "formatted")
+    for (const bad of ["42-3255-0043", "42-8255-0042", "42-3256-0042", "042-3255-0042"]) invalid(IdParse.parseId(bad, twice), bad)
+    // UUID-shaped but not a UUID (variant 0): a formatted id of a tag whose template renders it, not without it.
     const lookalike = "20261125-0000-0000-0000-000000000042"
-    assert.strictEqual(ok(IdParse.parseId(lookalike, { algorithm: "formatted" })).algorithm, "formatted")
+    const dashed = { algorithm: "formatted" as const, formatTemplate: "{YYYYMMDD}-0000-0000-0000-{SEQ:12}" }
+    assert.strictEqual(ok(IdParse.parseId(lookalike, dashed)).algorithm, "formatted")
     invalid(IdParse.parseId(lookalike), "UUID-shaped without context")
+  })
+
+  it("reads the ids of a formatted biz_tag's fallback chain as theirs, and a formatted fallback's by its template", () => {
+    const sf = Snowflake.compose({ timestampMs: Date.UTC(2026, 0, 1), datacenterId: 1, workerId: 2, sequence: 3 }).toString()
+    const withSnowflake = { algorithm: "formatted" as const, fallback: ["snowflake" as const], formatTemplate: "WB{SEQ:8}" }
+    assert.strictEqual(ok(IdParse.parseId(sf, withSnowflake)).algorithm, "snowflake")
+    invalid(IdParse.parseId(sf, { ...withSnowflake, fallback: [] }), "a decimal is not an id of a formatted-only tag")
+    const segmentFirst = { algorithm: "segment" as const, fallback: ["formatted" as const], formatTemplate: "WB{SEQ:8}" }
+    assert.strictEqual(ok(IdParse.parseId("WB00000042", segmentFirst)).algorithm, "formatted")
+    assert.strictEqual(ok(IdParse.parseId("42", segmentFirst)).algorithm, "segment")
+    invalid(IdParse.parseId("WC00000042", segmentFirst), "not its template")
   })
 
   it("rejects what is not an id", () => {

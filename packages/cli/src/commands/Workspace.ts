@@ -24,6 +24,10 @@ const settings = {
   rateLimit: Flag.String("rate-limit").pipe(
     Flag.withDescription("PER_SECOND/BURST, e.g. 1000/2000, or none"),
     Flag.optional
+  ),
+  defaultFallback: Flag.String("default-fallback").pipe(
+    Flag.withDescription("Comma-separated fallback chain of auto-created biz_tags (empty: none)"),
+    Flag.optional
   )
 }
 
@@ -40,11 +44,17 @@ const settingsBody = (input: {
   readonly defaultAlgorithm: Option.Option<Names.Algorithm>
   readonly maxAutoBizTags: Option.Option<number>
   readonly rateLimit: Option.Option<string>
+  readonly defaultFallback: Option.Option<string>
 }) =>
   Effect.map(
     Option.isSome(input.rateLimit) ? Effect.map(rateLimitOf(input.rateLimit.value), Option.some) : Effect.succeed(Option.none()),
     (rateLimit) => ({
-      ...Admin.given({ default_algorithm: input.defaultAlgorithm, max_auto_biz_tags: input.maxAutoBizTags, rate_limit: rateLimit })
+      ...Admin.given({
+        default_algorithm: input.defaultAlgorithm,
+        max_auto_biz_tags: input.maxAutoBizTags,
+        rate_limit: rateLimit,
+        default_fallback: Option.map(input.defaultFallback, Admin.algorithms)
+      })
     })
   )
 
@@ -127,19 +137,12 @@ const update = Command.make("update", {
   autoCreate: Flag.Literals("auto-create", ["on", "off"]).pipe(
     Flag.withDescription("on: create unknown biz_tags on first use; off: answer 404"),
     Flag.optional
-  ),
-  defaultFallback: Flag.String("default-fallback").pipe(
-    Flag.withDescription("Comma-separated fallback chain of auto-created biz_tags (empty: none)"),
-    Flag.optional
   )
 }, (input) =>
   Effect.gen(function*() {
     const payload = {
       ...(yield* settingsBody(input)),
-      ...(Option.isSome(input.autoCreate) ? { auto_create_biz_tags: input.autoCreate.value === "on" } : {}),
-      ...(Option.isSome(input.defaultFallback)
-        ? { default_fallback: Admin.algorithms(input.defaultFallback.value) }
-        : {})
+      ...(Option.isSome(input.autoCreate) ? { auto_create_biz_tags: input.autoCreate.value === "on" } : {})
     }
     if (Object.keys(payload).length === 0) return yield* new CliFailure({ message: "nothing to change: give at least one setting" })
     yield* show(yield* Admin.call((admin) => admin.admin.updateWorkspace({ params: { ws: input.name }, payload })))

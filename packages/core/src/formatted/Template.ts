@@ -21,7 +21,8 @@
  * `formatted` draw distinct values from it.
  *
  * A template is compiled once (when a biz_tag is configured or first used) into a list
- * of parts, so rendering is a loop of string appends.
+ * of parts, so rendering is a loop of string appends. `read` goes the other way, for parse:
+ * whether a string can be a rendering, and of which counter.
  */
 import { Result } from "effect"
 import { InvalidRequest } from "../Errors.ts"
@@ -160,4 +161,77 @@ const dateField = (d: Date, field: DateField): string => {
     case "YYYYMMDD":
       return pad4(d.getUTCFullYear()) + pad2(d.getUTCMonth() + 1) + pad2(d.getUTCDate())
   }
+}
+
+/** What a fixed-width token renders (dates as UTC calendar fields), anchored. */
+const fixedShape: Record<DateField | "DC" | "WORKER", RegExp> = {
+  YYYY: /^[0-9]{4}$/,
+  MM: /^(?:0[1-9]|1[0-2])$/,
+  DD: /^(?:0[1-9]|[12][0-9]|3[01])$/,
+  HH: /^(?:[01][0-9]|2[0-3])$/,
+  mm: /^[0-5][0-9]$/,
+  ss: /^[0-5][0-9]$/,
+  YYYYMMDD: /^[0-9]{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])$/,
+  DC: /^[0-7]$/,
+  WORKER: /^(?:[01][0-9]{2}|2[0-4][0-9]|25[0-5])$/
+}
+
+const fixedWidth: Record<DateField | "DC" | "WORKER", number> = {
+  YYYY: 4,
+  MM: 2,
+  DD: 2,
+  HH: 2,
+  mm: 2,
+  ss: 2,
+  YYYYMMDD: 8,
+  DC: 1,
+  WORKER: 3
+}
+
+const significant = /^[1-9][0-9]*$/
+const zeros = /^0*$/
+
+/**
+ * Reads `id` as a rendering of `compiled` whose counter has `digits` digits: the counter
+ * in decimal, or undefined when `id` is not such a rendering. Every part then has a known
+ * width (see the module's comment), so this is one left-to-right walk.
+ */
+const readWithDigits = (compiled: CompiledTemplate, id: string, digits: number): string | undefined => {
+  let at = 0
+  let seq: string | undefined
+  for (const part of compiled.parts) {
+    if (part._tag === "Literal") {
+      if (!id.startsWith(part.text, at)) return undefined
+      at += part.text.length
+      continue
+    }
+    if (part._tag === "Seq") {
+      const width = Math.max(part.width, digits)
+      const chunk = id.slice(at, at + width)
+      const value = chunk.slice(width - digits)
+      if (chunk.length !== width || !zeros.test(chunk.slice(0, width - digits)) || !significant.test(value)) return undefined
+      if (seq !== undefined && seq !== value) return undefined
+      seq = value
+      at += width
+      continue
+    }
+    const token = part._tag === "Date" ? part.field : part._tag === "Datacenter" ? "DC" : "WORKER"
+    const width = fixedWidth[token]
+    if (!fixedShape[token].test(id.slice(at, at + width))) return undefined
+    at += width
+  }
+  return at === id.length ? seq : undefined
+}
+
+/**
+ * Reads `id` as a rendering of `compiled` with a counter of at most `maxDigits` digits: the
+ * counter in decimal, or undefined when `id` cannot be one of its renderings (a literal part
+ * differs, a token has the wrong digits or width, two counter parts disagree).
+ */
+export const read = (compiled: CompiledTemplate, id: string, maxDigits: number): string | undefined => {
+  for (let digits = 1; digits <= maxDigits; digits++) {
+    const seq = readWithDigits(compiled, id, digits)
+    if (seq !== undefined) return seq
+  }
+  return undefined
 }

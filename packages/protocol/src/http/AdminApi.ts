@@ -8,19 +8,31 @@ import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { AdminAuth } from "./AdminAuth.ts"
 import { RequestValidation } from "./RequestValidation.ts"
+import { StoredText } from "./StoredText.ts"
 import * as WireError from "./WireError.ts"
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const Timestamp = Schema.String.annotate({ description: "RFC 3339" })
 const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 
+/** The largest value of a PostgreSQL `integer` column (the rate limits). */
+const MAX_INTEGER_COLUMN = 2_147_483_647
+
+/** An integer from 1 to `maximum`, whose column (or the setting in force) holds no more. */
+const PositiveIntUpTo = (maximum: number) =>
+  Schema.Int.check(
+    Schema.isGreaterThanOrEqualTo(1, { message: "must be at least 1" }),
+    Schema.isLessThanOrEqualTo(maximum, { message: `must be at most ${maximum}` })
+  )
+
+const RateValue = PositiveIntUpTo(MAX_INTEGER_COLUMN)
+
 export const RateLimit = Schema.Struct({
-  per_second: PositiveInt.annotate({ description: "Requests per second" }),
-  burst: PositiveInt.annotate({ description: "Requests at once" }),
-  ids_per_second: Schema.optional(PositiveInt).annotate({
+  per_second: RateValue.annotate({ description: `Requests per second (1..${MAX_INTEGER_COLUMN})` }),
+  burst: RateValue.annotate({ description: `Requests at once (1..${MAX_INTEGER_COLUMN})` }),
+  ids_per_second: Schema.optional(RateValue).annotate({
     description: "IDs per second (a batch of n counts n); unset: no limit on IDs"
   }),
-  ids_burst: Schema.optional(PositiveInt).annotate({ description: "IDs at once; defaults to ids_per_second" })
+  ids_burst: Schema.optional(RateValue).annotate({ description: "IDs at once; defaults to ids_per_second" })
 }).annotate({ identifier: "RateLimit" })
 
 const Fallback = Schema.Array(Names.Algorithm).check(Schema.isMaxLength(4)).annotate({
@@ -28,13 +40,21 @@ const Fallback = Schema.Array(Names.Algorithm).check(Schema.isMaxLength(4)).anno
 })
 
 const workspaceSettings = {
-  default_algorithm: Schema.optional(Names.Algorithm).annotate({ description: "Defaults to segment" }),
+  default_algorithm: Schema.optional(Names.Algorithm).annotate({
+    description: "Defaults to segment; not formatted (an auto-created biz_tag has no template)"
+  }),
   auto_create_biz_tags: Schema.optional(Schema.Boolean).annotate({ description: "Defaults to true" }),
   max_auto_biz_tags: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 1_000_000 }))).annotate({
     description: "How many biz_tags may be auto-created (operator-created ones do not count); defaults to 10000"
   }),
-  rate_limit: Schema.optional(Schema.NullOr(RateLimit))
+  rate_limit: Schema.optional(Schema.NullOr(RateLimit)).annotate({ message: "must be an object or null" }),
+  default_fallback: Schema.optional(Fallback).annotate({
+    description: "Fallback chain of the biz_tags this workspace auto-creates (not formatted: they have no template)"
+  })
 }
+
+/** A field a PATCH cannot change: sending it is a 400 that says so, not a silent no-op. */
+const Unchangeable = (message: string) => Schema.optional(Schema.Never).annotate({ description: message, message })
 
 export const CreateWorkspaceRequest = Schema.Struct({
   name: Names.WorkspaceName,
@@ -42,11 +62,8 @@ export const CreateWorkspaceRequest = Schema.Struct({
 }).annotate({ identifier: "CreateWorkspaceRequest" })
 
 export const UpdateWorkspaceRequest = Schema.Struct({
-  name: Schema.optional(Schema.Never).annotate({ description: "A workspace's name cannot change" }),
-  ...workspaceSettings,
-  default_fallback: Schema.optional(Fallback).annotate({
-    description: "Fallback chain of the biz_tags this workspace auto-creates (not formatted: they have no template)"
-  })
+  name: Unchangeable("a workspace's name cannot be changed"),
+  ...workspaceSettings
 }).annotate({ identifier: "UpdateWorkspaceRequest" })
 
 export const Workspace = Schema.Struct({
@@ -58,24 +75,35 @@ export const Workspace = Schema.Struct({
   rate_limit: Schema.NullOr(RateLimit),
   created_at: Timestamp
 }).annotate({ identifier: "Workspace" })
-const FormatTemplate = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)).annotate({
+const FormatTemplate = StoredText.check(Schema.isMinLength(1), Schema.isMaxLength(200)).annotate({
   description: "e.g. WB{YYYYMMDD}{SEQ:8}; required for algorithm formatted"
 })
+const OptionalFormatTemplate = Schema.optional(Schema.NullOr(FormatTemplate)).annotate({
+  message: "must be a string or null"
+})
+
+/**
+ * A biz_tag's base step: a positive safe integer here (its column is a bigint); the server
+ * refuses one above the largest step in force (`segment.max_step`), naming it.
+ */
+const Step = PositiveIntUpTo(Number.MAX_SAFE_INTEGER)
 
 export const CreateBizTagRequest = Schema.Struct({
   group: Names.GroupName,
   name: Names.BizTagName,
   algorithm: Names.Algorithm,
   fallback: Schema.optional(Fallback),
-  step: Schema.optional(PositiveInt).annotate({ description: "Base step of segment allocation" }),
-  format_template: Schema.optional(Schema.NullOr(FormatTemplate))
+  step: Schema.optional(Step).annotate({ description: "Base step of segment allocation (at most segment.max_step)" }),
+  format_template: OptionalFormatTemplate
 }).annotate({ identifier: "CreateBizTagRequest" })
 
 export const UpdateBizTagRequest = Schema.Struct({
+  group: Unchangeable("a biz_tag cannot be moved to another group (create one there instead)"),
+  name: Unchangeable("a biz_tag cannot be renamed (create one with the new name instead)"),
   algorithm: Schema.optional(Names.Algorithm),
   fallback: Schema.optional(Fallback),
-  step: Schema.optional(PositiveInt),
-  format_template: Schema.optional(Schema.NullOr(FormatTemplate))
+  step: Schema.optional(Step),
+  format_template: OptionalFormatTemplate
 }).annotate({ identifier: "UpdateBizTagRequest" })
 
 export const BizTag = Schema.Struct({
@@ -98,10 +126,12 @@ export const BizTagWithCapacity = Schema.Struct({
 }).annotate({ identifier: "BizTagWithCapacity" })
 
 export const CreateApiKeyRequest = Schema.Struct({
-  name: Schema.optional(Schema.NullOr(Schema.String.check(Schema.isMaxLength(200)))),
+  name: Schema.optional(Schema.NullOr(StoredText.check(Schema.isMaxLength(200)))).annotate({
+    message: "must be a string or null"
+  }),
   expires_at: Schema.optional(Schema.NullOr(
     Schema.String.check(Schema.isPattern(rfc3339, { message: "must be an RFC 3339 date-time" }))
-  ))
+  )).annotate({ message: "must be a string or null" })
 }).annotate({ identifier: "CreateApiKeyRequest" })
 
 export const CreatedApiKey = Schema.Struct({
@@ -217,8 +247,8 @@ export class AdminApi extends HttpApiGroup.make("admin")
       query: {
         since: Schema.optional(QueryTimestamp).annotate({ description: "Events at or after (RFC 3339)" }),
         until: Schema.optional(QueryTimestamp).annotate({ description: "Events before (RFC 3339)" }),
-        action: Schema.optional(Schema.String).annotate({ description: "e.g. create_workspace, delete_biz_tag" }),
-        actor: Schema.optional(Schema.String),
+        action: Schema.optional(StoredText).annotate({ description: "e.g. create_workspace, delete_biz_tag" }),
+        actor: Schema.optional(StoredText),
         workspace: Schema.optional(Names.WorkspaceName),
         ...pageQuery(1000)
       },

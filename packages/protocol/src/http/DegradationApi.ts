@@ -9,6 +9,7 @@ import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { AdminAuth } from "./AdminAuth.ts"
 import { RequestValidation } from "./RequestValidation.ts"
+import { StoredText } from "./StoredText.ts"
 import * as WireError from "./WireError.ts"
 
 const Timestamp = Schema.String.annotate({ description: "RFC 3339" })
@@ -36,7 +37,7 @@ export const DegradationState = Schema.Struct({
 }).annotate({ identifier: "DegradationState" })
 
 export const DegradeRequest = Schema.Struct({
-  reason: Schema.optional(Schema.String.check(Schema.isMaxLength(500)))
+  reason: Schema.optional(StoredText.check(Schema.isMaxLength(500)))
 }).annotate({ identifier: "DegradeRequest" })
 
 const Positive = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))

@@ -124,7 +124,8 @@ const make = Effect.gen(function*() {
   const generateUnsafe = (key: Names.SequenceKey, count: number): Issued =>
     Immediate.flatMap(resolver.resolveUnsafe(key), (tag) => issueWithFallback(tag, count))
 
-  const algorithmOf = Effect.fnUntraced(function*(key: Names.SequenceKey) {
+  /** What parsing needs of a biz_tag: its chain and template. */
+  const parseContextOf = Effect.fnUntraced(function*(key: Names.SequenceKey) {
     const tag = yield* tags.find(key)
     if (Option.isNone(tag)) {
       return yield* new Errors.NotFound({
@@ -132,13 +133,14 @@ const make = Effect.gen(function*() {
         details: { workspace: key.workspace, group: key.group, biz_tag: key.bizTag }
       })
     }
-    return tag.value.algorithm
+    const { algorithm, fallback, formatTemplate } = tag.value
+    return { algorithm, fallback, formatTemplate }
   })
 
   const parse = Effect.fn("IdService.parse")(function*(input: ParseInput) {
     const context = { epochMs: config.snowflake.epochMs, rangeSize: config.segment.rangeSize }
-    const withAlgorithm = input.key ? { ...context, algorithm: yield* algorithmOf(input.key) } : context
-    return yield* Effect.fromResult(IdParse.parseId(input.id, withAlgorithm))
+    const withTag = input.key ? { ...context, ...(yield* parseContextOf(input.key)) } : context
+    return yield* Effect.fromResult(IdParse.parseId(input.id, withTag))
   })
 
   return IdService.of({ generate: Immediate.lazy(generateUnsafe), generateUnsafe, parse })

@@ -130,6 +130,7 @@ const AdminHandlers = HttpApiBuilder.group(
             defaultAlgorithm: payload.default_algorithm,
             autoCreateBizTags: payload.auto_create_biz_tags,
             maxAutoBizTags: payload.max_auto_biz_tags,
+            defaultFallback: payload.default_fallback,
             rateLimit: payload.rate_limit == null ? null : rateLimitOf(payload.rate_limit)
           }),
           toWorkspace
@@ -139,6 +140,7 @@ const AdminHandlers = HttpApiBuilder.group(
             default_algorithm: created.default_algorithm,
             auto_create_biz_tags: created.auto_create_biz_tags,
             max_auto_biz_tags: created.max_auto_biz_tags,
+            default_fallback: created.default_fallback,
             rate_limit: created.rate_limit
           }
         }))))

@@ -19,7 +19,9 @@ export class ApiKeyRepo extends Context.Service<ApiKeyRepo, {
    * NotFound when the workspace does not exist; Conflict when the prefix is already taken
    * (a random-part collision: generate a new key and try again).
    */
-  insert(key: NewApiKey): Effect.Effect<ApiKeyRecord, Errors.NotFound | Errors.Conflict | Errors.DatabaseUnavailable>
+  insert(
+    key: NewApiKey
+  ): Effect.Effect<ApiKeyRecord, Errors.InvalidRequest | Errors.NotFound | Errors.Conflict | Errors.DatabaseUnavailable>
   /** The key with this prefix, whatever its state (check `enabled` and `expiresAt`). */
   findByPrefix(prefix: string): Effect.Effect<Option.Option<ApiKeyRecord>, Errors.DatabaseUnavailable>
   /** Disables the key. NotFound when no such key exists in the workspace. */

@@ -24,7 +24,7 @@ export class BizTagRepo extends Context.Service<BizTagRepo, {
   create(
     key: Names.SequenceKey,
     settings: BizTagSettings
-  ): Effect.Effect<BizTagRecord, Errors.Conflict | Errors.NotFound | Errors.DatabaseUnavailable>
+  ): Effect.Effect<BizTagRecord, Errors.InvalidRequest | Errors.Conflict | Errors.NotFound | Errors.DatabaseUnavailable>
   /**
    * Returns the existing biz_tag or creates it with `settings`; safe under concurrent callers.
    * NotFound for a deleted biz_tag, as `autoCreate`.
@@ -51,7 +51,7 @@ export class BizTagRepo extends Context.Service<BizTagRepo, {
   update(
     key: Names.SequenceKey,
     patch: BizTagPatch
-  ): Effect.Effect<BizTagRecord, Errors.NotFound | Errors.Conflict | Errors.DatabaseUnavailable>
+  ): Effect.Effect<BizTagRecord, Errors.InvalidRequest | Errors.NotFound | Errors.Conflict | Errors.DatabaseUnavailable>
   /** Deletes the biz_tag (a tombstone keeping its numbers used); NotFound when there is none. */
   remove(key: Names.SequenceKey): Effect.Effect<void, Errors.NotFound | Errors.DatabaseUnavailable>
   /** biz_tags updated (not created) after `since`, and when the database looked (its clock). */

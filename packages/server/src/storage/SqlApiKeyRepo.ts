@@ -7,7 +7,7 @@ import { SqlClient } from "effect/sql"
 import { ApiKeyRepo, type NewApiKey } from "./ApiKeyRepo.ts"
 import * as Page from "./Page.ts"
 import type { ApiKeyRecord } from "./Records.ts"
-import { orDatabaseUnavailable, uniqueViolation } from "./SqlFailure.ts"
+import { orDatabaseUnavailable, orInvalidDataOrUnavailable, uniqueViolation } from "./SqlFailure.ts"
 
 interface ApiKeyRow {
   readonly id: string
@@ -58,7 +58,7 @@ export const make = Effect.gen(function*() {
       }
       return toRecord(row)
     },
-    orDatabaseUnavailable("ApiKeyRepo.insert")
+    orInvalidDataOrUnavailable("ApiKeyRepo.insert")
   )
 
   const findByPrefix = Effect.fn("ApiKeyRepo.findByPrefix")(

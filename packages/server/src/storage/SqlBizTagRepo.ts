@@ -27,7 +27,7 @@ import type { Fragment } from "effect/sql/Statement"
 import { type BizTagPatch, BizTagRepo, type BizTagSettings } from "./BizTagRepo.ts"
 import type { BizTagRecord } from "./Records.ts"
 import * as Rendering from "./Rendering.ts"
-import { orDatabaseUnavailable, uniqueViolation } from "./SqlFailure.ts"
+import { orDatabaseUnavailable, orInvalidDataOrUnavailable, uniqueViolation } from "./SqlFailure.ts"
 
 interface BizTagRow {
   readonly id: string
@@ -198,7 +198,7 @@ export const make = Effect.gen(function*() {
       if (Option.isNone(created)) return yield* Effect.die("created biz_tag not found")
       return created.value
     },
-    orDatabaseUnavailable("BizTagRepo.create")
+    orInvalidDataOrUnavailable("BizTagRepo.create")
   )
 
   const ensure = Effect.fn("BizTagRepo.ensure")(
@@ -247,7 +247,7 @@ export const make = Effect.gen(function*() {
         return row.value
       }))
     },
-    orDatabaseUnavailable("BizTagRepo.update")
+    orInvalidDataOrUnavailable("BizTagRepo.update")
   )
 
   const remove = Effect.fn("BizTagRepo.remove")(

@@ -2,7 +2,8 @@
  * The one place where database failures become contract errors.
  *
  * Every `SqlError` a repository does not handle on purpose (a unique violation it turns into
- * `Conflict`, say) becomes `DatabaseUnavailable` (IDGEN-SEG-1003, HTTP 503). The error's
+ * `Conflict`, say) becomes `DatabaseUnavailable` (IDGEN-SEG-1003, HTTP 503) — but for a
+ * data exception in a write of operator input, which is the request's fault (400). The error's
  * details carry only the operation and the failure class; the driver's message, which may
  * name tables and values, is logged instead of being sent to clients.
  */
@@ -31,6 +32,34 @@ export const orDatabaseUnavailable = (operation: string) =>
     self,
     (error): Effect.Effect<never, Exclude<E, SqlError> | Errors.DatabaseUnavailable> =>
       isSqlError(error) ? toDatabaseUnavailable(operation)(error) : Effect.fail(error as Exclude<E, SqlError>)
+  )
+
+/**
+ * Like `orDatabaseUnavailable`, for the statements that write what an operator sent. There a
+ * data exception (SQLSTATE class 22: a number out of its column's range, a NUL in text, …)
+ * means a value the request schemas should have refused got through: the request's fault,
+ * 400 IDGEN-COMMON-0001, not an outage. Logged in one line (no stack): the schema needs the
+ * bound.
+ */
+export const orInvalidDataOrUnavailable = (operation: string) =>
+<A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, Exclude<E, SqlError> | Errors.InvalidRequest | Errors.DatabaseUnavailable, R> =>
+  Effect.catch(
+    self,
+    (error): Effect.Effect<never, Exclude<E, SqlError> | Errors.InvalidRequest | Errors.DatabaseUnavailable> => {
+      if (!isSqlError(error)) return Effect.fail(error as Exclude<E, SqlError>)
+      const state = sqlState(error)
+      if (state === undefined || !state.startsWith("22")) return toDatabaseUnavailable(operation)(error)
+      return Effect.logWarning(`${operation}: the database refused a value of the request (SQLSTATE ${state})`).pipe(
+        Effect.andThen(Effect.fail(
+          new Errors.InvalidRequest({
+            message: "Invalid request body: a value cannot be stored (out of range or not valid text)",
+            details: { location: "body", operation, sqlstate: state }
+          })
+        ))
+      )
+    }
   )
 
 /** The constraint name when `error` is a unique violation. */

@@ -6,7 +6,7 @@ import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { Fragment } from "effect/sql/Statement"
 import type { WorkspaceRecord } from "./Records.ts"
-import { orDatabaseUnavailable, uniqueViolation } from "./SqlFailure.ts"
+import { orDatabaseUnavailable, orInvalidDataOrUnavailable, uniqueViolation } from "./SqlFailure.ts"
 import { type CreateWorkspace, WorkspaceRepo, type WorkspacePatch } from "./WorkspaceRepo.ts"
 
 /** A `workspaces` row as selected by `COLUMNS`. */
@@ -56,9 +56,10 @@ export const make = Effect.gen(function*() {
   const create = Effect.fn("WorkspaceRepo.create")(
     function*(input: CreateWorkspace) {
       const rows = yield* sql<WorkspaceRow>`
-        INSERT INTO workspaces (name, default_algorithm, auto_create_biz_tags, max_auto_biz_tags, rate_limit_per_second, rate_limit_burst,
-                                rate_limit_ids_per_second, rate_limit_ids_burst)
+        INSERT INTO workspaces (name, default_algorithm, auto_create_biz_tags, max_auto_biz_tags, default_fallback,
+                                rate_limit_per_second, rate_limit_burst, rate_limit_ids_per_second, rate_limit_ids_burst)
         VALUES (${input.name}, ${input.defaultAlgorithm}, ${input.autoCreateBizTags}, ${input.maxAutoBizTags ?? defaultMaxAutoBizTags},
+                ${[...(input.defaultFallback ?? [])]}::text[],
                 ${input.rateLimit?.perSecond ?? null}::integer, ${input.rateLimit?.burst ?? null}::integer,
                 ${input.rateLimit?.ids?.perSecond ?? null}::integer, ${input.rateLimit?.ids?.burst ?? null}::integer)
         RETURNING ${columns}`.pipe(
@@ -75,7 +76,7 @@ export const make = Effect.gen(function*() {
       )
       return toWorkspaceRecord(rows[0]!)
     },
-    orDatabaseUnavailable("WorkspaceRepo.create")
+    orInvalidDataOrUnavailable("WorkspaceRepo.create")
   )
 
   const list = Effect.fn("WorkspaceRepo.list")(
@@ -116,7 +117,7 @@ export const make = Effect.gen(function*() {
       }
       return toWorkspaceRecord(row)
     },
-    orDatabaseUnavailable("WorkspaceRepo.update")
+    orInvalidDataOrUnavailable("WorkspaceRepo.update")
   )
 
   return WorkspaceRepo.of({ create, list, findByName, update })

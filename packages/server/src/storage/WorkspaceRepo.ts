@@ -11,6 +11,8 @@ export interface CreateWorkspace {
   readonly autoCreateBizTags: boolean
   /** Default 10 000. */
   readonly maxAutoBizTags?: number | undefined
+  /** Default: none. */
+  readonly defaultFallback?: ReadonlyArray<Names.Algorithm> | undefined
   readonly rateLimit: RateLimit | null
 }
 
@@ -24,12 +26,14 @@ export interface WorkspacePatch {
 }
 
 export class WorkspaceRepo extends Context.Service<WorkspaceRepo, {
-  create(input: CreateWorkspace): Effect.Effect<WorkspaceRecord, Errors.Conflict | Errors.DatabaseUnavailable>
+  create(
+    input: CreateWorkspace
+  ): Effect.Effect<WorkspaceRecord, Errors.InvalidRequest | Errors.Conflict | Errors.DatabaseUnavailable>
   list(): Effect.Effect<ReadonlyArray<WorkspaceRecord>, Errors.DatabaseUnavailable>
   findByName(name: Names.WorkspaceName): Effect.Effect<Option.Option<WorkspaceRecord>, Errors.DatabaseUnavailable>
   /** NotFound when the workspace does not exist. */
   update(
     name: Names.WorkspaceName,
     patch: WorkspacePatch
-  ): Effect.Effect<WorkspaceRecord, Errors.NotFound | Errors.DatabaseUnavailable>
+  ): Effect.Effect<WorkspaceRecord, Errors.InvalidRequest | Errors.NotFound | Errors.DatabaseUnavailable>
 }>()("@idgen/server/storage/WorkspaceRepo") {}

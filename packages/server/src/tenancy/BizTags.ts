@@ -34,6 +34,17 @@ export interface BizTagWithCapacity {
 /** Algorithms whose IDs come from the biz_tag's segment counter. */
 const usesSegments = (algorithm: Names.Algorithm) => algorithm === "segment" || algorithm === "formatted"
 
+/**
+ * A step the request gives: above `segment.max_step` it would be stored and echoed but never
+ * applied (every allocation is capped there), so it is refused, naming the maximum.
+ */
+const validateStep = (step: number | undefined, maxStep: number): Result.Result<void, Errors.InvalidRequest> =>
+  step !== undefined && step > maxStep
+    ? Result.fail(invalidField("step", `must be at most ${maxStep} (segment.max_step, the largest step allocations use)`, {
+      max_step: maxStep
+    }))
+    : Result.succeed(undefined)
+
 /** The rules a biz_tag's settings must satisfy as a whole (create, and after a patch). */
 const validateSettings = (settings: BizTagSettings): Result.Result<BizTagSettings, Errors.InvalidRequest> => {
   const { algorithm, fallback, formatTemplate } = settings
@@ -98,6 +109,7 @@ export class BizTags extends Context.Service<BizTags, {
       const config = yield* currentConfig
 
       const create = Effect.fn("BizTags.create")(function*(key: Names.SequenceKey, input: NewBizTag) {
+        yield* Effect.fromResult(validateStep(input.step, config().segment.maxStep))
         const settings = yield* Effect.fromResult(validateSettings({
           algorithm: input.algorithm,
           fallback: input.fallback ?? [],
@@ -131,6 +143,7 @@ export class BizTags extends Context.Service<BizTags, {
           })
         }
         const current = found.value
+        yield* Effect.fromResult(validateStep(patch.step, config().segment.maxStep))
         yield* Effect.fromResult(validateSettings({
           algorithm: patch.algorithm ?? current.algorithm,
           fallback: patch.fallback ?? current.fallback,

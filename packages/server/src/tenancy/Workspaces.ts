@@ -8,20 +8,32 @@ import type { RateLimit, WorkspaceRecord } from "../storage/Records.ts"
 import { type WorkspacePatch, WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 import { invalidField } from "./InvalidField.ts"
 
-/** A new workspace; absent settings take the defaults (segment, auto-create on). */
+/** A new workspace; absent settings take the defaults (segment, no fallback, auto-create on). */
 export interface NewWorkspace {
   readonly name: Names.WorkspaceName
   readonly defaultAlgorithm?: Names.Algorithm | undefined
   readonly autoCreateBizTags?: boolean | undefined
   readonly maxAutoBizTags?: number | undefined
+  readonly defaultFallback?: ReadonlyArray<Names.Algorithm> | undefined
   readonly rateLimit: RateLimit | null
 }
 
-/** A workspace's default fallback chain (of the biz_tags it auto-creates), with its default algorithm. */
+/**
+ * A workspace's defaults (of the biz_tags it auto-creates): its algorithm and fallback chain.
+ * `given` is the algorithm the request sets, if any: formatted is refused only then, so a
+ * workspace that got it before this rule can still have its other settings changed.
+ */
 const validateDefaults = (
   algorithm: Names.Algorithm,
-  fallback: ReadonlyArray<Names.Algorithm>
+  fallback: ReadonlyArray<Names.Algorithm>,
+  given: Names.Algorithm | undefined
 ): Result.Result<void, Errors.InvalidRequest> => {
+  if (given === "formatted") {
+    return Result.fail(invalidField(
+      "default_algorithm",
+      "must not be formatted (an auto-created biz_tag has no template; create formatted biz_tags through the operator API)"
+    ))
+  }
   if (fallback.includes("formatted")) {
     return Result.fail(invalidField("default_fallback", "must not contain formatted (auto-created biz_tags have no template)"))
   }
@@ -35,7 +47,10 @@ const validateDefaults = (
 }
 
 export class Workspaces extends Context.Service<Workspaces, {
-  create(input: NewWorkspace): Effect.Effect<WorkspaceRecord, Errors.Conflict | Errors.DatabaseUnavailable>
+  /** InvalidRequest when its defaults break the rules. */
+  create(
+    input: NewWorkspace
+  ): Effect.Effect<WorkspaceRecord, Errors.InvalidRequest | Errors.Conflict | Errors.DatabaseUnavailable>
   list(): Effect.Effect<ReadonlyArray<WorkspaceRecord>, Errors.DatabaseUnavailable>
   /** NotFound when there is no such workspace. */
   get(name: Names.WorkspaceName): Effect.Effect<WorkspaceRecord, Errors.NotFound | Errors.DatabaseUnavailable>
@@ -60,20 +75,28 @@ export class Workspaces extends Context.Service<Workspaces, {
         const current = yield* get(name)
         yield* Effect.fromResult(validateDefaults(
           patch.defaultAlgorithm ?? current.defaultAlgorithm,
-          patch.defaultFallback ?? current.defaultFallback
+          patch.defaultFallback ?? current.defaultFallback,
+          patch.defaultAlgorithm
         ))
         return yield* repo.update(name, patch)
       })
 
+      const create = Effect.fn("Workspaces.create")(function*(input: NewWorkspace) {
+        const defaultAlgorithm = input.defaultAlgorithm ?? "segment"
+        const defaultFallback = input.defaultFallback ?? []
+        yield* Effect.fromResult(validateDefaults(defaultAlgorithm, defaultFallback, input.defaultAlgorithm))
+        return yield* repo.create({
+          name: input.name,
+          defaultAlgorithm,
+          autoCreateBizTags: input.autoCreateBizTags ?? true,
+          maxAutoBizTags: input.maxAutoBizTags,
+          defaultFallback,
+          rateLimit: input.rateLimit
+        })
+      })
+
       return Workspaces.of({
-        create: (input) =>
-          repo.create({
-            name: input.name,
-            defaultAlgorithm: input.defaultAlgorithm ?? "segment",
-            autoCreateBizTags: input.autoCreateBizTags ?? true,
-            maxAutoBizTags: input.maxAutoBizTags,
-            rateLimit: input.rateLimit
-          }),
+        create,
         list: () => repo.list(),
         get,
         update

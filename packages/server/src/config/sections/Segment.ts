@@ -31,7 +31,7 @@ export const section = Section.make("segment", {
     live: true,
     doc: "A segment should last about this long at the observed rate"
   }),
-  maxStep: Setting.make("max_step", PositiveInt, { default: 10_000_000, live: true, doc: "Upper bound of the dynamic step" }),
+  maxStep: Setting.make("max_step", PositiveInt, { default: 10_000_000, live: true, doc: "Upper bound of the dynamic step; a biz_tag's step above it is refused (400)" }),
   takeTimeoutMillis: Setting.make("take_timeout_ms", IntBetween(1, 60_000), {
     default: 3000,
     live: true,
