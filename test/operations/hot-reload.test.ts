@@ -110,6 +110,33 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       assert.strictEqual(signalled.last_reload.source, "signal")
     }).pipe(Effect.scoped))
 
+  it.effect("reload lines (file watcher, SIGHUP) follow log.format = json and the log.level in force", () =>
+    Effect.gen(function*() {
+      const file = join(yield* tempDir("idgen-reload-"), "idgen.toml")
+      const log = (level: string) => `\n[log]\nformat = "json"\nlevel = "${level}"`
+      writeConfig(file, toml(100, log("info")))
+      const server = yield* startServer(yield* TestDatabase.make, { env: { IDGEN_CONFIG: file } })
+
+      writeConfig(file, toml(200, log("info")))
+      yield* configWhen(server, (v) => v.effective.segment.defaultStep === 200, "default_step 200 (file)")
+      // Now at level error: the reload that sets it logs nothing at info.
+      writeConfig(file, toml(300, log("error"), false))
+      yield* configWhen(server, (v) => v.effective.segment.defaultStep === 300, "default_step 300 (file)")
+      writeConfig(file, toml(400, log("info"), false))
+      process.kill(server.pid()!, "SIGHUP")
+      yield* configWhen(server, (v) => v.effective.segment.defaultStep === 400, "default_step 400 (SIGHUP)")
+      const reloaded = /configuration reloaded \((file|signal)\): [^"]*/
+
+      yield* eventually("the SIGHUP reload's line", 10_000, Effect.sync(() => /configuration reloaded \(signal\)/.test(server.output())))
+      const lines = server.output().split("\n").filter((line) => line.trim() !== "")
+      for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), undefined, `not a JSON line: ${line}`)
+      assert.deepStrictEqual(
+        lines.flatMap((line) => reloaded.exec(line)?.[0] ?? []),
+        ["configuration reloaded (file): segment.defaultStep", "configuration reloaded (signal): segment.defaultStep, log.level"]
+      )
+      assert.isTrue(lines.some((line) => /configuration file .* changed/.test(line)), "the watcher's own line, as JSON")
+    }).pipe(Effect.scoped))
+
   it.effect("a file written in place in two halves is reloaded once whole, with no refused reload", () =>
     Effect.gen(function*() {
       const file = join(yield* tempDir("idgen-reload-"), "idgen.toml")

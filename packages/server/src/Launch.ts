@@ -16,7 +16,7 @@ import * as WorkerPlan from "./cluster/WorkerPlan.ts"
 import * as WorkerProcess from "./cluster/WorkerProcess.ts"
 import { load } from "./config/ConfigLoader.ts"
 import { ServerConfig, type ServerConfigShape } from "./config/ServerConfig.ts"
-import * as Logging from "./observability/Logging.ts"
+import * as LogOutput from "./logging/LogOutput.ts"
 import * as StartFailure from "./StartFailure.ts"
 import { EmbeddedStore } from "./storage/EmbeddedStore.ts"
 
@@ -48,7 +48,7 @@ const node = <A = never, E = never>(extra: Layer.Layer<never>, note: string | un
 const embeddedStore = (config: ServerConfigShape) =>
   EmbeddedStore.layer.pipe(
     Layer.provide(Layer.succeed(ServerConfig, config)),
-    Layer.provide(Logging.layerWith(config.log.format, () => config.log.level))
+    Layer.provide(LogOutput.layer(config.log.format, () => config.log.level))
   )
 
 const main = Effect.gen(function*() {
@@ -59,7 +59,7 @@ const main = Effect.gen(function*() {
     return yield* node(Layer.empty, plan.note, config.database.url === undefined ? embeddedStore(config) : undefined)
   }
   supervisor = Supervisor.make(config, plan)
-  return yield* supervisor.run.pipe(Effect.provide(Logging.layerWith(config.log.format, () => config.log.level)))
+  return yield* supervisor.run.pipe(Effect.provide(LogOutput.layer(config.log.format, () => config.log.level)))
 })
 
 main.pipe(

@@ -20,6 +20,7 @@ import { Clock, Context, Data, Effect, Layer, Metric, Redacted, Semaphore } from
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { OperatorRelay } from "../instance/OperatorRelay.ts"
+import * as LogOutput from "../logging/LogOutput.ts"
 import * as Metrics from "./ConfigMetrics.ts"
 import type { StartFailure } from "../StartFailure.ts"
 import type { ConfigInvalid } from "./ConfigInvalid.ts"
@@ -93,7 +94,15 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
   // One candidate at a time: each builds on the overrides the previous one left.
   const serial = Semaphore.makeUnsafe(1)
 
-  const apply = Effect.fnUntraced(function*(source: ReloadReport["source"], nextOverrides: Record<string, unknown>) {
+  // Its lines follow log.format and the level in force, whichever fiber logs them: the file's
+  // poll and SIGHUP run in this layer's context, relayed changes in the relay's, both built
+  // before the node's logger.
+  const logged = LogOutput.through(initial.log.format, () => current.log.level)
+
+  const apply = (source: ReloadReport["source"], nextOverrides: Record<string, unknown>) =>
+    logged(applyUnlogged(source, nextOverrides))
+
+  const applyUnlogged = Effect.fnUntraced(function*(source: ReloadReport["source"], nextOverrides: Record<string, unknown>) {
     // The same path as at start-up, admin token bootstrap included (it re-reads the stored one).
     const candidate = yield* Effect.flatMap(load(env, nextOverrides, checks), withAdminToken).pipe(
       Effect.mapError((error: ConfigInvalid | StartFailure) => new ReloadFailed({ source, at: now(), message: error.message })),
@@ -175,7 +184,7 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
       seen = hash
       settling = undefined
       yield* Effect.ignore(service.reload("file"))
-    })
+    }).pipe(logged)
     yield* Effect.suspend(() => Effect.sleep(current.reload.pollIntervalMillis)).pipe(
       Effect.andThen(poll),
       Effect.forever,
