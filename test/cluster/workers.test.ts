@@ -14,6 +14,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
+import { availableParallelism } from "node:os"
 import { alive } from "../support/ProcessAlive.ts"
 import { make as startServer } from "../support/ServerProcess.ts"
 import { eventually } from "../support/Eventually.ts"
@@ -112,10 +113,23 @@ describe("worker processes (IDGEN_WORKERS)", () => {
   it.live("the embedded store runs one worker and says so at start", () =>
     Effect.gen(function*() {
       const server = yield* startServer("", { env: { ...env(), IDGEN_DATABASE_URL: "" } })
-      assert.include(server.output(), "one worker process (node.workers, IDGEN_WORKERS: 2): the embedded store has a single owner")
+      assert.include(server.output(), "one worker process: node.workers (IDGEN_WORKERS: 2) is reduced to 1 on the embedded store, which has a single owner")
       assert.notInclude(server.output(), "worker processes on HTTP")
       const metrics = (yield* server.request("GET", "/metrics")).text
       assert.notInclude(metrics, "worker=\"")
       assert.include(metrics, "idgen_health_status")
+    }).pipe(Effect.scoped), { timeout: 120_000 })
+
+  it.live("the embedded store, IDGEN_WORKERS unset: says the default (the available parallelism) is reduced to 1", () =>
+    Effect.gen(function*() {
+      const server = yield* startServer("", { env: { IDGEN_WORKERS: "", IDGEN_DATABASE_URL: "" } })
+      const cores = availableParallelism()
+      if (cores === 1) return assert.notInclude(server.output(), "one worker process")
+      assert.include(
+        server.output(),
+        `one worker process: the default of node.workers (IDGEN_WORKERS), the available parallelism, ${cores}, is reduced to 1 ` +
+          "on the embedded store"
+      )
+      assert.notInclude(server.output(), "IDGEN_WORKERS: ")
     }).pipe(Effect.scoped), { timeout: 120_000 })
 })

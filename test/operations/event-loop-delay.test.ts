@@ -61,5 +61,6 @@ layer(ServerProcess.layer({ env: { IDGEN_LOG_FORMAT: "logfmt" } }), { timeout: "
       const millis = logged.map((line) => Number(/stallMillis=(\d+)/.exec(line)?.[1]))
       assert.isAtLeast(Math.max(...millis), 250, server.output().slice(-2000))
       assert.isTrue(logged.every((line) => line.includes("running=")), logged.join("\n"))
+      assert.isTrue(logged.some((line) => line.includes("level=WARN") && Number(/stallMillis=(\d+)/.exec(line)?.[1]) >= 250), "the block is a warning")
     }))
 })

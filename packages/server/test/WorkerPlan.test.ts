@@ -4,6 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
+import { availableParallelism } from "node:os"
 import * as WorkerPlan from "@idgen/server/cluster/WorkerPlan"
 import { load } from "@idgen/server/config/ConfigLoader"
 
@@ -47,7 +48,22 @@ describe("WorkerPlan", () => {
     Effect.gen(function*() {
       const asked = yield* WorkerPlan.plan(yield* load({ IDGEN_WORKERS: "4" }))
       assert.strictEqual(asked.workers, 1)
-      assert.include(asked.note, "one worker process (node.workers, IDGEN_WORKERS: 4): the embedded store has a single owner")
+      assert.include(asked.note, "one worker process: node.workers (IDGEN_WORKERS: 4) is reduced to 1 on the embedded store, which has a single owner")
       assert.deepStrictEqual(yield* WorkerPlan.plan(yield* load({ IDGEN_WORKERS: "1" })), { workers: 1, note: undefined })
+    }))
+
+  it.effect("the embedded store, node.workers unset: the note says the default (the available parallelism) is reduced", () =>
+    Effect.gen(function*() {
+      const cores = availableParallelism()
+      const plan = yield* WorkerPlan.plan(yield* load({}))
+      assert.strictEqual(plan.workers, 1)
+      if (cores === 1) return assert.isUndefined(plan.note)
+      assert.include(plan.note, `one worker process: the default of node.workers (IDGEN_WORKERS), the available parallelism, ${cores}, is reduced to 1`)
+      assert.notInclude(plan.note, "IDGEN_WORKERS: ", "not said to be set")
+    }))
+
+  it.effect("PostgreSQL, node.workers unset: the available parallelism", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* WorkerPlan.plan(yield* load(PG))).workers, availableParallelism())
     }))
 })

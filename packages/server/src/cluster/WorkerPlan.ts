@@ -14,6 +14,7 @@
  */
 import { Snowflake } from "@idgen/core"
 import { Effect } from "effect"
+import { availableParallelism } from "node:os"
 import { ConfigInvalid } from "../config/ConfigInvalid.ts"
 import type { ServerConfigShape } from "../config/ServerConfig.ts"
 
@@ -27,12 +28,15 @@ export interface WorkerPlan {
 }
 
 export const plan = (config: ServerConfigShape): Effect.Effect<WorkerPlan, ConfigInvalid> => {
-  const asked = config.node.workers
+  const asked = config.node.workers ?? availableParallelism()
   if (config.database.url === undefined) {
+    const setting = config.node.workers === undefined
+      ? `the default of node.workers (IDGEN_WORKERS), the available parallelism, ${asked}, is reduced to 1`
+      : `node.workers (IDGEN_WORKERS: ${asked}) is reduced to 1`
     return Effect.succeed({
       workers: 1,
-      note: asked === 1 ? undefined : `one worker process (node.workers, IDGEN_WORKERS: ${asked}): the embedded store ` +
-        `has a single owner; run on PostgreSQL (IDGEN_DATABASE_URL) to serve from every core`
+      note: asked === 1 ? undefined : `one worker process: ${setting} on the embedded store, which has a single owner; ` +
+        `run on PostgreSQL (IDGEN_DATABASE_URL) to serve from every core`
     })
   }
   const last = config.node.workerId + asked - 1

@@ -16,7 +16,8 @@
  *   (`performance.eventLoopUtilization`), so `rate()` is its utilisation over any window —
  *   what an idle node's periodic work costs, whatever it is.
  *
- * A stall is noticed by a fiber that wakes every `checkMillis` and finds itself late. What
+ * A stall is noticed by a fiber that wakes every `checkMillis` and finds itself late (one that
+ * began before the node listened is the start's own: logged at debug, see `listening`). What
  * was running is named from `tracked`: periodic jobs wrap their tick in it, and the log line
  * lists the tracked work whose run overlapped the stall (or says that none did — then it was
  * request handling or garbage collection). Real time throughout (performance.now): a loop
@@ -66,6 +67,18 @@ interface Run {
 const recent: Array<Run> = []
 const RECENT = 32
 let nextSlot = 0
+
+/**
+ * When this process's node began to listen (`listening`, called by `ports/BoundPorts.ts`). A
+ * stall that began before is the start's own — loading and compiling modules, building the
+ * layers — and is logged at debug: a warning there reads as a problem to a newcomer, and
+ * says nothing about serving. (One node per process; a later one's start is warned of.)
+ */
+let listeningSince: number | undefined
+
+export const listening = (): void => {
+  listeningSince ??= performance.now()
+}
 
 /** Runs `effect` as `name` in the stall log's record of recent work (a few hundred ns). */
 export const tracked = (name: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
@@ -135,7 +148,8 @@ export const layer: Layer.Layer<never> = Layer.effectDiscard(
       if (late <= stallLogMillis) return Effect.void
       stalls.updateUnsafe(1, context)
       const running = overlapping(from, now)
-      return Effect.logWarning("event loop stalled").pipe(
+      const duringStart = listeningSince === undefined || from < listeningSince
+      return (duringStart ? Effect.logDebug("event loop stalled during start-up") : Effect.logWarning("event loop stalled")).pipe(
         Effect.annotateLogs({
           stallMillis: Math.round(late),
           running: running.length === 0 ? "no tracked work (request handling or garbage collection)" : running.join(", ")

@@ -9,6 +9,7 @@ import { Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
 import { ServerConfig } from "../config/ServerConfig.ts"
 import { GrpcServer } from "../grpc/GrpcServer.ts"
+import * as EventLoopDelay from "../observability/EventLoopDelay.ts"
 import { MetricsPort } from "../observability/MetricsEndpoint.ts"
 import * as PortFile from "./PortFile.ts"
 
@@ -23,6 +24,7 @@ export const layer: Layer.Layer<never, PortFile.PortFileError, HttpServer.HttpSe
         ...(metrics === undefined ? {} : { metrics })
       }
       yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ ...ports }))
+      EventLoopDelay.listening()
       const { portFile } = (yield* ServerConfig).node
       if (portFile !== undefined) yield* PortFile.write(portFile, ports)
     })

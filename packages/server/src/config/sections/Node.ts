@@ -1,6 +1,6 @@
 import { Snowflake } from "@idgen/core"
 import { Schema } from "effect"
-import { availableParallelism, hostname } from "node:os"
+import { hostname } from "node:os"
 import { IntBetween } from "../SchemaHelpers.ts"
 import * as Section from "../Section.ts"
 import * as Setting from "../Setting.ts"
@@ -24,6 +24,5 @@ export const section = Section.make("node", {
   })
 }, (node) => ({
   ...node,
-  name: node.name ?? `${hostname()}-${process.pid}`,
-  workers: node.workers ?? availableParallelism()
+  name: node.name ?? `${hostname()}-${process.pid}`
 }))
