@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { bin, idgen, ok, repoRoot } from "../support/IdgenCli.ts"
-import { ADMIN_TOKEN, ServerProcess } from "../support/ServerProcess.ts"
+import { ADMIN_TOKEN, freePort, ServerProcess } from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true })("idgen CLI", (it) => {
@@ -85,7 +85,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.include(noToken.stderr, "admin token")
       assert.strictEqual(forbidden.code, 1)
       assert.match(forbidden.stderr.trim(), /^idgen: IDGEN-COMMON-0006: /)
-      assert.strictEqual(badTag.code, 1)
+      assert.strictEqual(badTag.code, 2, "a bad argument is a usage error")
       assert.include(badTag.stderr, "workspace/group/biz_tag")
 
       // Revoke: the key stops working
@@ -172,9 +172,17 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       const deletions = JSON.parse(ok(yield* idgen(["audit", "--workspace", "ops", "--action", "delete_biz_tag", "--json"], env)))
       assert.deepStrictEqual(deletions.items.map((e: { resource: string }) => e.resource), ["biz_tag:ops/g/t"])
       assert.isNull(deletions.next_cursor)
-      const badSince = yield* idgen(["audit", "--since", "yesterday"], env)
-      assert.strictEqual(badSince.code, 1)
-      assert.match(badSince.stderr.trim(), /^idgen: IDGEN-COMMON-0001: .*since/)
+      // A time ago is a time: the last hour has the deletion, an hour ago's minute before it has nothing.
+      const lastHour = JSON.parse(ok(yield* idgen(["audit", "--workspace", "ops", "--since", "1h", "--json"], env)))
+      assert.include(lastHour.items.map((e: { action: string }) => e.action), "delete_biz_tag")
+      const before = JSON.parse(ok(yield* idgen(["audit", "--workspace", "ops", "--until", "1h", "--json"], env)))
+      assert.deepStrictEqual(before.items, [])
+      // What only the server can judge is its 400, one line with the code and message, exit 1.
+      ok(yield* idgen(["tag", "create", "ops/g/s", "-a", "segment"], env))
+      const refused = yield* idgen(["tag", "update", "ops/g/s", "--fallback", "segment,uuid_v7"], env)
+      assert.strictEqual(refused.code, 1, refused.stderr)
+      assert.strictEqual(refused.stdout, "")
+      assert.match(refused.stderr, /^idgen: IDGEN-COMMON-0001: Invalid request body: fallback: must not contain the primary algorithm segment\n$/)
     }), 180_000)
 
   it.effect("bench drives HTTP, gRPC and RPC and prints IDs/s and latency percentiles", () =>
@@ -198,6 +206,19 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.strictEqual(json.results[0].errors, 0)
       assert.isAbove(json.results[0].idsPerSecond, 0)
       assert.isAtLeast(json.results[0].p99, json.results[0].p50)
+
+      // The gRPC address from IDGEN_GRPC; one that answers no call fails the run, saying why.
+      const short = ["bench", "--duration", "0.5", "--warmup", "0", "-c", "2", "-i", "grpc"]
+      const viaEnv = yield* idgen(short, { ...env, IDGEN_API_KEY: key, IDGEN_GRPC: `127.0.0.1:${server.grpcPort}` })
+      assert.match(ok(viaEnv), /^grpc\s+[1-9]\d*\s/m)
+      const closed = yield* freePort
+      const failed = yield* idgen([...short, "--grpc", `127.0.0.1:${closed}`], { ...env, IDGEN_API_KEY: key })
+      assert.strictEqual(failed.code, 1, failed.stdout + failed.stderr)
+      assert.match(failed.stdout, /^grpc\s+0\s/m, "the table still shows the run")
+      assert.match(
+        failed.stderr.trim().split("\n").at(-1)!,
+        new RegExp(`^idgen: no successful call over grpc \\(\\d+ errors\\): gRPC UNAVAILABLE: .*\\(gRPC at 127\\.0\\.0\\.1:${closed}: --grpc or IDGEN_GRPC\\)$`)
+      )
     }), 180_000)
 
   it.effect("migrate applies the migrations once; serve runs a node until SIGTERM", () =>

@@ -22,9 +22,9 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
   it.effect("usage errors: one stderr line naming the problem, did-you-mean for near misses, exit 2", () =>
     Effect.gen(function*() {
       const [algorithm, nearAlgorithm, count, bogus, command, subcommand, flag, missing] = yield* Effect.all([
-        idgen(["tag", "create", "x", "--algorithm", "foo"]),
-        idgen(["tag", "create", "x", "--algorithm", "snowflak"]),
-        idgen(["gen", "x", "-n", "abc"]),
+        idgen(["tag", "create", "a/b/c", "--algorithm", "foo"]),
+        idgen(["tag", "create", "a/b/c", "--algorithm", "snowflak"]),
+        idgen(["gen", "a/b/c", "-n", "abc"]),
         idgen(["--bogus"]),
         idgen(["worksapce", "list"]),
         idgen(["tag", "craete", "a/b/c"]),
@@ -41,6 +41,48 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.include(usageError(missing), "missing required argument: tag")
       const badEnv = yield* idgen(["workspace", "list"], { IDGEN_CONNECT_TIMEOUT_MS: "soon" })
       assert.include(usageError(badEnv), "invalid IDGEN_CONNECT_TIMEOUT_MS in the environment")
+    }), 120_000)
+
+  it.effect("bad flag and argument values are usage errors too, found before any request: algorithms, ranges, times, actions, names", () =>
+    Effect.gen(function*() {
+      // No server and no credentials: a value is judged as the command line is read.
+      const runs = yield* Effect.all([
+        idgen(["workspace", "update", "acme", "--default-fallback", "segment,snowflak"]),
+        idgen(["tag", "update", "acme/g/t", "--fallback", "bogus"]),
+        idgen(["workspace", "update", "acme", "--rate-limit", "off"]),
+        idgen(["workspace", "create", "acme", "--rate-limit", "0/5"]),
+        idgen(["workspace", "create", "acme", "--max-auto-biz-tags", "-1"]),
+        idgen(["workspace", "get", "Acme"]),
+        idgen(["audit", "--since", "yesterday"]),
+        idgen(["audit", "--action", "workspace.create"]),
+        idgen(["audit", "--limit", "0"]),
+        idgen(["gen", "acme/g/t", "-n", "0"]),
+        idgen(["gen", "not-a-tag"]),
+        idgen(["key", "create", "acme", "--expires-at", "2027-13-01"]),
+        idgen(["bench", "--size", "20000"]),
+        idgen(["bench", "-i", "http,grcp"])
+      ], { concurrency: 4 })
+      const [fallback, tagFallback, rateWord, rateZero, maxAuto, name, since, action, limit, count, path, expiry, size, interfaces] =
+        runs.map(usageError)
+      assert.strictEqual(
+        fallback,
+        `idgen: invalid value "segment,snowflak" for --default-fallback: expected comma-separated algorithms of segment, snowflake, ` +
+          `uuid_v7, uuid_v4, formatted ("snowflak" is none of them; did you mean "snowflake"?) (see 'idgen workspace update --help')`
+      )
+      assert.include(tagFallback, `for --fallback: expected comma-separated algorithms of segment,`)
+      assert.include(rateWord, `invalid value "off" for --rate-limit: expected PER_SECOND/BURST (e.g. 1000/2000) or none`)
+      assert.include(rateZero, `invalid value "0/5" for --rate-limit: expected PER_SECOND/BURST, each a value greater than or equal to 1`)
+      assert.include(maxAuto, `invalid value "-1" for --max-auto-biz-tags: expected a value between 0 and 1000000`)
+      assert.include(name, `invalid value "Acme" for <name>: expected a name matching ^[a-z0-9][a-z0-9_-]{0,63}$`)
+      assert.include(since, `invalid value "yesterday" for --since: expected an RFC 3339 time`)
+      assert.include(since, "or a time ago such as 30m, 1h, 7d")
+      assert.match(action, /invalid value "workspace\.create" for --action: expected one of create_workspace, update_workspace, .*delete_biz_tag/)
+      assert.include(limit, `invalid value "0" for --limit: expected an integer from 1 to 1000`)
+      assert.include(count, `invalid value "0" for --count: expected an integer of at least 1`)
+      assert.include(path, `invalid value "not-a-tag" for <tag>: expected workspace/group/biz_tag`)
+      assert.include(expiry, `invalid value "2027-13-01" for --expires-at: expected an RFC 3339 time`)
+      assert.include(size, `invalid value "20000" for --size: expected a value between 1 and 10000`)
+      assert.include(interfaces, `("grcp" is none of them; did you mean "grpc"?)`)
     }), 120_000)
 
   it.effect("help only when asked: --help on stdout with exit 0; a command without its subcommand shows it on stderr, exit 2", () =>
@@ -71,6 +113,12 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.match(gen, /--count, -n integer\s+How many IDs \(default 1\)/)
       assert.match(gen, /--connect-timeout-ms integer\s+.*default 2000/)
       assert.match(ok(helps[commands.length - 1]!), /--size integer\s+.*\(default 1000\)/)
+      assert.match(ok(helps[commands.length - 1]!), /--grpc string\s+gRPC host:port \(env IDGEN_GRPC; default: the server's host, port 50051/)
+      // An update changes what it is given: its flags have no default.
+      const update = ok(helps[commands.findIndex((c) => c.join(" ") === "workspace update")]!)
+      const ownFlags = update.slice(update.indexOf("\nFLAGS\n"), update.indexOf("\nINHERITED FLAGS\n"))
+      assert.match(ownFlags, /--max-auto-biz-tags/)
+      assert.notMatch(ownFlags, /\(default /, ownFlags)
       // serve's flags name the variable and default their settings declare.
       const serve = ok(helps[0]!)
       const flags = [["http-port", "http.port"], ["grpc-port", "grpc.port"], ["host", "http.host"], ["data-dir", "database.data_dir"]]

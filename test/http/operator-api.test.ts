@@ -383,7 +383,7 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
         assert.strictEqual(step.json.format_template, "1{SEQ}")
       }))
 
-    it.effect("audit: GET lists operator actions newest first, filtered by since/until/action/workspace, paged; 400", () =>
+    it.effect("audit: GET lists operator actions newest first, filtered by since/until/action/workspace, paged; 400 (an unknown action too)", () =>
       Effect.gen(function*() {
         const { a, b } = yield* Pair
         const start = new Date().toISOString()
@@ -459,6 +459,10 @@ layer(Layer.provideMerge(pairLayer(Pair, "opapi"), OwnRedis.layer), { timeout: "
           const res = yield* a.request("GET", `${admin}/audit?${query}`, { admin: true })
           assert.strictEqual(assertError(res, 400, "IDGEN-COMMON-0001").details.location, "query", res.text)
         }
+        // An action no row can have is refused, naming the known ones, rather than answering nothing.
+        const unknownAction = yield* a.request("GET", `${admin}/audit?action=workspace.create`, { admin: true })
+        const refusal = assertError(unknownAction, 400, "IDGEN-COMMON-0001")
+        for (const action of ["create_workspace", "delete_biz_tag", "pin_cluster_settings"]) assert.include(refusal.message, action)
       }))
   }
 )

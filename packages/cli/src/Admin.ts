@@ -4,10 +4,10 @@
  * reachable within the connect timeout). Its IDGEN errors print as `CODE: message`.
  */
 import type { AdminError, IdgenAdminClientShape } from "@idgen/client"
-import type { Names } from "@idgen/core"
 import { Console, Effect, Option } from "effect"
 import { Flag } from "effect/cli"
 import { CliFailure } from "./CliFailure.ts"
+import * as FlagValue from "./FlagValue.ts"
 import { printJson, printTable } from "./Output.ts"
 import { reach } from "./Reach.ts"
 import { idgen } from "./Root.ts"
@@ -32,16 +32,13 @@ export const given = <T extends Record<string, Option.Option<unknown>>>(
 ): { -readonly [K in keyof T]?: T[K] extends Option.Option<infer A> ? A : never } =>
   Object.fromEntries(Object.entries(flags).flatMap(([name, value]) => Option.isSome(value) ? [[name, value.value]] : [])) as any
 
-/**
- * A comma-separated list of algorithms (empty: none). Sent as given: the server's 400 names
- * an unknown one, as for every other field.
- */
-export const algorithms = (text: string): ReadonlyArray<Names.Algorithm> =>
-  text.split(",").map((s) => s.trim()).filter((s) => s !== "") as Array<Names.Algorithm>
-
 /** `--limit` and `--cursor` of the paged lists. */
 export const pageFlags = {
-  limit: Flag.Int("limit").pipe(Flag.withDescription("Items per page (1..1000, default 100)"), Flag.optional),
+  limit: Flag.Int("limit").pipe(
+    Flag.withDescription("Items per page (1..1000, default 100)"),
+    FlagValue.parsed(FlagValue.intIn(1, 1000)),
+    Flag.optional
+  ),
   cursor: Flag.String("cursor").pipe(Flag.withDescription("Where to go on: the previous page's next cursor"), Flag.optional)
 }
 

@@ -1,5 +1,6 @@
 export * as Errors from "./Errors.ts"
 export * as Names from "./Names.ts"
+export * as AuditActions from "./AuditActions.ts"
 export * as Snowflake from "./snowflake/Layout.ts"
 export * as Sequencer from "./snowflake/Sequencer.ts"
 export * as DatacenterRange from "./segment/DatacenterRange.ts"

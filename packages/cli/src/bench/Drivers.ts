@@ -8,6 +8,7 @@ import { IdgenPromiseClient } from "@idgen/client"
 import { IdgenV1 } from "@idgen/protocol/grpc"
 import { Agent, request } from "node:http"
 import { batchIds } from "./BatchBody.ts"
+import type { InterfaceName } from "./Interfaces.ts"
 
 export interface Target {
   /** HTTP base URL, e.g. http://127.0.0.1:8080. */
@@ -86,8 +87,7 @@ export const rpc = async (target: Target): Promise<Driver> => {
   }
 }
 
-export const interfaces = ["http", "grpc", "rpc"] as const
-export type InterfaceName = (typeof interfaces)[number]
+export { interfaces, type InterfaceName } from "./Interfaces.ts"
 
 export const make = (name: InterfaceName, target: Target): Promise<Driver> =>
   name === "http" ? Promise.resolve(http(target)) : name === "grpc" ? Promise.resolve(grpc(target)) : rpc(target)

@@ -4,7 +4,7 @@
  */
 import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { CliFailure } from "../CliFailure.ts"
+import * as FlagValue from "../FlagValue.ts"
 import { withDefault } from "../FlagDefault.ts"
 import { printJson } from "../Output.ts"
 import { idgen } from "../Root.ts"
@@ -12,21 +12,20 @@ import * as Sdk from "../Sdk.ts"
 import * as TagPath from "../TagPath.ts"
 
 export const gen = Command.make("gen", {
-  tag: Argument.String("tag").pipe(Argument.withDescription("workspace/group/biz_tag")),
+  tag: Argument.String("tag").pipe(Argument.withDescription("workspace/group/biz_tag"), FlagValue.parsed(TagPath.fromText)),
   count: Flag.Int("count").pipe(
     Flag.withAlias("n"),
+    FlagValue.parsed(FlagValue.intIn(1)),
     withDefault("How many IDs", 1)
   )
 }, (input) =>
   Effect.scoped(Effect.gen(function*() {
     const root = yield* idgen
-    yield* TagPath.parse(input.tag)
-    if (input.count < 1) return yield* new CliFailure({ message: "-n must be at least 1" })
     const client = yield* Sdk.client(root)
     const ids: Array<string> = []
     let algorithm = ""
     for (let left = input.count; left > 0;) {
-      const batch = yield* client.batch(input.tag, Math.min(left, 10_000))
+      const batch = yield* client.batch(input.tag.text, Math.min(left, 10_000))
       algorithm = batch.algorithm
       left -= batch.ids.length
       if (root.json) ids.push(...batch.ids)

@@ -4,15 +4,23 @@
 import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Admin from "../Admin.ts"
+import * as FlagValue from "../FlagValue.ts"
 import { printJson } from "../Output.ts"
 import { idgen } from "../Root.ts"
 
-const workspaceArg = Argument.String("workspace").pipe(Argument.withDescription("Workspace the key belongs to"))
+const workspaceArg = Argument.String("workspace").pipe(
+  Argument.withDescription("Workspace the key belongs to"),
+  FlagValue.parsed(FlagValue.name)
+)
 
 const create = Command.make("create", {
   workspace: workspaceArg,
   name: Flag.String("name").pipe(Flag.withDescription("A label for the key"), Flag.optional),
-  expiresAt: Flag.String("expires-at").pipe(Flag.withDescription("RFC 3339 expiry, e.g. 2027-01-01T00:00:00Z"), Flag.optional)
+  expiresAt: Flag.String("expires-at").pipe(
+    Flag.withDescription("Expiry: RFC 3339 (2027-01-01T00:00:00Z) or a date (its midnight UTC)"),
+    FlagValue.parsed(FlagValue.instant({ ago: false })),
+    Flag.optional
+  )
 }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen

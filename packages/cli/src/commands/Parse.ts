@@ -3,6 +3,7 @@
  */
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import * as FlagValue from "../FlagValue.ts"
 import { printJson } from "../Output.ts"
 import { idgen } from "../Root.ts"
 import * as Sdk from "../Sdk.ts"
@@ -13,14 +14,14 @@ export const parse = Command.make("parse", {
   tag: Flag.String("tag").pipe(
     Flag.withAlias("t"),
     Flag.withDescription("workspace/group/biz_tag, for segment and formatted IDs"),
+    FlagValue.parsed(TagPath.fromText),
     Flag.optional
   )
 }, (input) =>
   Effect.scoped(Effect.gen(function*() {
     const root = yield* idgen
-    if (Option.isSome(input.tag)) yield* TagPath.parse(input.tag.value)
     const client = yield* Sdk.client(root)
-    const info = yield* client.parse(input.id, Option.getOrUndefined(input.tag))
+    const info = yield* client.parse(input.id, Option.getOrUndefined(input.tag)?.text)
     if (root.json) return yield* printJson(info)
     const width = Math.max(...Object.keys(info).map((k) => k.length))
     yield* Console.log(Object.entries(info).map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"))

@@ -14,12 +14,12 @@ import { Command, Flag } from "effect/cli"
  * The variable and default of a setting as its section declares them, so that a flag names
  * what the loader reads. The three sections are small (no server code), cheap for `--help`.
  */
-const declared = (section: Section.Section, key: string) => {
+export const declared = (section: Section.Section, key: string) => {
   const entry = section.entries.find((e) => e.file.join(".") === `${section.name}.${key}`)
   if (entry === undefined) throw new Error(`no setting ${section.name}.${key}`)
   const setting = entry.setting
   const note = setting._tag === "WithDefault" ? `${entry.variable}, default ${String(setting.default)}` : entry.variable
-  return { variable: entry.variable, note }
+  return { variable: entry.variable, note, default: setting._tag === "WithDefault" ? setting.default : undefined }
 }
 
 const httpPort = declared(Http.section, "port")

@@ -6,11 +6,15 @@ import type { BizTag } from "@idgen/protocol/http"
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Admin from "../Admin.ts"
+import * as FlagValue from "../FlagValue.ts"
 import { printJson, printTable } from "../Output.ts"
 import { idgen } from "../Root.ts"
 import * as TagPath from "../TagPath.ts"
 
-const pathArg = Argument.String("tag").pipe(Argument.withDescription("workspace/group/biz_tag"))
+const pathArg = Argument.String("tag").pipe(
+  Argument.withDescription("workspace/group/biz_tag"),
+  FlagValue.parsed(TagPath.fromText)
+)
 
 const algorithm = Flag.Literals("algorithm", Names.Algorithm.literals).pipe(
   Flag.withAlias("a"),
@@ -18,10 +22,15 @@ const algorithm = Flag.Literals("algorithm", Names.Algorithm.literals).pipe(
 )
 const settings = {
   fallback: Flag.String("fallback").pipe(
-    Flag.withDescription("Comma-separated algorithms tried in order when the primary one cannot issue"),
+    Flag.withDescription("Comma-separated algorithms tried in order when the primary one cannot issue (empty: none)"),
+    FlagValue.parsed(FlagValue.algorithms),
     Flag.optional
   ),
-  step: Flag.Int("step").pipe(Flag.withDescription("Base step of segment allocation"), Flag.optional),
+  step: Flag.Int("step").pipe(
+    Flag.withDescription("Base step of segment allocation (at least 1)"),
+    FlagValue.parsed(FlagValue.contract((http) => http.CreateBizTagRequest.fields.step)),
+    Flag.optional
+  ),
   template: Flag.String("template").pipe(
     Flag.withDescription("Format template, e.g. INV{YYYYMMDD}{SEQ:6} (algorithm formatted)"),
     Flag.optional
@@ -29,15 +38,10 @@ const settings = {
 }
 
 const body = (input: {
-  readonly fallback: Option.Option<string>
+  readonly fallback: Option.Option<ReadonlyArray<Names.Algorithm>>
   readonly step: Option.Option<number>
   readonly template: Option.Option<string>
-}) => ({
-  ...(Option.isSome(input.fallback)
-    ? { fallback: Admin.algorithms(input.fallback.value) }
-    : {}),
-  ...Admin.given({ step: input.step, format_template: input.template })
-})
+}) => Admin.given({ fallback: input.fallback, step: input.step, format_template: input.template })
 
 const tagParams = (path: TagPath.TagPath) => ({ ws: path.workspace, group: path.group, name: path.name })
 
@@ -49,7 +53,7 @@ const describeTag = (tag: typeof BizTag.Type) =>
 const create = Command.make("create", { path: pathArg, algorithm, ...settings }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
-    const path = yield* TagPath.parse(input.path)
+    const path = input.path
     const created = yield* Admin.call((admin) =>
       admin.admin.createBizTag({
         params: { ws: path.workspace },
@@ -67,7 +71,10 @@ const create = Command.make("create", { path: pathArg, algorithm, ...settings },
 )
 
 const list = Command.make("list", {
-  workspace: Argument.String("workspace").pipe(Argument.withDescription("Workspace whose biz_tags to list"))
+  workspace: Argument.String("workspace").pipe(
+    Argument.withDescription("Workspace whose biz_tags to list"),
+    FlagValue.parsed(FlagValue.name)
+  )
 }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
@@ -86,7 +93,7 @@ const list = Command.make("list", {
 const update = Command.make("update", { path: pathArg, algorithm: algorithm.pipe(Flag.optional), ...settings }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
-    const path = yield* TagPath.parse(input.path)
+    const path = input.path
     const payload = { ...Admin.given({ algorithm: input.algorithm }), ...body(input) }
     const updated = yield* Admin.call((admin) => admin.admin.updateBizTag({ params: tagParams(path), payload }))
     if (root.json) return yield* printJson(updated)
@@ -99,10 +106,10 @@ const update = Command.make("update", { path: pathArg, algorithm: algorithm.pipe
 const remove = Command.make("delete", { path: pathArg }, (input) =>
   Effect.gen(function*() {
     const root = yield* idgen
-    const path = yield* TagPath.parse(input.path)
+    const path = input.path
     yield* Admin.call((admin) => admin.admin.deleteBizTag({ params: tagParams(path) }))
-    if (root.json) return yield* printJson({ deleted: input.path })
-    yield* Console.log(`deleted ${input.path} (its numbers are never issued again)`)
+    if (root.json) return yield* printJson({ deleted: path.text })
+    yield* Console.log(`deleted ${path.text} (its numbers are never issued again)`)
   })).pipe(
   Command.withDescription("Delete a biz_tag: it answers 404 on every node; its numbers are never reused"),
   Command.withExamples([{ command: "idgen tag delete shop/orders/old-id", description: "retire a biz_tag" }])

@@ -7,10 +7,26 @@ import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Admin from "../Admin.ts"
 import { CliFailure } from "../CliFailure.ts"
+import * as FlagValue from "../FlagValue.ts"
 import { printJson, printTable } from "../Output.ts"
 import { idgen } from "../Root.ts"
 
-const nameArg = Argument.String("name").pipe(Argument.withDescription("Workspace name ([a-z0-9][a-z0-9_-]{0,63})"))
+const nameArg = Argument.String("name").pipe(
+  Argument.withDescription("Workspace name ([a-z0-9][a-z0-9_-]{0,63})"),
+  FlagValue.parsed(FlagValue.name)
+)
+
+/** `1000/2000` → the wire's rate limit; `none` → null. */
+const rateLimit = (given: string) => {
+  const match = /^(\d+)\/(\d+)$/.exec(given)
+  return given === "none"
+    ? Effect.succeed(null)
+    : match === null
+    ? Effect.fail("PER_SECOND/BURST (e.g. 1000/2000) or none")
+    : FlagValue.contract((http) => http.RateLimit)({ per_second: Number(match[1]), burst: Number(match[2]) }).pipe(
+      Effect.mapError((why) => `PER_SECOND/BURST, ${why.replace(/^Expected /, "each ")}`)
+    )
+}
 
 const settings = {
   defaultAlgorithm: Flag.Literals("default-algorithm", Names.Algorithm.literals).pipe(
@@ -18,45 +34,31 @@ const settings = {
     Flag.optional
   ),
   maxAutoBizTags: Flag.Int("max-auto-biz-tags").pipe(
-    Flag.withDescription("How many biz_tags may be created on first use (default 10000)"),
+    Flag.withDescription("How many biz_tags may be created on first use, 0..1000000 (a new workspace gets 10000)"),
+    FlagValue.parsed(FlagValue.contract((http) => http.CreateWorkspaceRequest.fields.max_auto_biz_tags)),
     Flag.optional
   ),
   rateLimit: Flag.String("rate-limit").pipe(
     Flag.withDescription("PER_SECOND/BURST, e.g. 1000/2000, or none"),
+    FlagValue.parsed(rateLimit),
     Flag.optional
   ),
   defaultFallback: Flag.String("default-fallback").pipe(
     Flag.withDescription("Comma-separated fallback chain of auto-created biz_tags (empty: none)"),
+    FlagValue.parsed(FlagValue.algorithms),
     Flag.optional
   )
 }
 
-/** `1000/2000` → the wire's rate limit; `none` → null. */
-const rateLimitOf = (text: string) => {
-  if (text === "none") return Effect.succeed(null)
-  const match = /^(\d+)\/(\d+)$/.exec(text)
-  return match === null
-    ? Effect.fail(new CliFailure({ message: `--rate-limit: expected PER_SECOND/BURST (e.g. 1000/2000) or none, got ${text}` }))
-    : Effect.succeed({ per_second: Number(match[1]), burst: Number(match[2]) })
-}
+type Settings = { readonly [K in keyof typeof settings]: (typeof settings)[K] extends Flag.Flag<infer A> ? A : never }
 
-const settingsBody = (input: {
-  readonly defaultAlgorithm: Option.Option<Names.Algorithm>
-  readonly maxAutoBizTags: Option.Option<number>
-  readonly rateLimit: Option.Option<string>
-  readonly defaultFallback: Option.Option<string>
-}) =>
-  Effect.map(
-    Option.isSome(input.rateLimit) ? Effect.map(rateLimitOf(input.rateLimit.value), Option.some) : Effect.succeed(Option.none()),
-    (rateLimit) => ({
-      ...Admin.given({
-        default_algorithm: input.defaultAlgorithm,
-        max_auto_biz_tags: input.maxAutoBizTags,
-        rate_limit: rateLimit,
-        default_fallback: Option.map(input.defaultFallback, Admin.algorithms)
-      })
-    })
-  )
+const settingsBody = (input: Settings) =>
+  Admin.given({
+    default_algorithm: input.defaultAlgorithm,
+    max_auto_biz_tags: input.maxAutoBizTags,
+    rate_limit: input.rateLimit,
+    default_fallback: input.defaultFallback
+  })
 
 const rateLimitText = (limit: typeof Workspace.Type["rate_limit"]) =>
   limit === null ? null : `${limit.per_second}/s burst ${limit.burst}`
@@ -84,7 +86,7 @@ const create = Command.make("create", {
     const root = yield* idgen
     const payload = {
       name: input.name,
-      ...(yield* settingsBody(input)),
+      ...settingsBody(input),
       ...(input.noAutoCreate ? { auto_create_biz_tags: false } : {})
     }
     const created = yield* Admin.call((admin) => admin.admin.createWorkspace({ payload }))
@@ -141,7 +143,7 @@ const update = Command.make("update", {
 }, (input) =>
   Effect.gen(function*() {
     const payload = {
-      ...(yield* settingsBody(input)),
+      ...settingsBody(input),
       ...(Option.isSome(input.autoCreate) ? { auto_create_biz_tags: input.autoCreate.value === "on" } : {})
     }
     if (Object.keys(payload).length === 0) return yield* new CliFailure({ message: "nothing to change: give at least one setting" })

@@ -3,7 +3,7 @@
  * the audit log. Bodies use the contract's snake_case names; timestamps are RFC 3339
  * strings. The newer lists (API keys, audit log) are paged: `limit`, `cursor` → `next_cursor`.
  */
-import { Names } from "@idgen/core"
+import { AuditActions, Names } from "@idgen/core"
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { AdminAuth } from "./AdminAuth.ts"
@@ -247,7 +247,7 @@ export class AdminApi extends HttpApiGroup.make("admin")
       query: {
         since: Schema.optional(QueryTimestamp).annotate({ description: "Events at or after (RFC 3339)" }),
         until: Schema.optional(QueryTimestamp).annotate({ description: "Events before (RFC 3339)" }),
-        action: Schema.optional(StoredText).annotate({ description: "e.g. create_workspace, delete_biz_tag" }),
+        action: Schema.optional(AuditActions.Action).annotate({ description: "One of the audit log's actions, e.g. create_workspace, delete_biz_tag" }),
         actor: Schema.optional(StoredText),
         workspace: Schema.optional(Names.WorkspaceName),
         ...pageQuery(1000)

@@ -2,6 +2,7 @@
  * The authenticated operator of an admin request, which `AdminAuth` gives every handler of
  * the operator API: who it is, and how its actions reach the audit log.
  */
+import type { AuditActions } from "@idgen/core"
 import { Context, type Effect } from "effect"
 
 export interface OperatorAction {
@@ -14,5 +15,5 @@ export interface OperatorAction {
 export class Operator extends Context.Service<Operator, {
   /** The audit `actor`: the admin token's fingerprint. */
   readonly id: string
-  readonly record: (action: string, target: OperatorAction) => Effect.Effect<void>
+  readonly record: (action: AuditActions.Action, target: OperatorAction) => Effect.Effect<void>
 }>()("@idgen/protocol/http/Operator") {}

@@ -16,7 +16,7 @@
  * the trail still says how many failures there were (`idgen_auth_failures_total` counts
  * each one).
  */
-import { TokenBucket } from "@idgen/core"
+import { AuditActions, TokenBucket } from "@idgen/core"
 import { Array as Arr, Clock, Context, Effect, Layer, Metric, Queue, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -28,7 +28,7 @@ export interface AuditEvent {
   readonly eventType: AuditEventType
   /** Who acted: an operator, a key prefix, or the node. */
   readonly actor: string | null
-  readonly action: string
+  readonly action: AuditActions.Action
   readonly resource: string
   readonly result: "success" | "failure"
   readonly metadata: Readonly<Record<string, unknown>>
@@ -49,6 +49,9 @@ export const workspaceOf = (event: AuditEvent): string | null => {
 }
 
 const keyPrefix = /^idgen_(.+)_[0-9a-f]{8}$/
+
+const isKeyUseFailure = (action: AuditActions.Action): action is AuditActions.KeyUseFailureAction =>
+  (AuditActions.keyUseFailureActions as ReadonlyArray<string>).includes(action)
 
 const maxPending = 10_000
 const batchSize = 500
@@ -127,15 +130,16 @@ export class AuditLog extends Context.Service<AuditLog, {
           accepted ? Effect.void : Metric.update(dropped, 1))
 
       /** Sampling state by action; the actions are the server's own, so the map stays small. */
-      const samplers = new Map<string, Sampler>()
+      const samplers = new Map<AuditActions.KeyUseFailureAction, Sampler>()
 
       const record = (event: AuditEvent) =>
         Effect.flatMap(Clock.currentTimeMillis, (ms) => {
-          if (event.eventType !== "key_use_failure") return enqueue(event, ms)
-          let sampler = samplers.get(event.action)
+          const action = event.action
+          if (event.eventType !== "key_use_failure" || !isKeyUseFailure(action)) return enqueue(event, ms)
+          let sampler = samplers.get(action)
           if (sampler === undefined) {
             sampler = { bucket: TokenBucket.full(keyFailureLimit, ms), resource: event.resource, suppressed: new Map(), since: 0 }
-            samplers.set(event.action, sampler)
+            samplers.set(action, sampler)
           }
           const decision = TokenBucket.take(keyFailureLimit, sampler.bucket, ms)
           sampler.bucket = decision.bucket
@@ -154,7 +158,7 @@ export class AuditLog extends Context.Service<AuditLog, {
           return enqueue({
             eventType: "key_use_failure",
             actor: null,
-            action: `${action}_suppressed`,
+            action: AuditActions.suppressed(action),
             resource: sampler.resource,
             result: "failure",
             metadata: {

@@ -5,6 +5,7 @@
  * succeeded. Recording only queues the row (see `AuditLog`): it neither waits for nor fails
  * with the database, so the action's answer does not depend on the audit trail.
  */
+import type { AuditActions } from "@idgen/core"
 import { Operator, type OperatorAction } from "@idgen/protocol/http"
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
@@ -29,6 +30,6 @@ export const make = (audit: AuditLog["Service"], token: string): Operator["Servi
 }
 
 /** Runs `self`; when it succeeds, audits `action` on what `describe` says of its result. */
-export const audited = <A>(action: string, describe: (result: A) => OperatorAction) =>
+export const audited = <A>(action: AuditActions.Action, describe: (result: A) => OperatorAction) =>
 <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Operator> =>
   Effect.tap(self, (result) => Effect.flatMap(Effect.service(Operator), (operator) => operator.record(action, describe(result))))

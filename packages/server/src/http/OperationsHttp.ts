@@ -4,7 +4,7 @@
  * validation message and leaves the running configuration as it was), and, with worker
  * processes, on to the instance's other workers before the answer (`OperatorRelay`).
  */
-import { Errors } from "@idgen/core"
+import { type AuditActions, Errors } from "@idgen/core"
 import { Api } from "@idgen/protocol/http"
 import { Effect, Layer, Redacted } from "effect"
 import { HttpApiBuilder, type HttpApiGroup } from "effect/http-api"
@@ -54,7 +54,7 @@ const settingPaths = (value: unknown, path = ""): ReadonlyArray<string> =>
     : path === "" ? [] : [path]
 
 /** What a change or reload did, for the audit trail. */
-const auditedReload = (action: string, requested?: unknown) =>
+const auditedReload = (action: AuditActions.Action, requested?: unknown) =>
   audited(action, (report: ReloadReport) => ({
     resource: "config",
     details: {

@@ -2,7 +2,7 @@
  * The `cluster_settings` row (migration 0005) and what the database knows that decides
  * whether new settings are safe: the segment rows already created.
  */
-import { Snowflake } from "@idgen/core"
+import { type AuditActions, Snowflake } from "@idgen/core"
 import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { ClusterSettings, RowCollision } from "./ClusterSettings.ts"
@@ -87,6 +87,9 @@ export interface Writer {
   readonly node: string
 }
 
+/** The audit log's action of a change of the pinned settings (written in the change's transaction). */
+const pinAction: AuditActions.Action = "pin_cluster_settings"
+
 /** Writes the settings (first pin, or a change), auditing a change with its old values. */
 export const write = (settings: ClusterSettings, by: Writer, previous: Option.Option<StoredSettings>) =>
   Effect.gen(function*() {
@@ -113,6 +116,6 @@ export const write = (settings: ClusterSettings, by: Writer, previous: Option.Op
     }
     yield* sql`
       INSERT INTO audit_log (event_type, actor, action, resource, result, node, metadata)
-      VALUES ('operator', ${by.actor}, 'pin_cluster_settings', 'cluster_settings', 'success', ${by.node},
+      VALUES ('operator', ${by.actor}, ${pinAction}, 'cluster_settings', 'success', ${by.node},
               ${JSON.stringify(metadata)}::jsonb)`
   })
