@@ -120,15 +120,18 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.deepStrictEqual(JSON.parse(withFallback).default_fallback, ["uuid_v7"])
       // What the server refuses is one line with the IDGEN code and the field, exit 1.
       for (const [args, says] of [
-        [["workspace", "update", "ops", "--rate-limit", "2147483648/1"], "rate_limit.per_second: must be at most 2147483647"],
         [["workspace", "create", "ops_fmt", "--default-algorithm", "formatted"], "default_algorithm: must not be formatted"],
         [["tag", "create", "ops/g/big", "-a", "segment", "--step", "1000000000000000"], "step: must be at most 10000000"]
       ] as const) {
         const refused = yield* idgen(args, env)
         assert.strictEqual(refused.code, 1, refused.stderr)
-        assert.match(refused.stderr.trim(), /^idgen: IDGEN-COMMON-0001: /)
+        assert.match(refused.stderr, /^idgen: IDGEN-COMMON-0001: [^\n]*\n$/)
         assert.include(refused.stderr, says)
       }
+      // The contract's bounds are the CLI's too: past them is a usage error before any request, exit 2.
+      const usage = yield* idgen(["workspace", "update", "ops", "--rate-limit", "2147483648/1"], env)
+      assert.strictEqual(usage.code, 2, usage.stderr)
+      assert.match(usage.stderr, /^idgen: invalid value "2147483648\/1" for --rate-limit: .*must be at most 2147483647 \(per_second\)[^\n]*\n$/)
 
       const keys = []
       for (const name of ["first", "second", "third"]) {

@@ -71,7 +71,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       )
       assert.include(tagFallback, `for --fallback: expected comma-separated algorithms of segment,`)
       assert.include(rateWord, `invalid value "off" for --rate-limit: expected PER_SECOND/BURST (e.g. 1000/2000) or none`)
-      assert.include(rateZero, `invalid value "0/5" for --rate-limit: expected PER_SECOND/BURST, each a value greater than or equal to 1`)
+      assert.include(rateZero, `invalid value "0/5" for --rate-limit: expected PER_SECOND/BURST (e.g. 1000/2000) or none: must be at least 1 (per_second)`)
       assert.include(maxAuto, `invalid value "-1" for --max-auto-biz-tags: expected a value between 0 and 1000000`)
       assert.include(name, `invalid value "Acme" for <name>: expected a name matching ^[a-z0-9][a-z0-9_-]{0,63}$`)
       assert.include(since, `invalid value "yesterday" for --since: expected an RFC 3339 time`)

@@ -34,8 +34,12 @@ export const contract = <A>(schema: (http: typeof import("@idgen/protocol/http")
   Effect.promise(() => import("@idgen/protocol/http")).pipe(
     // An optional field's schema: a value given decodes to a value, never to its absence.
     Effect.flatMap((http) => Schema.decodeUnknownEffect(schema(http))(given) as Effect.Effect<Exclude<A, undefined>, Schema.SchemaError>),
-    // `Expected a value between 0 and 1000000`, then where: the first line says what to give.
-    Effect.mapError((error) => error.message.split("\n")[0]!)
+    // `Expected a value between 0 and 1000000`, then where (`at ["per_second"]`) when in a struct.
+    Effect.mapError((error) => {
+      const [what, where] = error.message.split("\n")
+      const field = where === undefined ? undefined : /at \["(\w+)"\]/.exec(where)?.[1]
+      return what!.replace(/^Expected /, "") + (field === undefined ? "" : ` (${field})`)
+    })
   )
 
 /** A workspace, group or biz_tag name. */

@@ -24,7 +24,7 @@ const rateLimit = (given: string) => {
     : match === null
     ? Effect.fail("PER_SECOND/BURST (e.g. 1000/2000) or none")
     : FlagValue.contract((http) => http.RateLimit)({ per_second: Number(match[1]), burst: Number(match[2]) }).pipe(
-      Effect.mapError((why) => `PER_SECOND/BURST, ${why.replace(/^Expected /, "each ")}`)
+      Effect.mapError((why) => `PER_SECOND/BURST (e.g. 1000/2000) or none: ${why}`)
     )
 }
 
