@@ -42,8 +42,12 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
         IDGEN_API_KEY: apiKey
       })
       assert.strictEqual(rpc.code, 0, rpc.stderr)
-      assert.match(rpc.stdout, /^next: \d+, then \d+ \(bigint\)$/m)
-      assert.match(rpc.stdout, /^batch: \d+ \d+ \d+ \d+ \d+ \(segment\)$/m)
+      const next = /^next: (\d+), then \d+ \(bigint\)$/m.exec(rpc.stdout)
+      const batched = /^batch: (\d+) \d+ \d+ \d+ \d+ \(segment\)$/m.exec(rpc.stdout)
+      assert.isNotNull(next, rpc.stdout)
+      assert.isNotNull(batched, rpc.stdout)
+      // As the README explains the jump: the stock's first two refills of 1000 went before `batch`.
+      assert.strictEqual(Number(batched![1]) - Number(next![1]), 2000, rpc.stdout)
       assert.match(rpc.stdout, /^refused: The API key belongs to workspace acme, not someone-else$/m)
       assert.include(rpc.stdout, "algorithm: 'segment'")
     }))
