@@ -60,9 +60,11 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
         idgen(["gen", "not-a-tag"]),
         idgen(["key", "create", "acme", "--expires-at", "2027-13-01"]),
         idgen(["bench", "--size", "20000"]),
-        idgen(["bench", "-i", "http,grcp"])
+        idgen(["bench", "-i", "http,grcp"]),
+        idgen(["cluster", "pin", "--epoch", "soon"]),
+        idgen(["cluster", "pin", "--range-size", "0"])
       ], { concurrency: 4 })
-      const [fallback, tagFallback, rateWord, rateZero, maxAuto, name, since, action, limit, count, path, expiry, size, interfaces] =
+      const [fallback, tagFallback, rateWord, rateZero, maxAuto, name, since, action, limit, count, path, expiry, size, interfaces, epoch, range] =
         runs.map(usageError)
       assert.strictEqual(
         fallback,
@@ -83,6 +85,8 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       assert.include(expiry, `invalid value "2027-13-01" for --expires-at: expected an RFC 3339 time`)
       assert.include(size, `invalid value "20000" for --size: expected a value between 1 and 10000`)
       assert.include(interfaces, `("grcp" is none of them; did you mean "grpc"?)`)
+      assert.include(epoch, `invalid value "soon" for --epoch: expected an ISO 8601 date or Unix ms`)
+      assert.include(range, `invalid value "0" for --range-size: expected an integer from 1 to 1125899906842623`)
     }), 120_000)
 
   it.effect("help only when asked: --help on stdout with exit 0; a command without its subcommand shows it on stderr, exit 2", () =>

@@ -5,10 +5,12 @@
  * (IDGEN_DATABASE_URL, or the embedded store while no node runs on it).
  */
 import { DatacenterRange } from "@idgen/core"
+import { epochMillis } from "@idgen/server/config/sections/Snowflake"
 import { Console, Effect, Option, Result } from "effect"
 import { Command, Flag } from "effect/cli"
 import { hostname, userInfo } from "node:os"
 import { CliFailure } from "../CliFailure.ts"
+import * as FlagValue from "../FlagValue.ts"
 import { printJson, table } from "../Output.ts"
 import { idgen } from "../Root.ts"
 import { withConfiguredStore } from "../Store.ts"
@@ -25,8 +27,7 @@ const server = Effect.promise(async () => ({
   ...(await import("@idgen/server/storage/ClusterSettings")),
   PinnedSettings: await import("@idgen/server/storage/PinnedSettings"),
   Store: await import("@idgen/server/storage/ClusterSettingsStore"),
-  Database: (await import("@idgen/server/storage/index")).Database,
-  parseEpoch: (await import("@idgen/server/config/ConfigLoader")).parseEpoch
+  Database: (await import("@idgen/server/storage/index")).Database
 }))
 
 const iso = (ms: number) => `${new Date(ms).toISOString()} (${ms})`
@@ -90,10 +91,13 @@ const pin = Command.make("pin", {
   ...database,
   epoch: Flag.String("epoch").pipe(
     Flag.withDescription("New snowflake epoch: ISO 8601 date or Unix ms (only an earlier one is safe)"),
+    // Read as a node reads IDGEN_EPOCH.
+    FlagValue.parsed((epoch: string) => Result.fromNullishOr(epochMillis(epoch), () => "an ISO 8601 date or Unix ms")),
     Flag.optional
   ),
   rangeSize: Flag.Int("range-size").pipe(
     Flag.withDescription(`New segment range size R, 1..${DatacenterRange.MAX_RANGE_SIZE}`),
+    FlagValue.parsed(FlagValue.intIn(1, DatacenterRange.MAX_RANGE_SIZE)),
     Flag.optional
   ),
   force: Flag.Boolean("force").pipe(
@@ -107,16 +111,9 @@ const pin = Command.make("pin", {
     if (Option.isNone(input.epoch) && Option.isNone(input.rangeSize)) {
       return yield* new CliFailure({ message: "nothing to pin: give --epoch and/or --range-size" })
     }
-    const { Database, ID_LAYOUT_VERSION, parseEpoch, PinnedSettings, Store } = yield* server
-    const epochMs = yield* Effect.transposeOption(Option.map(input.epoch, parseEpoch)).pipe(
-      Effect.catchTag("ConfigInvalid", (error) => Effect.fail(new CliFailure({ message: error.message })))
-    )
+    const { Database, ID_LAYOUT_VERSION, PinnedSettings, Store } = yield* server
+    const epochMs = input.epoch
     const rangeSize = input.rangeSize
-    if (Option.isSome(rangeSize) && Result.isFailure(DatacenterRange.validateRangeSize(rangeSize.value))) {
-      return yield* new CliFailure({
-        message: `--range-size must be an integer in 1..${DatacenterRange.MAX_RANGE_SIZE}, got ${rangeSize.value}`
-      })
-    }
     const by = { actor: `cli:${userInfo().username}@${hostname()}`, node: hostname() }
 
     yield* withConfiguredStore((config) =>
