@@ -4,10 +4,9 @@
  * sent — not the server's 400, nor a request the client cannot encode. Bounds the contract
  * declares are read from its schemas.
  */
-import { Names } from "@idgen/core"
+import { Names, Suggest } from "@idgen/core"
 import { Effect, Result, Schema } from "effect"
 import { CliError, Param } from "effect/cli"
-import { closest } from "./UsageError.ts"
 
 /** A value read from the text (or number) given, or what was expected instead. */
 type Parse<A, B> = (given: A) => Result.Result<B, string>
@@ -68,7 +67,7 @@ export const listOf = <const C extends string>(choices: ReadonlyArray<C>, what: 
   const names = given.split(",").map((s) => s.trim()).filter((s) => s !== "")
   const unknown = names.find((name) => !(choices as ReadonlyArray<string>).includes(name))
   if (unknown === undefined) return Result.succeed(names as Array<C>)
-  const near = closest(unknown, choices)
+  const near = Suggest.closest(unknown, choices)
   return Result.fail(
     `comma-separated ${what} of ${choices.join(", ")} (${JSON.stringify(unknown)} is none of them` +
       (near.length === 0 ? ")" : `; did you mean ${near.map((n) => JSON.stringify(n)).join(" or ")}?)`)

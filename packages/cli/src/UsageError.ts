@@ -4,32 +4,12 @@
  * to stdout only when asked for (`--help`); a command run without its subcommand gets its
  * help on stderr, as a usage error.
  */
+import { Suggest } from "@idgen/core"
 import { Console, Effect, Layer } from "effect"
 import { CliError, CliOutput } from "effect/cli"
 
 /** The exit code of a command line that could not be understood. */
 export const EXIT_USAGE = 2
-
-const levenshtein = (a: string, b: string): number => {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    previous = current
-  }
-  return previous[b.length]!
-}
-
-/** The candidates closest to `input` (at most 2 edits, or a prefix of one). */
-export const closest = (input: string, candidates: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const scored = candidates
-    .map((candidate) => [candidate.startsWith(input) ? 1 : levenshtein(input, candidate), candidate] as const)
-    .filter(([distance]) => distance <= 2)
-  const best = Math.min(...scored.map(([distance]) => distance))
-  return scored.filter(([distance]) => distance === best).map(([, candidate]) => candidate)
-}
 
 const didYouMean = (suggestions: ReadonlyArray<string>) =>
   suggestions.length === 0 ? "" : `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(" or ")}?`
@@ -53,7 +33,7 @@ const describe = (error: CliError.NonShowHelpErrors): string => {
       const expected = choices.length > 1 ? `one of ${choices.join(", ")}` : expectation
       const what = error.kind === "flag" ? `--${error.option}` : `<${error.option}>`
       return `invalid value ${JSON.stringify(error.value)} for ${what}: expected ${expected}` +
-        (choices.length > 1 ? didYouMean(closest(error.value, choices)) : "")
+        (choices.length > 1 ? didYouMean(Suggest.closest(error.value, choices)) : "")
     }
     default: {
       const first = error.message.split("\n")[0]!

@@ -16,6 +16,7 @@ import * as WorkerPlan from "./cluster/WorkerPlan.ts"
 import * as WorkerProcess from "./cluster/WorkerProcess.ts"
 import { load } from "./config/ConfigLoader.ts"
 import { ServerConfig, type ServerConfigShape } from "./config/ServerConfig.ts"
+import * as UnknownVariables from "./config/UnknownVariables.ts"
 import * as LogOutput from "./logging/LogOutput.ts"
 import * as StartFailure from "./StartFailure.ts"
 import { EmbeddedStore } from "./storage/EmbeddedStore.ts"
@@ -54,6 +55,7 @@ const embeddedStore = (config: ServerConfigShape) =>
 const main = Effect.gen(function*() {
   if (cluster.isWorker) return yield* node(WorkerProcess.layer(process.env[WorkerPlan.INDEX_VARIABLE] ?? "0"), undefined)
   const config = yield* load(process.env)
+  yield* UnknownVariables.warn(process.env).pipe(LogOutput.through(config.log.format, () => config.log.level))
   const plan = yield* WorkerPlan.plan(config)
   if (plan.workers === 1) {
     return yield* node(Layer.empty, plan.note, config.database.url === undefined ? embeddedStore(config) : undefined)
