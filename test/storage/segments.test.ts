@@ -187,7 +187,7 @@ layer(storageOnFreshDatabase({ rangeSize: 100 }), { timeout: 60_000 })("SegmentR
       assert.strictEqual(yield* repo.remaining(id, 0), 0)
       const error = yield* Effect.flip(repo.allocate({ bizTagId: id, datacenterId: 0, step: 30, node: "n" }))
       assert.strictEqual(error._tag, "SegmentExhausted")
-      assert.deepStrictEqual(error.details, { biz_tag: id, datacenter_id: 0, max_id: "100", range_end: "100" })
+      assert.deepStrictEqual(error.details, { biz_tag_id: id, datacenter_id: 0, max_id: "100", range_end: "100" })
 
       // Datacenter 1 is untouched and disjoint.
       assert.deepStrictEqual(yield* repo.allocate({ bizTagId: id, datacenterId: 1, step: 30, node: "n" }), {

@@ -17,7 +17,10 @@
  *
  * Takes are synchronous while L1 or L2 has numbers. A take that finds both empty waits
  * for the load, at most `takeTimeoutMillis` (then IDGEN-SEG-1003 if the last load
- * failed for database reasons, else IDGEN-SEG-1002). A stopped actor (idle release)
+ * failed for database reasons, else IDGEN-SEG-1002). A take refused because the range is
+ * used up (IDGEN-SEG-1001) gives back what it had taken (`spare`): the range's last
+ * numbers go to later takes that fit, ahead of L1 and L2 (which stay dry: nothing is
+ * allocated after exhaustion). A stopped actor (idle release)
  * still hands out what it holds; its load in flight is interrupted (the numbers become
  * gaps), and a take that would have to wait moves to `successor`.
  */
@@ -65,7 +68,7 @@ export interface SegmentActor {
   readonly takeOneNow: () => number
   /** Takes exactly `n` numbers, waiting (bounded) for the refill when L1 and L2 run dry. */
   readonly take: (n: number) => Effect.Effect<Array<number>, LoadError>
-  /** Numbers left in L1 and L2. */
+  /** Numbers left in L1 and L2 (not the spare numbers only `take` hands out). */
   readonly buffered: () => number
   /** The step of the last allocation (the next one recomputes it). */
   readonly currentStep: () => number
@@ -124,6 +127,8 @@ class Actor implements SegmentActor {
   /** The load in flight: at most one (single-flight), none while idle. */
   loading: Fiber.Fiber<void> | undefined = undefined
   ringRefilling = false
+  /** Numbers given back by takes refused with SegmentExhausted, increasing; `take` serves them first. */
+  spare: Array<number> = []
   step: number
   /** Handed-out count = numbers installed - numbers left: no counter on the hot path. */
   installed = 0
@@ -165,7 +170,7 @@ class Actor implements SegmentActor {
   }
 
   handedOut(): number {
-    return this.installed - this.buffered()
+    return this.installed - this.buffered() - this.spare.length
   }
 
   currentStep(): number {
@@ -264,6 +269,14 @@ class Actor implements SegmentActor {
     return this.step
   }
 
+  takeSpare(n: number, out: Array<number>): void {
+    if (this.spare.length > 0) out.push(...this.spare.splice(0, n))
+  }
+
+  giveBack(taken: ReadonlyArray<number>): void {
+    if (taken.length > 0) this.spare = [...this.spare, ...taken].sort((a, b) => a - b)
+  }
+
   settle(exit: Exit.Exit<void, LoadError>): void {
     const done = this.arrived
     this.arrived = undefined
@@ -357,7 +370,8 @@ const refillRing = (actor: Actor): Effect.Effect<void> =>
 const takeWaiting = Effect.fnUntraced(function*(actor: Actor, n: number) {
   actor.takeCalls++
   const out: Array<number> = []
-  actor.takeNow(n, out)
+  actor.takeSpare(n, out)
+  if (out.length < n) actor.takeNow(n - out.length, out)
   let deadline = -1
   while (out.length < n) {
     if (actor.stopped) {
@@ -373,7 +387,9 @@ const takeWaiting = Effect.fnUntraced(function*(actor: Actor, n: number) {
     actor.requestLoad()
     const result = yield* Deferred.await(waitFor).pipe(
       Effect.timeoutOption(Math.max(0, deadline - now)),
-      Effect.ensuring(Effect.sync(() => actor.waiters--))
+      Effect.ensuring(Effect.sync(() => actor.waiters--)),
+      // The range has nothing more: what this take holds are its last numbers.
+      Effect.tapError((error) => error._tag === "SegmentExhausted" ? Effect.sync(() => actor.giveBack(out)) : Effect.void)
     )
     if (Option.isNone(result)) {
       actor.timeouts++

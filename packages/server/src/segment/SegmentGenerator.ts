@@ -16,7 +16,7 @@
  * releases the actor of an incarnation that is no longer live, as the idle release would,
  * and the supply forgets its pool.
  */
-import { Names } from "@idgen/core"
+import { Errors, Names } from "@idgen/core"
 import { Clock, Context, Effect, Exit, FiberSet, Layer, Semaphore } from "effect"
 import { currentConfig } from "../config/HotReload.ts"
 import { ServerConfig } from "../config/ServerConfig.ts"
@@ -32,6 +32,16 @@ import { SegmentSupply } from "./SegmentSupply.ts"
 
 /** The biz_tag's name as `Names.keyString` writes it: the same for every incarnation. */
 const nameOf = (tag: BizTagRecord) => Names.keyString({ workspace: tag.workspace, group: tag.group, bizTag: tag.name })
+
+/**
+ * Storage names the biz_tag by its row id; clients know it by workspace, group and name,
+ * which the error reaching them carries too.
+ */
+const named = (error: Errors.SegmentExhausted, tag: BizTagRecord) =>
+  new Errors.SegmentExhausted({
+    message: error.message,
+    details: { workspace: tag.workspace, group: tag.group, biz_tag: tag.name, ...error.details }
+  })
 
 /** Actors the idle/hot sweep looks at per tick. */
 export const SWEEP_BATCH = 200
@@ -122,6 +132,7 @@ export class SegmentGenerator extends Context.Service<SegmentGenerator, {
           const { observed, tag } = this
           const startMs = performance.now()
           return supply.next(tag, step).pipe(
+            Effect.mapError((error) => error._tag === "SegmentExhausted" ? named(error, tag) : error),
             Effect.onExit((exit) =>
               Effect.sync(() => {
                 if (Exit.isSuccess(exit)) return observed.refilled((performance.now() - startMs) / 1000, exit.value)

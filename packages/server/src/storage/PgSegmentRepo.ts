@@ -110,8 +110,9 @@ export const make = Effect.fnUntraced(function*(options: PgSegmentRepoOptions) {
           if (exhausted === undefined) return yield* invalid("unknown biz_tag", { biz_tag_id: bizTagId, datacenter_id: datacenterId })
           return yield* new Errors.SegmentExhausted({
             message: `datacenter ${datacenterId} has no numbers left for this biz_tag`,
+            // The row id: the request pipeline adds the names clients know (`SegmentGenerator`).
             details: {
-              biz_tag: bizTagId,
+              biz_tag_id: bizTagId,
               datacenter_id: datacenterId,
               max_id: String(exhausted.max_id),
               range_end: String(range.end)
