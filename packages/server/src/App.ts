@@ -102,7 +102,13 @@ const Generators = AlgorithmRouter.layer.pipe(
 /** The operator's rules for workspaces and biz_tags. */
 const Tenancy = BizTags.layer.pipe(Layer.provideMerge(Workspaces.layer))
 
-const Core = Layer.mergeAll(IdService.layer, Health.layer, Tenancy, RetiredIncarnations.layer).pipe(
+/** The node's health, with a check of Redis when it is configured. */
+const NodeHealth = Layer.unwrap(
+  Effect.map(ServerConfig, (config) =>
+    config.redis.url === undefined ? Health.layer : Health.layerRedis.pipe(Layer.provide(RedisClient.layer)))
+)
+
+const Core = Layer.mergeAll(IdService.layer, NodeHealth, Tenancy, RetiredIncarnations.layer).pipe(
   Layer.provideMerge(DegradationManager.layer),
   Layer.provideMerge(Layer.mergeAll(AuditLog.layer, AuditQuery.layer)),
   Layer.provideMerge(Generators),

@@ -19,6 +19,8 @@ export interface RedisConnection {
   readonly client: Redis
   /** Connected and ready to take commands now (plain and synchronous: hot paths ask). */
   readonly isReady: () => boolean
+  /** Why the connection is not ready (the last connection error), for `/health`; "" once ready. */
+  readonly lastError: () => string
   /**
    * Calls `onMessage` for every message on `channel` for the lifetime of the scope. The
    * subscription survives reconnects; messages published while disconnected are lost, so
@@ -63,17 +65,17 @@ export class RedisClient extends Context.Service<RedisClient, RedisConnection>()
               if (lastError !== "") Effect.runForkWith(context)(Effect.logInfo(`redis ${name}: reconnected`))
               lastError = ""
             })
-            return client
+            return { client, lastError: () => lastError }
           }),
-          (client) =>
+          ({ client }) =>
             Effect.promise(() => client.quit().then(() => undefined, () => client.disconnect())).pipe(
               Effect.timeoutOrElse({ duration: "2 seconds", orElse: () => Effect.sync(() => client.disconnect()) })
             )
         )
 
-      const client = yield* connect("idgen", false)
+      const { client, lastError } = yield* connect("idgen", false)
       // Subscriptions are queued until the first connection and replayed on reconnect.
-      const subscriber = yield* connect("idgen-sub", true)
+      const { client: subscriber } = yield* connect("idgen-sub", true)
       const handlers = new Map<string, Set<(message: string) => void>>()
       subscriber.on("message", (channel: string, message: string) => {
         const set = handlers.get(channel)
@@ -94,7 +96,7 @@ export class RedisClient extends Context.Service<RedisClient, RedisConnection>()
           () => Effect.sync(() => handlers.get(channel)?.delete(onMessage))
         ).pipe(Effect.asVoid)
 
-      return { client, isReady: () => client.status === "ready", subscribe } satisfies RedisConnection
+      return { client, isReady: () => client.status === "ready", lastError, subscribe } satisfies RedisConnection
     })
   )
 }
