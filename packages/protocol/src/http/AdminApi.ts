@@ -76,7 +76,9 @@ export const Workspace = Schema.Struct({
   created_at: Timestamp
 }).annotate({ identifier: "Workspace" })
 const FormatTemplate = StoredText.check(Schema.isMinLength(1), Schema.isMaxLength(200)).annotate({
-  description: "e.g. WB{YYYYMMDD}{SEQ:8}; required for algorithm formatted"
+  description: "e.g. WB{YYYYMMDD}{SEQ:8}; required for algorithm formatted. Tokens: {YYYY} {MM} {DD} {HH} {mm} {ss} " +
+    "{YYYYMMDD} (UTC, zero-padded), {SEQ} (the counter, unpadded), {SEQ:n} (zero-padded to n digits), {DC} (datacenter id, " +
+    "one digit 0-7), {WORKER} (worker id, three digits 000-255); anything else is literal"
 })
 const OptionalFormatTemplate = Schema.optional(Schema.NullOr(FormatTemplate)).annotate({
   message: "must be a string or null"
