@@ -20,9 +20,12 @@
  * failed for database reasons, else IDGEN-SEG-1002). A take refused because the range is
  * used up (IDGEN-SEG-1001) gives back what it had taken (`spare`): the range's last
  * numbers go to later takes that fit, ahead of L1 and L2 (which stay dry: nothing is
- * allocated after exhaustion). A stopped actor (idle release)
- * still hands out what it holds; its load in flight is interrupted (the numbers become
- * gaps), and a take that would have to wait moves to `successor`.
+ * allocated after exhaustion). The one exception to increasing takes: a batch that spanned
+ * a load may give back numbers below those a concurrent take got from that load.
+ *
+ * A stopped actor (idle release) still hands out what it holds; its load in flight is
+ * interrupted (the numbers become gaps), and a take that would have to wait moves to
+ * `successor`.
  */
 import { DoubleBuffer, DynamicStep, Errors, L1Ring } from "@idgen/core"
 import { Clock, Deferred, Effect, Exit, Fiber, Option, Result } from "effect"
@@ -66,7 +69,10 @@ export interface SegmentActor {
   readonly takeNow: (n: number, out: Array<number>) => number
   /** One number, or -1 when L1 and L2 are empty right now. */
   readonly takeOneNow: () => number
-  /** Takes exactly `n` numbers, waiting (bounded) for the refill when L1 and L2 run dry. */
+  /**
+   * Takes exactly `n` numbers, waiting (bounded) for the refill when L1 and L2 run dry;
+   * refused with SegmentExhausted, it leaves what it had taken to the next takes.
+   */
   readonly take: (n: number) => Effect.Effect<Array<number>, LoadError>
   /** Numbers left in L1 and L2 (not the spare numbers only `take` hands out). */
   readonly buffered: () => number
