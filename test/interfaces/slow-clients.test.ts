@@ -7,7 +7,7 @@
  * answer (a refused connection has none), its connection is closed, and a legitimate
  * client keeps being served.
  */
-import { status as Status } from "@grpc/grpc-js"
+import { credentials, status as Status } from "@grpc/grpc-js"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import * as GrpcClient from "../support/GrpcClient.ts"
@@ -156,6 +156,41 @@ layer(Suite, { timeout: "180 seconds", excludeTestServices: true })("slow and gr
         assert.isTrue(served, "not served once the silent connections were gone")
       }))
     }))
+
+  it.effect("a gRPC connection that talked is not taken for a silent one: a stream opened on it still answers past the headers timeout", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const reflection = yield* Effect.acquireRelease(
+        Effect.sync(() => new (GrpcClient.reflectionPackage().ServerReflection)(`127.0.0.1:${server.grpcPort}`, credentials.createInsecure())),
+        (client: any) => Effect.sync(() => client.close())
+      )
+      // One long-lived call, as a load test's busy channel has: the connection carries it throughout.
+      const stream = reflection.ServerReflectionInfo()
+      yield* Effect.addFinalizer(() => Effect.sync(() => stream.cancel()))
+      let failure: Error | undefined
+      stream.on("error", (error: Error) => failure = error)
+      /** Asks on the stream; fails the test if the stream fails (the connection closed under it). */
+      const ask = Effect.callback<unknown, Error>((resume) => {
+        if (failure !== undefined) return resume(Effect.fail(failure))
+        const answered = (answer: unknown) => {
+          stream.off("error", failed)
+          resume(Effect.succeed(answer))
+        }
+        const failed = (error: Error) => {
+          stream.off("data", answered)
+          resume(Effect.fail(error))
+        }
+        stream.once("data", answered)
+        stream.once("error", failed)
+        stream.write({ list_services: "" })
+      }).pipe(
+        Effect.timeoutOrElse({ duration: "5 seconds", orElse: () => Effect.fail(new Error("no answer within 5 s")) }),
+        Effect.catch((error) => Effect.sync(() => assert.fail(`the stream failed: ${error.message}`)))
+      )
+      yield* ask
+      yield* wait(headersMillis + 1000)
+      yield* ask
+    })))
 
   it.effect("at most 10 HTTP connections: an 11th is closed at once, and served once others close", () =>
     Effect.gen(function*() {

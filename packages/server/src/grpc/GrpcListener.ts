@@ -25,8 +25,14 @@ export const listen = (
   Effect.callback((resume) => {
     const injector = server.createConnectionInjector(credentials)
     const listener = createServer((socket) => {
-      socket.setTimeout(options.firstBytesMillis, () => socket.destroy())
-      socket.once("data", () => socket.setTimeout(0))
+      // grpc-js' HTTP/2 session reads the socket in native code: no "data" event ever fires on
+      // it and its idle timer is never refreshed, however busy the connection. The bytes read
+      // are counted all the same: the one sign that the client spoke (else every connection,
+      // its calls in flight with it, was closed `firstBytesMillis` after it was accepted).
+      socket.setTimeout(options.firstBytesMillis, () => {
+        if (socket.bytesRead === 0) socket.destroy()
+        else socket.setTimeout(0)
+      })
       injector.injectConnection(socket)
     })
     listener.maxConnections = options.maxConnections
