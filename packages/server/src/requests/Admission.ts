@@ -7,7 +7,10 @@
  * 2. an unknown key refused moments ago (401, counted and audited as any refusal) or, for
  *    a key this node has never seen valid, an address out of failed attempts (429):
  *    decided from memory (`FailedAttempts`);
- * 3. `ApiKeys.verify` (shared cache, database); its refusals feed step 2;
+ * 3. `ApiKeys.verify` (shared cache, database); its refusals feed step 2. One lookup of a
+ *    key is charged to the address; the callers of that key that come while it runs share
+ *    it uncharged (`ApiKeys` looks a key up once at a time), else a first burst of a valid
+ *    key — a load test's first second — would be refused 429 for failures that never were;
  * 4. for a request (`admit…`, not `authenticate…`): the workspace's and the address's rate
  *    limits (`RateLimiter`).
  *
@@ -82,14 +85,23 @@ export class Admission extends Context.Service<Admission, {
           )
         )
 
+      /** Keys whose charged lookup is under way (at most one per key; each took an attempt). */
+      const lookingUp = new Set<string>()
+      /** Step 3 charged to `address`: the callers of `rawKey` meanwhile share it (`verify` uncharged). */
+      const verifyCharged = (rawKey: string, address: string | undefined) =>
+        Effect.suspend(() => {
+          lookingUp.add(rawKey)
+          return verify(rawKey, address)
+        }).pipe(Effect.ensuring(Effect.sync(() => lookingUp.delete(rawKey))))
+
       const authenticateUnsafe = (rawKey: string, clientIp: string | undefined): Admitted => {
         const now = clock.currentTimeMillisUnsafe()
         const trusted = apiKeys.verifyCached(rawKey, now)
         if (trusted !== undefined) return trusted
-        if (failures.isKnownValid(rawKey, now)) return verify(rawKey, undefined)
+        if (failures.isKnownValid(rawKey, now) || lookingUp.has(rawKey)) return verify(rawKey, undefined)
         const address = clientIp === undefined ? undefined : ClientAddress.plainIp(clientIp)
         const refused = failures.refuseUnsafe(rawKey, address, now)
-        if (refused === undefined) return verify(rawKey, address)
+        if (refused === undefined) return verifyCharged(rawKey, address)
         if (refused._tag === "Unauthorized") {
           // Still a refused credential: counted and audited (sampled) like a looked-up one.
           cached.updateUnsafe(1, context)
