@@ -107,7 +107,7 @@ layer(Suite, { excludeTestServices: true, timeout: 180_000 })("audit of operator
       assert.deepStrictEqual(details[4], { workspace: "ops" })
       assert.deepStrictEqual(details[5]!["requested"], ["segment.default_step", "alerting.webhook_urls"])
       assert.strictEqual(details[5]!["source"], "api")
-      assert.includeMembers(details[5]!["applied"], ["segment.defaultStep"])
+      assert.includeMembers(details[5]!["applied"], ["segment.default_step"])
       assert.strictEqual(details[6]!["source"], "file")
       assert.deepStrictEqual(details[7], { reason: "drill" })
       assert.strictEqual(details[9]!["failureThreshold"], 7)

@@ -67,7 +67,7 @@ const newStep = 777
 
 /** The configuration change in force on `worker`: effective value and override. */
 const configChanged = (config: any, worker: number) => {
-  assert.strictEqual(config.effective.segment.defaultStep, newStep, `worker ${worker}: ${JSON.stringify(config.effective.segment)}`)
+  assert.strictEqual(config.effective.segment.default_step, newStep, `worker ${worker}: ${JSON.stringify(config.effective.segment)}`)
   assert.deepStrictEqual(config.overrides, { segment: { default_step: newStep } }, `worker ${worker}`)
 }
 
@@ -110,16 +110,16 @@ describe("operator changes on an instance with worker processes", () => {
       const { server } = yield* instance({ IDGEN_CONFIG: file })
 
       const report = yield* operator(server, "PATCH", "/config", { segment: { default_step: newStep } })
-      assert.include(report.applied, "segment.defaultStep")
+      assert.include(report.applied, "segment.default_step")
       yield* everyWorker(server, "the new default step", (request, worker) =>
         Effect.map(request("GET", "/api/v1/admin/config", { admin: true }), (config) => configChanged(config.json, worker)))
 
       writeFileSync(file, "[reload]\nwatch = false\n[segment]\nmax_step = 4242424\n")
       const reloaded = yield* operator(server, "POST", "/config/reload")
-      assert.include(reloaded.applied, "segment.maxStep")
+      assert.include(reloaded.applied, "segment.max_step")
       yield* everyWorker(server, "the file's new max step", (request, worker) =>
         Effect.map(request("GET", "/api/v1/admin/config", { admin: true }), (config) => {
-          assert.strictEqual(config.json.effective.segment.maxStep, 4242424, `worker ${worker}`)
+          assert.strictEqual(config.json.effective.segment.max_step, 4242424, `worker ${worker}`)
           configChanged(config.json, worker)
         }))
 
@@ -195,7 +195,7 @@ describe("operator changes on an instance with worker processes", () => {
         const config = yield* fresh(server, "GET", "/api/v1/admin/config", { admin: true })
         const worker = workerOf(config)
         if (worker === BASE) configChanged(config.json, worker)
-        else if (config.json.effective.segment.defaultStep === newStep) configChanged(config.json, worker)
+        else if (config.json.effective.segment.default_step === newStep) configChanged(config.json, worker)
         else return undefined
         changed.add(worker)
         return changed.size === 2 ? true : undefined

@@ -101,7 +101,7 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("alert
         json: { alerting: { thresholds: { range_remaining_ratio: 0.01 } } }
       })
       assert.strictEqual(patched.status, 200, patched.text)
-      assert.include(patched.json.applied, "alerting.thresholds.rangeRemainingRatio")
+      assert.include(patched.json.applied, "alerting.thresholds.range_remaining_ratio")
 
       const resolved = yield* receiver.waitFor(firingOf("resolved"))
       assert.strictEqual(resolved.alerts[0].status, "resolved")

@@ -63,11 +63,16 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       assert.strictEqual(initial.effective.database.url, "<redacted>")
       assert.notInclude(JSON.stringify(initial), ADMIN_TOKEN)
       assert.include(initial.live_settings, "segment.default_step")
+      // The file's names, as PATCH and the TOML spell them; every setting listed, unset ones null.
+      assert.strictEqual(initial.effective.segment.default_step, 100)
+      assert.notProperty(initial.effective.segment, "defaultStep")
+      assert.strictEqual(initial.effective.http.max_body_bytes, 65_536)
+      assert.strictEqual(initial.effective.redis.url, null)
 
       // 1. A valid change: effective without a restart.
       writeConfig(file, toml(250, "\n[log]\nlevel = \"debug\""))
-      const reloaded = yield* configWhen(server, (v) => v.effective.segment.defaultStep === 250, "default_step 250")
-      assert.includeMembers(reloaded.last_reload.applied, ["segment.defaultStep", "log.level"])
+      const reloaded = yield* configWhen(server, (v) => v.effective.segment.default_step === 250, "default_step 250")
+      assert.includeMembers(reloaded.last_reload.applied, ["segment.default_step", "log.level"])
       assert.strictEqual(reloaded.last_reload.source, "file")
       assert.strictEqual(reloaded.effective.log.level, "debug")
       const second = yield* createBizTag(server, "reload", { group: "g", name: "after", algorithm: "segment" })
@@ -77,7 +82,7 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       writeConfig(file, toml(-5))
       const refused = yield* configWhen(server, (v) => v.last_error !== null, "the refused reload")
       assert.match(refused.last_error.message, /default_step/)
-      assert.strictEqual(refused.effective.segment.defaultStep, 250)
+      assert.strictEqual(refused.effective.segment.default_step, 250)
       const metrics = (yield* server.request("GET", "/metrics")).text
       assert.match(metrics, /idgen_config_reloads_total\{outcome="failure"\} [1-9]/)
       assert.match(metrics, /idgen_config_last_reload_successful 0/)
@@ -92,10 +97,10 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
 
       // 3. A setting that needs a restart: reported, not applied.
       writeConfig(file, toml(300, "\n[http]\nmax_body_bytes = 1024"))
-      const partial = yield* configWhen(server, (v) => v.effective.segment.defaultStep === 300, "default_step 300")
+      const partial = yield* configWhen(server, (v) => v.effective.segment.default_step === 300, "default_step 300")
       assert.strictEqual(partial.last_error, null)
-      assert.include(partial.last_reload.restart_required, "http.maxBodyBytes")
-      assert.strictEqual(partial.effective.http.maxBodyBytes, 65_536)
+      assert.include(partial.last_reload.restart_required, "http.max_body_bytes")
+      assert.strictEqual(partial.effective.http.max_body_bytes, 65_536)
 
       // 4. Watching off: the file is read on SIGHUP.
       writeConfig(file, toml(300, "", false))
@@ -104,9 +109,9 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       // Absence of a reload can only be shown by letting several poll intervals pass.
       yield* wait(300)
       const unchanged = yield* configWhen(server, () => true, "config view")
-      assert.strictEqual(unchanged.effective.segment.defaultStep, 300, "not watched: not applied")
+      assert.strictEqual(unchanged.effective.segment.default_step, 300, "not watched: not applied")
       process.kill(server.pid()!, "SIGHUP")
-      const signalled = yield* configWhen(server, (v) => v.effective.segment.defaultStep === 400, "SIGHUP")
+      const signalled = yield* configWhen(server, (v) => v.effective.segment.default_step === 400, "SIGHUP")
       assert.strictEqual(signalled.last_reload.source, "signal")
     }).pipe(Effect.scoped))
 
@@ -118,13 +123,13 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       const server = yield* startServer(yield* TestDatabase.make, { env: { IDGEN_CONFIG: file } })
 
       writeConfig(file, toml(200, log("info")))
-      yield* configWhen(server, (v) => v.effective.segment.defaultStep === 200, "default_step 200 (file)")
+      yield* configWhen(server, (v) => v.effective.segment.default_step === 200, "default_step 200 (file)")
       // Now at level error: the reload that sets it logs nothing at info.
       writeConfig(file, toml(300, log("error"), false))
-      yield* configWhen(server, (v) => v.effective.segment.defaultStep === 300, "default_step 300 (file)")
+      yield* configWhen(server, (v) => v.effective.segment.default_step === 300, "default_step 300 (file)")
       writeConfig(file, toml(400, log("info"), false))
       process.kill(server.pid()!, "SIGHUP")
-      yield* configWhen(server, (v) => v.effective.segment.defaultStep === 400, "default_step 400 (SIGHUP)")
+      yield* configWhen(server, (v) => v.effective.segment.default_step === 400, "default_step 400 (SIGHUP)")
       const reloaded = /configuration reloaded \((file|signal)\): [^"]*/
 
       yield* eventually("the SIGHUP reload's line", 10_000, Effect.sync(() => /configuration reloaded \(signal\)/.test(server.output())))
@@ -132,7 +137,7 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), undefined, `not a JSON line: ${line}`)
       assert.deepStrictEqual(
         lines.flatMap((line) => reloaded.exec(line)?.[0] ?? []),
-        ["configuration reloaded (file): segment.defaultStep", "configuration reloaded (signal): segment.defaultStep, log.level"]
+        ["configuration reloaded (file): segment.default_step", "configuration reloaded (signal): segment.default_step, log.level"]
       )
       assert.isTrue(lines.some((line) => /configuration file .* changed/.test(line)), "the watcher's own line, as JSON")
     }).pipe(Effect.scoped))
@@ -149,7 +154,7 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       const changed = /configuration file .* changed|configuration reload \(file\)/
       yield* eventually("the watcher seeing the half-written file", 20_000, Effect.sync(() => changed.test(server.output())))
       appendFileSync(file, whole.slice(cut))
-      const view = yield* configWhen(server, (v) => v.effective.segment.defaultStep === 600, "default_step 600")
+      const view = yield* configWhen(server, (v) => v.effective.segment.default_step === 600, "default_step 600")
       assert.strictEqual(view.last_error, null)
       assert.notMatch(server.output(), /configuration reload \(file\) refused/)
       const metrics = (yield* server.request("GET", "/metrics")).text
@@ -184,9 +189,9 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
         }
       })
       assert.strictEqual(ok.status, 200, ok.text)
-      assert.includeMembers(ok.json.applied, ["segment.defaultStep", "alerting.rules"])
+      assert.includeMembers(ok.json.applied, ["segment.default_step", "alerting.rules"])
       const view = yield* server.request("GET", "/api/v1/admin/config", { admin: true })
-      assert.strictEqual(view.json.effective.segment.defaultStep, 777)
+      assert.strictEqual(view.json.effective.segment.default_step, 777)
       assert.deepStrictEqual(view.json.overrides.segment, { default_step: 777 })
       const rules = yield* server.request("GET", "/api/v1/admin/alert-rules", { admin: true })
       assert.deepInclude(rules.json.map((r: any) => ({ name: r.name, for: r.for })), { name: "NodeUp", for: "1m" })

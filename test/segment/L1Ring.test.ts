@@ -180,7 +180,7 @@ it.live("a changed preload threshold and biz_tag step reach the running actor at
     yield* actor.take(1)
     assert.strictEqual(actor.preloadThreshold(), 0.1)
     const report = yield* live.update({ segment: { preload_threshold: 0.6 } })
-    assert.include(report.applied, "segment.preloadThreshold")
+    assert.include(report.applied, "segment.preload_threshold")
     // The record as the resolver would hand it out after `PATCH .../biz-tags/g/tuned {"step": 5000}`.
     assert.strictEqual(generator.runningActor({ ...tag, step: 5000 }), actor)
     assert.strictEqual(actor.baseStep(), 5000)

@@ -113,7 +113,7 @@ export const connection = (server: ServerProcessShape): Effect.Effect<Request, n
 /** The worker that answers on a connection: the static worker id its configuration shows. */
 export const workerOf = (config: Answer): number => {
   assert.strictEqual(config.status, 200, config.text)
-  return config.json.effective.node.workerId as number
+  return config.json.effective.node.worker_id as number
 }
 
 /** Waits until both workers have answered `GET /api/v1/admin/config` (each on a connection of its own). */

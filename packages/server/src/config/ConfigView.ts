@@ -33,6 +33,16 @@ export const effective = (config: ServerConfigShape): Table => {
   return table
 }
 
+/**
+ * The effective configuration as the operator API shows it: the file's form and names (as
+ * `PATCH` takes them), secrets redacted, unset settings null so that every one is listed.
+ */
+export const effectiveWithUnset = (config: ServerConfigShape): Table => {
+  const table = effective(config)
+  for (const entry of entries) if (Tables.get(table, entry.file) === undefined) Tables.set(table, entry.file, null)
+  return table
+}
+
 /** Every default in file form; settings unset by default are absent. */
 export const defaults = (): Table => {
   const table: Table = {}

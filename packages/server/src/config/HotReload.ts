@@ -41,9 +41,9 @@ const withLive = (base: ServerConfigShape, from: ServerConfigShape): ServerConfi
 export interface ReloadReport {
   readonly source: "file" | "api" | "signal"
   readonly at: string
-  /** Settings that changed and took effect (dotted paths). */
+  /** Settings that changed and took effect (the file's dotted names, as `PATCH` and the TOML spell them). */
   readonly applied: ReadonlyArray<string>
-  /** Settings that changed but need a restart (not applied). */
+  /** Settings that changed but need a restart (not applied; the file's names). */
   readonly restartRequired: ReadonlyArray<string>
 }
 
@@ -118,7 +118,7 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
     const next = withLive(current, candidate)
     const applied = diffPaths(current, next)
     const restartRequired = diffPaths(next, withLive(candidate, next)).filter((p) => !applied.includes(p))
-    const report: ReloadReport = { source, at: now(), applied, restartRequired }
+    const report: ReloadReport = { source, at: now(), applied: applied.map(fileName), restartRequired: restartRequired.map(fileName) }
     overrides = nextOverrides
     lastReload = report
     lastError = undefined
@@ -127,10 +127,10 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
     if (applied.length > 0) {
       current = next
       for (const listener of listeners) listener(next)
-      yield* Effect.logInfo(`configuration reloaded (${source}): ${applied.join(", ")}`)
+      yield* Effect.logInfo(`configuration reloaded (${source}): ${report.applied.join(", ")}`)
     }
     if (restartRequired.length > 0) {
-      yield* Effect.logWarning(`configuration changes that need a restart were not applied: ${restartRequired.join(", ")}`)
+      yield* Effect.logWarning(`configuration changes that need a restart were not applied: ${report.restartRequired.join(", ")}`)
     }
     return report
   })
@@ -222,6 +222,17 @@ export const diffPaths = (a: unknown, b: unknown, prefix = ""): Array<string> =>
     return [...keys].flatMap((k) => diffPaths(a[k], b[k], prefix === "" ? k : `${prefix}.${k}`))
   }
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix]
+}
+
+/**
+ * The file's name of a dotted path of `ServerConfigShape` (`segment.defaultStep` →
+ * `segment.default_step`): the setting's file keys, then any keys inside its value as they are
+ * (a table's own keys, e.g. `alerting.labels.team`).
+ */
+export const fileName = (path: string): string => {
+  const keys = path.split(".")
+  const entry = entries.find((e) => e.code.length <= keys.length && e.code.every((k, i) => keys[i] === k))
+  return entry === undefined ? path : [...entry.file, ...keys.slice(entry.code.length)].join(".")
 }
 
 /** A reader of the configuration for services that honour live settings. */

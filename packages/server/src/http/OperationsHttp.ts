@@ -81,7 +81,7 @@ const OperationsHandlers = HttpApiBuilder.group(
           const status = live.status()
           return {
             config_file: status.configFile ?? null,
-            effective: redact(live.current()) as Record<string, unknown>,
+            effective: ConfigView.effectiveWithUnset(live.current()),
             live_settings: liveSettings,
             overrides: redact(status.overrides) as Record<string, unknown>,
             last_reload: status.lastReload === undefined ? null : toReport(status.lastReload),
