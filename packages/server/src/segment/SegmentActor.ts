@@ -20,8 +20,9 @@
  * failed for database reasons, else IDGEN-SEG-1002). A take refused because the range is
  * used up (IDGEN-SEG-1001) gives back what it had taken (`spare`): the range's last
  * numbers go to later takes that fit, ahead of L1 and L2 (which stay dry: nothing is
- * allocated after exhaustion). The one exception to increasing takes: a batch that spanned
- * a load may give back numbers below those a concurrent take got from that load.
+ * allocated after exhaustion). Takes stay increasing: a load wakes its waiting takes (first
+ * come, first served) before its fiber goes on, so they have taken from the new segment
+ * before any other take can (test: `SegmentActorGiveBack.test.ts`).
  *
  * A stopped actor (idle release) still hands out what it holds; its load in flight is
  * interrupted (the numbers become gaps), and a take that would have to wait moves to
