@@ -141,6 +141,24 @@ layer(Layer.empty, { timeout: "120 seconds", excludeTestServices: true })("start
       assertOneLine(yield* start({ IDGEN_DATA_DIR: dataDir }), 73, line)
     }).pipe(Effect.scoped))
 
+  it.effect("data directory in use by another node: exit 69, one line naming it and the other process", () =>
+    Effect.gen(function*() {
+      const dataDir = yield* tempDir("idgen-start-failure-")
+      writeFileSync(join(dataDir, "idgen.lock"), `${process.pid}\n`)
+      const run = yield* start({ IDGEN_DATA_DIR: dataDir, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN })
+      assertOneLine(run, 69, `idgen: the data directory ${dataDir} is in use by another idgen process (pid ${process.pid}); ` +
+        `stop it first, or delete ${join(dataDir, "idgen.lock")} if no idgen process uses this directory`)
+    }).pipe(Effect.scoped))
+
+  it.effect("port file that cannot be written: exit 73, one line naming it and the reason", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir("idgen-start-failure-")
+      writeFileSync(join(dir, "file"), "")
+      const portFile = join(dir, "file", "ports.json")
+      const run = yield* start({ IDGEN_DATABASE_URL: yield* TestDatabase.make, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN, IDGEN_PORT_FILE: portFile })
+      assertOneLine(run, 73, `idgen: cannot write the port file ${portFile} (node.port_file, IDGEN_PORT_FILE): not a directory (ENOTDIR)`)
+    }).pipe(Effect.scoped))
+
   it.effect("data directory on procfs (/proc/x): exit 73 naming it, where a recursive mkdir spun for ever", () =>
     Effect.gen(function*() {
       const run = yield* start({ IDGEN_DATA_DIR: "/proc/idgen-data", IDGEN_ADMIN_TOKEN: ADMIN_TOKEN }).pipe(

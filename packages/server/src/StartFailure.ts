@@ -36,7 +36,8 @@ export const decodeReport = Schema.decodeUnknownOption(Report)
 const exitCodeOf: Readonly<Record<string, number>> = {
   ConfigInvalid: EXIT_CONFIG,
   DataDirLocked: EXIT_UNAVAILABLE,
-  DataDirLockError: EXIT_CANTCREAT
+  DataDirLockError: EXIT_CANTCREAT,
+  PortFileError: EXIT_CANTCREAT
 }
 
 /** `error` as a start failure, or undefined for an error that is not one (a bug: reported with its stack). */

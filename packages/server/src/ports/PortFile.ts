@@ -6,6 +6,7 @@
  */
 import { Effect, Schema } from "effect"
 import { readFileSync, renameSync, writeFileSync } from "node:fs"
+import { osReason } from "../StartFailure.ts"
 
 export interface BoundPorts {
   readonly http: number
@@ -27,7 +28,7 @@ export const write = (path: string, ports: BoundPorts): Effect.Effect<void, Port
       writeFileSync(temporary, JSON.stringify(ports))
       renameSync(temporary, path)
     },
-    catch: (error) => new PortFileError({ message: `node.port_file (IDGEN_PORT_FILE) ${path}: ${String(error)}` })
+    catch: (error) => new PortFileError({ message: `cannot write the port file ${path} (node.port_file, IDGEN_PORT_FILE): ${osReason(error)}` })
   })
 
 /** The ports in the file, or undefined until the node has written it. */
