@@ -16,12 +16,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { availableParallelism } from "node:os"
 import { alive } from "../support/ProcessAlive.ts"
-import { make as startServer } from "../support/ServerProcess.ts"
+import { freePort, make as startServer } from "../support/ServerProcess.ts"
+import * as TcpProxy from "../support/TcpProxy.ts"
 import { eventually } from "../support/Eventually.ts"
 import * as SharedEtcd from "../support/SharedEtcd.ts"
 import { duplicatesIn, etcdEnv } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
-import { BASE, env, fresh, generate, tally, twoWorkers, workerPid } from "../support/WorkerInstance.ts"
+import { BASE, env, fresh, generate, tally, twoWorkers, workerOf, workerPid } from "../support/WorkerInstance.ts"
 
 describe("worker processes (IDGEN_WORKERS)", () => {
   it.live("two workers on PostgreSQL: IDs from worker ids base and base + 1, none twice", () =>
@@ -83,6 +84,30 @@ describe("worker processes (IDGEN_WORKERS)", () => {
       assert.isTrue(alive(restarted))
       const ids = [...warmUp.ids, ...before.ids, ...during.ids, ...after.ids]
       assert.strictEqual(duplicatesIn(ids), 0, `${duplicatesIn(ids)} duplicates among ${ids.length} IDs`)
+    }).pipe(Effect.scoped), { timeout: 120_000 })
+
+  it.live("a worker that served once and then cannot start (database gone) is restarted, not the instance stopped", () =>
+    Effect.gen(function*() {
+      const url = new URL(yield* TestDatabase.make)
+      const proxy = yield* TcpProxy.make(Number(url.port || "5432"))
+      const database = url.port
+      url.port = String(proxy.port)
+      const server = yield* startServer(url.toString(), { env: env({ IDGEN_DATABASE_CONNECT_TIMEOUT_MS: "300" }) })
+      const primary = server.pid()!
+      const first = workerPid(server, 0)!
+      yield* proxy.switchTo(yield* freePort)
+      process.kill(first, "SIGKILL")
+      yield* eventually("worker 0's restart failing on the database", 30_000, Effect.sync(() =>
+        /worker 0 could not start \(cannot connect to the database .*\); restarting it/.test(server.output()) ? true : undefined))
+      assert.isTrue(alive(primary), "the instance keeps running")
+      yield* proxy.switchTo(Number(database || "5432"))
+      // Back once the database is: both workers answer again (each connection goes to the next worker).
+      yield* eventually("worker 0 serving again", 60_000, Effect.gen(function*() {
+        const answers = yield* Effect.forEach([1, 2, 3, 4], () => fresh(server, "GET", "/api/v1/admin/config", { admin: true }))
+        const workers = new Set(answers.filter((a) => a.status === 200).map(workerOf))
+        return workers.has(BASE) && workers.has(BASE + 1) ? true : undefined
+      }))
+      assert.isTrue(alive(primary))
     }).pipe(Effect.scoped), { timeout: 120_000 })
 
   it.live("SIGTERM: every worker drains and the primary exits 0", () =>

@@ -30,15 +30,15 @@ let supervisor: Supervisor.Supervisor | undefined
  * of its own: none would run before the load ends (loading the modules keeps the event loop
  * from its timers).
  */
-const node = <A = never, E = never>(extra: Layer.Layer<never>, note: string | undefined, early?: Layer.Layer<A, E>) =>
+const node = <A = never, E = never>(extra: Layer.Layer<never>, started: Effect.Effect<void>, early?: Layer.Layer<A, E>) =>
   Effect.gen(function*() {
     const memoMap = yield* Layer.makeMemoMap
     if (early !== undefined) yield* Layer.buildWithMemoMap(early, memoMap, yield* Effect.scope)
     const App = yield* Effect.promise(() => import("./App.ts"))
     const app = App.layer.pipe(Layer.provide(extra))
-    return yield* Layer.launch(
-      note === undefined ? app : Layer.effectDiscard(Effect.logInfo(note)).pipe(Layer.provideMerge(app))
-    ).pipe(Effect.provideService(Layer.CurrentMemoMap, memoMap))
+    return yield* Layer.launch(Layer.effectDiscard(started).pipe(Layer.provideMerge(app))).pipe(
+      Effect.provideService(Layer.CurrentMemoMap, memoMap)
+    )
   }).pipe(Effect.scoped)
 
 /**
@@ -53,12 +53,15 @@ const embeddedStore = (config: ServerConfigShape) =>
   )
 
 const main = Effect.gen(function*() {
-  if (cluster.isWorker) return yield* node(WorkerProcess.layer(process.env[WorkerPlan.INDEX_VARIABLE] ?? "0"), undefined)
+  if (cluster.isWorker) {
+    return yield* node(WorkerProcess.layer(process.env[WorkerPlan.INDEX_VARIABLE] ?? "0"), StartFailure.announceServing)
+  }
   const config = yield* load(process.env)
   yield* UnknownVariables.warn(process.env).pipe(LogOutput.through(config.log.format, () => config.log.level))
   const plan = yield* WorkerPlan.plan(config)
   if (plan.workers === 1) {
-    return yield* node(Layer.empty, plan.note, config.database.url === undefined ? embeddedStore(config) : undefined)
+    const started = plan.note === undefined ? Effect.void : Effect.logInfo(plan.note)
+    return yield* node(Layer.empty, started, config.database.url === undefined ? embeddedStore(config) : undefined)
   }
   supervisor = Supervisor.make(config, plan)
   return yield* supervisor.run.pipe(Effect.provide(LogOutput.layer(config.log.format, () => config.log.level)))

@@ -28,9 +28,20 @@ export const unavailable = (message: string) => new StartFailure({ message, exit
 
 export const cannotCreate = (message: string) => new StartFailure({ message, exitCode: EXIT_CANTCREAT })
 
-/** What a worker process sends its primary before it exits with `exitCode`. */
-export const Report = Schema.TaggedStruct("StartFailed", { message: Schema.String, exitCode: Schema.Int })
+/**
+ * What a worker process tells its primary about its start: that it serves (every port bound),
+ * or why it could not start, before it exits with `exitCode`.
+ */
+export const Report = Schema.Union([
+  Schema.TaggedStruct("Serving", {}),
+  Schema.TaggedStruct("StartFailed", { message: Schema.String, exitCode: Schema.Int })
+])
 export const decodeReport = Schema.decodeUnknownOption(Report)
+
+/** In a worker process: tells the primary that this worker serves (after every port is bound). */
+export const announceServing: Effect.Effect<void> = Effect.sync(() => {
+  if (cluster.isWorker) process.send?.({ _tag: "Serving" })
+})
 
 /** The start-up errors of other modules that are the operator's to fix, by tag, with their exit codes. */
 const exitCodeOf: Readonly<Record<string, number>> = {

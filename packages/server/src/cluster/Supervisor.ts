@@ -8,11 +8,13 @@
  * - restarts a worker that exits while the instance runs (kill -9, a crash, a fatal error),
  *   after a backoff: 100 ms, doubling up to 10 s, back to 100 ms once a worker ran 30 s;
  * - stops the instance when a worker cannot start for a reason the operator must fix (a
- *   `StartFailure`: its configuration refused, 78; a port taken or the database unreachable
- *   after its bounded retry, 69): a restart would fail again, and every worker would print
- *   the same reason with a growing backoff, for ever. The worker hands its one-line reason
- *   to the primary (`StartFailure.exitOnFailure`), which prints it once and exits with the
- *   worker's code;
+ *   `StartFailure`: a port taken or the database unreachable after its bounded retry, 69)
+ *   before any worker of its slot ever served: the instance never came up, a restart would
+ *   fail again, and every worker would print the same reason with a growing backoff, for
+ *   ever. The worker hands its one-line reason to the primary (`StartFailure.exitOnFailure`),
+ *   which prints it once and exits with the worker's code. A slot that served before is
+ *   restarted as after a crash (the database may come back; the other workers serve). A
+ *   refused configuration (78) always stops the instance: it is refused again;
  * - on SIGTERM or SIGINT sends SIGTERM to every worker, which drains as a single node does,
  *   and waits for them (one still running after 60 s is killed): `drainedCleanly()` says
  *   whether every one of them ended by draining (the process then exits 0, else 1);
@@ -41,6 +43,8 @@ interface Ended {
   readonly signal: string | null
   /** The reason the worker sent before it exited, when it could not start. */
   readonly startFailed: StartFailure.StartFailure | undefined
+  /** It said it served (every port bound). */
+  readonly served: boolean
 }
 
 const describe = ({ code, signal }: Ended) => (signal === null ? `exit code ${code}` : `signal ${signal}`)
@@ -91,14 +95,17 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
         live.add(worker)
         hub.attach(worker, index)
         let startFailed: StartFailure.StartFailure | undefined
+        let served = false
         worker.on("message", (message: unknown) => {
           const report = StartFailure.decodeReport(message)
-          if (report._tag === "Some") startFailed = new StartFailure.StartFailure({ message: report.value.message, exitCode: report.value.exitCode })
+          if (report._tag === "None") return
+          if (report.value._tag === "Serving") served = true
+          else startFailed = new StartFailure.StartFailure({ message: report.value.message, exitCode: report.value.exitCode })
         })
         const ended = new Promise<Ended>((resolve) =>
           worker.once("exit", (code: number | null, signal: string | null) => {
             live.delete(worker)
-            resolve({ code, signal, startFailed })
+            resolve({ code, signal, startFailed, served })
           })
         )
         return { worker, ended }
@@ -121,19 +128,19 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
   const slot = (hub: OperatorHub.OperatorHub, index: number, env: Record<string, string>) =>
     Effect.gen(function*() {
       let backoffMs = FIRST_BACKOFF_MS
+      let everServed = false
       while (true) {
         const startedMs = yield* Clock.currentTimeMillis
         const end = yield* incarnation(hub, index, env)
-        if (end.startFailed !== undefined) return yield* end.startFailed
-        if (end.code !== null && StartFailure.exitCodes.includes(end.code)) {
-          return yield* new StartFailure.StartFailure({
-            message: `worker ${index} could not start (exit code ${end.code}, see its log above); stopping the instance`,
-            exitCode: end.code
-          })
-        }
+        everServed ||= end.served
+        const failure = end.startFailed ?? (end.code !== null && StartFailure.exitCodes.includes(end.code)
+          ? new StartFailure.StartFailure({ message: `worker ${index} could not start (exit code ${end.code}, see its log above)`, exitCode: end.code })
+          : undefined)
+        if (failure !== undefined && (!everServed || failure.exitCode === StartFailure.EXIT_CONFIG)) return yield* failure
         const ranMs = (yield* Clock.currentTimeMillis) - startedMs
         if (ranMs >= STABLE_MS) backoffMs = FIRST_BACKOFF_MS
-        yield* Effect.logWarning(`worker ${index} exited (${describe(end)}) after ${ranMs} ms; restarting it in ${backoffMs} ms`)
+        const why = failure === undefined ? `exited (${describe(end)}) after ${ranMs} ms` : `could not start (${failure.message})`
+        yield* Effect.logWarning(`worker ${index} ${why}; restarting it in ${backoffMs} ms`)
         yield* Effect.sleep(backoffMs)
         backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS)
       }
