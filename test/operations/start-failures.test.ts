@@ -8,7 +8,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Clock, Effect, Layer } from "effect"
-import { writeFileSync } from "node:fs"
+import { chmodSync, existsSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
 import { startFlags } from "../../scripts/start-flags.ts"
@@ -140,6 +140,30 @@ layer(Layer.empty, { timeout: "120 seconds", excludeTestServices: true })("start
       assertOneLine(yield* start({ IDGEN_DATA_DIR: dataDir, IDGEN_ADMIN_TOKEN: ADMIN_TOKEN }), 73, line)
       assertOneLine(yield* start({ IDGEN_DATA_DIR: dataDir }), 73, line)
     }).pipe(Effect.scoped))
+
+  // Root may create anything: the directory is refused to another user, as run by an operator.
+  it.effect.skipIf(process.getuid?.() !== 0 || !existsSync("/usr/bin/setpriv"))(
+    "data directory inside one another user owns (run as nobody): exit 73, one line naming it and EACCES",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir("idgen-start-failure-")
+        chmodSync(dir, 0o700)
+        const dataDir = join(dir, "data")
+        const asNobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...main]
+        const run = yield* idgen([], {
+          IDGEN_HTTP_HOST: "127.0.0.1",
+          IDGEN_HTTP_PORT: "0",
+          IDGEN_GRPC_PORT: "0",
+          IDGEN_WORKERS: "1",
+          IDGEN_DATA_DIR: dataDir,
+          IDGEN_ADMIN_TOKEN: ADMIN_TOKEN,
+          // Its cache directory is root's.
+          NODE_DISABLE_COMPILE_CACHE: "1"
+        }, asNobody)
+        assertOneLine(run, 73, `idgen: the data directory ${dataDir} (database.data_dir, IDGEN_DATA_DIR) is unusable: ` +
+          `cannot create ${dataDir}: permission denied (EACCES)`)
+      }).pipe(Effect.scoped)
+  )
 
   it.effect("data directory in use by another node: exit 69, one line naming it and the other process", () =>
     Effect.gen(function*() {
