@@ -25,7 +25,7 @@ let supervisor: Supervisor.Supervisor | undefined
 
 /**
  * The node itself, with `extra` under it; loaded on demand so that a primary stays small.
- * `early` is built before that load, in the memo map the node's layers are built with, and
+ * `started` runs once the whole node is built (every port bound). `early` is built before that load, in the memo map the node's layers are built with, and
  * the node's layers get what it built (a layer is built once per memo map). Not in a fiber
  * of its own: none would run before the load ends (loading the modules keeps the event loop
  * from its timers).

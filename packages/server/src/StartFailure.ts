@@ -2,8 +2,9 @@
  * A start that cannot go on for a reason the operator can act on — a port taken, the
  * database unreachable, the data directory unusable, the configuration refused. `Launch.ts`
  * prints the message as one line on stderr, without a stack trace, and exits with the code
- * (sysexits.h, so that a supervisor can tell them apart; README "Exit codes"). A worker
- * process hands it to its primary instead, which prints it once for the instance.
+ * (sysexits.h, so that a supervisor can tell them apart; README "Start-up failures and exit
+ * codes"). A worker process hands it to its primary instead, which prints it once for the
+ * instance.
  */
 import { Console, Effect, Schema } from "effect"
 import cluster from "node:cluster"
@@ -12,7 +13,7 @@ import { EXIT_CONFIG } from "./config/ConfigInvalid.ts"
 
 /** EX_UNAVAILABLE: something the node needs is not available (a port, the database). */
 export const EXIT_UNAVAILABLE = 69
-/** EX_CANTCREAT: the data directory cannot be made or written. */
+/** EX_CANTCREAT: the data directory or the port file cannot be made or written. */
 export const EXIT_CANTCREAT = 73
 /** EX_CONFIG: the configuration was refused. */
 export { EXIT_CONFIG }

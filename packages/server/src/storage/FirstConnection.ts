@@ -43,6 +43,7 @@ export const causeOf = (error: SqlError): Cause => {
   return { text, transient: error.reason._tag === "ConnectionError" }
 }
 
+/** Succeeds once the database at `url` answers (the client's pool makes the connection); see the module comment. */
 export const check = (url: Redacted.Redacted<string>, timeoutMs: number) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
