@@ -14,15 +14,17 @@ const Json = Schema.Record(Schema.String, Schema.Unknown)
 export const ReloadReport = Schema.Struct({
   source: Schema.Literals(["file", "api", "signal"]),
   at: Schema.String.annotate({ description: "RFC 3339" }),
-  applied: Schema.Array(Schema.String).annotate({ description: "Settings that changed and took effect" }),
+  applied: Schema.Array(Schema.String).annotate({ description: "Settings that changed and took effect (the file's names, e.g. segment.default_step)" }),
   restart_required: Schema.Array(Schema.String).annotate({
-    description: "Settings that changed but need a restart; not applied"
+    description: "Settings that changed but need a restart; not applied (the file's names)"
   })
 }).annotate({ identifier: "ReloadReport" })
 
 export const EffectiveConfig = Schema.Struct({
   config_file: Schema.NullOr(Schema.String),
-  effective: Json.annotate({ description: "The running configuration; secrets are \"<redacted>\"" }),
+  effective: Json.annotate({
+    description: "The running configuration in the file's form and names (as PATCH takes them); secrets are \"<redacted>\", unset settings null"
+  }),
   live_settings: Schema.Array(Schema.String).annotate({ description: "Settings (file format) that change without a restart" }),
   overrides: Json.annotate({ description: "Runtime changes in force (file format); lost on restart" }),
   last_reload: Schema.NullOr(ReloadReport),
