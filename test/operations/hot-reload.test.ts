@@ -180,6 +180,18 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       })
       assert.strictEqual(badRule.status, 400, badRule.text)
       assert.match(badRule.json.error.message, /Broken/)
+      // A setting read at start only would sit in the overrides, which a restart forgets: refused
+      // whole (the live one beside it too), not applied, not kept, not audited.
+      const restartOnly = yield* server.request("PATCH", "/api/v1/admin/config", {
+        admin: true,
+        json: { http: { port: 1 }, segment: { default_step: 555 } }
+      })
+      assert.strictEqual(restartOnly.status, 400, restartOnly.text)
+      assert.strictEqual(restartOnly.json.error.code, "IDGEN-COMMON-0001")
+      assert.match(restartOnly.json.error.message, /http\.port is read at start only/)
+      const untouched = yield* server.request("GET", "/api/v1/admin/config", { admin: true })
+      assert.deepStrictEqual(untouched.json.overrides, {})
+      assert.notStrictEqual(untouched.json.effective.segment.default_step, 555)
 
       const ok = yield* server.request("PATCH", "/api/v1/admin/config", {
         admin: true,
@@ -190,6 +202,13 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
       })
       assert.strictEqual(ok.status, 200, ok.text)
       assert.includeMembers(ok.json.applied, ["segment.default_step", "alerting.rules"])
+      assert.deepStrictEqual(ok.json.restart_required, [])
+      // Audit rows are queued in order: once the accepted change's row is there, a refused one's would be.
+      const audited = yield* eventually("the accepted change's audit row", 10_000, Effect.map(
+        server.request("GET", "/api/v1/admin/audit?action=update_config", { admin: true }),
+        (audit) => audit.json.items.length > 0 && audit.json.items
+      ))
+      assert.deepStrictEqual(audited.map((row: any) => row.details.requested), [["segment.default_step", "alerting.rules"]])
       const view = yield* server.request("GET", "/api/v1/admin/config", { admin: true })
       assert.strictEqual(view.json.effective.segment.default_step, 777)
       assert.deepStrictEqual(view.json.overrides.segment, { default_step: 777 })

@@ -58,7 +58,8 @@ export class OperationsApi extends HttpApiGroup.make("operations")
     HttpApiEndpoint.get("getConfig", "/config", { success: EffectiveConfig, error: WireError.common }),
     HttpApiEndpoint.patch("updateConfig", "/config", {
       payload: Json.annotate({
-        description: "Live settings in the file format, e.g. {\"segment\":{\"default_step\":500},\"log\":{\"level\":\"debug\"}}"
+        description: "Live settings in the file format, e.g. {\"segment\":{\"default_step\":500},\"log\":{\"level\":\"debug\"}}; " +
+          "a setting read at start only (not in live_settings) is refused (400)"
       }),
       success: ReloadReport,
       error: [WireError.BadRequest, ...WireError.common]

@@ -34,6 +34,14 @@ const liveEntries = entries.filter((entry) => entry.setting.live)
 /** What takes effect without a restart (file keys): the settings declared `live`. */
 export const liveSettings: ReadonlyArray<string> = liveEntries.map((entry) => entry.file.join("."))
 
+/**
+ * The settings a runtime change names that take effect only at a restart (file keys). Such a
+ * change is refused: it would sit in the overrides, which a restart forgets, so it could never
+ * take effect and would be reported as pending at every later reload.
+ */
+export const restartOnlyIn = (patch: Record<string, unknown>): ReadonlyArray<string> =>
+  entries.filter((entry) => !entry.setting.live && Tables.get(patch, entry.file) !== undefined).map((entry) => entry.file.join("."))
+
 /** `base` with the live settings of `from`. */
 const withLive = (base: ServerConfigShape, from: ServerConfigShape): ServerConfigShape =>
   liveEntries.reduce<unknown>((config, entry) => Tables.setIn(config, entry.code, Tables.get(from, entry.code)), base) as ServerConfigShape
@@ -66,7 +74,10 @@ export class LiveConfig extends Context.Service<LiveConfig, {
   readonly current: () => ServerConfigShape
   /** Re-reads the file (and environment). */
   readonly reload: (source: "file" | "signal") => Effect.Effect<ReloadReport, ReloadFailed>
-  /** Applies runtime changes (file format, merged into earlier ones) on top of file and environment. */
+  /**
+   * Applies runtime changes (file format, merged into earlier ones) on top of file and
+   * environment. Refuses, applying nothing, a change naming a setting that is not live.
+   */
   readonly update: (patch: Record<string, unknown>) => Effect.Effect<ReloadReport, ReloadFailed>
   readonly status: () => LiveConfigStatus
   /** Calls `f` after every applied change (not for refused ones). */
@@ -138,7 +149,19 @@ const make = Effect.fnUntraced(function*(env: Record<string, string | undefined>
   const service = LiveConfig.of({
     current: () => current,
     reload: (source) => serial.withPermits(1)(Effect.suspend(() => apply(source, overrides))),
-    update: (patch) => serial.withPermits(1)(Effect.suspend(() => apply("api", Tables.mergeDeep(overrides, patch)))),
+    update: (patch) => {
+      const restartOnly = restartOnlyIn(patch)
+      return restartOnly.length > 0
+        ? Effect.fail(
+          new ReloadFailed({
+            source: "api",
+            at: now(),
+            message: `${restartOnly.join(", ")} ${restartOnly.length === 1 ? "is" : "are"} read at start only: ` +
+              "set it in the configuration file or the environment and restart the node"
+          })
+        )
+        : serial.withPermits(1)(Effect.suspend(() => apply("api", Tables.mergeDeep(overrides, patch))))
+    },
     status: () => ({ configFile: path, lastReload, lastError, overrides }),
     subscribe: (f) => {
       listeners.add(f)
