@@ -8,6 +8,7 @@ import { assert, layer } from "@effect/vitest"
 import { type AdminError, AdminRequestFailed, IdgenAdminClient, IdgenAdminPromiseClient } from "@idgen/client"
 import { Errors } from "@idgen/core"
 import { type Duration, Effect } from "effect"
+import { createServer as createHttpServer } from "node:http"
 import { createServer, type Socket } from "node:net"
 import { ADMIN_TOKEN, freePort, rfc3339, ServerProcess } from "../support/ServerProcess.ts"
 
@@ -27,6 +28,16 @@ const blackHole = Effect.acquireRelease(
       server.close()
     })
 ).pipe(Effect.map(({ server }) => (server.address() as { readonly port: number }).port))
+
+/** A port that answers every request with `status` and `body` (JSON), for the test's scope. */
+const answering = (status: number, body: unknown) =>
+  Effect.acquireRelease(
+    Effect.callback<ReturnType<typeof createHttpServer>>((resume) => {
+      const server = createHttpServer((_, response) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body)))
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    (server) => Effect.sync(() => server.close())
+  ).pipe(Effect.map((server) => (server.address() as { readonly port: number }).port))
 
 /** The IDGEN code of an error (AdminRequestFailed has none). */
 const codeOf = (error: AdminError) => (error instanceof AdminRequestFailed ? undefined : error.code)
@@ -70,7 +81,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       assert.include(config.live_settings, "log.level")
     }))
 
-  it.effect("failures: IDGEN errors with tag and code (the server's 400 names the field, any status); no server or no answer in time: AdminRequestFailed", () =>
+  it.effect("failures: IDGEN errors with tag and code (the server's 400 names the field, any status; an unencodable input before sending); no server, no answer in time or a non-contract answer: AdminRequestFailed", () =>
     Effect.gen(function*() {
       const server = yield* ServerProcess
       const idgen = yield* clientFor(server.baseUrl)
@@ -108,6 +119,21 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       const unreachable = yield* Effect.flip((yield* clientFor(closed)).admin.listWorkspaces())
       assert.instanceOf(unreachable, AdminRequestFailed)
       assert.strictEqual(unreachable.message, `request to ${closed} failed: ECONNREFUSED`)
+
+      // The caller's own bad input (a type the contract cannot encode) is its 400, before any request
+      const unencodable = yield* Effect.flip((yield* clientFor(closed)).admin.listApiKeys({
+        params: { ws: "twice" },
+        query: { limit: "ten" as unknown as number }
+      }))
+      assert.instanceOf(unencodable, Errors.InvalidRequest)
+      assert.strictEqual(codeOf(unencodable), "IDGEN-COMMON-0001")
+      assert.match(unencodable.message, /^request not sent: .*limit/s)
+
+      // An answer that is not the contract's is the server's fault
+      const odd = `http://127.0.0.1:${yield* answering(200, { not: "a workspace list" })}`
+      const unexpected = yield* Effect.flip((yield* clientFor(odd)).admin.listWorkspaces())
+      assert.instanceOf(unexpected, AdminRequestFailed)
+      assert.match(unexpected.message, new RegExp(`^unexpected answer from ${odd}: `))
 
       const silent = `http://127.0.0.1:${yield* blackHole}`
       const unanswered = yield* Effect.flip((yield* clientFor(silent, ADMIN_TOKEN, "300 millis")).admin.listWorkspaces())

@@ -12,9 +12,11 @@
  *   }).pipe(Effect.provide(IdgenAdminClient.layer({ url: "http://127.0.0.1:8080", adminToken })))
  *
  * A call fails with the IDGEN error the server answered (`error.code`, e.g.
- * "IDGEN-COMMON-0008", as well as `_tag`), or `AdminRequestFailed` when no answer came. The
- * server is the one judge of a request: names and limits are sent as given, and a bad one
- * comes back as its 400 naming the field.
+ * "IDGEN-COMMON-0008", as well as `_tag`), or `AdminRequestFailed` when no answer came or the
+ * answer is not the contract's. The server is the one judge of a request: names and limits are
+ * sent as given, and a bad one comes back as its 400 naming the field. Only a value of a type
+ * the contract cannot encode at all (a string for a number) fails here, before anything is
+ * sent, as `InvalidRequest` naming the field.
  */
 import { Errors } from "@idgen/core"
 import { Api, WireError } from "@idgen/protocol/http"
@@ -92,7 +94,11 @@ export const make = (options: AdminClientOptions): Effect.Effect<IdgenAdminClien
   const noAnswer = () => Effect.fail(new AdminRequestFailed({ message: `no answer from ${url} within ${Duration.format(timeout)}`, url }))
   return HttpApiClient.make(ClientApi, {
     baseUrl: url,
-    transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(options.adminToken))
+    transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(options.adminToken)),
+    // An answer the contract cannot decode is the server's; any other SchemaError is the request's.
+    transformResponse: Effect.mapError((error) =>
+      Schema.isSchemaError(error) ? new AdminRequestFailed({ message: `unexpected answer from ${url}: ${error.message}`, url }) : error
+    )
   }).pipe(
     Effect.map((client) => {
       const all = client as unknown as Calls<AnyCall>
@@ -117,6 +123,8 @@ const isErrorBody = Schema.is(WireError.ErrorBody)
 const toAdminError = (error: unknown, url: string): Effect.Effect<never, AdminError> => {
   if (isIdgenError(error) || error instanceof AdminRequestFailed) return Effect.fail(error)
   const failed = (message: string): Effect.Effect<never, AdminError> => Effect.fail(new AdminRequestFailed({ message, url }))
+  // The caller's input has a type the contract cannot encode (checks are the server's): not sent.
+  if (Schema.isSchemaError(error)) return Effect.fail(new Errors.InvalidRequest({ message: `request not sent: ${error.message}` }))
   if (!HttpClientError.isHttpClientError(error)) return failed(`unexpected answer from ${url}: ${String(error)}`)
   const response = error.response
   if (response === undefined) {
