@@ -3,7 +3,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
 import { ApiKeyRepo } from "@idgen/server/storage/ApiKeyRepo"
@@ -11,6 +11,8 @@ import { BizTagRepo } from "@idgen/server/storage/BizTagRepo"
 import * as SqlBizTagRepo from "@idgen/server/storage/SqlBizTagRepo"
 import * as SqlWorkspaceRepo from "@idgen/server/storage/SqlWorkspaceRepo"
 import { WorkspaceRepo } from "@idgen/server/storage/WorkspaceRepo"
+import { eventually } from "../support/Eventually.ts"
+import { wait } from "../support/ServerProcess.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 import { key, segmentSettings, storageOnFreshDatabase, ws } from "./fixtures.ts"
 
@@ -144,6 +146,50 @@ layer(storageOnFreshDatabase(), { timeout: 60_000 })("repositories on PostgreSQL
         assert.strictEqual(error.details?.deleted, true)
       }
     }))
+
+  it.effect("BizTagRepo.autoCreate: a flood of one workspace's new biz_tags waits for its lock on one pool connection, the others stay free", () =>
+    Effect.gen(function*() {
+      const workspaces = yield* WorkspaceRepo
+      yield* workspaces.create({ name: ws("flood"), defaultAlgorithm: "segment", autoCreateBizTags: true, rateLimit: null })
+      const repo = yield* BizTagRepo
+      const { url } = yield* TestDatabase
+      // Watched from outside the repository's pool, which the flood may fill.
+      const monitor = Context.get(yield* Layer.build(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), SqlClient.SqlClient)
+      // Another node's auto-create, holding the workspace row's lock until released.
+      const release = yield* Deferred.make<void>()
+      const locked = yield* Deferred.make<void>()
+      const holder = yield* Effect.forkChild(Effect.gen(function*() {
+        const other = yield* SqlClient.SqlClient
+        yield* other.withTransaction(Effect.gen(function*() {
+          yield* other`SELECT id FROM workspaces WHERE name = 'flood' FOR UPDATE`
+          yield* Deferred.succeed(locked, undefined)
+          yield* Deferred.await(release)
+        }))
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 }))))
+      yield* Deferred.await(locked)
+      // More new biz_tags at once than the pool has connections (8).
+      const creates = yield* Effect.forkChild(Effect.all(
+        Array.from({ length: 12 }, (_, i) => repo.autoCreate(key("flood", "g", `t${i}`), segmentSettings)),
+        { concurrency: "unbounded" }
+      ))
+      const waiting = Effect.map(
+        monitor<{ readonly n: number }>`
+          SELECT count(*)::integer AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM workspaces WHERE name%FOR UPDATE%'`,
+        (rows) => rows[0]!.n
+      )
+      yield* eventually("an auto-create waiting for the workspace lock", 10_000, Effect.map(waiting, (n) => n >= 1))
+      // The pool still serves everyone else meanwhile (10 s: a bound, not a measure; blocked, it waits for the release).
+      const reading = yield* Effect.forkChild(repo.find(key("flood", "g", "elsewhere")))
+      const read = yield* Effect.raceFirst(Fiber.await(reading), Effect.as(wait(10_000), "blocked" as const))
+      const waiters = yield* waiting
+      yield* Deferred.succeed(release, undefined)
+      assert.notStrictEqual(read, "blocked", "every pool connection waited for the workspace lock")
+      assert.strictEqual(waiters, 1, "connections of this pool waiting for the workspace lock")
+      yield* Fiber.join(holder)
+      const created = yield* Fiber.join(creates)
+      assert.strictEqual(new Set(created.map((tag) => Option.getOrThrow(tag).id)).size, 12)
+    }).pipe(Effect.scoped))
 
   it.effect("ApiKeyRepo: insert, find by prefix, revoke; hash only; NotFound and Conflict", () =>
     Effect.gen(function*() {

@@ -21,7 +21,7 @@
  * allocation names an id that no longer exists and fails until it reloads the biz_tag.
  */
 import { Errors, Names } from "@idgen/core"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, Semaphore } from "effect"
 import { SqlClient } from "effect/sql"
 import type { Fragment } from "effect/sql/Statement"
 import { type BizTagPatch, BizTagRepo, type BizTagSettings } from "./BizTagRepo.ts"
@@ -297,6 +297,25 @@ export const make = Effect.gen(function*() {
     orDatabaseUnavailable("BizTagRepo.updatedSince")
   )
 
+  /**
+   * A workspace's auto-create transactions run one at a time (its row lock), so this process
+   * queues its own here rather than on that lock: each one waiting there holds a pool
+   * connection, and a flood of new biz_tags (a load test's random biz_tag per request) had
+   * every connection waiting for the lock while the other requests' reads and segment
+   * allocations timed out behind them (503 IDGEN-SEG-1003 from a reachable database).
+   * A workspace's entry lives while one of its auto-creates does.
+   */
+  const turns = new Map<string, { readonly semaphore: Semaphore.Semaphore; users: number }>()
+  const inTurn = <A, E, R>(workspace: string, effect: Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => {
+      const turn = turns.get(workspace) ?? { semaphore: Semaphore.makeUnsafe(1), users: 0 }
+      turns.set(workspace, turn)
+      turn.users++
+      return turn.semaphore.withPermits(1)(effect).pipe(Effect.ensuring(Effect.sync(() => {
+        if (--turn.users === 0) turns.delete(workspace)
+      })))
+    })
+
   const autoCreate = Effect.fn("BizTagRepo.autoCreate")(
     function*(key: Names.SequenceKey, settings: BizTagSettings) {
       const existing = yield* findRow(key)
@@ -305,7 +324,7 @@ export const make = Effect.gen(function*() {
         SELECT 1 FROM biz_tags t JOIN groups g ON g.id = t.group_id JOIN workspaces w ON w.id = g.workspace_id
         WHERE w.name = ${key.workspace} AND g.name = ${key.group} AND t.name = ${key.bizTag} AND t.deleted_at IS NOT NULL`
       if (tombstone.length > 0) return yield* bizTagDeleted(key)
-      return yield* sql.withTransaction(Effect.gen(function*() {
+      return yield* inTurn(key.workspace, sql.withTransaction(Effect.gen(function*() {
         // The workspace row is locked: its auto-creates run one at a time, so the count holds.
         const workspaces = yield* sql<{ readonly id: string; readonly max_auto_biz_tags: number }>`
           SELECT id, max_auto_biz_tags FROM workspaces WHERE name = ${key.workspace} FOR UPDATE`
@@ -323,7 +342,7 @@ export const make = Effect.gen(function*() {
         }
         // Created now, or by a concurrent caller; none when the workspace is at its limit.
         return yield* findRow(key)
-      }))
+      })))
     },
     orDatabaseUnavailable("BizTagRepo.autoCreate")
   )
