@@ -17,7 +17,7 @@ import { gen } from "./commands/Gen.ts"
 import { key } from "./commands/Key.ts"
 import { migrate } from "./commands/Migrate.ts"
 import { parse } from "./commands/Parse.ts"
-import { serve } from "./commands/Serve.ts"
+import { serve, teardown } from "./commands/Serve.ts"
 import { tag } from "./commands/Tag.ts"
 import { workspace } from "./commands/Workspace.ts"
 import { idgen } from "./Root.ts"
@@ -42,5 +42,5 @@ cli.pipe(
     return Console.error(`idgen: ${describe(error)}`).pipe(Effect.andThen(Effect.sync(() => process.exit(code))))
   }),
   Effect.provide([NodeServices.layer, UsageError.layer]),
-  NodeRuntime.runMain
+  NodeRuntime.runMain({ teardown })
 )

@@ -1,6 +1,7 @@
 /**
- * What this process is, loaded by `main.js`: configuration comes from IDGEN_* variables and
- * the optional IDGEN_CONFIG file; with no IDGEN_DATABASE_URL the node runs on its embedded store.
+ * What this process is, run by `main.js` (`npm start`) and by `idgen serve`: configuration
+ * comes from IDGEN_* variables and the optional IDGEN_CONFIG file; with no IDGEN_DATABASE_URL
+ * the node runs on its embedded store.
  *
  * With `node.workers` (IDGEN_WORKERS) above 1 this process becomes the primary of that many
  * worker processes (`cluster/Supervisor.ts`), each of which runs the whole node; with one
@@ -67,13 +68,14 @@ const main = Effect.gen(function*() {
   return yield* supervisor.run.pipe(Effect.provide(LogOutput.layer(config.log.format, () => config.log.level)))
 })
 
-main.pipe(
-  StartFailure.exitOnFailure,
-  NodeRuntime.runMain({
-    // A primary stopped by a signal exits 0 when every worker drained, 1 otherwise.
-    teardown: (exit, onExit) =>
-      supervisor !== undefined && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
-        ? onExit(supervisor.drainedCleanly() ? 0 : 1)
-        : Runtime.defaultTeardown(exit, onExit)
-  })
-)
+/** The process as a node or a primary until interrupted; a start failure ends it with its line and exit code. */
+export const launch = main.pipe(StartFailure.exitOnFailure)
+
+/** The exit code of a process that ran `launch`: a primary stopped by a signal exits 0 when every worker drained, 1 otherwise. */
+export const teardown: Runtime.Teardown = (exit, onExit) =>
+  supervisor !== undefined && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+    ? onExit(supervisor.drainedCleanly() ? 0 : 1)
+    : Runtime.defaultTeardown(exit, onExit)
+
+/** `launch` as the process's main program (`npm start`; a worker process of either). */
+export const run = (): void => NodeRuntime.runMain(launch, { teardown })

@@ -17,4 +17,5 @@ import { enableCompileCache } from "node:module"
 
 const cache = enableCompileCache()
 if (cache.directory !== undefined) process.env["NODE_COMPILE_CACHE"] = cache.directory
-await import("./Launch.ts")
+const { run } = await import("./Launch.ts")
+run()

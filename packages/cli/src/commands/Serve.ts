@@ -1,13 +1,15 @@
 /**
- * `idgen serve`: runs a node (HTTP with Effect RPC, and gRPC) until interrupted, like
- * `npm start`; the flags override the matching IDGEN_* variables.
+ * `idgen serve`: runs a node (HTTP with Effect RPC, and gRPC) until interrupted, as `npm start`
+ * does (`Launch.ts`: worker processes, which run `idgen serve` with the same arguments, the
+ * embedded store begun early, the warnings and start-up failures); the flags override the
+ * matching IDGEN_* variables. Not `npm start`'s Node options (`--max-semi-space-size`): this
+ * process is already running, so they come from NODE_OPTIONS (README).
  */
 import * as Database from "@idgen/server/config/sections/Database"
 import * as Grpc from "@idgen/server/config/sections/Grpc"
 import * as Http from "@idgen/server/config/sections/Http"
 import type * as Section from "@idgen/server/config/Section"
-import * as StartFailure from "@idgen/server/StartFailure"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Option, Runtime } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /**
@@ -59,12 +61,19 @@ export const applyToEnv = (input: { readonly [K in keyof typeof envOf]?: Option.
     }
   })
 
+// Loaded by the command, not at start-up: the other commands need none of the server.
+let launched: typeof import("@idgen/server/Launch") | undefined
+
+/** The CLI's exit code: `npm start`'s once `serve` launched (a primary's drained workers), else the default. */
+export const teardown: Runtime.Teardown = (exit, onExit) => (launched?.teardown ?? Runtime.defaultTeardown)(exit, onExit)
+
 export const serve = Command.make("serve", settings, (input) =>
   applyToEnv(input).pipe(
-    // Loaded here, not at start-up: the other commands need none of the server.
-    Effect.andThen(Effect.promise(() => import("@idgen/server/App"))),
-    Effect.flatMap((App) => Layer.launch(App.layer)),
-    StartFailure.exitOnFailure
+    Effect.andThen(Effect.promise(() => import("@idgen/server/Launch"))),
+    Effect.flatMap((Launch) => {
+      launched = Launch
+      return Launch.launch
+    })
   )).pipe(
   Command.withDescription("Run an idgen node (HTTP + Effect RPC + gRPC) until interrupted"),
   Command.withExamples([
