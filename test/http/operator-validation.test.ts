@@ -127,6 +127,39 @@ for (const [store, serverLayer] of stores) {
         yield* refused(server, "PATCH", `${admin}/workspaces/fb`, { rate_limit: 5 }, "rate_limit")
       }))
 
+    it.effect("unknown fields in an operator body are 400 naming them, and nothing changes", () =>
+      Effect.gen(function*() {
+        const server = yield* ServerProcess
+        yield* workspaceWithKey(server, { name: "strict" })
+        const ws = `${admin}/workspaces/strict`
+        yield* createBizTag(server, "strict", { group: "g", name: "t", algorithm: "segment" })
+        const before = yield* server.request("GET", `${ws}/biz-tags`, { admin: true })
+        const degradationBefore = yield* server.request("GET", `${admin}/degradation`, { admin: true })
+        for (const [method, path, json, field] of [
+          ["POST", `${admin}/workspaces`, { name: "wx", unknown_field: 1 }, "unknown_field"],
+          ["PATCH", ws, { auto_create_biztags: false }, "auto_create_biztags"],
+          ["PATCH", ws, { rate_limit: { per_second: 1, burst: 1, idsPerSecond: 5 } }, "rate_limit.idsPerSecond"],
+          ["POST", `${ws}/biz-tags`, { group: "g", name: "u", algorithm: "segment", fallbak: ["snowflake"] }, "fallbak"],
+          ["PATCH", `${ws}/biz-tags/g/t`, { stepp: 5 }, "stepp"],
+          ["POST", `${ws}/api-keys`, { name: "k", expires: "2030-01-01T00:00:00Z" }, "expires"],
+          ["POST", `${admin}/degradation/uuid_v4/degrade`, { reson: "x" }, "reson"],
+          ["PATCH", `${admin}/degradation/thresholds`, { failure_treshold: 3 }, "failure_treshold"]
+        ] as const) {
+          assert.include(yield* refused(server, method, path, json, field), "unknown field", `${method} ${path}`)
+        }
+        assert.strictEqual((yield* server.request("GET", `${admin}/workspaces/wx`, { admin: true })).status, 404)
+        const got = yield* server.request("GET", ws, { admin: true })
+        assert.strictEqual(got.json.auto_create_biz_tags, true)
+        assert.strictEqual(got.json.rate_limit, null)
+        const after = yield* server.request("GET", `${ws}/biz-tags`, { admin: true })
+        assert.deepStrictEqual(after.json, before.json)
+        const keys = yield* server.request("GET", `${ws}/api-keys`, { admin: true })
+        assert.strictEqual(keys.json.items.length, 1)
+        const degradation = yield* server.request("GET", `${admin}/degradation`, { admin: true })
+        assert.strictEqual(degradation.json.algorithms.uuid_v4.status, "healthy")
+        assert.deepStrictEqual(degradation.json.thresholds, degradationBefore.json.thresholds)
+      }))
+
     it.effect("default_algorithm formatted is 400 on create and PATCH (an auto-created biz_tag has no template)", () =>
       Effect.gen(function*() {
         const server = yield* ServerProcess

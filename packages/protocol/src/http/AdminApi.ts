@@ -5,7 +5,7 @@
  */
 import { AuditActions, Names } from "@idgen/core"
 import { Schema } from "effect"
-import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { AdminAuth } from "./AdminAuth.ts"
 import { RequestValidation } from "./RequestValidation.ts"
 import { StoredText } from "./StoredText.ts"
@@ -258,6 +258,8 @@ export class AdminApi extends HttpApiGroup.make("admin")
       error: [WireError.BadRequest, ...WireError.common]
     })
   )
+  // An unknown field (a typo of an optional one) is refused, not silently dropped as a no-op.
+  .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })
   .middleware(RequestValidation)
   .middleware(AdminAuth)
   .prefix("/api/v1/admin")

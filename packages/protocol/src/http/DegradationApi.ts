@@ -6,7 +6,7 @@
  */
 import { Names } from "@idgen/core"
 import { Schema } from "effect"
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { AdminAuth } from "./AdminAuth.ts"
 import { RequestValidation } from "./RequestValidation.ts"
 import { StoredText } from "./StoredText.ts"
@@ -69,6 +69,8 @@ export class DegradationApi extends HttpApiGroup.make("degradation")
       error: [WireError.BadRequest, ...WireError.common]
     })
   )
+  // An unknown field (a typo of an optional one) is refused, not silently dropped as a no-op.
+  .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" })
   .middleware(RequestValidation)
   .middleware(AdminAuth)
   .prefix("/api/v1/admin")

@@ -45,7 +45,11 @@ const describeRoot = (message: string): string => {
 }
 
 /** Per-field messages in plain words. */
-const describeField = (message: string): string => (message === "Missing key" ? "is required" : message)
+const describeField = (message: string): string =>
+  message === "Missing key" ? "is required" : message === excessProperty ? "unknown field" : message
+
+/** Schema's message for a key the struct does not declare (bodies are decoded with `onExcessProperty: "error"`). */
+const excessProperty = "Expected no excess property"
 
 /** The message HttpApi gives a body that is not JSON at all. */
 export const malformedJson = "Expected a valid JSON body"
