@@ -173,7 +173,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       assert.match(one.json.id, uuid(7))
     }))
 
-  it.effect("parse: snowflake without context, uuid v7/v4, segment with context; not an id → 400", () =>
+  it.effect("parse: snowflake without context, uuid v7/v4, segment with context; not an id (of its biz_tag) → 400", () =>
     Effect.gen(function*() {
       const server = yield* ServerProcess
       const apiKey = yield* workspaceWithKey(server, { name: "parse" })
@@ -217,6 +217,16 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       assert.strictEqual(parsedSeg.json.algorithm, "segment")
       assert.strictEqual(parsedSeg.json.datacenter_id, 0)
 
+      // With a biz_tag, only what its chain could have issued: not 0 or a value above the eight
+      // datacenter ranges of a segment tag, not a UUID of a segment or snowflake tag.
+      for (const [id, name] of [["0", "seg"], ["9007199254740985", "seg"], [v7.id, "seg"], [v7.id, "snow"], [snow.id, "v7"]]) {
+        const refused = assertError(yield* parse({ id, ...seq("parse", name, "g") }), 400, "IDGEN-COMMON-0001")
+        assert.include(refused.message, "not an id of this biz_tag: it is not a", `${id} of ${name}`)
+      }
+      assert.strictEqual(
+        assertError(yield* parse({ id: "18446744073709551615" }), 400, "IDGEN-COMMON-0001").message,
+        "id exceeds 63 bits"
+      )
       assertError(yield* parse({ id: "hello" }), 400, "IDGEN-COMMON-0001")
       assertError(yield* parse({ id: "" }), 400, "IDGEN-COMMON-0001")
       assertError(yield* parse({ id: 42 }), 400, "IDGEN-COMMON-0001")

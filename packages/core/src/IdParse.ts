@@ -3,20 +3,21 @@
  * parse response bodies (snake_case, JSON-ready); the schemas let interfaces reuse them
  * for encoding and OpenAPI.
  *
- * Classification, first match wins:
- * 1. UUID text form → `uuid_v7` (with its timestamp) or `uuid_v4`; other versions are
- *    not IDs of this service.
- * 2. With the biz_tag's format template known (formatted in its chain): a rendering of the
- *    template whose counter lies in the eight datacenter ranges → `formatted` with the
- *    datacenter of its counter. When formatted is the biz_tag's algorithm, anything else
- *    that is not an ID of its fallback chain is `InvalidRequest`: it cannot be one of its IDs.
- * 3. A decimal string (no sign, no leading zeros):
- *    - segment is in the biz_tag's chain and the value lies in one of the eight datacenter
- *      ranges (1 … 8R) → `segment` with its datacenter. A larger value is decoded as
- *      snowflake instead: it came through the fallback chain (snowflake IDs exceed 8R
- *      from ~38 s after the epoch on, so the two never overlap in practice);
- *    - otherwise → `snowflake` (the contract: a numeric ID without context).
- * 4. Anything else → `InvalidRequest`.
+ * Without a biz_tag: a UUID in text form → `uuid_v7` (with its timestamp) or `uuid_v4`
+ * (other versions are not IDs of this service); a decimal string (no sign, no leading
+ * zeros, at most 63 bits) → `snowflake` (the contract: a numeric ID without context).
+ *
+ * With a biz_tag, the ID must be one its algorithm or its fallback chain could have issued;
+ * the first reading that fits, in this order, wins:
+ * 1. `uuid_v7` / `uuid_v4`: a UUID of that version;
+ * 2. `formatted`: a rendering of its format template whose counter lies in the eight
+ *    datacenter ranges → the datacenter of its counter;
+ * 3. `segment`: a decimal in one of the eight datacenter ranges (1 … 8R) → its datacenter.
+ *    Before snowflake: snowflake IDs exceed 8R from ~38 s after the epoch on, so a value
+ *    in the ranges is the segment's;
+ * 4. `snowflake`: a decimal of at most 63 bits.
+ * Anything else is `InvalidRequest` "not an id of this biz_tag", saying what each
+ * algorithm of the chain issues.
  */
 import { Result, Schema } from "effect"
 import { InvalidRequest } from "./Errors.ts"
@@ -25,9 +26,6 @@ import type { Algorithm } from "./Names.ts"
 import { DATACENTER_COUNT, DEFAULT_RANGE_SIZE } from "./segment/DatacenterRange.ts"
 import * as Layout from "./snowflake/Layout.ts"
 import { parseUuid } from "./uuid/UuidText.ts"
-
-/** Algorithms whose IDs are decimal numbers. */
-const isDecimal = (algorithm: Algorithm): boolean => algorithm === "segment" || algorithm === "snowflake"
 
 export const SnowflakeInfo = Schema.Struct({
   id: Schema.String,
@@ -111,43 +109,53 @@ const readFormatted = (id: string, template: string, rangeSize: number): Formatt
 /** The parse response for `id`. */
 export const parseId = (id: string, context: ParseContext = {}): Result.Result<IdInfo, InvalidRequest> => {
   if (id.length === 0 || id.length > MAX_ID_LENGTH) return notAnId(id.slice(0, 64), "not an id")
+  const epochMs = context.epochMs ?? Layout.DEFAULT_EPOCH_MS
+  if (context.algorithm === undefined) {
+    if (id.length === 36 && uuidShape.test(id)) return parseUuidId(id)
+    if (!digits.test(id)) return notAnId(id, "not an id: expected a UUID or a decimal number")
+    return Result.map(Layout.parse(id), (n) => snowflakeInfo(id, n, epochMs))
+  }
+  const chain = new Set([context.algorithm, ...(context.fallback ?? [])])
   const rangeSize = context.rangeSize ?? DEFAULT_RANGE_SIZE
   const template = context.formatTemplate ?? undefined
-  const chain = context.algorithm === undefined ? [] : [context.algorithm, ...(context.fallback ?? [])]
-  if (id.length === 36 && uuidShape.test(id)) {
-    const uuid = parseUuidId(id)
-    // A formatted template may happen to produce something UUID-shaped.
-    if (Result.isSuccess(uuid) || template === undefined) return uuid
-  }
-  if (template !== undefined) {
+  const uuid = id.length === 36 && uuidShape.test(id) ? Result.getOrUndefined(parseUuidId(id)) : undefined
+  if (uuid !== undefined && chain.has(uuid.algorithm)) return Result.succeed(uuid)
+  if (chain.has("formatted") && template !== undefined) {
     const formatted = readFormatted(id, template, rangeSize)
     if (formatted !== undefined) return Result.succeed(formatted)
-    if (context.algorithm === "formatted" && !(digits.test(id) && chain.some(isDecimal))) {
-      return notAnId(id, `not an id of this biz_tag: it does not match its format template ${template}`)
+  }
+  // ≤ 16 digits keeps Number() exact (8R ≤ 2^53 has at most 16 digits).
+  if (chain.has("segment") && digits.test(id) && id.length <= 16 && id[0] !== "0") {
+    const value = Number(id)
+    if (value <= DATACENTER_COUNT * rangeSize) {
+      return Result.succeed({ id, algorithm: "segment", datacenter_id: Math.floor((value - 1) / rangeSize) })
     }
   }
-  if (!digits.test(id)) return notAnId(id, "not an id: expected a UUID or a decimal number")
-  if (chain.includes("segment")) {
-    // ≤ 16 digits keeps Number() exact (8R ≤ 2^53 has at most 16 digits).
-    if (id.length <= 16 && id[0] !== "0") {
-      const value = Number(id)
-      if (value <= DATACENTER_COUNT * rangeSize) {
-        return Result.succeed({ id, algorithm: "segment", datacenter_id: Math.floor((value - 1) / rangeSize) })
-      }
-    }
+  if (chain.has("snowflake")) {
+    const snowflake = Layout.parse(id)
+    if (Result.isSuccess(snowflake)) return Result.succeed(snowflakeInfo(id, snowflake.success, epochMs))
   }
-  return Result.map(Layout.parse(id), (n): SnowflakeInfo => {
-    const parts = Layout.decompose(n, context.epochMs ?? Layout.DEFAULT_EPOCH_MS)
-    return {
-      id,
-      algorithm: "snowflake",
-      timestamp: rfc3339(parts.timestampMs),
-      timestamp_ms: parts.timestampMs,
-      datacenter_id: parts.datacenterId,
-      worker_id: parts.workerId,
-      sequence: parts.sequence
-    }
-  })
+  const expected = {
+    segment: `it is not a segment id (a decimal from 1 to ${DATACENTER_COUNT * rangeSize})`,
+    snowflake: "it is not a snowflake id (a decimal of at most 63 bits)",
+    uuid_v7: "it is not a UUID of version 7",
+    uuid_v4: "it is not a UUID of version 4",
+    formatted: `it does not match its format template ${template ?? "(none)"}`
+  } satisfies Record<Algorithm, string>
+  return notAnId(id, `not an id of this biz_tag: ${Array.from(chain, (algorithm) => expected[algorithm]).join("; ")}`)
+}
+
+const snowflakeInfo = (id: string, n: bigint, epochMs: number): SnowflakeInfo => {
+  const parts = Layout.decompose(n, epochMs)
+  return {
+    id,
+    algorithm: "snowflake",
+    timestamp: rfc3339(parts.timestampMs),
+    timestamp_ms: parts.timestampMs,
+    datacenter_id: parts.datacenterId,
+    worker_id: parts.workerId,
+    sequence: parts.sequence
+  }
 }
 
 const parseUuidId = (id: string): Result.Result<UuidInfo, InvalidRequest> =>

@@ -10,9 +10,11 @@ const ok = (r: Result.Result<IdParse.IdInfo, Errors.InvalidRequest>) => {
   assert.deepStrictEqual(JSON.parse(JSON.stringify(info)), info)
   return info
 }
-const invalid = (r: Result.Result<unknown, Errors.InvalidRequest>, why: string) => {
-  assert.isTrue(Result.isFailure(r), why)
-  if (Result.isFailure(r)) assert.strictEqual(Errors.codeOf(r.failure), "IDGEN-COMMON-0001")
+/** A 400 IDGEN-COMMON-0001; returns its message. */
+const invalid = (r: Result.Result<unknown, Errors.InvalidRequest>, why: string): string => {
+  if (Result.isSuccess(r)) return assert.fail(`${why}: parsed as ${JSON.stringify(r.success)}`)
+  assert.strictEqual(Errors.codeOf(r.failure), "IDGEN-COMMON-0001")
+  return r.failure.message
 }
 const random = (b: Uint8Array) => void getRandomValues(b)
 
@@ -47,8 +49,9 @@ describe("IdParse", () => {
     const info = ok(IdParse.parseId(v4))
     assert.deepStrictEqual(info, { id: v4, algorithm: "uuid_v4", version: 4 })
     assert.isFalse("timestamp" in info)
-    // The hint does not turn a UUID into something else.
-    assert.strictEqual(ok(IdParse.parseId(v4, { algorithm: "segment" })).algorithm, "uuid_v4")
+    // A biz_tag's chain decides which versions are its IDs.
+    assert.strictEqual(ok(IdParse.parseId(v4, { algorithm: "segment", fallback: ["uuid_v4"] })).algorithm, "uuid_v4")
+    assert.strictEqual(ok(IdParse.parseId(v7, { algorithm: "uuid_v7" })).algorithm, "uuid_v7")
     invalid(IdParse.parseId("c232ab00-9414-11ec-b3c8-9f6bdeced846"), "UUID v1 is not ours")
   })
 
@@ -65,8 +68,31 @@ describe("IdParse", () => {
     assert.deepStrictEqual(ok(IdParse.parseId("250", { ...seg, rangeSize: 100 })), { id: "250", algorithm: "segment", datacenter_id: 2 })
     // Above every range: it came from the snowflake fallback.
     const sf = Snowflake.compose({ timestampMs: Date.UTC(2026, 0, 1), datacenterId: 1, workerId: 2, sequence: 3 }).toString()
-    assert.strictEqual(ok(IdParse.parseId(sf, seg)).algorithm, "snowflake")
+    assert.strictEqual(ok(IdParse.parseId(sf, { ...seg, fallback: ["snowflake"] })).algorithm, "snowflake")
     invalid(IdParse.parseId("007", seg), "leading zeros")
+  })
+
+  it("with a biz_tag, an id none of its chain could have issued is 400 saying what each issues", () => {
+    const seg = { algorithm: "segment" as const }
+    const segment = "not an id of this biz_tag: it is not a segment id (a decimal from 1 to 9007199254740984)"
+    const sf = Snowflake.compose({ timestampMs: Date.UTC(2026, 0, 1), datacenterId: 1, workerId: 2, sequence: 3 }).toString()
+    const v4 = UuidV4.make(random).next()
+    const v7 = UuidV7.make(random).next(Date.UTC(2026, 0, 1))
+    for (const id of ["0", "9007199254740985", sf, v4, v7, "abc"]) {
+      assert.strictEqual(invalid(IdParse.parseId(id, seg), id), segment)
+    }
+    assert.strictEqual(
+      invalid(IdParse.parseId(v4, { algorithm: "snowflake", fallback: ["uuid_v7"] }), "v4 for snowflake, uuid_v7"),
+      "not an id of this biz_tag: it is not a snowflake id (a decimal of at most 63 bits); it is not a UUID of version 7"
+    )
+    assert.strictEqual(
+      invalid(IdParse.parseId("9223372036854775808", { algorithm: "snowflake" }), "2^63"),
+      "not an id of this biz_tag: it is not a snowflake id (a decimal of at most 63 bits)"
+    )
+    invalid(IdParse.parseId(v7, { algorithm: "uuid_v4" }), "v7 for uuid_v4")
+    invalid(IdParse.parseId("42", { algorithm: "uuid_v7", fallback: ["uuid_v4"] }), "a decimal for a UUID tag")
+    // Each algorithm of the chain is one reading: 0 is a snowflake id, not a segment one.
+    assert.strictEqual(ok(IdParse.parseId("0", { ...seg, fallback: ["snowflake"] })).algorithm, "snowflake")
   })
 
   it("reads an id of a formatted biz_tag against its template: the datacenter of its counter, or 400 when it cannot be one", () => {
@@ -117,6 +143,10 @@ describe("IdParse", () => {
   it("rejects what is not an id", () => {
     for (const bad of ["", "abc", "-1", "+5", "01", "1.5", "1e9", " 12", "9223372036854775808", "x".repeat(600), "WB2026112500000042"]) {
       invalid(IdParse.parseId(bad), JSON.stringify(bad.slice(0, 20)))
+    }
+    // Any number above 2^63 - 1 says so, however many digits it has.
+    for (const big of ["9223372036854775808", "18446744073709551615", "1".repeat(40)]) {
+      assert.strictEqual(invalid(IdParse.parseId(big), big), "id exceeds 63 bits")
     }
   })
 })

@@ -101,8 +101,8 @@ export const decompose = (id: bigint, epochMs: number = DEFAULT_EPOCH_MS): Parts
 /** The wire form: plain decimal, no sign, no leading zeros. */
 export const toString = (id: bigint): string => id.toString()
 
-/** Decimal digits, no leading zero (except `"0"` itself), at most 19 digits (2^63 - 1 has 19). */
-const decimalPattern = /^(?:0|[1-9][0-9]{0,18})$/
+/** Decimal digits, no leading zero (except `"0"` itself). */
+const decimalPattern = /^(?:0|[1-9][0-9]*)$/
 
 /**
  * Parses the wire form. Rejects signs, leading zeros, whitespace, non-digits and values
@@ -114,8 +114,9 @@ export const parse = (s: string): Result.Result<bigint, InvalidRequest> => {
       new InvalidRequest({ message: "not a decimal id (digits only, no sign, no leading zeros)", details: { id: s } })
     )
   }
-  const id = BigInt(s)
-  if (id > MAX_ID) {
+  // 2^63 - 1 has 19 digits: a longer number is too large whatever its digits (and not worth a BigInt).
+  const id = s.length > 19 ? undefined : BigInt(s)
+  if (id === undefined || id > MAX_ID) {
     return Result.fail(new InvalidRequest({ message: "id exceeds 63 bits", details: { id: s } }))
   }
   return Result.succeed(id)
