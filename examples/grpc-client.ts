@@ -38,6 +38,6 @@ console.log(await call("Parse", { id: batch.ids[0], workspace, group, biz_tag })
 try {
   await call("BatchGenerate", { workspace, group, biz_tag, size: 0 })
 } catch (error) {
-  console.log((error as Error).message) // INVALID_ARGUMENT IDGEN-COMMON-0001: Invalid request body: size: …
+  console.log((error as Error).message) // INVALID_ARGUMENT IDGEN-COMMON-0001: Invalid request message: size: …
 }
 client.close()

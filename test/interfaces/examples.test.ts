@@ -35,7 +35,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       const [batch, ...rest] = grpc.stdout.trim().split("\n")
       assert.match(batch!, /^segment \d+ \d+ \d+$/)
       assert.include(grpc.stdout, "algorithm: 'segment'")
-      assert.include(rest.join("\n"), "INVALID_ARGUMENT IDGEN-COMMON-0001: Invalid request body: size")
+      assert.include(rest.join("\n"), "INVALID_ARGUMENT IDGEN-COMMON-0001: Invalid request message: size")
 
       const rpc = yield* runExample("rpc-client.ts", ["acme/orders/order-id"], {
         IDGEN_URL: server.baseUrl,

@@ -240,6 +240,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
             "IDGEN-COMMON-0001"
           )
           assert.include(tooLarge.details, String(limit))
+          assert.match(tooLarge.details, /^Request message too large/)
           GrpcClient.assertStatus(
             yield* grpc.call("Parse", { id: "1".repeat(3 * 1024 * 1024) }, { apiKey: unknownKey }),
             Status.UNAUTHENTICATED,
