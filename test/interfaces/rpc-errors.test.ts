@@ -1,13 +1,13 @@
 /**
  * Effect RPC's errors as a raw client sees them, against one real server process: the
  * contract says every error, on every interface, carries one IDGEN code. Over `/rpc` and
- * `/rpc/ws`, a request without a payload, a last line without its newline, any typed
- * failure, a refused key wherever it was sent, and a WebSocket frame over the limit are
- * each answered with their code — never a bare RPC-layer defect, silence, or a server-side
- * error log.
+ * `/rpc/ws`, a request without a payload, a last line without its newline, an unreadable
+ * line among readable ones, any typed failure, a refused key wherever it was sent, and a
+ * WebSocket frame over the limit are each answered with their code — never a bare
+ * RPC-layer defect, silence, or a server-side error log.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import * as LegitTraffic from "../support/LegitTraffic.ts"
 import * as RawRpc from "../support/RawRpc.ts"
 import * as RpcWebSocket from "../support/RpcWebSocket.ts"
@@ -30,6 +30,19 @@ const exitsOf = (res: { readonly status: number; readonly text: string }) => {
     assert.strictEqual(message._tag, "Exit", l)
     return message.exit
   })
+}
+
+/** A body's or a frame's answer lines: the exits by request id, and the defects. */
+const answersOf = (lines: ReadonlyArray<string>) => {
+  const exits: Record<string, any> = {}
+  const defects: Array<any> = []
+  for (const l of lines) {
+    const message = JSON.parse(l)
+    if (message._tag === "Exit") exits[message.requestId] = message.exit
+    else if (message._tag === "Defect") defects.push(message.defect)
+    else assert.fail(`neither an Exit nor a Defect: ${l}`)
+  }
+  return { exits, defects }
 }
 
 /** The typed failure of an exit, asserting it is one (`Fail`, not a defect) with `code`. */
@@ -95,6 +108,76 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
         assert.strictEqual(defect?.code, "IDGEN-COMMON-0001", `${body} → ${res.text}`)
         assert.include(defect.message, "malformed JSON", res.text)
       }
+    }))
+
+  it.effect("an unreadable line is answered by its own InvalidRequest defect naming its line (and request id, when readable); every readable request in the body or frame by its exit", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const apiKey = yield* rpcKey(server)
+      const body = line("HealthCheck") + line("Nope", { id: "2" }) + "not json\n" +
+        line("BatchGenerate", { id: "4", payload: { ...seq, size: 2 } })
+      const check = (transport: string, lines: ReadonlyArray<string>) => {
+        const { defects, exits } = answersOf(lines)
+        assert.deepStrictEqual(Object.keys(exits).sort(), ["1", "4"], `${transport}: ${lines.join("")}`)
+        assert.strictEqual(exits["1"]._tag, "Success", transport)
+        assert.strictEqual(exits["4"].value?.count, 2, `${transport}: ${JSON.stringify(exits["4"])}`)
+        assert.deepStrictEqual(
+          defects.map((d) => [d._tag, d.code, d.details]),
+          [
+            ["InvalidRequest", "IDGEN-COMMON-0001", { location: "body", line: 2, request_id: "2" }],
+            ["InvalidRequest", "IDGEN-COMMON-0001", { location: "body", line: 3 }]
+          ],
+          `${transport}: ${lines.join("")}`
+        )
+        assert.include(defects[0].message, "unknown operation \"Nope\"", transport)
+        assert.include(defects[1].message, "malformed JSON", transport)
+      }
+      const res = yield* RawRpc.post(server, body, { "x-api-key": apiKey })
+      assert.strictEqual(res.status, 200, res.text)
+      check("/rpc", res.text.split("\n").filter((l) => l !== ""))
+
+      const socket = yield* RpcWebSocket.open(server, { "x-api-key": apiKey })
+      if (socket === "refused") return assert.fail("upgrade refused")
+      const replies = yield* Effect.timeoutOption(RpcWebSocket.replies(socket, body, 4), "5 seconds")
+      check("/rpc/ws", Option.getOrElse(replies, () => assert.fail("/rpc/ws: fewer than 4 answers within 5 s")))
+      socket.ws.close()
+    }))
+
+  it.effect("/rpc/ws: a frame holding one complete message without its newline is that message; a line split across frames is still one message", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const apiKey = yield* rpcKey(server)
+      const socket = yield* RpcWebSocket.open(server, { "x-api-key": apiKey })
+      if (socket === "refused") return assert.fail("upgrade refused")
+      const answer = (text: string) =>
+        Effect.map(
+          Effect.timeoutOption(RpcWebSocket.exchange(socket, text), "5 seconds"),
+          (reply) => JSON.parse(Option.getOrElse(reply, () => assert.fail(`no answer to ${text} within 5 s`)))
+        )
+      const whole = yield* answer(line("Generate", { id: "1", payload: seq }).trimEnd())
+      assert.strictEqual(whole.requestId, "1", JSON.stringify(whole))
+      assert.strictEqual(whole.exit._tag, "Success", JSON.stringify(whole))
+
+      const split = line("Generate", { id: "2", payload: seq })
+      socket.ws.send(split.slice(0, 20))
+      const rest = yield* answer(split.slice(20))
+      assert.strictEqual(rest.requestId, "2", JSON.stringify(rest))
+      assert.strictEqual(rest.exit._tag, "Success", JSON.stringify(rest))
+      socket.ws.close()
+    }))
+
+  it.effect("/rpc: an empty x-api-key in the message is no key, so the POST's X-API-Key header stands for it", () =>
+    Effect.gen(function*() {
+      const server = yield* ServerProcess
+      const apiKey = yield* rpcKey(server)
+      for (const name of ["x-api-key", "X-API-Key"]) {
+        const body = line("Generate", { payload: seq, headers: [[name, ""]] })
+        const [exit] = exitsOf(yield* RawRpc.post(server, body, { "x-api-key": apiKey }))
+        assert.strictEqual(exit._tag, "Success", `${name}: ${JSON.stringify(exit)}`)
+      }
+      // Without the header, it is the missing key it always was.
+      const [missing] = exitsOf(yield* RawRpc.post(server, line("Generate", { payload: seq, headers: [["x-api-key", ""]] })))
+      failureOf(missing, "Unauthorized", "IDGEN-COMMON-0002")
     }))
 
   it.effect("every typed RPC failure carries its IDGEN code beside _tag, message and details", () =>

@@ -29,15 +29,25 @@ export const open = (server: ServerProcessShape, headers: Record<string, string>
     ws.addEventListener("error", () => resume(Effect.succeed("refused")), { once: true })
   })
 
-/** Sends `text` and waits for the server's next message (as text). */
-export const exchange = (socket: OpenWebSocket, text: string) =>
+/** Sends `text` and waits for the server's next `count` messages (as text). */
+export const replies = (socket: OpenWebSocket, text: string, count: number) =>
   Effect.promise(() => {
-    const reply = new Promise<string>((resolve) =>
-      socket.ws.addEventListener("message", (event) => resolve(String(event.data)), { once: true })
-    )
+    const received: Array<string> = []
+    const all = new Promise<Array<string>>((resolve) => {
+      const onMessage = (event: MessageEvent) => {
+        received.push(String(event.data))
+        if (received.length < count) return
+        socket.ws.removeEventListener("message", onMessage)
+        resolve(received)
+      }
+      socket.ws.addEventListener("message", onMessage)
+    })
     socket.ws.send(text)
-    return reply
+    return all
   })
+
+/** Sends `text` and waits for the server's next message (as text). */
+export const exchange = (socket: OpenWebSocket, text: string) => Effect.map(replies(socket, text, 1), ([reply]) => reply!)
 
 /** `promise`'s value, or undefined after `millis`. */
 export const within = <A>(promise: Promise<A>, millis: number) =>

@@ -5,7 +5,7 @@
  * peer, or `X-Forwarded-For` from a trusted proxy), replacing whatever the client sent there. The RPC server hands each
  * handler the transport's headers followed by the request message's own headers, and the
  * later entry wins, so the serialization (`RpcMessages`) also drops that header from every
- * request message (`stripPeer`): a client cannot choose the address it is limited as.
+ * request message (`isPeerHeader`): a client cannot choose the address it is limited as.
  */
 import { Effect, Option, type Scope } from "effect"
 import { Headers, type HttpServerResponse, HttpServerRequest } from "effect/http"
@@ -29,13 +29,5 @@ export const withPeer = <E, R>(
     return Effect.provideService(httpEffect, HttpServerRequest.HttpServerRequest, request.modify({ headers }))
   })
 
-/** Removes any `x-idgen-peer` a request message carries. */
-export const stripPeer = (message: unknown): void => {
-  if (typeof message !== "object" || message === null) return
-  const m = message as { _tag?: unknown; headers?: unknown }
-  if (m._tag !== "Request" || !Array.isArray(m.headers)) return
-  if (m.headers.some(isPeerEntry)) m.headers = m.headers.filter((entry) => !isPeerEntry(entry))
-}
-
-const isPeerEntry = (entry: unknown): boolean =>
-  Array.isArray(entry) && typeof entry[0] === "string" && entry[0].toLowerCase() === peerHeader
+/** Whether a request message's header `name` is the one the routes set (dropped by `RpcMessages`). */
+export const isPeerHeader = (name: string): boolean => name.toLowerCase() === peerHeader

@@ -31,7 +31,10 @@ export const rpcWebSocketPath = "/rpc/ws"
 const spanPrefix = "rpc IdRpcs"
 const spanAttributes = { "rpc.service": "IdRpcs" }
 
-/** `RpcServer.layerHttp`'s protocol, its route behind the gate and `PeerAddress.withPeer`. */
+/**
+ * `RpcServer.layerHttp`'s protocol, its route behind the gate and `PeerAddress.withPeer`,
+ * answering the lines `RpcMessages` could not read.
+ */
 const protocolLayer = (gate: ReturnType<typeof RpcGate.make>, clientAddress: ClientAddress, method: "POST" | "GET") =>
   Layer.effect(
     RpcServer.Protocol,
@@ -40,11 +43,11 @@ const protocolLayer = (gate: ReturnType<typeof RpcGate.make>, clientAddress: Cli
       if (method === "POST") {
         const { httpEffect, protocol } = yield* RpcServer.makeProtocolWithHttpEffect()
         yield* router.add("POST", rpcPath, gate.post(PeerAddress.withPeer(clientAddress, httpEffect)))
-        return protocol
+        return RpcMessages.answeringUnreadable(protocol)
       }
       const { httpEffect, protocol } = yield* RpcServer.makeProtocolWithHttpEffectWebsocket
       yield* router.add("GET", rpcWebSocketPath, gate.upgrade(PeerAddress.withPeer(clientAddress, httpEffect)))
-      return protocol
+      return RpcMessages.answeringUnreadable(protocol)
     })
   )
 
@@ -63,7 +66,7 @@ export const layer = Layer.unwrap(Effect.gen(function*() {
   const server = (method: "POST" | "GET") =>
     RpcServer.layer(ServerRpcs, options).pipe(
       Layer.provide(protocolLayer(gate, admission.clientAddress, method)),
-      // A POST's body is decoded whole; WebSocket frames may split a line.
+      // A POST's body is decoded whole; a WebSocket frame may hold the start of a line.
       Layer.provide(RpcMessages.serialization(config.http.maxBodyBytes, tags, { wholeBody: method === "POST" }))
     )
   return Layer.mergeAll(server("POST"), server("GET"))
