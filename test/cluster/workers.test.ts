@@ -8,6 +8,8 @@
  * - every metric series names its worker;
  * - kill -9 of a worker: the primary starts it again, the other keeps answering meanwhile,
  *   and nothing is issued twice across the restart;
+ * - once the instance serves, a worker that cannot start (the database gone) is restarted
+ *   until the database is back, whether it served before or not: the instance keeps running;
  * - SIGTERM: every worker drains, the primary exits 0;
  * - static worker ids past 255 are refused at start (exit 78, the message names both settings);
  * - the embedded store runs one worker, and says so.
@@ -16,13 +18,21 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { availableParallelism } from "node:os"
 import { alive } from "../support/ProcessAlive.ts"
-import { freePort, make as startServer } from "../support/ServerProcess.ts"
+import { freePort, make as startServer, type ServerProcessShape } from "../support/ServerProcess.ts"
 import * as TcpProxy from "../support/TcpProxy.ts"
 import { eventually } from "../support/Eventually.ts"
 import * as SharedEtcd from "../support/SharedEtcd.ts"
 import { duplicatesIn, etcdEnv } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
-import { BASE, env, fresh, generate, tally, twoWorkers, workerOf, workerPid } from "../support/WorkerInstance.ts"
+import { BASE, bothAnswer, env, fresh, generate, holdWorker, tally, twoWorkers, workerOf, workerPid } from "../support/WorkerInstance.ts"
+
+/** Back once the database is: both workers answer again (each connection goes to the next worker). */
+const backOnBoth = (server: ServerProcessShape) =>
+  eventually("both workers serving again", 60_000, Effect.gen(function*() {
+    const answers = yield* Effect.forEach([1, 2, 3, 4], () => fresh(server, "GET", "/api/v1/admin/config", { admin: true }))
+    const workers = new Set(answers.filter((a) => a.status === 200).map(workerOf))
+    return workers.has(BASE) && workers.has(BASE + 1) ? true : undefined
+  }))
 
 describe("worker processes (IDGEN_WORKERS)", () => {
   it.live("two workers on PostgreSQL: IDs from worker ids base and base + 1, none twice", () =>
@@ -93,6 +103,7 @@ describe("worker processes (IDGEN_WORKERS)", () => {
       const database = url.port
       url.port = String(proxy.port)
       const server = yield* startServer(url.toString(), { env: env({ IDGEN_DATABASE_CONNECT_TIMEOUT_MS: "300" }) })
+      yield* bothAnswer(server)
       const primary = server.pid()!
       const first = workerPid(server, 0)!
       yield* proxy.switchTo(yield* freePort)
@@ -101,12 +112,28 @@ describe("worker processes (IDGEN_WORKERS)", () => {
         /worker 0 could not start \(cannot connect to the database .*\); restarting it/.test(server.output()) ? true : undefined))
       assert.isTrue(alive(primary), "the instance keeps running")
       yield* proxy.switchTo(Number(database || "5432"))
-      // Back once the database is: both workers answer again (each connection goes to the next worker).
-      yield* eventually("worker 0 serving again", 60_000, Effect.gen(function*() {
-        const answers = yield* Effect.forEach([1, 2, 3, 4], () => fresh(server, "GET", "/api/v1/admin/config", { admin: true }))
-        const workers = new Set(answers.filter((a) => a.status === 200).map(workerOf))
-        return workers.has(BASE) && workers.has(BASE + 1) ? true : undefined
-      }))
+      yield* backOnBoth(server)
+      assert.isTrue(alive(primary))
+    }).pipe(Effect.scoped), { timeout: 120_000 })
+
+  it.live("a worker that never served cannot start (database gone) while another serves: restarted, not the instance stopped", () =>
+    Effect.gen(function*() {
+      const url = new URL(yield* TestDatabase.make)
+      const proxy = yield* TcpProxy.make(Number(url.port || "5432"))
+      const database = url.port
+      url.port = String(proxy.port)
+      const held = yield* holdWorker(1)
+      const server = yield* startServer(url.toString(), { env: env({ IDGEN_DATABASE_CONNECT_TIMEOUT_MS: "300", ...held.env }) })
+      // Worker 0 serves (the server is ready); worker 1 is held before it loaded anything.
+      const primary = server.pid()!
+      assert.notInclude(server.output(), "worker: '1'")
+      yield* proxy.switchTo(yield* freePort)
+      yield* held.release
+      yield* eventually("worker 1's first start failing on the database", 30_000, Effect.sync(() =>
+        /worker 1 could not start \(cannot connect to the database .*\); restarting it/.test(server.output()) ? true : undefined))
+      assert.isTrue(alive(primary), "the instance keeps running")
+      yield* proxy.switchTo(Number(database || "5432"))
+      yield* backOnBoth(server)
       assert.isTrue(alive(primary))
     }).pipe(Effect.scoped), { timeout: 120_000 })
 

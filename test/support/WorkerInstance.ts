@@ -7,10 +7,13 @@
  */
 import { assert } from "@effect/vitest"
 import { Effect, Exit, type Scope } from "effect"
+import { writeFileSync } from "node:fs"
 import { Agent, request as httpRequest } from "node:http"
+import { join, resolve } from "node:path"
 import { eventually } from "./Eventually.ts"
 import { ADMIN_TOKEN, createBizTag, make as startServer, type ServerProcessShape, workspaceWithKey } from "./ServerProcess.ts"
 import { decode } from "./SnowflakeCluster.ts"
+import { tempDir } from "./TempDir.ts"
 import * as TestDatabase from "./TestDatabase.ts"
 
 /** The static worker id of worker 0; worker i holds `BASE + i`. */
@@ -173,3 +176,20 @@ export const workerPid = (server: ServerProcessShape, index: number) => {
   const starts = [...server.output().matchAll(new RegExp(`worker ${index} started \\(pid (\\d+)\\)`, "g"))]
   return starts.length === 0 ? undefined : Number(starts[starts.length - 1]![1])
 }
+
+/**
+ * Holds worker `index` before it loads anything (`holdWorkerHook.mjs`) until `release`:
+ * `env` goes into the server's environment.
+ */
+export const holdWorker = (index: number) =>
+  Effect.map(tempDir("idgen-hold-"), (dir) => {
+    const gate = join(dir, "go")
+    return {
+      env: {
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${resolve(import.meta.dirname, "holdWorkerHook.mjs")}`,
+        IDGEN_TEST_HOLD_WORKER: String(index),
+        IDGEN_TEST_HOLD_GATE: gate
+      },
+      release: Effect.sync(() => writeFileSync(gate, ""))
+    }
+  })

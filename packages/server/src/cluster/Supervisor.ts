@@ -9,12 +9,14 @@
  *   after a backoff: 100 ms, doubling up to 10 s, back to 100 ms once a worker ran 30 s;
  * - stops the instance when a worker cannot start for a reason the operator must fix (a
  *   `StartFailure`: a port taken or the database unreachable after its bounded retry, 69)
- *   before any worker of its slot ever served: the instance never came up, a restart would
+ *   before any worker of the instance served: the instance never came up, a restart would
  *   fail again, and every worker would print the same reason with a growing backoff, for
  *   ever. The worker hands its one-line reason to the primary (`StartFailure.exitOnFailure`),
- *   which prints it once and exits with the worker's code. A slot that served before is
- *   restarted as after a crash (the database may come back; the other workers serve). A
- *   refused configuration (78) always stops the instance: it is refused again;
+ *   which prints it once and exits with the worker's code. Once a worker served, the
+ *   instance is up: a worker that cannot start then (the database went away while it was
+ *   still starting, or before its restart) is restarted as after a crash, and comes back
+ *   with the database while the others serve. A refused configuration (78) always stops
+ *   the instance: it is refused again;
  * - on SIGTERM or SIGINT sends SIGTERM to every worker, which drains as a single node does,
  *   and waits for them (one still running after 60 s is killed): `drainedCleanly()` says
  *   whether every one of them ended by draining (the process then exits 0, else 1);
@@ -43,8 +45,6 @@ interface Ended {
   readonly signal: string | null
   /** The reason the worker sent before it exited, when it could not start. */
   readonly startFailed: StartFailure.StartFailure | undefined
-  /** It said it served (every port bound). */
-  readonly served: boolean
 }
 
 const describe = ({ code, signal }: Ended) => (signal === null ? `exit code ${code}` : `signal ${signal}`)
@@ -82,6 +82,8 @@ export interface Supervisor {
 
 export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor => {
   const stops: Array<Ended> = []
+  /** Some worker said it served: the instance came up. */
+  let instanceServed = false
   const live = new Set<Worker>()
   const forwardHangup = () => {
     for (const worker of live) worker.process.kill("SIGHUP")
@@ -95,17 +97,16 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
         live.add(worker)
         hub.attach(worker, index)
         let startFailed: StartFailure.StartFailure | undefined
-        let served = false
         worker.on("message", (message: unknown) => {
           const report = StartFailure.decodeReport(message)
           if (report._tag === "None") return
-          if (report.value._tag === "Serving") served = true
+          if (report.value._tag === "Serving") instanceServed = true
           else startFailed = new StartFailure.StartFailure({ message: report.value.message, exitCode: report.value.exitCode })
         })
         const ended = new Promise<Ended>((resolve) =>
           worker.once("exit", (code: number | null, signal: string | null) => {
             live.delete(worker)
-            resolve({ code, signal, startFailed, served })
+            resolve({ code, signal, startFailed })
           })
         )
         return { worker, ended }
@@ -128,15 +129,13 @@ export const make = (config: ServerConfigShape, plan: WorkerPlan): Supervisor =>
   const slot = (hub: OperatorHub.OperatorHub, index: number, env: Record<string, string>) =>
     Effect.gen(function*() {
       let backoffMs = FIRST_BACKOFF_MS
-      let everServed = false
       while (true) {
         const startedMs = yield* Clock.currentTimeMillis
         const end = yield* incarnation(hub, index, env)
-        everServed ||= end.served
         const failure = end.startFailed ?? (end.code !== null && StartFailure.exitCodes.includes(end.code)
           ? new StartFailure.StartFailure({ message: `worker ${index} could not start (exit code ${end.code}, see its log above)`, exitCode: end.code })
           : undefined)
-        if (failure !== undefined && (!everServed || failure.exitCode === StartFailure.EXIT_CONFIG)) return yield* failure
+        if (failure !== undefined && (!instanceServed || failure.exitCode === StartFailure.EXIT_CONFIG)) return yield* failure
         const ranMs = (yield* Clock.currentTimeMillis) - startedMs
         if (ranMs >= STABLE_MS) backoffMs = FIRST_BACKOFF_MS
         const why = failure === undefined ? `exited (${describe(end)}) after ${ranMs} ms` : `could not start (${failure.message})`
