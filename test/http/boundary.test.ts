@@ -45,6 +45,7 @@ const Services = Layer.mergeAll(
   Layer.mock(IdService, { generate: generateStub, generateUnsafe: generateStub }),
   Layer.mock(ApiKeys, {
     verifyCached: () => undefined,
+    lookupRunning: () => false,
     verify: (raw) =>
       raw === apiKey
         ? Effect.succeed("ws" as Names.WorkspaceName)

@@ -60,6 +60,8 @@ export class ApiKeys extends Context.Service<ApiKeys, {
    * revoked since), synchronously; undefined means "ask `verify`". For the HTTP hot path.
    */
   verifyCached(rawKey: string, nowMillis: number): Names.WorkspaceName | undefined
+  /** Whether a lookup of the key runs now: a `verify` meanwhile shares it instead of asking again. */
+  lookupRunning(rawKey: string): boolean
   /** Disables the key and forgets it locally. NotFound when the workspace has no such key. */
   revoke(workspace: Names.WorkspaceName, id: string): Effect.Effect<void, Errors.NotFound | Errors.DatabaseUnavailable>
 }>()("@idgen/server/auth/ApiKeys") {
@@ -198,7 +200,9 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         return workspace
       }
 
-      return ApiKeys.of({ create, verify, verifyCached, revoke })
+      const lookupRunning = (rawKey: string) => SingleFlight.running(lookups, rawKey)
+
+      return ApiKeys.of({ create, verify, verifyCached, lookupRunning, revoke })
     })
   )
 }

@@ -24,6 +24,9 @@ export const make = <K, A, E, R>(
 /** The lookup of `key`: the one running, or a new one. */
 export const run = <K, A, E>(flights: SingleFlight<K, A, E>, key: K): Effect.Effect<A, E> => Cache.get(flights, key)
 
+/** Whether a lookup of `key` runs now (a finished one is gone at once: lifetime zero). */
+export const running = <K, A, E>(flights: SingleFlight<K, A, E>, key: K): boolean => MutableHashMap.has(flights.map, key)
+
 /**
  * Later callers of `key` start a new lookup; the running one still answers its own callers.
  * For a change committed while it ran: it may have read the record before.

@@ -85,23 +85,15 @@ export class Admission extends Context.Service<Admission, {
           )
         )
 
-      /** Keys whose charged lookup is under way (at most one per key; each took an attempt). */
-      const lookingUp = new Set<string>()
-      /** Step 3 charged to `address`: the callers of `rawKey` meanwhile share it (`verify` uncharged). */
-      const verifyCharged = (rawKey: string, address: string | undefined) =>
-        Effect.suspend(() => {
-          lookingUp.add(rawKey)
-          return verify(rawKey, address)
-        }).pipe(Effect.ensuring(Effect.sync(() => lookingUp.delete(rawKey))))
-
       const authenticateUnsafe = (rawKey: string, clientIp: string | undefined): Admitted => {
         const now = clock.currentTimeMillisUnsafe()
         const trusted = apiKeys.verifyCached(rawKey, now)
         if (trusted !== undefined) return trusted
-        if (failures.isKnownValid(rawKey, now) || lookingUp.has(rawKey)) return verify(rawKey, undefined)
+        // A lookup of the key under way took its attempt: its callers meanwhile share it, uncharged.
+        if (failures.isKnownValid(rawKey, now) || apiKeys.lookupRunning(rawKey)) return verify(rawKey, undefined)
         const address = clientIp === undefined ? undefined : ClientAddress.plainIp(clientIp)
         const refused = failures.refuseUnsafe(rawKey, address, now)
-        if (refused === undefined) return verifyCharged(rawKey, address)
+        if (refused === undefined) return verify(rawKey, address)
         if (refused._tag === "Unauthorized") {
           // Still a refused credential: counted and audited (sampled) like a looked-up one.
           cached.updateUnsafe(1, context)
