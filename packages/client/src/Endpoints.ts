@@ -16,7 +16,7 @@
  */
 import { Errors } from "@idgen/core"
 import { IdRpcs, Rpcs } from "@idgen/protocol"
-import { Cause, Clock, Duration, Effect, Exit, Layer, Option, Schedule, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, type Scope } from "effect"
 import { FetchHttpClient, Headers } from "effect/http"
 import { RpcClient, type RpcClientError, type RpcGroup, RpcSerialization } from "effect/rpc"
 import { Socket } from "effect/socket"
@@ -127,30 +127,55 @@ export const make = (options: EndpointOptions): Effect.Effect<Endpoints, never, 
       return error instanceof Error ? error.message : String(error)
     }
 
-    /** One attempt on one endpoint: the answer, or why the endpoint should be skipped. */
+    const scope = yield* Effect.scope
+
+    /**
+     * `effect` on a fiber of the client's scope which the caller joins: interrupting the caller
+     * (an attempt timing out) interrupts that fiber without waiting for it. An RPC still queued
+     * on a WebSocket that never opened takes up to 1 s to be interrupted (its Interrupt message
+     * waits for the socket), which would carry the call past its deadline.
+     */
+    const detached = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          Effect.forkIn(effect, scope, { startImmediately: true }),
+          (fiber) => restore(Fiber.join(fiber)).pipe(Effect.onInterrupt(() => Effect.forkIn(Fiber.interrupt(fiber), scope)))
+        )
+      )
+
+    /**
+     * One attempt on one endpoint, over the WebSocket and then maybe HTTP, each bounded by the
+     * attempt timeout and by what is left until the call's deadline (Unix ms): the answer, or
+     * why the endpoint should be skipped.
+     */
     const attempt = <A>(
       endpoint: Endpoint,
       f: (client: Client, headers: Headers.Headers) => Effect.Effect<A, Errors.IdgenError | RpcClientError.RpcClientError>,
-      budget: Duration.Duration
+      deadline: number
     ): Effect.Effect<Exit.Exit<A, Errors.IdgenError> | string> => {
       const via = (client: Client) =>
-        f(client, headers).pipe(
-          Effect.timeoutOption(budget),
-          Effect.exit,
-          Effect.map((exit): Exit.Exit<A, Errors.IdgenError> | string => {
-            if (Exit.isSuccess(exit)) {
-              return Option.isSome(exit.value) ? Exit.succeed(exit.value.value) : `no answer within ${Duration.format(budget)}`
-            }
-            const failure = Cause.findErrorOption(exit.cause)
-            if (failure._tag === "Some") {
-              const error = failure.value
-              if (error._tag === "RpcClientError") return error.message
-              if (Errors.traitsOf(error).retryElsewhere) return `${error._tag}: ${error.message}`
-              return Exit.fail(error)
-            }
-            return describe(exit.cause)
-          })
-        )
+        Effect.suspend(() => {
+          const remaining = deadline - clock.currentTimeMillisUnsafe()
+          if (remaining <= 0) return Effect.succeed(`not tried, the call's timeout had passed`)
+          const budget = Duration.millis(Math.min(remaining, Duration.toMillis(options.attemptTimeout)))
+          return detached(f(client, headers)).pipe(
+            Effect.timeoutOption(budget),
+            Effect.exit,
+            Effect.map((exit): Exit.Exit<A, Errors.IdgenError> | string => {
+              if (Exit.isSuccess(exit)) {
+                return Option.isSome(exit.value) ? Exit.succeed(exit.value.value) : `no answer within ${Duration.format(budget)}`
+              }
+              const failure = Cause.findErrorOption(exit.cause)
+              if (failure._tag === "Some") {
+                const error = failure.value
+                if (error._tag === "RpcClientError") return error.message
+                if (Errors.traitsOf(error).retryElsewhere) return `${error._tag}: ${error.message}`
+                return Exit.fail(error)
+              }
+              return describe(exit.cause)
+            })
+          )
+        })
       if (endpoint.useHttp || endpoint.ws === undefined) return via(endpoint.http)
       return Effect.flatMap(via(endpoint.ws), (result) => {
         if (typeof result !== "string") return Effect.succeed(result)
@@ -180,8 +205,7 @@ export const make = (options: EndpointOptions): Effect.Effect<Endpoints, never, 
               return Effect.sleep(Math.min(roundPauseMillis, remaining)).pipe(Effect.andThen(round))
             }
             const endpoint = candidates[i]!
-            const budget = Duration.millis(Math.min(remaining, Duration.toMillis(options.attemptTimeout)))
-            return Effect.flatMap(attempt(endpoint, f, budget), (result) => {
+            return Effect.flatMap(attempt(endpoint, f, deadline), (result) => {
               if (typeof result !== "string") {
                 if (endpoint.down) markUp(endpoint)
                 return result
