@@ -9,6 +9,7 @@ import { AllServersUnavailable, type ClientError, IdgenClient, IdgenPromiseClien
 import { Errors } from "@idgen/core"
 import { Context, Deferred, Effect, Fiber, Layer } from "effect"
 import { createServer, type Socket } from "node:net"
+import { eventually } from "../support/Eventually.ts"
 import { createBizTag, freePort, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
 import * as ServerProcessModule from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
@@ -77,15 +78,19 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       const idgen = yield* clientFor({
         endpoints: [server.baseUrl],
         apiKey,
-        prefetch: { batchSize: 1000, lowWatermark: 3000, highWatermark: 6000 }
+        prefetch: { batchSize: 1000, lowWatermark: 20_000, highWatermark: 21_000 }
       })
       const tag = "steady/shop/orders"
       yield* idgen.warm(tag)
-      const dryBefore = idgen.prefetchStats(tag).dryTakes
+      // `warm` returns with the first batch in; the consumer starts on the full stock.
+      const full = Effect.sync(() => idgen.prefetchStats(tag).buffered >= 21_000)
+      yield* eventually("the stock filled up to its high watermark", 30_000, full, 10)
+      const before = idgen.prefetchStats(tag)
       const seen = new Set<string>()
-      // 200 ticks of 100 IDs (≤ 20 000 IDs/s): each refill is requested while ≥ 2000 IDs,
-      // 100 ms of consumption, are still buffered.
-      for (let tick = 0; tick < 200; tick++) {
+      // 500 ticks of 100 IDs (≤ 20 000 IDs/s), more than twice the stock: each refill is
+      // requested while ≥ 19 000 IDs, about 1 s of consumption, are still buffered, so a slow
+      // allocation on a loaded machine does not empty the stock.
+      for (let tick = 0; tick < 500; tick++) {
         for (let i = 0; i < 100; i++) {
           const id = idgen.takeSync(tag)
           assert.isDefined(id, `stock ran dry at tick ${tick}: ${JSON.stringify(idgen.prefetchStats(tag))}`)
@@ -94,9 +99,9 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
         yield* Effect.sleep("5 millis") // the consumer's pace, not a synchronisation
       }
       const stats = idgen.prefetchStats(tag)
-      assert.strictEqual(seen.size, 20_000, "duplicates")
-      assert.strictEqual(stats.dryTakes, dryBefore, "a take found the stock empty")
-      assert.isAtLeast(stats.refills, 20)
+      assert.strictEqual(seen.size, 50_000, "duplicates")
+      assert.strictEqual(stats.dryTakes, before.dryTakes, "a take found the stock empty")
+      assert.isAtLeast(stats.refills - before.refills, 20)
       assert.strictEqual(stats.failedRefills, 0)
 
       // nextBigInt and the Promise facade share the same stock discipline
@@ -106,7 +111,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
         (client) => Effect.promise(() => client.close())
       )
       const ids = yield* Effect.promise(() => Promise.all(Array.from({ length: 50 }, () => facade.next(tag))))
-      assert.strictEqual(new Set([...ids, ...seen]).size, 20_050)
+      assert.strictEqual(new Set([...ids, ...seen]).size, 50_050)
       const rejected = yield* Effect.promise(() => facade.generate("other/shop/orders").then(() => undefined, (e: unknown) => e))
       assert.instanceOf(rejected, Errors.Forbidden)
     }))
