@@ -62,10 +62,16 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
         assert.instanceOf(badPath, Errors.InvalidRequest)
         const limitedKey = yield* workspaceWithKey(server, { name: `${workspace}-lim`, rate_limit: { per_second: 1, burst: 1 } })
         const limited = yield* clientFor({ endpoints: [server.baseUrl], apiKey: limitedKey, transport })
-        const first = yield* Effect.result(limited.generate(`${workspace}-lim/shop/orders`))
-        const second = yield* Effect.flip(limited.generate(`${workspace}-lim/shop/orders`))
-        assert.isTrue(first._tag === "Success" || first.failure instanceof Errors.RateLimitExceeded)
-        assert.instanceOf(second, Errors.RateLimitExceeded)
+        // Three calls at once on a bucket of one token are admitted together: at least one is
+        // refused. (Two in a row can be a second apart, the first creating the biz_tag, and both
+        // be served.)
+        const results = yield* Effect.all(
+          Array.from({ length: 3 }, () => Effect.result(limited.generate(`${workspace}-lim/shop/orders`))),
+          { concurrency: "unbounded" }
+        )
+        const refusals = results.flatMap((result) => result._tag === "Failure" ? [result.failure] : [])
+        assert.isAtLeast(refusals.length, 1, "no call refused")
+        for (const refusal of refusals) assert.instanceOf(refusal, Errors.RateLimitExceeded)
         const wrongKey = yield* clientFor({ endpoints: [server.baseUrl], apiKey: `idgen_${workspace}_${"f".repeat(32)}`, transport })
         assert.instanceOf(yield* Effect.flip(wrongKey.generate(`${workspace}/shop/orders`)), Errors.Unauthorized)
       }))
