@@ -16,7 +16,7 @@ export interface Run {
   readonly stderr: string
 }
 
-/** `idgen ...args` with `env` on top of ours; resolves when it exits. */
+/** `idgen ...args` with `env` on top of ours; resolves once it exited and its output is read to the end. */
 export const idgen = (args: ReadonlyArray<string>, env: Record<string, string> = {}, command = [process.execPath, bin]) =>
   Effect.callback<Run>((resume) => {
     const child = spawn(command[0]!, [...command.slice(1), ...args], {
@@ -28,7 +28,8 @@ export const idgen = (args: ReadonlyArray<string>, env: Record<string, string> =
     let stderr = ""
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on("exit", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+    // 'close', not 'exit': 'exit' may come before the last of stdout and stderr is read.
+    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 

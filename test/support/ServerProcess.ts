@@ -86,7 +86,7 @@ export interface ServerProcessShape {
   readonly pid: () => number | undefined
   /** An HTTP request against the server; never fails on HTTP error statuses. */
   readonly request: (method: string, path: string, options?: RequestOptions) => Effect.Effect<Response>
-  /** Sends `signal` (default SIGTERM) and waits for the exit; yields the exit code or signal. */
+  /** Sends `signal` (default SIGTERM) and waits for the exit and the last of its output; yields the exit code or signal. */
   readonly kill: (signal?: NodeJS.Signals) => Effect.Effect<number | string | null>
   /**
    * Kills (SIGTERM) and starts the process again with the same database, ports and data dir
@@ -196,7 +196,11 @@ export const make = (
       ...options.env
     }
     let output = ""
-    let child: ChildProcess | undefined
+    /**
+     * The current process, and its exit code or signal once it exited and its output was read
+     * to the end ('close': 'exit' may come before the last of the output is read).
+     */
+    let child: { readonly proc: ChildProcess; readonly closed: Promise<number | string | null> } | undefined
     /** The ports of the first start; a restart binds them again. */
     let bound: PortFile.BoundPorts | undefined
     let baseUrl = ""
@@ -205,14 +209,17 @@ export const make = (
 
     const kill = (signal: NodeJS.Signals = "SIGTERM") =>
       Effect.callback<number | string | null>((resume) => {
-        const proc = child
-        if (proc === undefined || exited(proc)) return resume(Effect.succeed(proc?.exitCode ?? proc?.signalCode ?? null))
-        const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000)
-        proc.once("exit", (code, sig) => {
+        if (child === undefined) return resume(Effect.succeed(null))
+        const { closed, proc } = child
+        let timer: NodeJS.Timeout | undefined
+        if (!exited(proc)) {
+          timer = setTimeout(() => proc.kill("SIGKILL"), 10_000)
+          proc.kill(signal)
+        }
+        void closed.then((end) => {
           clearTimeout(timer)
-          resume(Effect.succeed(code ?? sig))
+          resume(Effect.succeed(end))
         })
-        proc.kill(signal)
       })
 
     const request = (method: string, path: string, req: RequestOptions = {}): Effect.Effect<Response> =>
@@ -243,17 +250,16 @@ export const make = (
         ...(bound?.metrics === undefined ? {} : { IDGEN_METRICS_PORT: String(bound.metrics) })
       }
       const proc = spawn(process.execPath, [...startFlags(), mainPath], { cwd: repoRoot, env: { ...env, ...ports }, stdio: ["ignore", "pipe", "pipe"] })
-      child = proc
       proc.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()))
       proc.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      const closed = new Promise<number | string | null>((resolve) => proc.once("close", (code, sig) => resolve(code ?? sig)))
+      child = { proc, closed }
       const deadline = Date.now() + (options.readyTimeoutMillis ?? 60_000)
       let listening: PortFile.BoundPorts | undefined
       while (true) {
         if (exited(proc)) {
-          return yield* new ServerStartError({
-            message: `server exited (${proc.exitCode ?? proc.signalCode}) before becoming ready`,
-            output
-          })
+          const end = yield* Effect.promise(() => closed)
+          return yield* new ServerStartError({ message: `server exited (${end}) before becoming ready`, output })
         }
         listening ??= PortFile.read(portFile)
         if (listening !== undefined) {
@@ -287,7 +293,7 @@ export const make = (
       adminToken: ADMIN_TOKEN,
       databaseUrl,
       output: () => output,
-      pid: () => child?.pid,
+      pid: () => child?.proc.pid,
       request,
       kill,
       restart: Effect.andThen(kill("SIGTERM"), Effect.asVoid(start))
