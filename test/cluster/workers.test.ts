@@ -18,7 +18,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { availableParallelism } from "node:os"
 import { alive } from "../support/ProcessAlive.ts"
-import { freePort, make as startServer, type ServerProcessShape } from "../support/ServerProcess.ts"
+import { make as startServer, type ServerProcessShape } from "../support/ServerProcess.ts"
 import * as TcpProxy from "../support/TcpProxy.ts"
 import { eventually } from "../support/Eventually.ts"
 import * as SharedEtcd from "../support/SharedEtcd.ts"
@@ -106,7 +106,7 @@ describe("worker processes (IDGEN_WORKERS)", () => {
       yield* bothAnswer(server)
       const primary = server.pid()!
       const first = workerPid(server, 0)!
-      yield* proxy.switchTo(yield* freePort)
+      yield* proxy.cut
       process.kill(first, "SIGKILL")
       yield* eventually("worker 0's restart failing on the database", 30_000, Effect.sync(() =>
         /worker 0 could not start \(cannot connect to the database .*\); restarting it/.test(server.output()) ? true : undefined))
@@ -127,7 +127,7 @@ describe("worker processes (IDGEN_WORKERS)", () => {
       // Worker 0 serves (the server is ready); worker 1 is held before it loaded anything.
       const primary = server.pid()!
       assert.notInclude(server.output(), "worker: '1'")
-      yield* proxy.switchTo(yield* freePort)
+      yield* proxy.cut
       yield* held.release
       yield* eventually("worker 1's first start failing on the database", 30_000, Effect.sync(() =>
         /worker 1 could not start \(cannot connect to the database .*\); restarting it/.test(server.output()) ? true : undefined))

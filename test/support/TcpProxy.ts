@@ -1,7 +1,9 @@
 /**
  * A TCP proxy on loopback standing in for a virtual IP or a DNS name: clients keep one
  * address while `switchTo` moves it to another port. A switch closes every connection
- * open through the proxy, as a moved VIP does; clients reconnect to the new target.
+ * open through the proxy, as a moved VIP does; clients reconnect to the new target. `cut`
+ * takes the target away: the address keeps accepting (no other process can take its port)
+ * but closes every connection at once, until a `switchTo`.
  */
 import { Effect, type Scope } from "effect"
 import { connect, createServer, type Socket } from "node:net"
@@ -9,22 +11,25 @@ import { connect, createServer, type Socket } from "node:net"
 export interface TcpProxy {
   /** The port clients connect to, on 127.0.0.1. */
   readonly port: number
-  /** The loopback port connections are forwarded to now. */
-  readonly target: () => number
+  /** The loopback port connections are forwarded to now; undefined while cut. */
+  readonly target: () => number | undefined
   /** Forwards new connections to `port` and closes the open ones. */
   readonly switchTo: (port: number) => Effect.Effect<void>
+  /** Closes the open connections, and every new one as soon as it is accepted. */
+  readonly cut: Effect.Effect<void>
 }
 
 /** A proxy to 127.0.0.1:`target`, closed with the scope. */
 export const make = (target: number): Effect.Effect<TcpProxy, Error, Scope.Scope> =>
   Effect.gen(function*() {
-    let current = target
+    let current: number | undefined = target
     const open = new Set<Socket>()
     const track = (socket: Socket) => {
       open.add(socket)
       socket.once("close", () => open.delete(socket))
     }
     const server = createServer((client) => {
+      if (current === undefined) return client.destroy()
       const upstream = connect(current, "127.0.0.1")
       track(client)
       track(upstream)
@@ -52,13 +57,15 @@ export const make = (target: number): Effect.Effect<TcpProxy, Error, Scope.Scope
           server.close(() => resume(Effect.void))
         })
     )
+    const moveTo = (next: number | undefined) =>
+      Effect.sync(() => {
+        current = next
+        closeOpen()
+      })
     return {
       port,
       target: () => current,
-      switchTo: (next) =>
-        Effect.sync(() => {
-          current = next
-          closeOpen()
-        })
+      switchTo: moveTo,
+      cut: moveTo(undefined)
     } satisfies TcpProxy
   })
