@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { eventually } from "../support/Eventually.ts"
 import { bin, idgen, ok, repoRoot } from "../support/IdgenCli.ts"
-import { ADMIN_TOKEN, freePort, ServerProcess } from "../support/ServerProcess.ts"
+import { ADMIN_TOKEN, refusedPort, ServerProcess } from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
 layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true })("idgen CLI", (it) => {
@@ -215,7 +215,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       const short = ["bench", "--duration", "0.5", "--warmup", "0", "-c", "2", "-i", "grpc"]
       const viaEnv = yield* idgen(short, { ...env, IDGEN_API_KEY: key, IDGEN_GRPC: `127.0.0.1:${server.grpcPort}` })
       assert.match(ok(viaEnv), /^grpc\s+[1-9]\d*\s/m)
-      const closed = yield* freePort
+      const closed = yield* refusedPort
       const failed = yield* idgen([...short, "--grpc", `127.0.0.1:${closed}`], { ...env, IDGEN_API_KEY: key })
       assert.strictEqual(failed.code, 1, failed.stdout + failed.stderr)
       assert.match(failed.stdout, /^grpc\s+0\s/m, "the table still shows the run")

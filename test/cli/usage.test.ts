@@ -7,7 +7,7 @@ import { assert, layer } from "@effect/vitest"
 import { entries } from "@idgen/server/config/ServerConfig"
 import { Duration, Effect } from "effect"
 import { idgen, ok } from "../support/IdgenCli.ts"
-import { ADMIN_TOKEN, freePort, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
+import { ADMIN_TOKEN, refusedPort, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
 
 /** Asserts a usage error: exit 2, nothing on stdout, one stderr line; yields that line. */
 const usageError = (run: { readonly code: number | null; readonly stdout: string; readonly stderr: string }) => {
@@ -135,7 +135,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
 
   it.effect("an unreachable server fails within seconds with one stderr line naming the URL and the cause, exit 1", () =>
     Effect.gen(function*() {
-      const closed = yield* freePort // nothing listens there any more
+      const closed = yield* refusedPort
       const url = `http://127.0.0.1:${closed}`
       const key = "idgen_shop_0123456789abcdef0123456789abcdef"
       const runs = yield* Effect.all([

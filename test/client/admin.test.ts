@@ -10,7 +10,7 @@ import { Errors } from "@idgen/core"
 import { type Duration, Effect } from "effect"
 import { createServer as createHttpServer } from "node:http"
 import { createServer, type Socket } from "node:net"
-import { ADMIN_TOKEN, freePort, rfc3339, ServerProcess } from "../support/ServerProcess.ts"
+import { ADMIN_TOKEN, refusedPort, rfc3339, ServerProcess } from "../support/ServerProcess.ts"
 
 const clientFor = (url: string, adminToken = ADMIN_TOKEN, timeout?: Duration.Input) =>
   IdgenAdminClient.pipe(Effect.provide(IdgenAdminClient.layer({ url, adminToken, timeout })))
@@ -115,7 +115,7 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
       assert.instanceOf(misrouted, Errors.NotFound)
       assert.strictEqual(codeOf(misrouted), "IDGEN-COMMON-0007")
 
-      const closed = `http://127.0.0.1:${yield* freePort}`
+      const closed = `http://127.0.0.1:${yield* refusedPort}`
       const unreachable = yield* Effect.flip((yield* clientFor(closed)).admin.listWorkspaces())
       assert.instanceOf(unreachable, AdminRequestFailed)
       assert.strictEqual(unreachable.message, `request to ${closed} failed: ECONNREFUSED`)

@@ -10,7 +10,7 @@ import { Errors } from "@idgen/core"
 import { Context, Deferred, Effect, Fiber, Layer } from "effect"
 import { createServer, type Socket } from "node:net"
 import { eventually } from "../support/Eventually.ts"
-import { createBizTag, freePort, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
+import { createBizTag, refusedPort, ServerProcess, workspaceWithKey } from "../support/ServerProcess.ts"
 import * as ServerProcessModule from "../support/ServerProcess.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
@@ -172,7 +172,7 @@ describe("client SDK (failover)", () => {
     it.effect("no server answers: AllServersUnavailable, within the configured timeout", () =>
       Effect.gen(function*() {
         // One port where nothing listens, one that accepts connections and never answers.
-        const closed = yield* freePort
+        const closed = yield* refusedPort
         const sockets: Array<Socket> = []
         const blackHole = yield* Effect.acquireRelease(
           Effect.callback<ReturnType<typeof createServer>>((resume) => {

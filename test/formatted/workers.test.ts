@@ -15,8 +15,8 @@ import {
   ADMIN_TOKEN,
   assertError,
   createBizTag,
-  freePort,
   make as startServer,
+  refusedPort,
   type ServerProcessShape,
   workspaceWithKey
 } from "../support/ServerProcess.ts"
@@ -77,7 +77,7 @@ describe("formatted IDs across nodes", () => {
     Effect.gen(function*() {
       const databaseUrl = yield* TestDatabase.make
       // etcd where nothing listens: the node never leases a worker id.
-      const nowhere = `http://127.0.0.1:${yield* freePort}`
+      const nowhere = `http://127.0.0.1:${yield* refusedPort}`
       const server = yield* startServer(databaseUrl, {
         env: { IDGEN_ETCD_ENDPOINTS: nowhere, IDGEN_NODE_NAME: "fmt-no-worker" },
         waitFor: "live"

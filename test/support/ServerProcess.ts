@@ -19,7 +19,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { startFlags } from "../../scripts/start-flags.ts"
 import { mkdtempSync, rmSync } from "node:fs"
 import { request as httpsRequest } from "node:https"
-import { createServer } from "node:net"
+import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import * as TestDatabase from "./TestDatabase.ts"
@@ -158,8 +158,9 @@ export const httpsFetch = (
   })
 
 /**
- * A port nobody listens on right now (the kernel's choice), for a closed port or a process
- * that cannot bind port 0 itself; it may be taken again before it is used.
+ * A port nobody listens on right now (the kernel's choice), for a process that cannot bind
+ * port 0 itself; it may be taken again before it is used (a port that must stay closed:
+ * `refusedPort`).
  */
 export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) => {
   const server = createServer()
@@ -169,6 +170,28 @@ export const freePort: Effect.Effect<number> = Effect.callback<number>((resume) 
     server.close(() => resume(Effect.succeed(port)))
   })
 })
+
+/**
+ * A loopback port that refuses connections (ECONNREFUSED) for the scope: the local end of a
+ * connection of ours, so it stays bound — no other process can listen there meanwhile, as
+ * one could on a `freePort` — and nothing listens on it.
+ */
+export const refusedPort: Effect.Effect<number, never, Scope.Scope> = Effect.map(
+  Effect.acquireRelease(
+    Effect.callback<{ readonly server: Server; readonly socket: Socket }>((resume) => {
+      const server = createServer()
+      server.listen(0, "127.0.0.1", () => {
+        const socket = connect((server.address() as AddressInfo).port, "127.0.0.1", () => resume(Effect.succeed({ server, socket })))
+      })
+    }),
+    ({ server, socket }) =>
+      Effect.sync(() => {
+        socket.destroy()
+        server.close()
+      })
+  ),
+  ({ socket }) => socket.localPort!
+)
 
 /** Starts the server on `databaseUrl`; the process is killed and its data dir removed with the scope. */
 export const make = (
