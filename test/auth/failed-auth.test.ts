@@ -21,7 +21,8 @@ import * as RawRpc from "../support/RawRpc.ts"
 import { metricValue } from "../support/SnowflakeCluster.ts"
 import { assertError, ServerProcess, type ServerProcessShape, wait, workspaceWithKey } from "../support/ServerProcess.ts"
 
-const cacheMillis = 1000
+/** The negative cache: long enough for a run of calls on a loaded machine, a first gRPC connect among them. */
+const cacheMillis = 5000
 const burst = 50
 const perSecond = 10
 const seq = { workspace: "fa", group: "g", biz_tag: "t" }
@@ -146,7 +147,8 @@ layer(Suite, { timeout: "180 seconds", excludeTestServices: true })("failed auth
       const before = yield* transactions(server)
       const started = Date.now()
       let calls = 0
-      while (Date.now() - started < 3000) {
+      // At least 1000 calls and 3 s, however long the calls take on this machine.
+      while (calls < 1000 || Date.now() - started < 3000) {
         const answers = yield* Effect.all(Array.from({ length: 40 }, (_, i) => probes[i % 4]!), { concurrency: "unbounded" })
         assert.isTrue(answers.every((ok) => ok), "a health call failed")
         calls += answers.length
@@ -156,7 +158,6 @@ layer(Suite, { timeout: "180 seconds", excludeTestServices: true })("failed auth
       const committed = (yield* transactions(server)) - before
       // Probes: at most one a second (≈ 4); the rest is the node's own background work
       // (change polls, degradation probes: a few a second) and these two reads.
-      assert.isAbove(calls, 1000)
       assert.isBelow(committed, 15 * (seconds + 3), `${committed} transactions for ${calls} health calls in ${seconds} s`)
     }))
 })
