@@ -145,8 +145,8 @@ layer(ServerProcess.layer(), { timeout: "120 seconds", excludeTestServices: true
     Effect.gen(function*() {
       const server = yield* ServerProcess
       const grpc = yield* GrpcClient.make(server.grpcPort)
-      // It follows readiness once a second: SERVING within that tick of /ready answering 200.
-      yield* eventually("SERVING", 3_000, Effect.map(grpc.healthCheck(""), (r) => r.ok && r.value.status === "SERVING" || undefined))
+      // It follows readiness (checked once a second): SERVING soon after /ready answered 200.
+      yield* eventually("SERVING", 15_000, Effect.map(grpc.healthCheck(""), (r) => r.ok && r.value.status === "SERVING" || undefined))
       assert.strictEqual(GrpcClient.valueOf(yield* grpc.healthCheck("idgen.v1.IdService")).status, "SERVING")
       const unknown = yield* grpc.healthCheck("no.such.Service")
       assert.isFalse(unknown.ok)

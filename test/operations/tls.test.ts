@@ -127,8 +127,9 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("TLS",
             resume(Effect.succeed(error === null ? { status: reply.status } : { code: error.code }))
           })
         })
-      // Health follows readiness once a second: SERVING within that tick of /ready answering 200.
-      yield* eventually("SERVING over TLS", 3_000,
+      // Health follows readiness (checked once a second): SERVING soon after /ready answered 200;
+      // each check opens a new channel with its TLS handshake, seconds on a loaded machine.
+      yield* eventually("SERVING over TLS", 15_000,
         Effect.map(check(Grpc.credentials.createSsl(Buffer.from(pair.cert))), (r) => r.status === "SERVING" || undefined))
       const plaintext = yield* check(Grpc.credentials.createInsecure())
       assert.strictEqual(plaintext.code, Grpc.status.UNAVAILABLE)
