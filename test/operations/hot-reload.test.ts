@@ -25,8 +25,8 @@ const writeConfig = (file: string, text: string) => {
   renameSync(`${file}.tmp`, file)
 }
 
-const toml = (step: number, extra = "", watch = true) =>
-  ["[segment]", `default_step = ${step}`, "", "[reload]", "poll_interval_ms = 100", `watch = ${watch}`, extra].join("\n")
+const toml = (step: number, extra = "", watch = true, pollMillis = 100) =>
+  ["[segment]", `default_step = ${step}`, "", "[reload]", `poll_interval_ms = ${pollMillis}`, `watch = ${watch}`, extra].join("\n")
 
 /** Polls the operator API's config view until `until` holds (bounded). */
 const configWhen = (server: ServerProcessShape, until: (view: any) => boolean, what: string) =>
@@ -145,14 +145,17 @@ layer(Layer.empty, { timeout: "180 seconds", excludeTestServices: true })("confi
   it.effect("a file written in place in two halves is reloaded once whole, with no refused reload", () =>
     Effect.gen(function*() {
       const file = join(yield* tempDir("idgen-reload-"), "idgen.toml")
-      writeConfig(file, toml(100))
+      // The second half must be written before the next poll: polls far enough apart that
+      // a loaded machine's delay in noticing the first one and writing stays well inside.
+      const pollMillis = 2_000
+      writeConfig(file, toml(100, "", true, pollMillis))
       const server = yield* startServer(yield* TestDatabase.make, { env: { IDGEN_CONFIG: file } })
-      const whole = toml(600)
+      const whole = toml(600, "", true, pollMillis)
       const cut = whole.indexOf("default_step") + "default_".length
       // The first half is not TOML: read as it is, it would be a refused reload.
       writeFileSync(file, whole.slice(0, cut))
       const changed = /configuration file .* changed|configuration reload \(file\)/
-      yield* eventually("the watcher seeing the half-written file", 20_000, Effect.sync(() => changed.test(server.output())))
+      yield* eventually("the watcher seeing the half-written file", 20_000, Effect.sync(() => changed.test(server.output())), 10)
       appendFileSync(file, whole.slice(cut))
       const view = yield* configWhen(server, (v) => v.effective.segment.default_step === 600, "default_step 600")
       assert.strictEqual(view.last_error, null)
