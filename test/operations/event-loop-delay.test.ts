@@ -32,11 +32,16 @@ layer(ServerProcess.layer({ env: { IDGEN_LOG_FORMAT: "logfmt" } }), { timeout: "
   it.effect("the histogram, the max and the stall log move when the loop is blocked", () =>
     Effect.gen(function*() {
       const server = yield* ServerProcess
-      const before = yield* eventually("first published samples", 10_000, Effect.map(delay(server), (d) => (d.count > 0 ? d : undefined)))
+      // The max covers the last 10 s, the start's own stalls too: wait until they are out of
+      // it, so that the block is what brings it to 250 ms.
+      const before = yield* eventually(
+        "published samples, the windowed max below 250 ms",
+        30_000,
+        Effect.map(delay(server), (d) => (d.count > 0 && d.max < 0.25 ? d : undefined))
+      )
       const text = (yield* server.request("GET", "/metrics")).text
       assert.include(text, "# TYPE idgen_event_loop_delay_seconds histogram")
       assert.include(text, "# TYPE idgen_event_loop_delay_max_seconds gauge")
-      assert.isBelow(before.max, BLOCK_MILLIS / 1000)
       // Busy time is published from the start and grows while the node works.
       const busyBefore = metricValue(text, "idgen_event_loop_busy_seconds_total")
       assert.isAbove(busyBefore, 0)
