@@ -14,12 +14,16 @@ import { eventually } from "../support/Eventually.ts"
 import { decode, etcdEnv, registry } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 
-/** Claims all 256 ids, each under its own lease (as 256 nodes would); yields the leases by id. */
+/**
+ * Claims all 256 ids, each under its own lease (as 256 nodes would); yields the leases by id.
+ * The leases are never kept alive: they outlast any test here (an expired one would free its
+ * id), however slowly claiming and starting a server go on a loaded machine.
+ */
 const fill = (allocator: EtcdWorkerRegistryShape) =>
   Effect.forEach(
     Array.from({ length: WORKER_IDS }, (_, i) => i),
     () =>
-      Effect.flatMap(allocator.grantLease(30), (lease) =>
+      Effect.flatMap(allocator.grantLease(600), (lease) =>
         Effect.map(allocator.claimFirstFree(lease, "filler"), (claim) => [claim.workerId, lease] as const)),
     { concurrency: 8 }
   ).pipe(Effect.map((pairs) => new Map(pairs)))
