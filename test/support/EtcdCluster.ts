@@ -31,8 +31,11 @@ export interface EtcdClusterShape {
   readonly start: (index: number) => Effect.Effect<void, EtcdStartError>
   /** Index of the member the running members agree is leader, if any. */
   readonly leader: Effect.Effect<number | undefined>
-  /** Whether member `index` knows of a leader (itself or another); false when it is down. */
-  readonly hasLeader: (index: number) => Effect.Effect<boolean>
+  /**
+   * Whether member `index` knows of a leader (itself or another); undefined when it does not
+   * say (down, busy, an error answer): only its own answer tells that it has none.
+   */
+  readonly hasLeader: (index: number) => Effect.Effect<boolean | undefined>
   /** What the members wrote so far (for failure messages). */
   readonly output: () => string
 }
@@ -111,11 +114,15 @@ export const make = (options: { readonly members?: number; readonly startTimeout
       proc.stderr!.on("data", (chunk: Buffer) => (output += `[${member.name}] ${chunk}`))
     }
 
-    /** The member's own view (`/v3/maintenance/status`; proto3 JSON omits a zero leader). */
+    /**
+     * The member's own view (`/v3/maintenance/status`; proto3 JSON omits a zero leader);
+     * undefined when it does not answer in time or answers an error.
+     */
     const status = (member: Member) =>
       Effect.promise(() =>
         fetch(`${member.clientUrl}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(1000) })
-          .then((r) => r.json() as Promise<{ header?: { member_id?: string }; leader?: string }>, () => undefined)
+          .then((r) => (r.ok ? r.json() as Promise<{ header?: { member_id?: string }; leader?: string }> : undefined))
+          .catch(() => undefined)
       )
 
     const stopMember = (member: Member) =>
@@ -182,7 +189,8 @@ export const make = (options: { readonly members?: number; readonly startTimeout
         const index = statuses.findIndex((s) => s?.leader !== undefined && s.header?.member_id === s.leader)
         return index < 0 ? undefined : index
       }),
-      hasLeader: (index) => Effect.map(status(memberAt(index)), (s) => s?.leader !== undefined && s.leader !== "0"),
+      hasLeader: (index) =>
+        Effect.map(status(memberAt(index)), (s) => (s === undefined ? undefined : s.leader !== undefined && s.leader !== "0")),
       output: () => output
     } satisfies EtcdClusterShape
   })
