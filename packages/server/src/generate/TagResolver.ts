@@ -25,7 +25,8 @@ import { BizTagRepo } from "../storage/BizTagRepo.ts"
 import type { BizTagRecord } from "../storage/Records.ts"
 import { WorkspaceRepo } from "../storage/WorkspaceRepo.ts"
 
-const cacheTtlMillis = 5_000
+/** How long a node serves a biz_tag as it read it (read again in the background from half of it on). */
+export const cacheTtlMillis = 5_000
 /** biz_tags cached at most. */
 const maxCached = 100_000
 
