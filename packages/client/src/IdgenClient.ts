@@ -61,7 +61,10 @@ export interface IdgenClientShape {
    * take itself. Throws `InvalidRequest` for a malformed tag path.
    */
   taker(tag: TagRef): () => string | undefined
-  /** Fills the biz_tag's stock up to its high watermark. */
+  /**
+   * Starts filling the biz_tag's stock up to its high watermark and succeeds once the first
+   * IDs are in (the rest of the fill goes on in the background); fails as the first refill does.
+   */
   warm(tag: TagRef): Effect.Effect<void, ClientError>
   /** Prefetch counters of a biz_tag (zeros before its first use). */
   prefetchStats(tag: TagRef): PrefetchStats
