@@ -256,7 +256,7 @@ layer(ServerProcess.layer(), { timeout: "180 seconds", excludeTestServices: true
       let output = ""
       child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
       child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
-      const exited = new Promise<number | string | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)))
+      const exited = new Promise<number | string | null>((resolve) => child.on("close", (code, signal) => resolve(code ?? signal)))
       yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
       let ready = false
       let httpPort: number | undefined

@@ -214,7 +214,7 @@ describe("embedded store", () => {
       child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
       child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
       const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-        child.on("exit", (code, signal) => resolve(signal ?? code))
+        child.on("close", (code, signal) => resolve(signal ?? code))
       )
       const printed = () =>
         stdout.split("\n").filter((l) => l.startsWith("range ")).map((l) => {
