@@ -26,6 +26,24 @@ import { duplicatesIn, etcdEnv } from "../support/SnowflakeCluster.ts"
 import * as TestDatabase from "../support/TestDatabase.ts"
 import { BASE, bothAnswer, env, fresh, generate, holdWorker, tally, twoWorkers, workerOf, workerPid } from "../support/WorkerInstance.ts"
 
+/** Two workers reaching their database through a proxy the test can `cut` and `restore`. */
+const behindProxy = (extra: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    const url = new URL(yield* TestDatabase.make)
+    const database = Number(url.port || "5432")
+    const proxy = yield* TcpProxy.make(database)
+    url.port = String(proxy.port)
+    const server = yield* startServer(url.toString(), { env: env({ IDGEN_DATABASE_CONNECT_TIMEOUT_MS: "300", ...extra }) })
+    return { server, cut: proxy.cut, restore: proxy.switchTo(database) }
+  })
+
+/** The primary says worker `index` could not start for want of the database, and restarts it. */
+const startFailingOnDatabase = (server: ServerProcessShape, index: number) =>
+  eventually(`worker ${index}'s start failing on the database`, 30_000, Effect.sync(() =>
+    new RegExp(`worker ${index} could not start \\(cannot connect to the database .*\\); restarting it`).test(server.output())
+      ? true
+      : undefined))
+
 /** Back once the database is: both workers answer again (each connection goes to the next worker). */
 const backOnBoth = (server: ServerProcessShape) =>
   eventually("both workers serving again", 60_000, Effect.gen(function*() {
@@ -98,41 +116,30 @@ describe("worker processes (IDGEN_WORKERS)", () => {
 
   it.live("a worker that served once and then cannot start (database gone) is restarted, not the instance stopped", () =>
     Effect.gen(function*() {
-      const url = new URL(yield* TestDatabase.make)
-      const proxy = yield* TcpProxy.make(Number(url.port || "5432"))
-      const database = url.port
-      url.port = String(proxy.port)
-      const server = yield* startServer(url.toString(), { env: env({ IDGEN_DATABASE_CONNECT_TIMEOUT_MS: "300" }) })
+      const { cut, restore, server } = yield* behindProxy()
       yield* bothAnswer(server)
       const primary = server.pid()!
-      const first = workerPid(server, 0)!
-      yield* proxy.cut
-      process.kill(first, "SIGKILL")
-      yield* eventually("worker 0's restart failing on the database", 30_000, Effect.sync(() =>
-        /worker 0 could not start \(cannot connect to the database .*\); restarting it/.test(server.output()) ? true : undefined))
+      yield* cut
+      process.kill(workerPid(server, 0)!, "SIGKILL")
+      yield* startFailingOnDatabase(server, 0)
       assert.isTrue(alive(primary), "the instance keeps running")
-      yield* proxy.switchTo(Number(database || "5432"))
+      yield* restore
       yield* backOnBoth(server)
       assert.isTrue(alive(primary))
     }).pipe(Effect.scoped), { timeout: 120_000 })
 
   it.live("a worker that never served cannot start (database gone) while another serves: restarted, not the instance stopped", () =>
     Effect.gen(function*() {
-      const url = new URL(yield* TestDatabase.make)
-      const proxy = yield* TcpProxy.make(Number(url.port || "5432"))
-      const database = url.port
-      url.port = String(proxy.port)
       const held = yield* holdWorker(1)
-      const server = yield* startServer(url.toString(), { env: env({ IDGEN_DATABASE_CONNECT_TIMEOUT_MS: "300", ...held.env }) })
+      const { cut, restore, server } = yield* behindProxy(held.env)
       // Worker 0 serves (the server is ready); worker 1 is held before it loaded anything.
       const primary = server.pid()!
       assert.notInclude(server.output(), "worker: '1'")
-      yield* proxy.cut
+      yield* cut
       yield* held.release
-      yield* eventually("worker 1's first start failing on the database", 30_000, Effect.sync(() =>
-        /worker 1 could not start \(cannot connect to the database .*\); restarting it/.test(server.output()) ? true : undefined))
+      yield* startFailingOnDatabase(server, 1)
       assert.isTrue(alive(primary), "the instance keeps running")
-      yield* proxy.switchTo(Number(database || "5432"))
+      yield* restore
       yield* backOnBoth(server)
       assert.isTrue(alive(primary))
     }).pipe(Effect.scoped), { timeout: 120_000 })
