@@ -37,12 +37,22 @@ const behindProxy = (extra: Record<string, string> = {}) =>
     return { server, cut: proxy.cut, restore: proxy.switchTo(database) }
   })
 
-/** The primary says worker `index` could not start for want of the database, and restarts it. */
-const startFailingOnDatabase = (server: ServerProcessShape, index: number) =>
-  eventually(`worker ${index}'s start failing on the database`, 30_000, Effect.sync(() =>
-    new RegExp(`worker ${index} could not start \\(cannot connect to the database .*\\); restarting it`).test(server.output())
-      ? true
-      : undefined))
+/**
+ * With the database cut: the primary says worker `index` could not start for want of it and
+ * restarts it, and the instance keeps running; once `restore`d, both workers serve again.
+ */
+const restartedUntilBack = (server: ServerProcessShape, index: number, restore: Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const primary = server.pid()!
+    yield* eventually(`worker ${index}'s start failing on the database`, 30_000, Effect.sync(() =>
+      new RegExp(`worker ${index} could not start \\(cannot connect to the database .*\\); restarting it`).test(server.output())
+        ? true
+        : undefined))
+    assert.isTrue(alive(primary), "the instance keeps running")
+    yield* restore
+    yield* backOnBoth(server)
+    assert.isTrue(alive(primary))
+  })
 
 /** Back once the database is: both workers answer again (each connection goes to the next worker). */
 const backOnBoth = (server: ServerProcessShape) =>
@@ -118,14 +128,9 @@ describe("worker processes (IDGEN_WORKERS)", () => {
     Effect.gen(function*() {
       const { cut, restore, server } = yield* behindProxy()
       yield* bothAnswer(server)
-      const primary = server.pid()!
       yield* cut
       process.kill(workerPid(server, 0)!, "SIGKILL")
-      yield* startFailingOnDatabase(server, 0)
-      assert.isTrue(alive(primary), "the instance keeps running")
-      yield* restore
-      yield* backOnBoth(server)
-      assert.isTrue(alive(primary))
+      yield* restartedUntilBack(server, 0, restore)
     }).pipe(Effect.scoped), { timeout: 120_000 })
 
   it.live("a worker that never served cannot start (database gone) while another serves: restarted, not the instance stopped", () =>
@@ -133,15 +138,10 @@ describe("worker processes (IDGEN_WORKERS)", () => {
       const held = yield* holdWorker(1)
       const { cut, restore, server } = yield* behindProxy(held.env)
       // Worker 0 serves (the server is ready); worker 1 is held before it loaded anything.
-      const primary = server.pid()!
       assert.notInclude(server.output(), "worker: '1'")
       yield* cut
       yield* held.release
-      yield* startFailingOnDatabase(server, 1)
-      assert.isTrue(alive(primary), "the instance keeps running")
-      yield* restore
-      yield* backOnBoth(server)
-      assert.isTrue(alive(primary))
+      yield* restartedUntilBack(server, 1, restore)
     }).pipe(Effect.scoped), { timeout: 120_000 })
 
   it.live("SIGTERM: every worker drains and the primary exits 0", () =>
