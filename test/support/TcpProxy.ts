@@ -11,8 +11,6 @@ import { connect, createServer, type Socket } from "node:net"
 export interface TcpProxy {
   /** The port clients connect to, on 127.0.0.1. */
   readonly port: number
-  /** The loopback port connections are forwarded to now; undefined while cut. */
-  readonly target: () => number | undefined
   /** Forwards new connections to `port` and closes the open ones. */
   readonly switchTo: (port: number) => Effect.Effect<void>
   /** Closes the open connections, and every new one as soon as it is accepted. */
@@ -64,7 +62,6 @@ export const make = (target: number): Effect.Effect<TcpProxy, Error, Scope.Scope
       })
     return {
       port,
-      target: () => current,
       switchTo: moveTo,
       cut: moveTo(undefined)
     } satisfies TcpProxy
